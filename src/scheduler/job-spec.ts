@@ -1,0 +1,58 @@
+/**
+ * A job: N identical instances of a long-running service. Shared vocabulary of the workload
+ * (src/scheduler) and maintenance (src/maintenance) modules, the operator API, the CLI and the store.
+ */
+
+/**
+ * A job's availability promise, checked by the maintenance drainer before it takes an instance down
+ * (Aurora's SLA policies). An instance counts as "up" once its current task has been RUNNING for at
+ * least `duration_seconds` without interruption.
+ * - percentage: at least `percentage`% of the job's instances must be up (e.g. 95 over 1800 s);
+ * - count: at least `count` instances must be up.
+ * There is no minimum job size below which the SLA is skipped.
+ */
+export type SlaPolicy =
+  | { kind: 'percentage'; percentage: number; duration_seconds: number }
+  | { kind: 'count'; count: number; duration_seconds: number };
+
+export interface PlacementConstraints {
+  /** At most one instance of this job per host. */
+  host_unique?: boolean;
+  /** Spread instances evenly over racks (attribute named by `rack_attribute`, default "rack"). */
+  rack_spread?: boolean;
+  rack_attribute?: string;
+}
+
+export interface JobResources {
+  cpus: number;
+  mem: number;
+  disk?: number;
+  /** Number of host ports the task needs from the offer's "ports" ranges. */
+  ports?: number;
+}
+
+export interface JobSpec {
+  name: string;
+  instances: number;
+  resources: JobResources;
+  command: { value: string; shell?: boolean; arguments?: string[] };
+  environment?: Record<string, string>;
+  constraints?: PlacementConstraints;
+  sla?: SlaPolicy;
+  /**
+   * Never place on an agent whose offer carries an `unavailability` starting within this many
+   * seconds from now (default: any announced unavailability blocks placement).
+   */
+  unavailability_horizon_seconds?: number;
+  /** Grace period between SIGTERM and SIGKILL when instances are killed (seconds). */
+  kill_grace_period_seconds?: number;
+  role?: string;
+}
+
+/** A stored job: the spec plus a version bumped on every update (rolling replace compares it). */
+export interface Job {
+  spec: JobSpec;
+  version: number;
+  created_ms: number;
+  updated_ms: number;
+}
