@@ -37,9 +37,20 @@ export class RecordIODecoder {
 
   /** Feeds one chunk; returns the records completed by it (possibly none). Throws RecordIOError. */
   push(chunk: Uint8Array): Buffer[] {
+    const out: Buffer[] = [];
+    this.feed(chunk, (r) => out.push(r));
+    return out;
+  }
+
+  /**
+   * Like push, but hands each record to `onRecord` as soon as it is complete, so records that
+   * precede a framing error in the same chunk are not lost when the RecordIOError is thrown.
+   * `onRecord` must not throw.
+   */
+  feed(chunk: Uint8Array, onRecord: (record: Buffer) => void): void {
     if (this.failed) throw this.failed;
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const out: Buffer[] = [];
+    const out = { push: onRecord };
     let i = 0;
     const n = buf.length;
     while (i < n) {
@@ -88,7 +99,6 @@ export class RecordIODecoder {
       }
     }
     this.consumed += n;
-    return out;
   }
 
   /** Call at end of stream: throws if it ended inside a record. */

@@ -1,0 +1,14 @@
+/** The Mesos v1 scheduler HTTP client: public surface. */
+export * from './client.js';
+export * from './calls.js';
+export * from './detector.js';
+export * from './errors.js';
+export {
+  SCHEDULER_PATH,
+  REDIRECT_PATH,
+  parseMasterUrls,
+  resolveLocation,
+  basicAuthHeader,
+  type TlsOptions,
+  type BasicAuth,
+} from './http.js';
