@@ -47,6 +47,11 @@ export interface JobSpec {
   /** Grace period between SIGTERM and SIGKILL when instances are killed (seconds). */
   kill_grace_period_seconds?: number;
   role?: string;
+  /**
+   * Rolling replace (an update that changes what a task runs): at most this many instances are
+   * down for replacement at once (default: max(1, floor(25% of instances))).
+   */
+  update_batch_size?: number;
 }
 
 /** A stored job: the spec plus a version bumped on every update (rolling replace compares it). */
@@ -55,4 +60,20 @@ export interface Job {
   version: number;
   created_ms: number;
   updated_ms: number;
+  /**
+   * The `version` at which what a task runs (command, environment, resources, constraints, role,
+   * kill grace) last changed. Instances whose task runs an older task_version are replaced by a
+   * rolling update; changing only `instances`, `sla` or the horizon does not restart anything.
+   * Absent = equal to `version`.
+   */
+  task_version?: number;
+  /** 'deleting' after DELETE: every task is being killed; the job disappears when none is left. */
+  status?: 'active' | 'deleting';
+}
+
+/** Job names: DNS-label-like, so they can be embedded in task ids (`<job>.<index>.<seq>`). */
+export const JOB_NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function jobTaskVersion(job: Job): number {
+  return job.task_version ?? job.version;
 }
