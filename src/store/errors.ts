@@ -1,0 +1,33 @@
+/** Errors thrown by the store. Each names the file (and byte offset, when there is one). */
+
+/** The on-disk state cannot be trusted: mid-log WAL corruption, an unreadable snapshot, files missing
+ *  or out of step. Never thrown for a torn WAL tail (that is recovered). Open with `{ repair: true }`
+ *  to keep what is good and move the bad file aside. */
+export class StoreCorruptError extends Error {
+  override readonly name = 'StoreCorruptError';
+  constructor(
+    message: string,
+    readonly file: string,
+    /** Byte offset of the bad record (WAL) or undefined (whole-file problems). */
+    readonly offset?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The store directory is locked by another live process (or by another open Store in this one). */
+export class StoreLockedError extends Error {
+  override readonly name = 'StoreLockedError';
+  constructor(
+    message: string,
+    readonly lockFile: string,
+    readonly pid?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The store was closed, or an I/O failure left its files in a state it will not append to. */
+export class StoreClosedError extends Error {
+  override readonly name = 'StoreClosedError';
+}
