@@ -243,6 +243,42 @@ export function applyCommand(s: SchedulerState, cmd: SchedulerCommand, now: numb
   return { ...st.done(), result };
 }
 
+/**
+ * A call failed to reach the master (or was refused). ACCEPT: its tasks may or may not exist, so
+ * they are reconciled explicitly now (an unknown task comes back LOST/GONE and is replaced).
+ * SUPPRESS/REVIVE: the master's offer state is unknown; flip our belief so the next step resends.
+ * Others (KILL, RECONCILE, ACKNOWLEDGE, DECLINE) are retried by their own mechanisms.
+ */
+export function onCallFailed(s: SchedulerState, call: Call, now: number): StepResult {
+  const st = new Step(s, now);
+  if (call.type === 'ACCEPT') {
+    const ask: Array<[string, string | undefined]> = [];
+    for (const op of call.accept?.operations ?? []) {
+      for (const ti of op.launch?.task_infos ?? []) {
+        const t = s.tasks.get(ti.task_id.value);
+        if (t && t.state === 'LAUNCHING' && !s.reconcile.awaiting.has(t.task_id)) {
+          s.reconcile.awaiting.set(t.task_id, t.agent_id);
+          ask.push([t.task_id, t.agent_id]);
+        }
+      }
+    }
+    if (ask.length) {
+      st.log('warn', 'launch_unconfirmed', { tasks: ask.length, task_id: ask[0]![0] });
+      if (s.subscribed) {
+        sendExplicit(st, ask);
+        s.reconcile.startedMs ??= now;
+        s.reconcile.nextRetryMs ??= now + s.config.explicitReconcileInitialMs;
+      }
+    }
+  } else if (call.type === 'REVIVE') {
+    s.suppressed = true;
+  } else if (call.type === 'SUPPRESS') {
+    s.suppressed = false;
+  }
+  finish(st);
+  return st.done();
+}
+
 /** Convenience for src/maintenance: replace the placement-blocked host set. */
 export function setPlacementBlockedHosts(s: SchedulerState, hosts: Iterable<string>, now: number): StepResult {
   return applyCommand(s, { type: 'set_blocked_hosts', hosts }, now);

@@ -1,0 +1,125 @@
+/**
+ * A small router for the operator API. Modules register their own routes:
+ *
+ *   router.get('/api/v1/jobs/:name', async (req) => ({ status: 200, body: ... }));
+ *   router.post('/api/v1/hosts/:host/drain', handler, { summary: 'Drain a host' });
+ *
+ * Handlers return { status, body } (JSON), or { status, text, headers } for non-JSON (e.g. /metrics),
+ * and throw ApiError(status, error, details) for clean 4xx/5xx JSON errors `{error, details}`.
+ * Paths are matched segment by segment; `:name` captures one URL-decoded segment.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  /** The body parsed as JSON (400 ApiError if it is not JSON; undefined when empty). */
+  json(): Promise<unknown>;
+  text(): Promise<string>;
+}
+
+export interface ApiResult {
+  status: number;
+  /** Serialised as JSON (bigints as strings). */
+  body?: unknown;
+  /** Sent as-is instead of `body` (with headers['content-type']). */
+  text?: string;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: ApiRequest) => Promise<ApiResult> | ApiResult;
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly details?: unknown,
+  ) {
+    super(error);
+  }
+}
+
+interface Route {
+  method: Method;
+  pattern: string;
+  segments: string[];
+  handler: Handler;
+  summary?: string;
+}
+
+export type RouteMatch = { kind: 'found'; handler: Handler; params: Record<string, string> } | { kind: 'method'; allowed: string[] } | { kind: 'none' };
+
+function split(path: string): string[] {
+  return path.split('/').filter((s) => s.length > 0);
+}
+
+export class Router {
+  private readonly table: Route[] = [];
+
+  add(method: Method, pattern: string, handler: Handler, opts: { summary?: string } = {}): this {
+    const segments = split(pattern);
+    if (this.table.some((r) => r.method === method && r.segments.join('/') === segments.join('/'))) {
+      throw new Error(`route ${method} ${pattern} is already registered`);
+    }
+    this.table.push({ method, pattern, segments, handler, summary: opts.summary });
+    return this;
+  }
+  get(pattern: string, handler: Handler, opts?: { summary?: string }): this {
+    return this.add('GET', pattern, handler, opts);
+  }
+  post(pattern: string, handler: Handler, opts?: { summary?: string }): this {
+    return this.add('POST', pattern, handler, opts);
+  }
+  put(pattern: string, handler: Handler, opts?: { summary?: string }): this {
+    return this.add('PUT', pattern, handler, opts);
+  }
+  delete(pattern: string, handler: Handler, opts?: { summary?: string }): this {
+    return this.add('DELETE', pattern, handler, opts);
+  }
+
+  match(method: string, path: string): RouteMatch {
+    const segs = split(path);
+    const allowed: string[] = [];
+    // literal segments win over parameters: try routes with more literals first
+    for (const r of this.sorted()) {
+      const params = matchSegments(r.segments, segs);
+      if (!params) continue;
+      if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { kind: 'found', handler: r.handler, params };
+      if (!allowed.includes(r.method)) allowed.push(r.method);
+    }
+    return allowed.length ? { kind: 'method', allowed } : { kind: 'none' };
+  }
+
+  /** Registered routes (for the API index). */
+  routes(): Array<{ method: Method; path: string; summary?: string }> {
+    return this.table.map((r) => ({ method: r.method, path: r.pattern, ...(r.summary ? { summary: r.summary } : {}) }));
+  }
+
+  private sorted(): Route[] {
+    const literals = (r: Route) => r.segments.filter((s) => !s.startsWith(':')).length;
+    return [...this.table].sort((a, b) => literals(b) - literals(a));
+  }
+}
+
+function matchSegments(pattern: string[], path: string[]): Record<string, string> | undefined {
+  if (pattern.length !== path.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    const s = path[i]!;
+    if (p.startsWith(':')) {
+      try {
+        params[p.slice(1)] = decodeURIComponent(s);
+      } catch {
+        return undefined;
+      }
+    } else if (p !== s) return undefined;
+  }
+  return params;
+}

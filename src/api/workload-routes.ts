@@ -1,0 +1,109 @@
+/**
+ * Operator API routes of the workload (jobs, status, health) and the mount points of /metrics and
+ * the route index. Other modules add theirs to the same Router (e.g. maintenance: /api/v1/hosts/...).
+ *
+ *   GET    /health, /api/v1/health       liveness + subscription
+ *   GET    /api/v1                       route index
+ *   GET    /api/v1/status                framework, connection, counts, reconciliation
+ *   GET    /api/v1/jobs                  job summaries
+ *   POST   /api/v1/jobs                  create (201; 400 {error, details:[{path, message}]}; 409 exists)
+ *   GET    /api/v1/jobs/:name            job with its instances (404)
+ *   PUT    /api/v1/jobs/:name            update: scale, or rolling replace when the task changes
+ *   DELETE /api/v1/jobs/:name            kill every instance, then forget the job (202)
+ *   GET    /metrics                      Prometheus text (when a metrics registry is given)
+ */
+import type { ConnectionState } from '../client/client.js';
+import type { SluiceMetrics } from '../metrics/metrics.js';
+import { jobView, listJobs, statusView, type CommandResult, type SchedulerCommand } from '../scheduler/reducer.js';
+import type { SchedulerState } from '../scheduler/state.js';
+import { ApiError, type ApiResult, type Router } from './router.js';
+
+/** What the workload routes need (SluiceRuntime provides it). */
+export interface WorkloadService {
+  readonly state: SchedulerState;
+  readonly connectionState: ConnectionState;
+  submit(cmd: SchedulerCommand): Promise<CommandResult>;
+}
+
+function fromResult(r: CommandResult): ApiResult {
+  if (r.ok) return { status: r.status, body: r.body };
+  throw new ApiError(r.status, r.error, r.details);
+}
+
+export function registerWorkloadRoutes(router: Router, svc: WorkloadService, opts: { now: () => number; version?: string }): void {
+  const health = (): ApiResult => {
+    const c = svc.connectionState;
+    return { status: 200, body: { status: 'ok', subscribed: c.state === 'subscribed', connection: c.state, version: opts.version } };
+  };
+  router.get('/health', health, { summary: 'Liveness and subscription state' });
+  router.get('/api/v1/health', health, { summary: 'Liveness and subscription state' });
+  router.get('/api/v1', () => ({ status: 200, body: { routes: router.routes() } }), { summary: 'This index' });
+
+  router.get(
+    '/api/v1/status',
+    () => {
+      const c = svc.connectionState;
+      const connection: Record<string, unknown> = { state: c.state };
+      if (c.state === 'subscribed') Object.assign(connection, { master: c.masterUrl, stream_id: c.streamId });
+      if (c.state === 'backing-off') Object.assign(connection, { reason: c.reason, retry_in_ms: c.delayMs });
+      if (c.state === 'stopped' && c.error) connection['error'] = c.error.message;
+      return { status: 200, body: { ...statusView(svc.state), connection, now_ms: opts.now() } };
+    },
+    { summary: 'Framework, connection, task counts, reconciliation' },
+  );
+
+  router.get('/api/v1/jobs', () => ({ status: 200, body: { jobs: listJobs(svc.state) } }), { summary: 'List jobs' });
+
+  router.post(
+    '/api/v1/jobs',
+    async (req) => {
+      const spec = await req.json();
+      if (spec === undefined) throw new ApiError(400, 'invalid job spec', [{ path: '', message: 'request body is empty; send the job spec as JSON' }]);
+      return fromResult(await svc.submit({ type: 'create_job', spec }));
+    },
+    { summary: 'Create a job' },
+  );
+
+  router.get(
+    '/api/v1/jobs/:name',
+    (req) => {
+      const v = jobView(svc.state, req.params['name']!, opts.now());
+      if (!v) throw new ApiError(404, `job ${req.params['name']} not found`);
+      return { status: 200, body: v };
+    },
+    { summary: 'Get a job and its instances' },
+  );
+
+  router.put(
+    '/api/v1/jobs/:name',
+    async (req) => {
+      const name = req.params['name']!;
+      const spec = await req.json();
+      if (spec === undefined || spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+        throw new ApiError(400, 'invalid job spec', [{ path: '', message: 'send the full job spec as a JSON object' }]);
+      }
+      const named = spec as Record<string, unknown>;
+      if (named['name'] === undefined) named['name'] = name;
+      else if (named['name'] !== name) {
+        throw new ApiError(400, 'invalid job spec', [{ path: 'name', message: `must equal the job in the URL (${JSON.stringify(name)}); jobs cannot be renamed` }]);
+      }
+      return fromResult(await svc.submit({ type: 'update_job', spec: named }));
+    },
+    { summary: 'Update a job (scale; rolling replace when the task changes)' },
+  );
+
+  router.delete(
+    '/api/v1/jobs/:name',
+    async (req) => fromResult(await svc.submit({ type: 'delete_job', name: req.params['name']! })),
+    { summary: 'Delete a job (kills its instances)' },
+  );
+}
+
+/** Mounts GET /metrics (Prometheus text format). */
+export function registerMetricsRoute(router: Router, metrics: SluiceMetrics): void {
+  router.get(
+    '/metrics',
+    async () => ({ status: 200, text: await metrics.text(), headers: { 'content-type': metrics.contentType } }),
+    { summary: 'Prometheus metrics' },
+  );
+}

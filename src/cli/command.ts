@@ -1,0 +1,39 @@
+/**
+ * The CLI's command registry contract. A command is a module exporting a CommandModule; the list in
+ * src/cli/commands/index.ts is what `sluice` knows. Other modules add theirs there (maintenance:
+ * `host`, `sla`), each in its own file under src/cli/commands/.
+ */
+import type { Writable } from 'node:stream';
+
+export interface CliContext {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface CommandModule {
+  /** The first word: `sluice <name> ...`. */
+  readonly name: string;
+  /** One line for `sluice help`. */
+  readonly summary: string;
+  /** Full help text (`sluice <name> --help`). */
+  readonly usage: string;
+  /** Runs with the arguments after the command name; resolves to the exit code. */
+  run(argv: string[], ctx: CliContext): Promise<number>;
+}
+
+/** An error to show the user as-is (no stack), with an exit code. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export function write(stream: Writable, text: string): void {
+  stream.write(text.endsWith('\n') ? text : text + '\n');
+}

@@ -1,0 +1,95 @@
+/** `sluice start`: run the scheduler (with the embedded simulator when no master is given). */
+import { ConfigError, describeConfig, loadConfig } from '../../config.js';
+import { banner, startSluice, StartupError, type SluiceApp } from '../../runtime/app.js';
+import { createLogger } from '../../util/logger.js';
+import { flagHelp, parseFlags, type FlagSpecs } from '../args.js';
+import { CliError, write, type CommandModule } from '../command.js';
+
+export const START_FLAGS: FlagSpecs = {
+  master: { type: 'strings', description: 'Mesos master URL (repeat or comma-separate for several); none = embedded simulator' },
+  config: { type: 'string', description: 'JSON config file (keys: master, framework_name, role, store, api_listen, ...)' },
+  'framework-name': { type: 'string', description: 'Framework name (default sluice)' },
+  role: { type: 'string', description: 'Mesos role (default *)' },
+  user: { type: 'string', description: 'Unix user tasks run as (default: current user)' },
+  principal: { type: 'string', description: 'Framework principal' },
+  secret: { type: 'string', description: 'Secret for HTTP Basic authentication (prefer SLUICE_SECRET)' },
+  'failover-timeout': { type: 'string', description: 'How long Mesos keeps tasks while Sluice is away (default 7d)' },
+  store: { type: 'string', description: 'Store directory (default ./.sluice/store)' },
+  'api-listen': { type: 'string', description: 'Operator API host:port (default 127.0.0.1:5060; non-loopback needs a token)' },
+  'api-token': { type: 'string', description: 'Require "Authorization: Bearer <token>" (prefer SLUICE_API_TOKEN)' },
+  'reconcile-interval': { type: 'string', description: 'Implicit reconciliation period (default 15m)' },
+  'log-level': { type: 'string', description: 'error, warn, info, debug (default info)' },
+  'log-format': { type: 'string', description: 'json (default) or pretty' },
+  demo: { type: 'boolean', description: 'Submit the demo jobs to the embedded simulator (default; --no-demo)' },
+  'sim-agents': { type: 'string', description: 'Embedded simulator: agents (default 12)' },
+  'sim-racks': { type: 'string', description: 'Embedded simulator: racks (default 3)' },
+  'new-framework': { type: 'boolean', description: 'Forget the stored framework id and register anew (jobs are kept)' },
+  'repair-store': { type: 'boolean', description: 'Open a damaged store, keeping everything up to the last good write' },
+  help: { type: 'boolean', short: 'h', description: 'Show this help' },
+};
+
+const USAGE = `Usage: sluice start [options]
+
+Runs the Sluice scheduler. Without --master (or SLUICE_MASTER) it starts the embedded Mesos master
+simulator (12 agents, 3 racks) and a demo workload, and prints how to talk to it.
+
+Options (flags > environment SLUICE_* > config file > defaults):
+${flagHelp(START_FLAGS)}`;
+
+export const startCommand: CommandModule = {
+  name: 'start',
+  summary: 'run the scheduler (embedded simulator + demo jobs when no master is given)',
+  usage: USAGE,
+  async run(argv, ctx) {
+    const { flags, positionals } = parseFlags(argv, START_FLAGS, 'sluice start');
+    if (flags['help']) {
+      write(ctx.stdout, USAGE);
+      return 0;
+    }
+    if (positionals.length) throw new CliError(`sluice start: unexpected argument ${positionals[0]}`, 2);
+    if (flags['demo'] === false) flags['no-demo'] = true;
+    let cfg;
+    try {
+      cfg = loadConfig(flags, ctx.env, ctx.cwd);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(`configuration: ${e.message}`, 2);
+      throw e;
+    }
+    const logger = createLogger({ level: cfg.logLevel, format: cfg.logFormat, defaultMeta: { service: 'sluice' } });
+    for (const line of describeConfig(cfg)) logger.info('config', { event: 'config', line });
+
+    let app: SluiceApp;
+    try {
+      app = await startSluice(cfg, { logger });
+    } catch (e) {
+      if (e instanceof StartupError) throw new CliError(e.message, 1);
+      throw e;
+    }
+    write(ctx.stdout, banner(app));
+
+    return await new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (why: string, code: number) => {
+        if (stopping) {
+          write(ctx.stderr, 'forced exit');
+          process.exit(code || 130);
+        }
+        stopping = true;
+        logger.info('shutdown', { event: 'shutdown', reason: why });
+        void app.stop().then(
+          () => resolve(code),
+          (e: unknown) => {
+            write(ctx.stderr, `error while stopping: ${(e as Error).message}`);
+            resolve(1);
+          },
+        );
+      };
+      process.once('SIGINT', () => stop('SIGINT', 0));
+      process.once('SIGTERM', () => stop('SIGTERM', 0));
+      app.runtime.onFatal((e) => {
+        write(ctx.stderr, `sluice: ${e.message}`);
+        stop('fatal', 1);
+      });
+    });
+  },
+};

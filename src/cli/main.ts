@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * `sluice` — the Sluice command line. Commands come from the registry in ./commands/index.ts.
+ * Exit codes: 0 ok, 1 failure, 2 usage error, 3 rejected by the API (4xx), 4 not found.
+ */
+import { fileURLToPath } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { COMMANDS } from './commands/index.js';
+import { CliError, write, type CliContext, type CommandModule } from './command.js';
+
+export function help(commands: readonly CommandModule[] = COMMANDS): string {
+  const w = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'Usage: sluice <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    '',
+    'Run `sluice <command> --help` for details. The CLI talks to the operator API at --api URL',
+    '(env SLUICE_API, default http://127.0.0.1:5060); `--json` prints machine-readable output.',
+  ].join('\n');
+}
+
+export async function main(argv: string[], ctx: CliContext, commands: readonly CommandModule[] = COMMANDS): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    const c = rest[0] && commands.find((x) => x.name === rest[0]);
+    write(ctx.stdout, c ? c.usage : help(commands));
+    return name ? 0 : 2;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    write(ctx.stderr, `sluice: unknown command ${JSON.stringify(name)}\n\n${help(commands)}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest, ctx);
+  } catch (e) {
+    if (e instanceof CliError) {
+      write(ctx.stderr, e.message.startsWith('error') || e.message.startsWith('sluice') ? e.message : `sluice ${name}: ${e.message}`);
+      return e.exitCode;
+    }
+    write(ctx.stderr, `sluice ${name}: unexpected error: ${(e as Error)?.stack ?? String(e)}`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const ctx: CliContext = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  main(process.argv.slice(2), ctx).then(
+    (code) => {
+      process.exitCode = code;
+      // `start` resolves after a clean shutdown; other commands are done. Leave nothing hanging.
+      setTimeout(() => process.exit(code), 50).unref();
+    },
+    (e: unknown) => {
+      process.stderr.write(`sluice: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

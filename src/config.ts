@@ -1,0 +1,245 @@
+/**
+ * Sluice configuration: command-line flags > environment > config file > defaults.
+ *
+ * | Setting                  | Flag                    | Environment               | File key            | Default              |
+ * |--------------------------|-------------------------|---------------------------|---------------------|----------------------|
+ * | Mesos master URL(s)      | --master (repeat/comma) | SLUICE_MASTER (comma)     | master (str/array)  | none: embedded sim   |
+ * | Framework name           | --framework-name        | SLUICE_FRAMEWORK_NAME     | framework_name      | sluice               |
+ * | Role                     | --role                  | SLUICE_ROLE               | role                | *                    |
+ * | Unix user of tasks       | --user                  | SLUICE_USER               | user                | current user         |
+ * | Principal                | --principal             | SLUICE_PRINCIPAL          | principal           | none                 |
+ * | Secret (HTTP Basic)      | --secret                | SLUICE_SECRET             | secret              | none                 |
+ * | Failover timeout         | --failover-timeout      | SLUICE_FAILOVER_TIMEOUT   | failover_timeout    | 7d (604800 s)        |
+ * | Store directory          | --store                 | SLUICE_STORE              | store               | ./.sluice/store      |
+ * | Operator API address     | --api-listen            | SLUICE_API_LISTEN         | api_listen          | 127.0.0.1:5060       |
+ * | Operator API token       | --api-token             | SLUICE_API_TOKEN          | api_token           | none (loopback only) |
+ * | Implicit reconciliation  | --reconcile-interval    | SLUICE_RECONCILE_INTERVAL | reconcile_interval  | 15m                  |
+ * | Log level                | --log-level             | SLUICE_LOG_LEVEL          | log_level           | info                 |
+ * | Log format (json/pretty) | --log-format            | SLUICE_LOG_FORMAT         | log_format          | json                 |
+ * | Config file              | --config                | SLUICE_CONFIG             | -                   | none                 |
+ * | Demo jobs (embedded sim) | --no-demo               | SLUICE_DEMO=0             | demo                | true                 |
+ * | Simulated agents / racks | --sim-agents/--sim-racks| -                         | sim_agents/sim_racks| 12 / 3               |
+ *
+ * Durations accept seconds (`900`) or a number with a unit (`15m`, `7d`, `36h`, `30s`, `500ms`).
+ * A non-loopback --api-listen requires an API token; the CLI then needs SLUICE_API_TOKEN too.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface SluiceConfig {
+  /** Empty: start the embedded simulator. */
+  masters: string[];
+  frameworkName: string;
+  role: string;
+  user: string;
+  principal?: string;
+  secret?: string;
+  failoverTimeoutSeconds: number;
+  storePath: string;
+  apiListen: string;
+  apiToken?: string;
+  reconcileIntervalSeconds: number;
+  logLevel: string;
+  logFormat: 'json' | 'pretty';
+  demo: boolean;
+  simAgents: number;
+  simRacks: number;
+  /** Forget the stored framework id and register anew. */
+  newFramework: boolean;
+  /** Open a damaged store keeping its last good write (damaged files are set aside). */
+  repairStore: boolean;
+  /** Where each setting came from (for `sluice start` to print). */
+  sources: Record<string, 'flag' | 'env' | 'file' | 'default'>;
+}
+
+export const DEFAULT_API_LISTEN = '127.0.0.1:5060';
+export const DEFAULT_API_URL = 'http://127.0.0.1:5060';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** Seconds from `900`, `"900"`, `"15m"`, `"7d"`, `"1.5h"`, `"500ms"`. */
+export function parseSeconds(v: unknown, where: string): number {
+  if (typeof v === 'number') {
+    if (Number.isFinite(v) && v >= 0) return v;
+  } else if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/i.exec(v);
+    if (m) return Number(m[1]) * UNITS[(m[2] ?? 's').toLowerCase()]!;
+  }
+  throw new ConfigError(`${where}: expected a duration like 900, 15m, 7d; got ${JSON.stringify(v)}`);
+}
+
+function parseIntIn(v: unknown, where: string, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${where}: expected a whole number from ${min} to ${max}; got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function parseBool(v: unknown, where: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    if (/^(1|true|yes|on)$/i.test(v)) return true;
+    if (/^(0|false|no|off)$/i.test(v)) return false;
+  }
+  throw new ConfigError(`${where}: expected true or false; got ${JSON.stringify(v)}`);
+}
+
+function splitList(v: unknown, where: string): string[] {
+  const items = Array.isArray(v) ? v : [v];
+  const out: string[] = [];
+  for (const x of items) {
+    if (typeof x !== 'string') throw new ConfigError(`${where}: expected a string or a list of strings; got ${JSON.stringify(x)}`);
+    for (const s of x.split(',')) if (s.trim()) out.push(s.trim());
+  }
+  return out;
+}
+
+const FILE_KEYS = [
+  'master',
+  'framework_name',
+  'role',
+  'user',
+  'principal',
+  'secret',
+  'failover_timeout',
+  'store',
+  'api_listen',
+  'api_token',
+  'reconcile_interval',
+  'log_level',
+  'log_format',
+  'demo',
+  'sim_agents',
+  'sim_racks',
+] as const;
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`config file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${file}: must be a JSON object`);
+  const unknown = Object.keys(doc).filter((k) => !(FILE_KEYS as readonly string[]).includes(k));
+  if (unknown.length) throw new ConfigError(`config file ${file}: unknown key(s) ${unknown.join(', ')}; known: ${FILE_KEYS.join(', ')}`);
+  return doc as Record<string, unknown>;
+}
+
+function currentUser(): string {
+  try {
+    return os.userInfo().username || 'root';
+  } catch {
+    return process.env['USER'] ?? 'root';
+  }
+}
+
+/**
+ * Resolves the configuration. `flags` uses the flag names without dashes (`master`, `api-listen`,
+ * `no-demo`...); `env` is usually process.env.
+ */
+export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): SluiceConfig {
+  const configPath = (flags['config'] as string | undefined) ?? env['SLUICE_CONFIG'];
+  const file = configPath ? readConfigFile(path.resolve(cwd, configPath)) : {};
+  const fileName = configPath ?? '';
+  const sources: SluiceConfig['sources'] = {};
+
+  /** Picks the first defined of flag, env, file, and records where it came from. */
+  function pick(key: string, flag: string, envName: string | undefined, fileKey: string | undefined): { v: unknown; where: string } | undefined {
+    const f = flags[flag];
+    if (f !== undefined && !(Array.isArray(f) && f.length === 0)) {
+      sources[key] = 'flag';
+      return { v: f, where: `--${flag}` };
+    }
+    if (envName && env[envName] !== undefined && env[envName] !== '') {
+      sources[key] = 'env';
+      return { v: env[envName], where: envName };
+    }
+    if (fileKey && file[fileKey] !== undefined) {
+      sources[key] = 'file';
+      return { v: file[fileKey], where: `${fileName}: ${fileKey}` };
+    }
+    sources[key] = 'default';
+    return undefined;
+  }
+  const str = (key: string, flag: string, envName: string | undefined, fileKey: string | undefined): string | undefined => {
+    const p = pick(key, flag, envName, fileKey);
+    if (!p) return undefined;
+    if (typeof p.v !== 'string') throw new ConfigError(`${p.where}: expected a string; got ${JSON.stringify(p.v)}`);
+    return p.v;
+  };
+
+  const m = pick('masters', 'master', 'SLUICE_MASTER', 'master');
+  const masters = m ? splitList(m.v, m.where) : [];
+  const fo = pick('failoverTimeoutSeconds', 'failover-timeout', 'SLUICE_FAILOVER_TIMEOUT', 'failover_timeout');
+  const ri = pick('reconcileIntervalSeconds', 'reconcile-interval', 'SLUICE_RECONCILE_INTERVAL', 'reconcile_interval');
+  const reconcileIntervalSeconds = ri ? parseSeconds(ri.v, ri.where) : 900;
+  if (reconcileIntervalSeconds < 1) throw new ConfigError(`${ri!.where}: must be at least 1 second`);
+  const logFormat = str('logFormat', 'log-format', 'SLUICE_LOG_FORMAT', 'log_format') ?? 'json';
+  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`log format must be json or pretty; got ${JSON.stringify(logFormat)}`);
+
+  let demo = true;
+  if (flags['no-demo'] === true) {
+    demo = false;
+    sources['demo'] = 'flag';
+  } else {
+    const d = pick('demo', 'demo', 'SLUICE_DEMO', 'demo');
+    if (d) demo = parseBool(d.v, d.where);
+  }
+  const ag = pick('simAgents', 'sim-agents', undefined, 'sim_agents');
+  const rk = pick('simRacks', 'sim-racks', undefined, 'sim_racks');
+
+  const cfg: SluiceConfig = {
+    masters,
+    frameworkName: str('frameworkName', 'framework-name', 'SLUICE_FRAMEWORK_NAME', 'framework_name') ?? 'sluice',
+    role: str('role', 'role', 'SLUICE_ROLE', 'role') ?? '*',
+    user: str('user', 'user', 'SLUICE_USER', 'user') ?? currentUser(),
+    principal: str('principal', 'principal', 'SLUICE_PRINCIPAL', 'principal'),
+    secret: str('secret', 'secret', 'SLUICE_SECRET', 'secret'),
+    failoverTimeoutSeconds: fo ? parseSeconds(fo.v, fo.where) : 7 * 86400,
+    storePath: path.resolve(cwd, str('storePath', 'store', 'SLUICE_STORE', 'store') ?? path.join('.sluice', 'store')),
+    apiListen: str('apiListen', 'api-listen', 'SLUICE_API_LISTEN', 'api_listen') ?? DEFAULT_API_LISTEN,
+    apiToken: str('apiToken', 'api-token', 'SLUICE_API_TOKEN', 'api_token'),
+    reconcileIntervalSeconds,
+    logLevel: str('logLevel', 'log-level', 'SLUICE_LOG_LEVEL', 'log_level') ?? 'info',
+    logFormat,
+    demo,
+    simAgents: ag ? parseIntIn(ag.v, ag.where, 1, 100_000) : 12,
+    simRacks: rk ? parseIntIn(rk.v, rk.where, 1, 1000) : 3,
+    newFramework: flags['new-framework'] === true,
+    repairStore: flags['repair-store'] === true,
+    sources,
+  };
+  if (cfg.secret && !cfg.principal) throw new ConfigError('a secret was given without a principal (--principal / SLUICE_PRINCIPAL)');
+  if (cfg.failoverTimeoutSeconds === 0) {
+    // Mesos tears the framework down (killing every task) on any disconnect with 0.
+    throw new ConfigError('failover timeout 0 would make Mesos kill every task on any disconnect; use e.g. 7d');
+  }
+  if (!/^[a-zA-Z0-9_.*/-]+$/.test(cfg.role)) throw new ConfigError(`role ${JSON.stringify(cfg.role)} is not a valid Mesos role name`);
+  return cfg;
+}
+
+/** The configuration as printable lines (secrets redacted). */
+export function describeConfig(c: SluiceConfig): string[] {
+  const src = (k: string) => (c.sources[k] && c.sources[k] !== 'default' ? ` (${c.sources[k]})` : '');
+  return [
+    `master:            ${c.masters.length ? c.masters.join(', ') : 'embedded simulator'}${src('masters')}`,
+    `framework:         ${c.frameworkName}, role ${c.role}, user ${c.user}${c.principal ? `, principal ${c.principal}` : ''}`,
+    `failover timeout:  ${c.failoverTimeoutSeconds} s${src('failoverTimeoutSeconds')}`,
+    `store:             ${c.storePath}${src('storePath')}`,
+    `operator API:      ${c.apiListen}${c.apiToken ? ' (token required)' : ''}${src('apiListen')}`,
+    `reconciliation:    implicit every ${c.reconcileIntervalSeconds} s`,
+  ];
+}

@@ -1,0 +1,218 @@
+/**
+ * A whole Sluice process, composed: store, (embedded simulator,) scheduler runtime, plugins,
+ * operator API, metrics, demo workload. `sluice start` is a thin shell around `startSluice`; tests
+ * start it in-process too.
+ */
+import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-routes.js';
+import { Router } from '../api/router.js';
+import { startApiServer, type ApiServer } from '../api/server.js';
+import type { SluiceConfig } from '../config.js';
+import { SluiceMetrics } from '../metrics/metrics.js';
+import { Store, StoreCorruptError, StoreLockedError } from '../store/index.js';
+import { RealClock, type Clock } from '../util/clock.js';
+import { nullLogger, type Logger } from '../util/logger.js';
+import { DEMO_JOBS } from './demo.js';
+import { APP_PLUGINS, type AppPlugin, type PluginContext } from './plugins.js';
+import { SluiceRuntime, type RuntimeOptions } from './runtime.js';
+
+export interface EmbeddedSim {
+  /** Base URL of the simulated master, e.g. http://127.0.0.1:5050 */
+  url: string;
+  agents: number;
+  racks: number;
+  stop(): Promise<void>;
+}
+
+export type SimStarter = (opts: { agents: number; racks: number; clock: Clock; logger: Logger }) => Promise<EmbeddedSim>;
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** How to start the embedded simulator when no master is configured (default: src/sim). */
+  startSim?: SimStarter;
+  plugins?: AppPlugin[];
+  /** Extra runtime options (tests: tick period, client backoff, scheduler timings). */
+  runtime?: Partial<Omit<RuntimeOptions, 'store' | 'masters' | 'framework'>>;
+  version?: string;
+}
+
+export interface SluiceApp {
+  config: SluiceConfig;
+  runtime: SluiceRuntime;
+  api: ApiServer;
+  router: Router;
+  metrics: SluiceMetrics;
+  store: Store;
+  sim?: EmbeddedSim;
+  masters: string[];
+  /** Demo jobs submitted at start (embedded simulator only). */
+  demoJobs: string[];
+  stop(): Promise<void>;
+}
+
+/** A startup problem with a message meant for the operator. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+export async function openStore(cfg: SluiceConfig, logger: Logger, metrics?: SluiceMetrics): Promise<Store> {
+  try {
+    return await Store.open(cfg.storePath, {
+      repair: cfg.repairStore,
+      logger,
+      onWrite: metrics ? (s) => metrics.observeStoreWrite(s) : undefined,
+    });
+  } catch (e) {
+    if (e instanceof StoreLockedError) {
+      throw new StartupError(`The store ${cfg.storePath} is in use by another process${e.pid ? ` (pid ${e.pid})` : ''}: ${e.message}. Only one Sluice may use a store.`);
+    }
+    if (e instanceof StoreCorruptError) {
+      throw new StartupError(
+        `The store ${cfg.storePath} is damaged: ${e.message} (file ${e.file}${e.offset !== undefined ? `, byte ${e.offset}` : ''}). ` +
+          `Nothing was changed. Restart with --repair-store to keep everything up to the last good write ` +
+          `(the damaged file is set aside, not deleted).`,
+      );
+    }
+    throw new StartupError(`Cannot open the store ${cfg.storePath}: ${(e as Error).message}`);
+  }
+}
+
+async function defaultStartSim(opts: { agents: number; racks: number; clock: Clock; logger: Logger }): Promise<EmbeddedSim> {
+  const modPath = '../sim/index.js';
+  let mod: { startSim?: (o: Record<string, unknown>) => Promise<{ url: string; stop?: () => Promise<void>; close?: () => Promise<void> }> };
+  try {
+    mod = (await import(modPath)) as typeof mod;
+  } catch (e) {
+    throw new StartupError(`No --master given and the embedded simulator is not available (${(e as Error).message}). Pass --master http://HOST:5050.`);
+  }
+  if (!mod.startSim) throw new StartupError('No --master given and src/sim does not export startSim. Pass --master http://HOST:5050.');
+  const sim = await mod.startSim({ agents: opts.agents, racks: opts.racks, clock: opts.clock, logger: opts.logger, port: 0 });
+  return {
+    url: sim.url,
+    agents: opts.agents,
+    racks: opts.racks,
+    stop: async () => {
+      if (sim.stop) await sim.stop();
+      else if (sim.close) await sim.close();
+    },
+  };
+}
+
+export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): Promise<SluiceApp> {
+  const clock = opts.clock ?? new RealClock();
+  const logger = opts.logger ?? nullLogger();
+  const metrics = new SluiceMetrics(() => clock.now());
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const f of cleanups.reverse()) await f().catch(() => undefined);
+  };
+  try {
+    const store = await openStore(cfg, logger.child({ component: 'store' }), metrics);
+    cleanups.push(() => store.close());
+
+    let sim: EmbeddedSim | undefined;
+    let masters = cfg.masters;
+    if (!masters.length) {
+      sim = await (opts.startSim ?? defaultStartSim)({ agents: cfg.simAgents, racks: cfg.simRacks, clock, logger: logger.child({ component: 'sim' }) });
+      cleanups.push(() => sim!.stop());
+      masters = [sim.url];
+    }
+
+    const plugins = opts.plugins ?? APP_PLUGINS;
+    const pctx: PluginContext = { store, clock, logger, metrics, masters };
+    const extensions = plugins.flatMap((p) => (p.extension ? [p.extension(pctx)] : []));
+
+    const runtime = SluiceRuntime.start({
+      ...opts.runtime,
+      store,
+      masters,
+      clock,
+      logger: logger.child({ component: 'scheduler' }),
+      metrics,
+      framework: {
+        name: cfg.frameworkName,
+        user: cfg.user,
+        roles: [cfg.role],
+        principal: cfg.principal,
+        secret: cfg.secret,
+        failoverTimeoutSeconds: cfg.failoverTimeoutSeconds,
+      },
+      scheduler: { implicitReconcileIntervalMs: cfg.reconcileIntervalSeconds * 1000, ...opts.runtime?.scheduler },
+      extensions: [...extensions, ...(opts.runtime?.extensions ?? [])],
+      newFramework: cfg.newFramework,
+    });
+    cleanups.push(() => runtime.stop());
+
+    const router = new Router();
+    registerWorkloadRoutes(router, runtime, { now: () => clock.now(), version: opts.version });
+    registerMetricsRoute(router, metrics);
+    for (const p of plugins) p.routes?.(router, runtime, pctx);
+
+    let api: ApiServer;
+    try {
+      api = await startApiServer({ listen: cfg.apiListen, token: cfg.apiToken, router, logger: logger.child({ component: 'api' }) });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new StartupError(`The operator API address ${cfg.apiListen} is in use (another Sluice?). Choose another with --api-listen.`);
+      throw new StartupError((e as Error).message);
+    }
+    cleanups.push(() => api.close());
+
+    const demoJobs: string[] = [];
+    if (sim && cfg.demo) {
+      for (const spec of DEMO_JOBS) {
+        if (runtime.state.jobs.has(spec.name)) continue;
+        const r = await runtime.submit({ type: 'create_job', spec });
+        if (r.ok) demoJobs.push(spec.name);
+      }
+    }
+
+    let stopped: Promise<void> | undefined;
+    return {
+      config: cfg,
+      runtime,
+      api,
+      router,
+      metrics,
+      store,
+      sim,
+      masters,
+      demoJobs,
+      stop: () => (stopped ??= cleanup()),
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+/** What `sluice start` prints once running: how to talk to it. */
+export function banner(app: SluiceApp): string {
+  const api = app.api.url;
+  const defaultApi = api === 'http://127.0.0.1:5060';
+  const cli = (args: string) => `  sluice ${args}${defaultApi ? '' : ` --api ${api}`}`;
+  const lines = [
+    '',
+    'Sluice is running.',
+    `  Mesos master:  ${app.masters.join(', ')}${app.sim ? `  (embedded simulator: ${app.sim.agents} agents, ${app.sim.racks} racks)` : ''}`,
+    `  operator API:  ${api}${app.config.apiToken ? '  (token required: export SLUICE_API_TOKEN=...)' : ''}`,
+    `  status:        ${api}/api/v1/status`,
+    `  jobs:          ${api}/api/v1/jobs`,
+    `  metrics:       ${api}/metrics`,
+    `  store:         ${app.config.storePath}`,
+  ];
+  if (app.demoJobs.length) lines.push(`  demo jobs:     ${app.demoJobs.join(', ')}`);
+  lines.push(
+    '',
+    'Talk to it (sluice = node dist/src/cli/main.js; `npm link` puts it on your PATH):',
+    cli('job list'),
+    cli(`job get ${app.demoJobs[0] ?? 'NAME'}`),
+    '  sluice job example > job.json',
+    cli('job create -f job.json'),
+    cli('job delete hello'),
+    `  curl -s ${api}/api/v1/status`,
+  );
+  if (!defaultApi) lines.push(`  (or: export SLUICE_API=${api})`);
+  lines.push('', 'Ctrl-C stops Sluice; the framework stays registered and a restart resumes it.', '');
+  return lines.join('\n');
+}

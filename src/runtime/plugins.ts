@@ -1,0 +1,33 @@
+/**
+ * Modules that plug into a running Sluice (`sluice start`): each may add a runtime extension (it
+ * sees events and ticks inside the decision loop and answers with calls, scheduler commands and
+ * store operations) and operator API routes. The maintenance module registers itself here:
+ *
+ *   import { maintenancePlugin } from '../maintenance/plugin.js';
+ *   export const APP_PLUGINS: AppPlugin[] = [maintenancePlugin];
+ */
+import type { Router } from '../api/router.js';
+import type { Logger } from '../util/logger.js';
+import type { Clock } from '../util/clock.js';
+import type { SluiceMetrics } from '../metrics/metrics.js';
+import type { Store } from '../store/index.js';
+import type { RuntimeExtension, SluiceRuntime } from './runtime.js';
+
+export interface PluginContext {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  metrics: SluiceMetrics;
+  /** Mesos master URLs Sluice uses (the embedded simulator's when there is no --master). */
+  masters: readonly string[];
+}
+
+export interface AppPlugin {
+  readonly name: string;
+  /** Built before the runtime starts (it is handed to the runtime's loop). */
+  extension?(ctx: PluginContext): RuntimeExtension;
+  /** Called once the runtime exists: register operator API routes. */
+  routes?(router: Router, runtime: SluiceRuntime, ctx: PluginContext): void;
+}
+
+export const APP_PLUGINS: AppPlugin[] = [];

@@ -1,0 +1,545 @@
+/**
+ * The runtime: the I/O edge around the pure scheduler (src/scheduler) and its extensions (the
+ * maintenance module). It
+ *
+ * - loads the state from the store, subscribes with the saved framework id (SchedulerClient),
+ * - feeds every input (Mesos events, disconnects, ticks, operator commands, failed calls) through
+ *   the reducers one at a time, in arrival order (a single loop owns the SchedulerState),
+ * - writes what a batch of steps changed to the store in ONE atomic, fsynced batch, and only then
+ *   sends the calls those steps produced (write-ahead: a task is on disk as LAUNCHING before the
+ *   ACCEPT launching it leaves; a status is on disk before it is acknowledged; a job is on disk
+ *   before the API answers 201),
+ * - sends ACCEPT/DECLINE first and waits for their answers before the next batch's calls go out
+ *   (so a later KILL cannot overtake the ACCEPT of the same task), SUPPRESS/REVIVE in one ordered
+ *   lane, everything else concurrently,
+ * - ticks on the injected Clock (reconciliation, kill retries, backoff expiry, rolling updates).
+ *
+ * If a store write fails the runtime stops (fatal): it cannot promise write-ahead any more, and a
+ * restart recovers from the last good write.
+ */
+import type { Observable, Subscription } from 'rxjs';
+import { SchedulerClient, type ConnectionState, type SchedulerClientOptions } from '../client/index.js';
+import { ClientStoppedError, FrameworkRemovedError, MesosHttpError, NotSubscribedError } from '../client/errors.js';
+import type { Call, Event, FrameworkInfo } from '../mesos/types.js';
+import type { SluiceMetrics, StateSnapshot } from '../metrics/metrics.js';
+import {
+  applyCommand,
+  emptyChanges,
+  mergeChanges,
+  onCallFailed,
+  onDisconnected,
+  onEvent,
+  onTick,
+  tasksByState,
+  type CommandResult,
+  type Effect,
+  type SchedulerCommand,
+  type StepResult,
+} from '../scheduler/reducer.js';
+import type { SchedulerConfig, SchedulerState } from '../scheduler/state.js';
+import type { BatchOp, Store } from '../store/index.js';
+import { RealClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { nullLogger, type Logger } from '../util/logger.js';
+import { describeError } from '../client/http.js';
+import { changesToOps, loadState } from './persist.js';
+import { jobSlaSnapshot } from './sla-view.js';
+
+/** What the runtime needs from a scheduler client (SchedulerClient implements it). */
+export interface SchedulerClientLike {
+  readonly events$: Observable<Event>;
+  readonly connection$: Observable<ConnectionState>;
+  call(call: Call): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+  pause(): void;
+  resume(): void;
+}
+
+export interface FrameworkOptions {
+  name: string;
+  /** Unix user tasks run as (FrameworkInfo.user, required by Mesos). */
+  user: string;
+  roles: string[];
+  principal?: string;
+  secret?: string;
+  failoverTimeoutSeconds: number;
+  hostname?: string;
+  webuiUrl?: string;
+}
+
+/** Read access for extensions and for functions run inside the loop. */
+export interface ExtensionContext {
+  /** The scheduler state, between reducer steps. Read-only: change it only through commands. */
+  readonly state: SchedulerState;
+  readonly now: number;
+  readonly store: Store;
+}
+
+/** What an extension step asks for. Everything is applied in the same batch as the scheduler's. */
+export interface ExtensionStep {
+  /** Calls to send (after the batch is durable). */
+  calls?: Call[];
+  /** Scheduler commands to apply now (e.g. set_blocked_hosts, restart_instances). */
+  commands?: SchedulerCommand[];
+  /** Extra store operations, written atomically with the scheduler's records. */
+  storeOps?: BatchOp[];
+  logs?: Effect[];
+}
+
+/**
+ * A module plugged into the runtime loop (the maintenance module is one): it sees every event after
+ * the scheduler reducer, every tick and disconnect, and answers with calls, scheduler commands and
+ * store operations of its own.
+ */
+export interface RuntimeExtension {
+  readonly name: string;
+  /** Once, after the store is loaded and before subscribing (e.g. restore blocked hosts). */
+  onStart?(ctx: ExtensionContext): ExtensionStep | void;
+  onEvent?(event: Event, ctx: ExtensionContext): ExtensionStep | void;
+  onDisconnected?(ctx: ExtensionContext): ExtensionStep | void;
+  onTick?(ctx: ExtensionContext): ExtensionStep | void;
+}
+
+export interface RuntimeOptions {
+  store: Store;
+  masters: readonly string[];
+  framework: FrameworkOptions;
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: SluiceMetrics;
+  scheduler?: Partial<SchedulerConfig>;
+  /** Tick period (default 1 s). */
+  tickMs?: number;
+  extensions?: RuntimeExtension[];
+  /** Extra SchedulerClient options (contentType, backoff, tls, timeouts...). */
+  client?: Partial<SchedulerClientOptions>;
+  /** Forget the stored framework id and register as a new framework. */
+  newFramework?: boolean;
+  /** For tests: build the client differently. */
+  createClient?: (opts: SchedulerClientOptions) => SchedulerClientLike;
+}
+
+type Input =
+  | { kind: 'event'; event: Event }
+  | { kind: 'disconnected' }
+  | { kind: 'tick' }
+  | { kind: 'call_failed'; call: Call }
+  | { kind: 'command'; cmd: SchedulerCommand; resolve: (r: CommandResult) => void; reject: (e: Error) => void }
+  | { kind: 'run'; fn: (ctx: ExtensionContext) => ExtensionStep & { result?: unknown }; resolve: (r: unknown) => void; reject: (e: Error) => void };
+
+const PAUSE_AT = 5000;
+const RESUME_AT = 500;
+const MAX_BATCH = 2000;
+
+export class RuntimeStoppedError extends Error {
+  override readonly name = 'RuntimeStoppedError';
+}
+
+export class SluiceRuntime {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly client: SchedulerClientLike;
+  private readonly metrics: SluiceMetrics | undefined;
+  private readonly extensions: RuntimeExtension[];
+  private readonly tickMs: number;
+  private s: SchedulerState;
+  private queue: Input[] = [];
+  private draining = false;
+  private tickQueued = false;
+  private tickTimer: TimerHandle | undefined;
+  private subs: Subscription[] = [];
+  private wasSubscribed = false;
+  private clientPaused = false;
+  private stopping = false;
+  private stopped = false;
+  private fatalError: Error | undefined;
+  private fatalListeners: Array<(e: Error) => void> = [];
+  private idleWaiters: Array<() => void> = [];
+  private offerLane: Promise<void> = Promise.resolve();
+  private readonly inflight = new Set<Promise<void>>();
+  private connection: ConnectionState = { state: 'disconnected' };
+
+  private constructor(opts: RuntimeOptions, state: SchedulerState, client: SchedulerClientLike) {
+    this.clock = opts.clock ?? new RealClock();
+    this.log = opts.logger ?? nullLogger();
+    this.store = opts.store;
+    this.metrics = opts.metrics;
+    this.extensions = opts.extensions ?? [];
+    this.tickMs = opts.tickMs ?? 1000;
+    this.s = state;
+    this.client = client;
+  }
+
+  /** Loads the store, builds the client, subscribes (asynchronously) and starts ticking. */
+  static start(opts: RuntimeOptions): SluiceRuntime {
+    const state = loadState(opts.store, { roles: opts.framework.roles, ...opts.scheduler });
+    if (opts.newFramework && state.frameworkId) {
+      (opts.logger ?? nullLogger()).warn('framework_id_forgotten', { event: 'framework_id_forgotten', framework_id: state.frameworkId });
+      state.frameworkId = undefined;
+    }
+    const info = frameworkInfo(opts.framework, state.frameworkId);
+    const clientOpts: SchedulerClientOptions = {
+      masters: opts.masters,
+      frameworkInfo: info,
+      clock: opts.clock,
+      logger: opts.logger,
+      ...opts.client,
+    };
+    if (opts.framework.principal && opts.framework.secret) {
+      clientOpts.auth = { principal: opts.framework.principal, secret: opts.framework.secret };
+    }
+    const client = opts.createClient ? opts.createClient(clientOpts) : new SchedulerClient(clientOpts);
+    const rt = new SluiceRuntime(opts, state, client);
+    rt.begin(opts);
+    return rt;
+  }
+
+  private begin(opts: RuntimeOptions): void {
+    const s = this.s;
+    let tasks = 0;
+    for (const m of s.instances.values()) tasks += m.size;
+    this.log.info('state_loaded', {
+      event: 'state_loaded',
+      framework_id: s.frameworkId,
+      jobs: s.jobs.size,
+      instances: tasks,
+      tasks: s.tasks.size,
+      store: opts.store.dir,
+    });
+    if (opts.newFramework) this.enqueue({ kind: 'run', fn: () => ({}), resolve: () => undefined, reject: () => undefined });
+    for (const ext of this.extensions) {
+      if (!ext.onStart) continue;
+      const fn = (ctx: ExtensionContext) => ext.onStart!(ctx) ?? {};
+      this.enqueue({ kind: 'run', fn, resolve: () => undefined, reject: (e) => this.log.error('extension_failed', { event: 'extension_failed', extension: ext.name, error: e.message }) });
+    }
+    this.metrics?.setStateProvider(() => this.snapshot());
+    this.subs.push(
+      this.client.events$.subscribe({
+        next: (event) => {
+          this.metrics?.recordEvent(event.type);
+          if (event.type === 'OFFERS') this.metrics?.offersReceived.inc(event.offers?.offers?.length ?? 0);
+          if (event.type === 'INVERSE_OFFERS') this.metrics?.inverseOffersReceived.inc(event.inverse_offers?.inverse_offers?.length ?? 0);
+          if (event.type === 'HEARTBEAT' && !this.extensions.some((e) => e.onEvent)) return; // nothing to decide
+          this.enqueue({ kind: 'event', event });
+        },
+      }),
+    );
+    this.subs.push(
+      this.client.connection$.subscribe((c) => {
+        this.connection = c;
+        this.metrics?.setConnectionState(c.state === 'backing-off' ? 'backing_off' : c.state);
+        if (c.state === 'subscribed') this.wasSubscribed = true;
+        else if (this.wasSubscribed) {
+          this.wasSubscribed = false;
+          this.enqueue({ kind: 'disconnected' });
+        }
+        if (c.state === 'stopped' && c.error && !this.stopping) this.fail(c.error);
+      }),
+    );
+    this.tickTimer = this.clock.setInterval(() => {
+      if (this.tickQueued || this.stopping) return;
+      this.tickQueued = true;
+      this.enqueue({ kind: 'tick' });
+    }, this.tickMs);
+    this.client.start();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // public surface
+
+  /** The scheduler state between steps. Read-only for callers. */
+  get state(): SchedulerState {
+    return this.s;
+  }
+
+  get connectionState(): ConnectionState {
+    return this.connection;
+  }
+
+  /** Applies an operator command; resolves after its effects are durable (calls may follow). */
+  submit(cmd: SchedulerCommand): Promise<CommandResult> {
+    return new Promise((resolve, reject) => {
+      if (this.stopping) return reject(new RuntimeStoppedError('Sluice is shutting down'));
+      this.enqueue({ kind: 'command', cmd, resolve, reject });
+    });
+  }
+
+  /**
+   * Runs `fn` inside the loop (between reducer steps), applies the step it returns like an
+   * extension step, and resolves with `result` once that is durable. For API handlers of other
+   * modules (e.g. maintenance) that must read and change state consistently.
+   */
+  run<T>(fn: (ctx: ExtensionContext) => ExtensionStep & { result?: T }): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.stopping) return reject(new RuntimeStoppedError('Sluice is shutting down'));
+      this.enqueue({ kind: 'run', fn, resolve: resolve as (r: unknown) => void, reject });
+    });
+  }
+
+  /** Resolves when every queued input has been processed and its calls sent (tests, shutdown). */
+  whenIdle(): Promise<void> {
+    if (!this.draining && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Called once if the runtime stops on its own (store failure, framework removed by the master). */
+  onFatal(fn: (e: Error) => void): void {
+    if (this.fatalError) fn(this.fatalError);
+    else this.fatalListeners.push(fn);
+  }
+
+  get fatal(): Error | undefined {
+    return this.fatalError;
+  }
+
+  /** Stops ticking, processes what is queued, disconnects (the framework stays registered), stops. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopping = true;
+    this.clock.clearTimer(this.tickTimer);
+    await this.whenIdle();
+    await Promise.allSettled([...this.inflight]);
+    for (const s of this.subs) s.unsubscribe();
+    this.subs = [];
+    await this.client.stop();
+    this.stopped = true;
+    this.log.info('runtime_stopped', { event: 'runtime_stopped' });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // the loop
+
+  private enqueue(input: Input): void {
+    if (this.stopped || this.fatalError) {
+      if (input.kind === 'command' || input.kind === 'run') input.reject(this.fatalError ?? new RuntimeStoppedError('Sluice is stopped'));
+      return;
+    }
+    this.queue.push(input);
+    if (!this.clientPaused && this.queue.length >= PAUSE_AT) {
+      this.clientPaused = true;
+      this.client.pause();
+    }
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(() => void this.drain());
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length && !this.fatalError) {
+        const batch = this.queue.length <= MAX_BATCH ? this.queue : this.queue.slice(0, MAX_BATCH);
+        this.queue = this.queue.length <= MAX_BATCH ? [] : this.queue.slice(MAX_BATCH);
+        await this.process(batch);
+        if (this.clientPaused && this.queue.length <= RESUME_AT) {
+          this.clientPaused = false;
+          this.client.resume();
+        }
+      }
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      this.draining = false;
+      if (this.queue.length && !this.fatalError) {
+        this.draining = true;
+        setImmediate(() => void this.drain());
+      } else {
+        const w = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const f of w) f();
+      }
+    }
+  }
+
+  private async process(batch: Input[]): Promise<void> {
+    const changes = emptyChanges();
+    const calls: Call[] = [];
+    const storeOps: BatchOp[] = [];
+    const settle: Array<() => void> = [];
+    const now = this.clock.now();
+
+    const take = (r: StepResult) => {
+      mergeChanges(changes, r.changes);
+      for (const c of r.calls) calls.push(c);
+      this.logEffects(r.effects);
+    };
+    const takeExt = (step: ExtensionStep | void) => {
+      if (!step) return;
+      if (step.logs) this.logEffects(step.logs);
+      if (step.storeOps) storeOps.push(...step.storeOps);
+      if (step.calls) calls.push(...step.calls);
+      for (const cmd of step.commands ?? []) {
+        const r = applyCommand(this.s, cmd, now);
+        take(r);
+        if (!r.result.ok) this.log.warn('extension_command_refused', { event: 'extension_command_refused', command: cmd.type, error: r.result.error });
+      }
+    };
+    const ctx: ExtensionContext = { state: this.s, now, store: this.store };
+
+    for (const input of batch) {
+      switch (input.kind) {
+        case 'event':
+          take(onEvent(this.s, input.event, now));
+          for (const ext of this.extensions) if (ext.onEvent) takeExt(this.safeExt(ext, () => ext.onEvent!(input.event, ctx)));
+          break;
+        case 'disconnected':
+          take(onDisconnected(this.s, now));
+          for (const ext of this.extensions) if (ext.onDisconnected) takeExt(this.safeExt(ext, () => ext.onDisconnected!(ctx)));
+          break;
+        case 'tick':
+          this.tickQueued = false;
+          take(onTick(this.s, now));
+          for (const ext of this.extensions) if (ext.onTick) takeExt(this.safeExt(ext, () => ext.onTick!(ctx)));
+          break;
+        case 'call_failed':
+          take(onCallFailed(this.s, input.call, now));
+          break;
+        case 'command': {
+          const r = applyCommand(this.s, input.cmd, now);
+          take(r);
+          settle.push(() => input.resolve(r.result));
+          break;
+        }
+        case 'run': {
+          let step: (ExtensionStep & { result?: unknown }) | undefined;
+          try {
+            step = input.fn(ctx);
+          } catch (e) {
+            input.reject(e instanceof Error ? e : new Error(String(e)));
+            break;
+          }
+          takeExt(step);
+          settle.push(() => input.resolve(step?.result));
+          break;
+        }
+      }
+    }
+
+    // write-ahead: everything this batch changed is durable before any of its calls leaves
+    const ops = changesToOps(this.s, changes);
+    if (storeOps.length) ops.push(...storeOps);
+    if (ops.length) {
+      try {
+        await this.store.batch(ops);
+      } catch (e) {
+        const err = new Error(`Store write failed, stopping (a restart recovers the last good write): ${describeError(e)}`);
+        for (const input of batch) if (input.kind === 'command' || input.kind === 'run') input.reject(err);
+        throw err;
+      }
+    }
+    for (const f of settle) f();
+    if (calls.length) await this.send(calls);
+  }
+
+  private safeExt(ext: RuntimeExtension, fn: () => ExtensionStep | void): ExtensionStep | void {
+    try {
+      return fn();
+    } catch (e) {
+      this.log.error('extension_failed', { event: 'extension_failed', extension: ext.name, error: describeError(e) });
+      return undefined;
+    }
+  }
+
+  private async send(calls: Call[]): Promise<void> {
+    const offerCalls: Array<Promise<void>> = [];
+    for (const c of calls) {
+      switch (c.type) {
+        case 'ACCEPT':
+        case 'DECLINE':
+        case 'ACCEPT_INVERSE_OFFERS':
+        case 'DECLINE_INVERSE_OFFERS':
+          offerCalls.push(this.sendOne(c));
+          break;
+        case 'SUPPRESS':
+        case 'REVIVE':
+          this.track((this.offerLane = this.offerLane.then(() => this.sendOne(c))));
+          break;
+        default:
+          this.track(this.sendOne(c));
+      }
+    }
+    // the next batch's calls (e.g. a KILL of a task launched here) wait for these answers
+    await Promise.all(offerCalls);
+  }
+
+  private track(p: Promise<void>): void {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  private async sendOne(c: Call): Promise<void> {
+    try {
+      await this.client.call(c);
+      this.metrics?.recordCall(c.type, 'accepted');
+      if (c.type === 'DECLINE') this.metrics?.offersDeclined.inc(c.decline?.offer_ids?.length ?? 0);
+      if (c.type === 'ACCEPT') this.metrics?.offersUsed.inc(c.accept?.offer_ids?.length ?? 0);
+      if (c.type === 'ACCEPT_INVERSE_OFFERS') this.metrics?.inverseOffersAccepted.inc(c.accept_inverse_offers?.inverse_offer_ids?.length ?? 0);
+      if (c.type === 'DECLINE_INVERSE_OFFERS') this.metrics?.inverseOffersDeclined.inc(c.decline_inverse_offers?.inverse_offer_ids?.length ?? 0);
+    } catch (e) {
+      this.metrics?.recordCall(c.type, e instanceof MesosHttpError ? e.status : 'network');
+      if (e instanceof ClientStoppedError || this.stopped) return;
+      const quiet = e instanceof NotSubscribedError && (c.type === 'DECLINE' || c.type === 'ACKNOWLEDGE');
+      if (!quiet) this.log.warn('call_failed', { event: 'call_failed', type: c.type, error: describeError(e) });
+      if (!this.stopping) this.enqueue({ kind: 'call_failed', call: c });
+    }
+  }
+
+  private logEffects(effects: Effect[]): void {
+    for (const e of effects) {
+      const fields: Record<string, unknown> = { event: e.event };
+      for (const k in e.fields) if (e.fields[k] !== undefined) fields[k] = e.fields[k];
+      this.log.log(e.level, e.event, fields);
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.fatalError) return;
+    this.fatalError = e instanceof FrameworkRemovedError ? frameworkRemovedHelp(e) : e;
+    this.log.error('runtime_fatal', { event: 'runtime_fatal', error: this.fatalError.message });
+    this.clock.clearTimer(this.tickTimer);
+    for (const input of this.queue) if (input.kind === 'command' || input.kind === 'run') input.reject(this.fatalError);
+    this.queue = [];
+    for (const f of this.fatalListeners) f(this.fatalError);
+    this.fatalListeners = [];
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // metrics
+
+  snapshot(): StateSnapshot {
+    const s = this.s;
+    return {
+      tasksByState: tasksByState(s),
+      hosts: [],
+      jobs: jobSlaSnapshot(s, this.clock.now()),
+      oldestHeldOfferSeconds: 0, // offers are answered in the step that receives them
+      offersHeld: 0,
+    };
+  }
+}
+
+export function frameworkInfo(f: FrameworkOptions, id: string | undefined): FrameworkInfo {
+  const info: FrameworkInfo = {
+    user: f.user,
+    name: f.name,
+    failover_timeout: f.failoverTimeoutSeconds,
+    checkpoint: true,
+    roles: f.roles,
+    capabilities: [{ type: 'MULTI_ROLE' }, { type: 'PARTITION_AWARE' }, { type: 'TASK_KILLING_STATE' }],
+  };
+  if (id) info.id = { value: id };
+  if (f.principal) info.principal = f.principal;
+  if (f.hostname) info.hostname = f.hostname;
+  if (f.webuiUrl) info.webui_url = f.webuiUrl;
+  return info;
+}
+
+function frameworkRemovedHelp(e: FrameworkRemovedError): Error {
+  const err = new Error(
+    `${e.message}. Its tasks are gone. To register as a new framework and relaunch every job, restart with --new-framework ` +
+      `(the jobs in the store are kept).`,
+  );
+  err.name = 'FrameworkRemovedError';
+  return err;
+}
