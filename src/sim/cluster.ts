@@ -1,0 +1,616 @@
+/**
+ * The simulated cluster: N master processes (one HTTP server each, one leader), the agents and
+ * their tasks, the registry, fault injection, and the ground-truth observers.
+ */
+import { Subject, type Observable } from 'rxjs';
+import type { Attribute, Event, FrameworkInfo, TaskInfo, TaskState } from '../mesos/types.js';
+import { RealClock, type Clock } from '../util/clock.js';
+import { nullLogger, type Logger } from '../util/logger.js';
+import { AgentRuntime, type TaskTransition, behaviourFromTaskInfo } from './agent.js';
+import { MasterNode, type NodeHost } from './http.js';
+import { AGENT_REREGISTER_TIMEOUT_MS, Master, type MasterContext, type SimEvent } from './master.js';
+import { Agent, Conn, Framework, Task, type TaskBehaviour, isTerminalState, taskKey } from './model.js';
+import { Registry } from './registry.js';
+import { type Res, containsRes, res, subInto } from './resources.js';
+import { TimerQueue } from './timers.js';
+import { Rng, newUuid } from './util.js';
+import type { StateContext } from './views.js';
+
+export interface AgentSpec {
+  hostname?: string;
+  /** Agent IP (default 127.0.1.N: distinct loopback addresses, so MachineIDs are distinct). */
+  ip?: string;
+  port?: number;
+  cpus?: number;
+  mem?: number;
+  disk?: number;
+  /** Port ranges, inclusive (default [[31000, 32000]]). */
+  ports?: Array<[number, number]>;
+  /** Rack (a TEXT attribute `rack`); default rack-(i % racks + 1). */
+  rack?: string;
+  /** Extra TEXT attributes. */
+  attributes?: Record<string, string>;
+}
+
+export interface SimOptions {
+  /** Number of agents (default 3) or explicit agents. */
+  agents?: number | AgentSpec[];
+  /** Racks the agents are spread over (default 1). */
+  racks?: number;
+  /** Defaults for generated agents. */
+  agentDefaults?: Omit<AgentSpec, 'hostname' | 'ip' | 'rack'>;
+  /** Time source (default RealClock). Use a VirtualClock in tests and benchmarks. */
+  clock?: Clock;
+  /** Number of master processes (default 1). The first leads. */
+  masters?: number;
+  /** First master's port (0 = ephemeral, the default; otherwise port, port+1, ...). */
+  port?: number;
+  /** --allocation_interval (default 1000 ms). */
+  allocationIntervalMs?: number;
+  logger?: Logger;
+  /** Id of the first leader (default random UUID). */
+  masterId?: string;
+  /** Seed of all randomness (ids, uuids, re-registration delays). */
+  seed?: number;
+  /** --cluster (default "sluice-sim"). */
+  cluster?: string;
+  /** Delay between TASK_STARTING and TASK_RUNNING (default 0). */
+  taskStartupDelayMs?: number;
+  /** Per-task behaviour hook (takes precedence over labels / command markers). */
+  taskBehaviour?: (info: TaskInfo, frameworkId: string, agent: AgentView) => Partial<TaskBehaviour> | undefined;
+}
+
+export interface AgentView {
+  index: number;
+  id: string;
+  hostname: string;
+  ip: string;
+  port: number;
+  rack: string | undefined;
+  up: boolean;
+  partitioned: boolean;
+  registered: boolean;
+  active: boolean;
+  tasks: number;
+}
+
+export interface GroundTruthTask {
+  taskId: string;
+  frameworkId: string;
+  agentId: string;
+  hostname: string;
+  state: TaskState;
+  since: number;
+}
+
+export interface FailoverOptions {
+  /** Index of the master that wins the election (default: the next one). */
+  to?: number;
+  /** Time without any leader (default 0). */
+  gapMs?: number;
+  /** Time the new leader answers 503 "Master has not finished recovery" (default 0). */
+  recoveryMs?: number;
+  /** Agents re-register after a random delay in [0, this) (default 1000 ms). */
+  agentReregisterDelayMs?: number;
+}
+
+interface CallFaultRule {
+  kind: 'reject' | 'delay';
+  remaining: number;
+  status?: number;
+  body?: string;
+  delayMs?: number;
+  types?: string[];
+  endpoint?: 'scheduler' | 'operator';
+}
+
+export interface Faults {
+  /** Destroys the TCP connection of a framework's SUBSCRIBE stream. */
+  cutStream(frameworkId: string): boolean;
+  /** Stops writing HEARTBEATs (stream stays open); all frameworks when no id. */
+  stopHeartbeats(frameworkId?: string): void;
+  resumeHeartbeats(frameworkId?: string): void;
+  /** Leader failover (see FailoverOptions). */
+  failover(opts?: FailoverOptions): Promise<void>;
+  /** The next `n` scheduler calls (optionally only of these types) get `status` (default 503). */
+  rejectCalls(n: number, opts?: { status?: number; body?: string; types?: string[]; endpoint?: 'scheduler' | 'operator' }): void;
+  /** The next `n` scheduler calls are held for `ms` of clock time before being processed. */
+  delayCalls(ms: number, opts?: { count?: number; types?: string[]; endpoint?: 'scheduler' | 'operator' }): void;
+  clearCallFaults(): void;
+  /**
+   * Network partition between an agent and the masters: offers rescinded at once, tasks
+   * reported TASK_UNREACHABLE/TASK_LOST + FAILURE after the ping timeout (75 s), or at once with
+   * `immediate`.
+   */
+  partitionAgent(agent: string, opts?: { immediate?: boolean }): void;
+  /** Heals a partition: the agent re-registers (its tasks come back). */
+  healAgent(agent: string): void;
+  /** Lose an agent: partition + immediately unreachable. */
+  loseAgent(agent: string): void;
+  /** The agent process stops (tasks keep running); the master sees a disconnect. */
+  stopAgent(agent: string): void;
+  /**
+   * The agent process (re)starts and (re-)registers. It keeps its agent id (checkpointed, as a
+   * real 1.12 agent does) unless `fresh` (work dir wiped: registers as a new agent).
+   */
+  restartAgent(agent: string, opts?: { fresh?: boolean }): void;
+  /** A task dies on its own (crash): TASK_FAILED by default. */
+  killTask(frameworkId: string, taskId: string, opts?: { state?: TaskState; message?: string; reason?: string }): boolean;
+}
+
+export class Sim {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly timers: TimerQueue;
+  readonly rng: Rng;
+  readonly registry = new Registry();
+  readonly agentList: Agent[] = [];
+  readonly runtime: AgentRuntime;
+  readonly nodes: MasterNode[] = [];
+  readonly events$: Observable<SimEvent>;
+  private readonly subject = new Subject<SimEvent>();
+  private readonly transitionListeners = new Set<(t: TaskTransition) => void>();
+  private readonly callFaults: CallFaultRule[] = [];
+  private leaderIndex: number | undefined;
+  /** The leading master's state. */
+  master: Master | undefined;
+  private epoch = 0;
+  private readonly allocationIntervalMs: number;
+  private readonly cluster: string;
+  private readonly buildTime: number;
+  private readonly behaviourDefaults: TaskBehaviour;
+  private readonly behaviourHook: SimOptions['taskBehaviour'];
+  private readonly racks: Array<string | undefined> = [];
+  private internalFwSeq = 0;
+  private closed = false;
+  readonly faults: Faults;
+
+  constructor(private readonly opts: SimOptions) {
+    this.clock = opts.clock ?? new RealClock();
+    this.log = opts.logger ?? nullLogger();
+    this.timers = new TimerQueue(this.clock);
+    this.timers.onError = (e) => this.log.error('sim: timer callback failed', { error: e });
+    this.rng = new Rng(opts.seed ?? Math.floor(Math.random() * 2 ** 31));
+    this.allocationIntervalMs = opts.allocationIntervalMs ?? 1000;
+    this.cluster = opts.cluster ?? 'sluice-sim';
+    this.buildTime = this.clock.now();
+    this.behaviourDefaults = { startupDelayMs: opts.taskStartupDelayMs ?? 0, exitCode: 1, exitOnSigterm: false };
+    this.behaviourHook = opts.taskBehaviour;
+    this.events$ = this.subject.asObservable();
+    this.runtime = new AgentRuntime({
+      clock: this.clock,
+      timers: this.timers,
+      rng: this.rng,
+      log: this.log,
+      master: () => this.master,
+      transition: (t) => {
+        for (const l of this.transitionListeners) l(t);
+        this.subject.next({ kind: 'task', ...t });
+      },
+    });
+    this.buildAgents();
+    this.faults = this.makeFaults();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Setup
+
+  private buildAgents(): void {
+    const spec = this.opts.agents ?? 3;
+    const racks = Math.max(1, this.opts.racks ?? 1);
+    const list: AgentSpec[] = typeof spec === 'number' ? Array.from({ length: spec }, () => ({})) : spec;
+    const d = this.opts.agentDefaults ?? {};
+    list.forEach((s, i) => {
+      const hostname = s.hostname ?? `agent-${i + 1}`;
+      const ip = s.ip ?? `127.0.${1 + Math.floor(i / 254)}.${1 + (i % 254)}`;
+      const rack = s.rack ?? `rack-${(i % racks) + 1}`;
+      const ports = (s.ports ?? d.ports ?? [[31000, 32000]]).flat();
+      const total = res(s.cpus ?? d.cpus ?? 4, s.mem ?? d.mem ?? 4096, s.disk ?? d.disk ?? 10000, ports);
+      const attributes: Attribute[] = [];
+      if (rack !== undefined) attributes.push({ name: 'rack', type: 'TEXT', text: { value: rack } });
+      for (const [k, v] of Object.entries({ ...(d.attributes ?? {}), ...(s.attributes ?? {}) })) {
+        attributes.push({ name: k, type: 'TEXT', text: { value: v } });
+      }
+      const agent = new Agent(i, hostname, ip, s.port ?? d.port ?? 5051, total, attributes);
+      this.agentList.push(agent);
+      this.racks.push(rack);
+    });
+  }
+
+  async start(): Promise<void> {
+    const n = Math.max(1, this.opts.masters ?? 1);
+    for (let i = 0; i < n; i++) {
+      const mid = i === 0 && this.opts.masterId ? this.opts.masterId : newUuid(this.rng);
+      const node = new MasterNode(this.nodeHost(), i, mid);
+      this.nodes.push(node);
+    }
+    const base = this.opts.port ?? 0;
+    for (let i = 0; i < n; i++) await this.nodes[i]!.listen(base === 0 ? 0 : base + i);
+    this.elect(0, { agentReregisterDelayMs: 0 });
+    // Agents of a fresh cluster register at once.
+    for (const a of this.agentList) this.agentConnect(a);
+  }
+
+  private nodeHost(): NodeHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const sim = this;
+    return {
+      get timers() {
+        return sim.timers;
+      },
+      get rng() {
+        return sim.rng;
+      },
+      get log() {
+        return sim.log;
+      },
+      leader: () => (this.leaderIndex === undefined ? undefined : this.nodes[this.leaderIndex]),
+      masterOf: (node) => (this.leaderIndex === node.index ? this.master : undefined),
+      stateContext: (node) => this.stateContext(node),
+      callFault: (kind, type) => this.takeCallFault(kind, type),
+      emit: (e) => this.emit(e),
+      now: () => this.clock.now(),
+    };
+  }
+
+  private stateContext(node: MasterNode): StateContext {
+    const leader = this.leaderIndex === undefined ? undefined : this.nodes[this.leaderIndex]!.info;
+    return {
+      info: node.info,
+      leader,
+      cluster: this.cluster,
+      buildTime: this.buildTime,
+      allocationIntervalMs: this.allocationIntervalMs,
+      port: node.port,
+    };
+  }
+
+  private masterContext(): MasterContext {
+    return {
+      clock: this.clock,
+      timers: this.timers,
+      rng: this.rng,
+      log: this.log,
+      runtime: this.runtime,
+      registry: this.registry,
+      agents: this.agentList,
+      allocationIntervalMs: this.allocationIntervalMs,
+      emit: (e) => this.emit(e),
+      behaviour: (info, fwId, agent) => this.behaviourFor(info, fwId, agent),
+    };
+  }
+
+  private behaviourFor(info: TaskInfo, fwId: string, agent: Agent): TaskBehaviour {
+    const b = behaviourFromTaskInfo(info, this.behaviourDefaults);
+    const extra = this.behaviourHook?.(info, fwId, this.agentView(agent));
+    return extra ? { ...b, ...extra } : b;
+  }
+
+  private emit(e: SimEvent): void {
+    if (!this.closed) this.subject.next(e);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Leadership
+
+  /** Makes node `index` the leader with a fresh master state (from the registry). */
+  private elect(index: number, o: FailoverOptions): void {
+    const node = this.nodes[index]!;
+    this.leaderIndex = index;
+    const master = new Master(this.masterContext(), node.masterId, this.epoch++, node.info);
+    this.master = master;
+    this.emit({ kind: 'leader', at: this.clock.now(), masterId: node.masterId, url: node.url });
+    const admitted = [...this.registry.admitted.entries()];
+    for (const [aid, idx] of admitted) {
+      const a = this.agentList[idx];
+      if (a && a.id === aid && !this.registry.gone.has(aid) && !this.registry.unreachable.has(aid)) master.recovered.set(aid, a);
+    }
+    const delay = o.agentReregisterDelayMs ?? 1000;
+    const recoveryMs = o.recoveryMs ?? 0;
+    const afterRecovery = (): void => {
+      if (this.master !== master) return;
+      master.recovering = false;
+      master.electedTime = this.clock.now();
+      for (const a of this.agentList) {
+        if (!a.up || a.partitioned) continue;
+        this.timers.cancel(a.regTimer);
+        const d = delay > 0 ? Math.floor(this.rng.next() * delay) : 0;
+        if (d === 0) this.agentConnect(a);
+        else a.regTimer = this.timers.after(d, () => this.agentConnect(a));
+      }
+      if (master.recovered.size > 0) {
+        this.timers.after(AGENT_REREGISTER_TIMEOUT_MS, () => {
+          if (this.master !== master) return;
+          for (const [aid, a] of [...master.recovered]) {
+            // Not re-registered within --agent_reregister_timeout: unreachable.
+            master.recovered.delete(aid);
+            const time = { nanoseconds: BigInt(this.clock.now()) * 1_000_000n };
+            master.unreachable.set(aid, time);
+            this.registry.unreachable.set(aid, time);
+            for (const fw of master.frameworks.values()) if (fw.connected) fw.send({ type: 'FAILURE', failure: { agent_id: { value: aid } } });
+            void a;
+          }
+        });
+      }
+    };
+    if (recoveryMs > 0) {
+      master.recovering = true;
+      this.timers.after(recoveryMs, afterRecovery);
+    } else if (delay === 0) {
+      afterRecovery();
+    } else {
+      afterRecovery();
+    }
+  }
+
+  async failover(o: FailoverOptions = {}): Promise<void> {
+    const oldIndex = this.leaderIndex;
+    if (oldIndex !== undefined) {
+      const old = this.nodes[oldIndex]!;
+      // The old leader's process dies: its memory and every stream are gone; it restarts as a
+      // standby with a new MasterInfo id.
+      this.master?.close();
+      this.master = undefined;
+      old.destroyStreams();
+      old.masterId = newUuid(this.rng);
+    }
+    for (const a of this.agentList) {
+      a.m = undefined;
+      this.timers.cancel(a.regTimer);
+      a.regTimer = undefined;
+    }
+    this.leaderIndex = undefined;
+    this.emit({ kind: 'leader', at: this.clock.now(), masterId: undefined, url: undefined });
+    const n = this.nodes.length;
+    const to = o.to ?? (oldIndex === undefined ? 0 : (oldIndex + 1) % n);
+    if (o.gapMs && o.gapMs > 0) {
+      await new Promise<void>((resolve) =>
+        this.timers.after(o.gapMs!, () => {
+          this.elect(to, o);
+          resolve();
+        }),
+      );
+    } else {
+      this.elect(to, o);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Agents
+
+  private agentConnect(a: Agent): void {
+    this.timers.cancel(a.regTimer);
+    a.regTimer = undefined;
+    if (!a.up || a.partitioned || this.closed) return;
+    const m = this.master;
+    if (!m || m.recovering) return;
+    if (a.m) {
+      if (!a.m.connected) m.reconnectAgent(a);
+      this.runtime.flush(a);
+      return;
+    }
+    const err = m.registerAgent(a);
+    if (err) {
+      // ShutdownMessage: the agent process exits.
+      this.emit({ kind: 'agent', at: this.clock.now(), agentId: a.id, hostname: a.hostname, what: 'refused', message: err });
+      this.runtime.shutdownAgent(a, 'agent-refused');
+      return;
+    }
+    this.runtime.flush(a);
+  }
+
+  findAgent(ref: string | number): Agent {
+    const a =
+      typeof ref === 'number'
+        ? this.agentList[ref]
+        : this.agentList.find((x) => x.id === ref || x.hostname === ref || x.ip === ref);
+    if (!a) throw new Error(`sim: no agent ${String(ref)}`);
+    return a;
+  }
+
+  agentView(a: Agent): AgentView {
+    return {
+      index: a.index,
+      id: a.id,
+      hostname: a.hostname,
+      ip: a.ip,
+      port: a.port,
+      rack: this.racks[a.index],
+      up: a.up,
+      partitioned: a.partitioned,
+      registered: a.m !== undefined,
+      active: a.m?.active ?? false,
+      tasks: a.tasks.size,
+    };
+  }
+
+  agents(): AgentView[] {
+    return this.agentList.map((a) => this.agentView(a));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Faults
+
+  private takeCallFault(kind: 'scheduler' | 'operator', type: string | undefined): { status?: number; body?: string; delayMs?: number } | undefined {
+    for (let i = 0; i < this.callFaults.length; i++) {
+      const r = this.callFaults[i]!;
+      if ((r.endpoint ?? 'scheduler') !== kind) continue;
+      if (r.types && (type === undefined || !r.types.includes(type))) continue;
+      r.remaining--;
+      if (r.remaining <= 0) this.callFaults.splice(i, 1);
+      if (r.kind === 'reject') return { status: r.status ?? 503, body: r.body ?? '' };
+      return { delayMs: r.delayMs };
+    }
+    return undefined;
+  }
+
+  private framework(fid: string): Framework | undefined {
+    return this.master?.frameworks.get(fid);
+  }
+
+  private makeFaults(): Faults {
+    return {
+      cutStream: (fid) => {
+        const fw = this.framework(fid);
+        if (!fw?.conn || fw.conn.closed) return false;
+        fw.conn.destroy();
+        if (fw.conn.direct) this.master?.exited(fw.conn);
+        return true;
+      },
+      stopHeartbeats: (fid) => {
+        for (const fw of this.master?.frameworks.values() ?? []) if (fid === undefined || fw.id === fid) fw.heartbeatsStopped = true;
+      },
+      resumeHeartbeats: (fid) => {
+        for (const fw of this.master?.frameworks.values() ?? []) if (fid === undefined || fw.id === fid) fw.heartbeatsStopped = false;
+      },
+      failover: (o) => this.failover(o),
+      rejectCalls: (n, o = {}) => {
+        this.callFaults.push({ kind: 'reject', remaining: n, status: o.status ?? 503, body: o.body, types: o.types, endpoint: o.endpoint });
+      },
+      delayCalls: (ms, o = {}) => {
+        this.callFaults.push({ kind: 'delay', remaining: o.count ?? 1, delayMs: ms, types: o.types, endpoint: o.endpoint });
+      },
+      clearCallFaults: () => {
+        this.callFaults.length = 0;
+      },
+      partitionAgent: (ref, o = {}) => {
+        const a = this.findAgent(ref);
+        if (a.partitioned) return;
+        a.partitioned = true;
+        this.timers.cancel(a.regTimer);
+        const m = this.master;
+        if (!m || !a.m) return;
+        if (o.immediate) m.markUnreachable(a, 'health check timed out');
+        else m.disconnectAgent(a);
+      },
+      healAgent: (ref) => {
+        const a = this.findAgent(ref);
+        a.partitioned = false;
+        this.agentConnect(a);
+      },
+      loseAgent: (ref) => this.faults.partitionAgent(ref, { immediate: true }),
+      stopAgent: (ref) => {
+        const a = this.findAgent(ref);
+        if (!a.up) return;
+        a.up = false;
+        this.timers.cancel(a.regTimer);
+        if (this.master && a.m) this.master.disconnectAgent(a);
+      },
+      restartAgent: (ref, o = {}) => {
+        const a = this.findAgent(ref);
+        if (o.fresh) {
+          if (this.master && a.m) this.master.removeAgent(a, 'the agent unregistered');
+          this.runtime.shutdownAgent(a, 'agent-restart');
+          a.id = '';
+        }
+        a.up = true;
+        this.agentConnect(a);
+      },
+      killTask: (fid, tid, o = {}) => {
+        for (const a of this.agentList) {
+          const t = a.tasks.get(taskKey(fid, tid));
+          if (t && !t.gone && !isTerminalState(t.state)) {
+            this.runtime.terminate(t, o.state ?? 'TASK_FAILED', o.message ?? 'Command exited with status 1', o.reason);
+            return true;
+          }
+        }
+        return false;
+      },
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Ground truth
+
+  /** Every task that exists on an agent right now and is not terminal. */
+  groundTruth(): GroundTruthTask[] {
+    const out: GroundTruthTask[] = [];
+    for (const a of this.agentList) {
+      for (const t of a.tasks.values()) {
+        if (t.gone || isTerminalState(t.state)) continue;
+        out.push({ taskId: t.id, frameworkId: t.fwId, agentId: a.id, hostname: a.hostname, state: t.state, since: t.since });
+      }
+    }
+    return out;
+  }
+
+  /** Calls `cb` for every agent-side task state change; returns the unsubscribe function. */
+  onTaskTransition(cb: (t: TaskTransition) => void): () => void {
+    this.transitionListeners.add(cb);
+    return () => this.transitionListeners.delete(cb);
+  }
+
+  get leader(): MasterNode | undefined {
+    return this.leaderIndex === undefined ? undefined : this.nodes[this.leaderIndex];
+  }
+
+  /** Leader URL (the first master's URL while no leader is elected). */
+  get url(): string {
+    return (this.leader ?? this.nodes[0]!).url;
+  }
+
+  get urls(): string[] {
+    return this.nodes.map((n) => n.url);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // In-process API (benchmarks, population of big clusters)
+
+  /**
+   * Subscribes an in-process framework (no HTTP): events are handed to `onEvent` as objects.
+   * Returns the framework id.
+   */
+  attachFramework(info: FrameworkInfo, onEvent: (ev: Event) => void = () => {}): string {
+    const m = this.requireMaster();
+    const conn = new Conn({ write: () => {}, end: () => {}, destroy: () => {} }, undefined, `internal-${this.internalFwSeq++}`, onEvent);
+    m.subscribe(conn, { framework_info: info });
+    if (!conn.fw) throw new Error('sim: framework subscription refused');
+    return conn.fw.id;
+  }
+
+  /**
+   * Places a running task directly on an agent (no offer, no status updates): for populating big
+   * clusters. The agent must have the free resources.
+   */
+  placeTask(frameworkId: string, agent: string | number, t: { id: string; name?: string; cpus: number; mem: number; disk?: number; role?: string }): void {
+    const m = this.requireMaster();
+    const fw = m.frameworks.get(frameworkId);
+    if (!fw) throw new Error(`sim: unknown framework ${frameworkId}`);
+    const a = this.findAgent(agent);
+    if (!a.m) throw new Error(`sim: agent ${a.hostname} is not registered`);
+    const r: Res = res(t.cpus, t.mem, t.disk ?? 0);
+    if (!containsRes(a.m.free, r)) throw new Error(`sim: agent ${a.hostname} lacks free resources for ${t.id}`);
+    const role = t.role ?? fw.roles[0] ?? '*';
+    const task = new Task(fw.id, t.id, t.name ?? t.id, a, r, role, undefined, newUuid(this.rng), this.runtime.nextPid(), this.behaviourDefaults, this.clock.now());
+    subInto(a.m.free, r);
+    m.placeTask(fw, task);
+    this.runtime.launch(a, task, fw.info, { immediateRunning: true });
+  }
+
+  private requireMaster(): Master {
+    if (!this.master) throw new Error('sim: no leading master');
+    return this.master;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.master?.close();
+    this.master = undefined;
+    this.timers.close();
+    await Promise.all(this.nodes.map((n) => n.close()));
+    this.subject.complete();
+    this.transitionListeners.clear();
+  }
+}
+
+export async function startSim(opts: SimOptions = {}): Promise<Sim> {
+  const sim = new Sim(opts);
+  try {
+    await sim.start();
+  } catch (e) {
+    await sim.close();
+    throw e;
+  }
+  return sim;
+}

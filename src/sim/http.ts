@@ -1,0 +1,647 @@
+/**
+ * One simulated master process: an HTTP server on 127.0.0.1 serving the master's endpoints with the
+ * libprocess routing rules (`/master/<route>` and, the master being the default delegate,
+ * `/<route>`; a path falls back to its longest route prefix), the check order of
+ * src/master/http.cpp, and libprocess' response conventions (plain-text bodies with
+ * `text/plain; charset=utf-8`, `Allow` on 405, protocol-relative 307 `Location`).
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { CodecError } from '../mesos/errors.js';
+import { codecFor, encodeJsonText, type Codec } from '../mesos/codec.js';
+import { parseJsonLossless } from '../mesos/json.js';
+import { lookupType } from '../mesos/proto.js';
+import { fromJsonValue } from '../mesos/stout.js';
+import { protobufCodec } from '../mesos/codec.js';
+import type { Call, MachineID, MasterInfo, Schedule } from '../mesos/types.js';
+import type { Logger } from '../util/logger.js';
+import type { Master, SimEvent } from './master.js';
+import { Conn, responseSink } from './model.js';
+import type { TimerQueue } from './timers.js';
+import { isValidUuidBytes, newUuid, packIp, type Rng } from './util.js';
+import { type StateContext, getAgents, getFrameworks, getState, getTasks, masterStateJson } from './views.js';
+
+export const APPLICATION_JSON = 'application/json';
+export const APPLICATION_PROTOBUF = 'application/x-protobuf';
+
+/** What a master node needs from the simulated cluster. */
+export interface NodeHost {
+  readonly timers: TimerQueue;
+  readonly rng: Rng;
+  readonly log: Logger;
+  /** The leading node, or undefined (no leader elected). */
+  leader(): MasterNode | undefined;
+  /** The Master state if `node` leads. */
+  masterOf(node: MasterNode): Master | undefined;
+  stateContext(node: MasterNode): StateContext;
+  /** Fault injection: an immediate response for this scheduler call, or a delay, or nothing. */
+  callFault(kind: 'scheduler' | 'operator', type: string | undefined): { status?: number; body?: string; delayMs?: number } | undefined;
+  emit(e: SimEvent): void;
+  now(): number;
+}
+
+interface Reply {
+  status: number;
+  body?: string | Buffer;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+const text = (status: number, body: string): Reply => ({ status, body, contentType: 'text/plain; charset=utf-8' });
+const empty = (status: number, headers?: Record<string, string>): Reply => ({ status, headers });
+
+function methodNotAllowed(allowed: string[], method: string): Reply {
+  const r = text(405, `405 Method Not Allowed. Expecting one of { '${allowed.join("', '")}' }, but received '${method}'.`);
+  r.headers = { Allow: allowed.join(', ') };
+  return r;
+}
+
+/** libprocess Request::acceptsMediaType */
+export function acceptsMediaType(header: string | undefined, mediaType: string): boolean {
+  const parts = mediaType.split('/').filter((p) => p.length > 0);
+  if (parts.length !== 2) return false;
+  if (header === undefined) return true;
+  const h = header.replace(/[ \t\n]/g, '');
+  const candidates = [mediaType, parts[0] + '/*', '*/*'];
+  for (const cand of candidates) {
+    for (const type of h.split(',').filter((t) => t.length > 0)) {
+      const tokens = type.split(';').filter((t) => t.length > 0);
+      if (tokens.length === 0) continue;
+      if (tokens[0]!.toLowerCase() === cand.toLowerCase()) {
+        const qs: string[] = [];
+        for (const tok of tokens.slice(1)) {
+          const kv = tok.split('=');
+          if (kv[0] === 'q' && kv.length === 2) qs.push(kv[1]!);
+          else if (kv[0] === 'q') qs.push('', '');
+        }
+        if (qs.length !== 1) return true;
+        const q = Number(qs[0]);
+        return Number.isFinite(q) && q > 0;
+      }
+    }
+  }
+  return false;
+}
+
+type Handler = (req: http.IncomingMessage, body: Buffer, url: URL, res: http.ServerResponse) => Reply | undefined | Promise<Reply | undefined>;
+
+const ROUTES = [
+  'api/v1/scheduler',
+  'api/v1',
+  'maintenance/schedule',
+  'maintenance/status',
+  'machine/down',
+  'machine/up',
+  'state',
+  'redirect',
+  'health',
+] as const;
+type Route = (typeof ROUTES)[number];
+
+export class MasterNode {
+  readonly server: http.Server;
+  port = 0;
+  readonly hostname = '127.0.0.1';
+  masterId: string;
+  private readonly sockets = new Set<Socket>();
+  /** Open SUBSCRIBE streams served by this node. */
+  readonly streams = new Set<Conn>();
+  private closing = false;
+
+  constructor(
+    readonly host: NodeHost,
+    readonly index: number,
+    masterId: string,
+  ) {
+    this.masterId = masterId;
+    this.server = http.createServer((req, res) => this.onRequest(req, res));
+    this.server.keepAliveTimeout = 5000;
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  get url(): string {
+    return `http://${this.hostname}:${this.port}`;
+  }
+
+  get info(): MasterInfo {
+    return {
+      id: this.masterId,
+      ip: packIp(this.hostname),
+      port: this.port,
+      pid: `master@${this.hostname}:${this.port}`,
+      hostname: this.hostname,
+      version: '1.12.0',
+      address: { hostname: this.hostname, ip: this.hostname, port: this.port },
+      capabilities: [{ type: 'AGENT_UPDATE' }, { type: 'AGENT_DRAINING' }, { type: 'QUOTA_V2' }],
+    };
+  }
+
+  listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(port, this.hostname, () => {
+        this.server.off('error', onError);
+        this.port = (this.server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  /** Cuts every stream (the master process died or lost leadership). */
+  destroyStreams(): void {
+    for (const c of [...this.streams]) c.destroy();
+    this.streams.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const c of [...this.streams]) {
+      c.fw = undefined;
+      c.close();
+    }
+    this.streams.clear();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+      this.server.closeAllConnections?.();
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (this.closing) {
+        res.destroy();
+        return;
+      }
+      const body = Buffer.concat(chunks);
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://x');
+      } catch {
+        this.send(res, text(400, '400 Bad Request.'));
+        return;
+      }
+      Promise.resolve()
+        .then(() => this.route(req, body, url, res))
+        .then((reply) => {
+          if (reply) this.send(res, reply);
+        })
+        .catch((e: unknown) => {
+          this.host.log.error('sim: request failed', { error: e, path: url.pathname });
+          if (!res.headersSent) this.send(res, text(500, '500 Internal Server Error.'));
+          else res.destroy();
+        });
+    });
+    req.on('error', () => res.destroy());
+  }
+
+  private send(res: http.ServerResponse, r: Reply): void {
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string | number> = { ...(r.headers ?? {}) };
+    const body = r.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body, 'utf8');
+    if (r.contentType) headers['Content-Type'] = r.contentType;
+    headers['Content-Length'] = body.length;
+    res.writeHead(r.status, headers);
+    res.end(body);
+  }
+
+  private lookup(path: string): Route | undefined {
+    let p = path.replace(/^\/+/, '');
+    if (p === 'master' || p.startsWith('master/')) p = p.slice('master'.length).replace(/^\/+/, '');
+    for (;;) {
+      if ((ROUTES as readonly string[]).includes(p)) return p as Route;
+      const i = p.lastIndexOf('/');
+      if (i < 0) return undefined;
+      p = p.slice(0, i);
+    }
+  }
+
+  private route(req: http.IncomingMessage, body: Buffer, url: URL, res: http.ServerResponse): Reply | undefined | Promise<Reply | undefined> {
+    const route = this.lookup(url.pathname);
+    const handlers: Record<Route, Handler> = {
+      'api/v1/scheduler': (q, b, u, r) => this.scheduler(q, b, u, r),
+      'api/v1': (q, b, u) => this.operator(q, b, u),
+      'maintenance/schedule': (q, b, u) => this.maintenanceSchedule(q, b, u),
+      'maintenance/status': (q, _b, u) => this.maintenanceStatus(q, u),
+      'machine/down': (q, b, u) => this.machineUpDown(q, b, u, 'down'),
+      'machine/up': (q, b, u) => this.machineUpDown(q, b, u, 'up'),
+      state: (q, _b, u) => this.state(q, u),
+      redirect: (q, _b, u) => this.redirectEndpoint(q, u),
+      health: () => empty(200),
+    };
+    if (!route) return text(404, '404 Not Found.');
+    return handlers[route](req, body, url, res);
+  }
+
+  /** Master::Http::redirect for leader-only endpoints on a non-leader. */
+  private redirect(url: URL): Reply {
+    const leader = this.host.leader();
+    if (!leader) return text(503, 'No leader elected');
+    return empty(307, { Location: `//${leader.hostname}:${leader.port}${url.pathname}${url.search}` });
+  }
+
+  private redirectEndpoint(_req: http.IncomingMessage, url: URL): Reply {
+    const leader = this.host.leader();
+    if (!leader) return text(503, 'No leader elected');
+    const base = `//${leader.hostname}:${leader.port}`;
+    const p = url.pathname;
+    if (p === '/redirect' || p === '/master/redirect') return empty(307, { Location: base });
+    if (p.startsWith('/redirect/') || p.startsWith('/master/redirect/')) return text(404, '404 Not Found.');
+    return empty(307, { Location: base + p + url.search });
+  }
+
+  private leaderMaster(url: URL): { master?: Master; reply?: Reply } {
+    const master = this.host.masterOf(this);
+    if (!master) return { reply: this.redirect(url) };
+    return { master };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // /api/v1/scheduler
+
+  private decodeCall(
+    name: 'mesos.v1.scheduler.Call' | 'mesos.v1.master.Call',
+    contentType: string | undefined,
+    body: Buffer,
+  ): { call?: Record<string, unknown>; reply?: Reply } {
+    if (contentType === undefined) return { reply: text(400, "Expecting 'Content-Type' to be present") };
+    if (contentType === APPLICATION_PROTOBUF) {
+      try {
+        return { call: protobufCodec.decode(name, body) };
+      } catch {
+        return { reply: text(400, 'Failed to parse body into Call protobuf') };
+      }
+    }
+    if (contentType === APPLICATION_JSON) {
+      let value: unknown;
+      try {
+        value = parseJsonLossless(body.toString('utf8'));
+      } catch (e) {
+        const msg = (e as Error).message.replace(/^Invalid JSON: /, '');
+        return { reply: text(400, 'Failed to parse body into JSON: ' + msg) };
+      }
+      try {
+        return { call: fromJsonValue(lookupType(name), value) };
+      } catch (e) {
+        const msg = e instanceof CodecError ? e.message : String(e);
+        return { reply: text(400, 'Failed to convert JSON into Call protobuf: ' + msg) };
+      }
+    }
+    return { reply: text(415, `Expecting 'Content-Type' of ${APPLICATION_JSON} or ${APPLICATION_PROTOBUF}`) };
+  }
+
+  private async scheduler(req: http.IncomingMessage, body: Buffer, url: URL, res: http.ServerResponse): Promise<Reply | undefined> {
+    const lm = this.leaderMaster(url);
+    if (lm.reply) return lm.reply;
+    const master = lm.master!;
+    if (master.recovering) return text(503, 'Master has not finished recovery');
+    if (req.method !== 'POST') return methodNotAllowed(['POST'], req.method ?? '');
+    const decoded = this.decodeCall('mesos.v1.scheduler.Call', req.headers['content-type'], body);
+    if (decoded.reply) return decoded.reply;
+    const call = decoded.call as unknown as Call & Record<string, unknown>;
+
+    const fault = this.host.callFault('scheduler', call.type);
+    if (fault?.status !== undefined) return text(fault.status, fault.body ?? '');
+    if (fault?.delayMs) {
+      await new Promise<void>((resolve) => this.host.timers.after(fault.delayMs!, resolve));
+      const again = this.host.masterOf(this);
+      if (again !== master) return this.redirect(url);
+    }
+
+    const reply = this.schedulerCall(master, req, call, res);
+    if (reply) this.host.emit({ kind: 'call', at: this.host.now(), frameworkId: call.framework_id?.value, type: call.type ?? 'UNKNOWN', status: reply.status });
+    return reply;
+  }
+
+  private validateCall(call: Call & Record<string, unknown>): string | undefined {
+    if (call.type === undefined) return "Expecting 'type' to be present";
+    if (call.type === 'SUBSCRIBE') {
+      if (!call.subscribe) return "Expecting 'subscribe' to be present";
+      if ((call.subscribe.framework_info.id?.value ?? '') !== (call.framework_id?.value ?? '')) {
+        return "'framework_id' differs from 'subscribe.framework_info.id'";
+      }
+      return undefined;
+    }
+    if (!call.framework_id) return "Expecting 'framework_id' to be present";
+    const need: Record<string, string> = {
+      ACCEPT: 'accept',
+      DECLINE: 'decline',
+      ACCEPT_INVERSE_OFFERS: 'accept_inverse_offers',
+      DECLINE_INVERSE_OFFERS: 'decline_inverse_offers',
+      KILL: 'kill',
+      SHUTDOWN: 'shutdown',
+      ACKNOWLEDGE: 'acknowledge',
+      ACKNOWLEDGE_OPERATION_STATUS: 'acknowledge_operation_status',
+      RECONCILE: 'reconcile',
+      RECONCILE_OPERATIONS: 'reconcile_operations',
+      MESSAGE: 'message',
+      REQUEST: 'request',
+      UPDATE_FRAMEWORK: 'update_framework',
+    };
+    const field = need[call.type];
+    if (field && call[field] === undefined) return `Expecting '${field}' to be present`;
+    if (call.type === 'ACKNOWLEDGE' && !isValidUuidBytes(call.acknowledge!.uuid)) return 'Not a valid UUID';
+    if (call.type === 'ACKNOWLEDGE_OPERATION_STATUS') {
+      const a = call['acknowledge_operation_status'] as { uuid?: Uint8Array; agent_id?: unknown };
+      if (!isValidUuidBytes(a.uuid)) return 'Not a valid UUID';
+      if (a.agent_id === undefined) return "Expecting 'agent_id' to be present";
+    }
+    if (call.type === 'UPDATE_FRAMEWORK') {
+      if ((call.update_framework!.framework_info.id?.value ?? '') !== call.framework_id.value) {
+        return "'framework_id' differs from 'update_framework.framework_info.id'";
+      }
+    }
+    return undefined;
+  }
+
+  private schedulerCall(master: Master, req: http.IncomingMessage, call: Call & Record<string, unknown>, res: http.ServerResponse): Reply | undefined {
+    const err = this.validateCall(call);
+    if (err) return text(400, 'Failed to validate scheduler::Call: ' + err);
+
+    let codec: Codec | undefined;
+    if (call.type === 'SUBSCRIBE' || call.type === 'RECONCILE_OPERATIONS') {
+      const accept = req.headers['accept'];
+      if (acceptsMediaType(accept, APPLICATION_JSON)) codec = codecFor(APPLICATION_JSON);
+      else if (acceptsMediaType(accept, APPLICATION_PROTOBUF)) codec = codecFor(APPLICATION_PROTOBUF);
+      else return text(406, `Expecting 'Accept' to allow '${APPLICATION_PROTOBUF}' or '${APPLICATION_JSON}'`);
+    }
+
+    if (call.type === 'SUBSCRIBE') {
+      if (req.headers['mesos-stream-id'] !== undefined) {
+        return text(400, "Subscribe calls should not include the 'Mesos-Stream-Id' header");
+      }
+      const streamId = newUuid(this.host.rng);
+      res.writeHead(200, { 'Content-Type': codec!.mediaType, 'Mesos-Stream-Id': streamId });
+      res.flushHeaders();
+      const conn = new Conn(responseSink(res), codec!, streamId);
+      conn.onEvent = (c, ev) => {
+        this.host.emit({ kind: 'event', at: this.host.now(), frameworkId: c.fw?.id ?? '', type: ev.type, event: ev });
+      };
+      this.streams.add(conn);
+      res.on('close', () => {
+        this.streams.delete(conn);
+        const m = this.host.masterOf(this);
+        if (m) m.exited(conn);
+        else conn.closed = true;
+      });
+      this.host.emit({ kind: 'call', at: this.host.now(), frameworkId: call.framework_id?.value, type: 'SUBSCRIBE', status: 200 });
+      master.subscribe(conn, call.subscribe!);
+      return undefined;
+    }
+
+    const fw = master.getFramework(call.framework_id!.value);
+    if (!fw) return text(400, 'Framework cannot be found');
+    if (!fw.connected) return text(403, 'Framework is not subscribed');
+    const sid = req.headers['mesos-stream-id'];
+    if (sid === undefined) return text(400, "All non-subscribe calls should include the 'Mesos-Stream-Id' header");
+    if (sid !== fw.conn!.streamId) {
+      return text(
+        400,
+        `The stream ID '${String(sid)}' included in this request didn't match the stream ID currently associated with framework ID ${fw.id}`,
+      );
+    }
+
+    switch (call.type) {
+      case 'TEARDOWN':
+        master.teardown(fw);
+        return empty(202);
+      case 'ACCEPT':
+        master.accept(fw, call.accept!);
+        return empty(202);
+      case 'DECLINE':
+        master.decline(fw, call.decline!);
+        return empty(202);
+      case 'ACCEPT_INVERSE_OFFERS':
+        master.acceptInverseOffers(fw, call.accept_inverse_offers!, false);
+        return empty(202);
+      case 'DECLINE_INVERSE_OFFERS':
+        master.acceptInverseOffers(fw, call.decline_inverse_offers!, true);
+        return empty(202);
+      case 'REVIVE':
+        master.revive(fw, call.revive ?? {});
+        return empty(202);
+      case 'SUPPRESS':
+        master.suppress(fw, call.suppress ?? {});
+        return empty(202);
+      case 'KILL':
+        master.kill(fw, call.kill!);
+        return empty(202);
+      case 'SHUTDOWN':
+        master.shutdown(fw, call.shutdown!);
+        return empty(202);
+      case 'ACKNOWLEDGE':
+        master.acknowledge(fw, call.acknowledge!);
+        return empty(202);
+      case 'ACKNOWLEDGE_OPERATION_STATUS':
+        return empty(202);
+      case 'RECONCILE':
+        master.reconcile(fw, call.reconcile!);
+        return empty(202);
+      case 'RECONCILE_OPERATIONS': {
+        // No operations with feedback exist on these agents: every listed one is unknown.
+        const ops = (call['reconcile_operations'] as { operations?: Array<{ operation_id: unknown; agent_id?: unknown }> }).operations ?? [];
+        const statuses = ops.map((o) => {
+          const st: Record<string, unknown> = { operation_id: o.operation_id, state: 'OPERATION_UNKNOWN' };
+          if (o.agent_id) st['agent_id'] = o.agent_id;
+          return st;
+        });
+        const resp = { type: 'RECONCILE_OPERATIONS', reconcile_operations: statuses.length ? { operation_statuses: statuses } : {} };
+        try {
+          return { status: 200, body: codec!.encode('mesos.v1.scheduler.Response', resp), contentType: codec!.mediaType };
+        } catch {
+          return empty(202);
+        }
+      }
+      case 'MESSAGE':
+        master.message(fw, call.message!);
+        return empty(202);
+      case 'REQUEST':
+        return empty(202);
+      case 'UPDATE_FRAMEWORK': {
+        const r = master.updateFrameworkCall(fw, call.update_framework!);
+        return r.body !== undefined ? text(r.status, r.body) : empty(r.status);
+      }
+      default:
+        return text(501, '501 Not Implemented.');
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Operator API /api/v1
+
+  private operator(req: http.IncomingMessage, body: Buffer, url: URL): Reply {
+    const lm = this.leaderMaster(url);
+    if (lm.reply) return lm.reply;
+    const master = lm.master!;
+    if (master.recovering) return text(503, 'Master has not finished recovery');
+    if (req.method !== 'POST') return methodNotAllowed(['POST'], req.method ?? '');
+    const decoded = this.decodeCall('mesos.v1.master.Call', req.headers['content-type'], body);
+    if (decoded.reply) return decoded.reply;
+    const call = decoded.call as Record<string, unknown> & { type?: string };
+    const type = call.type;
+    if (type === undefined) return text(400, "Failed to validate master::Call: Expecting 'type' to be present");
+    const need: Record<string, string> = {
+      UPDATE_MAINTENANCE_SCHEDULE: 'update_maintenance_schedule',
+      START_MAINTENANCE: 'start_maintenance',
+      STOP_MAINTENANCE: 'stop_maintenance',
+      DRAIN_AGENT: 'drain_agent',
+      DEACTIVATE_AGENT: 'deactivate_agent',
+      REACTIVATE_AGENT: 'reactivate_agent',
+      GET_METRICS: 'get_metrics',
+      SET_LOGGING_LEVEL: 'set_logging_level',
+      LIST_FILES: 'list_files',
+      READ_FILE: 'read_file',
+      UPDATE_WEIGHTS: 'update_weights',
+      RESERVE_RESOURCES: 'reserve_resources',
+      UNRESERVE_RESOURCES: 'unreserve_resources',
+      CREATE_VOLUMES: 'create_volumes',
+      DESTROY_VOLUMES: 'destroy_volumes',
+      GROW_VOLUME: 'grow_volume',
+      SHRINK_VOLUME: 'shrink_volume',
+      UPDATE_QUOTA: 'update_quota',
+      SET_QUOTA: 'set_quota',
+      REMOVE_QUOTA: 'remove_quota',
+      TEARDOWN: 'teardown',
+      MARK_AGENT_GONE: 'mark_agent_gone',
+    };
+    const field = need[type];
+    if (field && call[field] === undefined) return text(400, `Failed to validate master::Call: Expecting '${field}' to be present`);
+    const accept = req.headers['accept'];
+    let codec: Codec;
+    if (acceptsMediaType(accept, APPLICATION_JSON)) codec = codecFor(APPLICATION_JSON);
+    else if (acceptsMediaType(accept, APPLICATION_PROTOBUF)) codec = codecFor(APPLICATION_PROTOBUF);
+    else return text(406, `Expecting 'Accept' to allow '${APPLICATION_PROTOBUF}' or '${APPLICATION_JSON}'`);
+    const fault = this.host.callFault('operator', type);
+    if (fault?.status !== undefined) return text(fault.status, fault.body ?? '');
+
+    const respond = (resp: Record<string, unknown>): Reply => ({
+      status: 200,
+      body: codec.encode('mesos.v1.master.Response', resp),
+      contentType: codec.mediaType,
+    });
+    const result = (r: { status: number; body?: string }): Reply => (r.body !== undefined ? text(r.status, r.body) : empty(r.status));
+
+    switch (type) {
+      case 'UNKNOWN':
+        return text(501, '501 Not Implemented.');
+      case 'GET_MAINTENANCE_STATUS':
+        return respond({ type, get_maintenance_status: { status: master.maintenanceStatus() } });
+      case 'GET_MAINTENANCE_SCHEDULE':
+        return respond({ type, get_maintenance_schedule: { schedule: master.ctx.registry.schedule } });
+      case 'UPDATE_MAINTENANCE_SCHEDULE': {
+        const s = (call['update_maintenance_schedule'] as { schedule: Schedule }).schedule;
+        const e = master.validateSchedule(s);
+        if (e) return text(400, e);
+        master.updateSchedule(s);
+        return empty(200);
+      }
+      case 'START_MAINTENANCE':
+        return result(master.startMaintenance((call['start_maintenance'] as { machines?: MachineID[] }).machines ?? []));
+      case 'STOP_MAINTENANCE':
+        return result(master.stopMaintenance((call['stop_maintenance'] as { machines?: MachineID[] }).machines ?? []));
+      case 'GET_AGENTS':
+        return respond({ type, get_agents: getAgents(master) });
+      case 'GET_FRAMEWORKS':
+        return respond({ type, get_frameworks: getFrameworks(master) });
+      case 'GET_TASKS':
+        return respond({ type, get_tasks: getTasks(master) });
+      case 'GET_STATE':
+        return respond({ type, get_state: getState(master) });
+      case 'DRAIN_AGENT': {
+        const d = call['drain_agent'] as { agent_id: { value: string }; max_grace_period?: { seconds?: bigint; nanos?: number }; mark_gone?: boolean };
+        let maxNs: bigint | undefined;
+        if (d.max_grace_period) maxNs = BigInt(d.max_grace_period.seconds ?? 0n) * 1_000_000_000n + BigInt(d.max_grace_period.nanos ?? 0);
+        return result(master.drainAgent(d.agent_id.value, maxNs, d.mark_gone ?? false));
+      }
+      case 'DEACTIVATE_AGENT':
+        return result(master.deactivateAgent((call['deactivate_agent'] as { agent_id: { value: string } }).agent_id.value));
+      case 'REACTIVATE_AGENT':
+        return result(master.reactivateAgent((call['reactivate_agent'] as { agent_id: { value: string } }).agent_id.value));
+      default:
+        // Calls this simulator does not model (metrics, quota, files, volumes, event SUBSCRIBE, ...).
+        return text(501, '501 Not Implemented.');
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Maintenance endpoints (http.cpp maintenanceSchedule / machineDown / machineUp / maintenanceStatus)
+
+  private jsonReply(value: string, url: URL): Reply {
+    const jsonp = url.searchParams.get('jsonp');
+    if (jsonp !== null) return { status: 200, body: `${jsonp}(${value})`, contentType: 'text/javascript' };
+    return { status: 200, body: value, contentType: APPLICATION_JSON };
+  }
+
+  private maintenanceSchedule(req: http.IncomingMessage, body: Buffer, url: URL): Reply {
+    const lm = this.leaderMaster(url);
+    if (lm.reply) return lm.reply;
+    const master = lm.master!;
+    if (req.method !== 'GET' && req.method !== 'POST') return methodNotAllowed(['GET', 'POST'], req.method ?? '');
+    if (req.method === 'GET') {
+      return this.jsonReply(encodeJsonText('mesos.v1.maintenance.Schedule', master.ctx.registry.schedule), url);
+    }
+    let value: unknown;
+    try {
+      value = parseJsonLossless(body.toString('utf8'));
+    } catch (e) {
+      return text(400, (e as Error).message.replace(/^Invalid JSON: /, ''));
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return text(400, 'Unexpected JSON type parsed');
+    let schedule: Schedule;
+    try {
+      schedule = fromJsonValue(lookupType('mesos.v1.maintenance.Schedule'), value) as Schedule;
+    } catch (e) {
+      return text(400, (e as Error).message);
+    }
+    const err = master.validateSchedule(schedule);
+    if (err) return text(400, err);
+    master.updateSchedule(schedule);
+    return empty(200);
+  }
+
+  private machineUpDown(req: http.IncomingMessage, body: Buffer, url: URL, which: 'up' | 'down'): Reply {
+    const lm = this.leaderMaster(url);
+    if (lm.reply) return lm.reply;
+    const master = lm.master!;
+    if (req.method !== 'POST') return methodNotAllowed(['POST'], req.method ?? '');
+    let value: unknown;
+    try {
+      value = parseJsonLossless(body.toString('utf8'));
+    } catch (e) {
+      return text(400, (e as Error).message.replace(/^Invalid JSON: /, ''));
+    }
+    if (!Array.isArray(value)) return text(400, 'Unexpected JSON type parsed');
+    const ids: MachineID[] = [];
+    const type = lookupType('mesos.v1.MachineID');
+    for (const v of value) {
+      try {
+        ids.push(fromJsonValue(type, v) as MachineID);
+      } catch (e) {
+        return text(400, (e as Error).message);
+      }
+    }
+    const r = which === 'down' ? master.startMaintenance(ids) : master.stopMaintenance(ids);
+    return r.body !== undefined ? text(r.status, r.body) : empty(r.status);
+  }
+
+  private maintenanceStatus(req: http.IncomingMessage, url: URL): Reply {
+    const lm = this.leaderMaster(url);
+    if (lm.reply) return lm.reply;
+    if (req.method !== 'GET') return methodNotAllowed(['GET'], req.method ?? '');
+    return this.jsonReply(encodeJsonText('mesos.v1.maintenance.ClusterStatus', lm.master!.maintenanceStatus()), url);
+  }
+
+  private state(_req: http.IncomingMessage, url: URL): Reply {
+    const lm = this.leaderMaster(url);
+    if (lm.reply) return lm.reply;
+    return this.jsonReply(masterStateJson(lm.master!, this.host.stateContext(this)), url);
+  }
+}
