@@ -1,0 +1,712 @@
+/**
+ * The drainer: a preemption-style rescheduler as a pure function of (view, now).
+ *
+ * Every call looks at the hosts in maintenance and the workload's task rows and answers:
+ * which SCHEDULED hosts start DRAINING, which tasks to KILL now, which instances to replace
+ * make-before-break first, which hosts are now empty (DRAINED), what each job waits for and until
+ * when, and when to call again. It keeps no state: the runtime re-plans on every task update, on
+ * every maintenance change and at `next_wakeup_ms`, so a restarted Sluice resumes exactly where
+ * the store says it was (kills in flight are rows with `kill_requested_ms`).
+ *
+ * Per job, for its tasks on DRAINING hosts (kills already requested are counted as down):
+ * 1. free kills — tasks that are not up (starting, or running < duration), and tasks whose
+ *    instance has another up task (a make-before-break replacement that has aged): killing them
+ *    does not lower up(now);
+ * 2. if the job's SLA budget (up − required) covers all its remaining up tasks there: kill them
+ *    all now (break-before-make, within the budget the SLA grants — the fastest way out);
+ * 3. otherwise the job must wait at least startup + duration anyway, so: order a make-before-break
+ *    replacement ("surge") for each such instance while spare capacity allows (it costs no budget
+ *    at all: the old task is killed once the new one has run for the SLA duration), and spend the
+ *    budget only on instances that got no surge; the rest waits for the budget to refill.
+ * 4. with --force, once a host's drain timeout has passed, everything left on it is killed.
+ * Jobs are visited longest-estimated-drain first, so capacity and a global kill cap (if any) go to
+ * the critical path. Within a job, hosts earlier in their request's order (rack by rack) and hosts
+ * with fewer tasks left come first, so hosts empty progressively and can go DOWN early.
+ *
+ * Make-before-break contract with the workload: for each SurgeOrder {job, instance, task_id},
+ * launch ONE extra task for that instance on a host eligible for placement (UP), flagged
+ * `surge: true`, and keep `task_id` running. The drainer kills `task_id` once the surge has been
+ * RUNNING for the SLA duration (or earlier if the budget allows). When the old task is terminal
+ * the surge simply is the instance's task; the workload must not start another replacement for an
+ * instance that has a live or pending surge row. A failed surge is dropped; the drainer may order
+ * another. Surges are ordered only when the view carries `capacity` (free resources on eligible
+ * agents) and the job's resources fit there, after reserving room for pending replacements.
+ */
+import type { HostRecord, HostState, LeadOptions } from './host-state.js';
+import { admissions, hostKey, isBlocked, scheduledReason, DEFAULT_LEAD_MS } from './host-state.js';
+import type { SlaInstance, SlaJob, SlaStatus } from './sla.js';
+import { describeSla, durationMs, isLive, isRowUp, refillTime, slaBlockerText, slaStatus, upFrom } from './sla.js';
+import { fmtClock, fmtDuration } from './format.js';
+
+export interface JobView extends SlaJob {
+  /** Per-task resources (for make-before-break capacity checks). */
+  resources?: { cpus: number; mem: number };
+  /** At most one instance of this job per host. */
+  host_unique?: boolean;
+}
+
+/** Free resources on an agent where new tasks may be placed (UP, not in maintenance). */
+export interface AgentCapacity {
+  hostname: string;
+  cpus: number;
+  mem: number;
+}
+
+export interface DrainView {
+  hosts: Iterable<HostRecord>;
+  jobs: readonly JobView[];
+  instances: readonly SlaInstance[];
+  /** Absent: make-before-break disabled (the planner cannot know there is room). */
+  capacity?: readonly AgentCapacity[];
+}
+
+export interface DrainOptions {
+  lead_ms: number;
+  make_before_break: boolean;
+  /** Estimated time from launch to TASK_RUNNING of a replacement (estimates only). */
+  startup_estimate_ms: number;
+  /** Estimated time from KILL to the terminal update (estimates only). */
+  kill_estimate_ms: number;
+  /** Re-send KILL for tasks whose kill has been pending this long. */
+  kill_retry_ms: number;
+  /** Most kills per plan (a cap on master load); absent = no cap. */
+  max_kills?: number;
+}
+
+export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
+  lead_ms: DEFAULT_LEAD_MS,
+  make_before_break: true,
+  startup_estimate_ms: 30_000,
+  kill_estimate_ms: 5_000,
+  kill_retry_ms: 60_000,
+};
+
+export type KillReason = 'not-up' | 'replacement-up' | 'sla-budget' | 'no-sla' | 'forced' | 'retry';
+
+export interface KillOrder {
+  task_id: string;
+  agent_id?: string;
+  hostname: string;
+  job: string;
+  instance: number;
+  reason: KillReason;
+  detail: string;
+}
+
+export interface SurgeOrder {
+  job: string;
+  instance: number;
+  /** The task being replaced (stays up until its replacement has aged). */
+  task_id: string;
+  hostname: string;
+  reason: string;
+}
+
+export interface WaitItem {
+  job: string;
+  /** When re-planning can kill more of this job's tasks (absent: after replacements start). */
+  until_ms?: number;
+  tasks: number;
+  hosts: string[];
+  reason: string;
+}
+
+export interface PlannedTransition {
+  hostname: string;
+  from: HostState;
+  to: HostState;
+  reason: string;
+}
+
+export interface TimeoutNotice {
+  hostname: string;
+  deadline_ms: number;
+  forced: boolean;
+  tasks_left: number;
+}
+
+export interface Blocker {
+  job?: string;
+  tasks: number;
+  reason: string;
+  until_ms?: number;
+}
+
+export interface HostProgress {
+  hostname: string;
+  state: HostState;
+  origin: HostRecord['origin'];
+  request_id?: string;
+  group: string;
+  window?: HostRecord['window'];
+  since_ms: number;
+  /** Our live tasks on the host (including those being killed). */
+  tasks_left: number;
+  killing: number;
+  /** Tasks whose make-before-break replacement is on its way. */
+  replacing: number;
+  blockers: Blocker[];
+  /** Estimated time the host is empty (Infinity: not possible under the SLAs as things stand). */
+  estimated_empty_ms?: number;
+  timed_out: boolean;
+}
+
+export interface DrainPlan {
+  at_ms: number;
+  transitions: PlannedTransition[];
+  kills: KillOrder[];
+  makeBeforeBreak: SurgeOrder[];
+  waits: WaitItem[];
+  timeouts: TimeoutNotice[];
+  progress: HostProgress[];
+  next_wakeup_ms?: number;
+  stats: { draining_hosts: number; tasks_left: number; kills: number; surges: number; jobs_waiting: number };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface JobCtx {
+  job: JobView;
+  rows: SlaInstance[];
+  status: SlaStatus;
+  /** Per instance, number of rows up now. */
+  upRows: Map<number, number>;
+  /** Per instance, its live or pending rows without a kill requested. */
+  byInstance: Map<number, SlaInstance[]>;
+}
+
+/**
+ * The replacement under way for row `r`: another live or pending row of the same instance, with no
+ * kill requested, that is not on a host in maintenance (a make-before-break surge, or any
+ * duplicate the workload started). When the old row is gone, the surge is simply the instance's
+ * row and is no longer anybody's replacement.
+ */
+function replacementOf(c: JobCtx, r: SlaInstance, inMaint: (key: string) => boolean): SlaInstance | undefined {
+  for (const s of c.byInstance.get(r.index) ?? []) {
+    if (s === r) continue;
+    const k = keyOf(s);
+    if (k === undefined || !inMaint(k)) return s;
+  }
+  return undefined;
+}
+
+/** Capacity pool for make-before-break (next-fit with a memo of shapes that no longer fit). */
+class CapacityPool {
+  private readonly agents: Array<{ hostname: string; key: string; cpus: number; mem: number }>;
+  private cursor = 0;
+  private readonly noFit: Array<{ cpus: number; mem: number }> = [];
+  constructor(
+    capacity: readonly AgentCapacity[],
+    blocked: (key: string) => boolean,
+    private readonly jobsOnHost: Map<string, Set<string>>,
+  ) {
+    this.agents = [];
+    for (const a of capacity) {
+      const key = hostKey(a.hostname);
+      if (blocked(key)) continue;
+      this.agents.push({ hostname: a.hostname, key, cpus: a.cpus, mem: a.mem });
+    }
+  }
+
+  /** Reserve room for one task of `job`; false if it fits nowhere. */
+  take(job: JobView): boolean {
+    const cpus = job.resources?.cpus ?? 0;
+    const mem = job.resources?.mem ?? 0;
+    if (!job.host_unique && this.noFit.some((s) => cpus >= s.cpus && mem >= s.mem)) return false;
+    const n = this.agents.length;
+    for (let i = 0; i < n; i++) {
+      const a = this.agents[(this.cursor + i) % n]!;
+      if (a.cpus + 1e-9 < cpus || a.mem + 1e-9 < mem) continue;
+      if (job.host_unique) {
+        const js = this.jobsOnHost.get(a.key);
+        if (js?.has(job.name)) continue;
+      }
+      a.cpus -= cpus;
+      a.mem -= mem;
+      if (job.host_unique) {
+        let js = this.jobsOnHost.get(a.key);
+        if (!js) this.jobsOnHost.set(a.key, (js = new Set()));
+        js.add(job.name);
+      }
+      this.cursor = (this.cursor + i) % n;
+      return true;
+    }
+    if (!job.host_unique) this.noFit.push({ cpus, mem });
+    return false;
+  }
+}
+
+function keyOf(row: SlaInstance): string | undefined {
+  return row.hostname === undefined ? undefined : hostKey(row.hostname);
+}
+
+/** Per-job estimate of when its tasks on the given hosts can all be gone (absolute ms). */
+function jobFinishEstimate(
+  ctx: JobCtx,
+  onHosts: (key: string) => boolean,
+  now: number,
+  opts: DrainOptions,
+  mbbPossible: boolean,
+): { finish: number; costly: number } {
+  const D = ctx.status.duration_ms;
+  const R = opts.kill_estimate_ms + opts.startup_estimate_ms + D;
+  let costly = 0;
+  let free = 0;
+  let surgeUp = -Infinity;
+  const upLeft = new Map(ctx.upRows);
+  for (const r of ctx.rows) {
+    const k = keyOf(r);
+    if (k === undefined || !onHosts(k) || !isLive(r) || r.kill_requested_ms !== undefined) continue;
+    if (!isRowUp(r, D, now)) {
+      free++;
+      continue;
+    }
+    const u = upLeft.get(r.index) ?? 0;
+    if (u >= 2) {
+      upLeft.set(r.index, u - 1);
+      free++;
+      continue;
+    }
+    const s = replacementOf(ctx, r, onHosts);
+    if (s) {
+      const f = upFrom(s, D);
+      surgeUp = Math.max(surgeUp, f ?? now + opts.startup_estimate_ms + D);
+      continue;
+    }
+    costly++;
+  }
+  let finish = free > 0 || surgeUp > -Infinity ? now + opts.kill_estimate_ms : now;
+  if (surgeUp > -Infinity) finish = Math.max(finish, surgeUp + opts.kill_estimate_ms);
+  if (costly === 0) return { finish, costly };
+  const b = Math.max(0, ctx.status.budget);
+  if (costly <= b) return { finish: Math.max(finish, now + opts.kill_estimate_ms), costly };
+  if (mbbPossible) return { finish: Math.max(finish, now + R), costly };
+  const B = ctx.status.max_budget;
+  if (B <= 0 || ctx.status.unattainable) return { finish: Infinity, costly };
+  const rest = costly - b;
+  const first = refillTime(ctx.status, now, 1) ?? now + R;
+  const waves = Math.ceil(rest / B);
+  return { finish: Math.max(finish, Math.max(first, now) + (waves - 1) * R + opts.kill_estimate_ms), costly };
+}
+
+/** Total free resources, to decide whether make-before-break is plausible for estimates. */
+function mbbPlausible(view: DrainView, opts: DrainOptions): boolean {
+  return opts.make_before_break && view.capacity !== undefined && view.capacity.length > 0;
+}
+
+/**
+ * Estimated time (absolute ms) at which each given host could be empty if it were draining now,
+ * together with all hosts already in maintenance. Infinity: impossible under the SLAs without
+ * spare capacity (e.g. a 100% SLA and no room for a make-before-break replacement).
+ */
+export function estimateDrain(
+  view: DrainView,
+  now: number,
+  options: Partial<DrainOptions> = {},
+  extraHosts: Iterable<string> = [],
+): Map<string, number> {
+  const opts = { ...DEFAULT_DRAIN_OPTIONS, ...options };
+  const considered = new Set<string>();
+  for (const h of view.hosts) if (h.state !== 'UP' && h.state !== 'DOWN') considered.add(hostKey(h.hostname));
+  for (const h of extraHosts) considered.add(hostKey(h));
+  const ctxs = buildJobContexts(view, now, (k) => considered.has(k));
+  const mbb = mbbPlausible(view, opts);
+  const jobFinish = new Map<string, number>();
+  for (const c of ctxs.values()) jobFinish.set(c.job.name, jobFinishEstimate(c, (k) => considered.has(k), now, opts, mbb).finish);
+  const out = new Map<string, number>();
+  for (const k of considered) out.set(k, now);
+  for (const r of view.instances) {
+    const k = keyOf(r);
+    if (k === undefined || !considered.has(k) || !isLive(r)) continue;
+    const f = jobFinish.get(r.job) ?? now + opts.kill_estimate_ms;
+    if (f > out.get(k)!) out.set(k, f);
+  }
+  return out;
+}
+
+/** Contexts of jobs that have live rows on hosts for which `relevant` is true. */
+function buildJobContexts(view: DrainView, now: number, relevant: (key: string) => boolean): Map<string, JobCtx> {
+  const jobs = new Map<string, JobView>();
+  for (const j of view.jobs) jobs.set(j.name, j);
+  const wanted = new Set<string>();
+  for (const r of view.instances) {
+    const k = keyOf(r);
+    if (k !== undefined && relevant(k) && isLive(r)) wanted.add(r.job);
+  }
+  const ctxs = new Map<string, JobCtx>();
+  for (const name of wanted) {
+    const job = jobs.get(name) ?? { name, instances: 0 };
+    ctxs.set(name, { job, rows: [], status: undefined as unknown as SlaStatus, upRows: new Map(), byInstance: new Map() });
+  }
+  for (const r of view.instances) {
+    const c = ctxs.get(r.job);
+    if (c) c.rows.push(r);
+  }
+  for (const c of ctxs.values()) {
+    c.status = slaStatus(c.job, c.rows, now);
+    const D = durationMs(c.job);
+    for (const r of c.rows) {
+      if (isRowUp(r, D, now)) c.upRows.set(r.index, (c.upRows.get(r.index) ?? 0) + 1);
+      if ((isLive(r) || r.state === 'PENDING') && r.kill_requested_ms === undefined) {
+        let l = c.byInstance.get(r.index);
+        if (!l) c.byInstance.set(r.index, (l = []));
+        l.push(r);
+      }
+    }
+  }
+  return ctxs;
+}
+
+/**
+ * Plan one step of the drain. Pure: same view and time, same plan.
+ */
+export function planDrain(view: DrainView, now: number, options: Partial<DrainOptions> = {}): DrainPlan {
+  const opts: DrainOptions = { ...DEFAULT_DRAIN_OPTIONS, ...options };
+  const records = new Map<string, HostRecord>();
+  for (const h of view.hosts) records.set(hostKey(h.hostname), h);
+  const state = new Map<string, HostState>();
+  for (const [k, r] of records) state.set(k, r.state);
+  const transitions: PlannedTransition[] = [];
+  const move = (k: string, to: HostState, reason: string): void => {
+    const from = state.get(k)!;
+    transitions.push({ hostname: records.get(k)!.hostname, from, to, reason });
+    state.set(k, to);
+  };
+
+  // Live rows per host in maintenance.
+  const liveByHost = new Map<string, SlaInstance[]>();
+  for (const r of view.instances) {
+    const k = keyOf(r);
+    if (k === undefined || !records.has(k) || !isLive(r)) continue;
+    let l = liveByHost.get(k);
+    if (!l) liveByHost.set(k, (l = []));
+    l.push(r);
+  }
+
+  const inMaint = (k: string): boolean => {
+    const s = state.get(k);
+    return s !== undefined && s !== 'UP' && s !== 'DOWN';
+  };
+  const ctxs = buildJobContexts(view, now, inMaint);
+  const mbb = mbbPlausible(view, opts);
+
+  // Estimates (for admission lead times, job order and progress).
+  const jobFinish = new Map<string, number>();
+  for (const c of ctxs.values()) jobFinish.set(c.job.name, jobFinishEstimate(c, inMaint, now, opts, mbb).finish);
+  const hostEstimate = new Map<string, number>();
+  for (const [k] of records) if (inMaint(k)) hostEstimate.set(k, now);
+  for (const [k, rows] of liveByHost) {
+    if (!inMaint(k)) continue;
+    let e = now;
+    for (const r of rows) e = Math.max(e, jobFinish.get(r.job) ?? now);
+    hostEstimate.set(k, e);
+  }
+  const lead: LeadOptions = {
+    lead_ms: opts.lead_ms,
+    estimates_ms: new Map([...hostEstimate].map(([k, e]) => [k, e - now])),
+  };
+
+  // 1. Admission SCHEDULED → DRAINING; DRAINED hosts with tasks again → DRAINING.
+  for (const a of admissions(records.values(), now, lead)) move(hostKey(a.hostname), 'DRAINING', a.reason);
+  for (const [k, s] of state) {
+    if (s === 'DRAINED' && (liveByHost.get(k)?.length ?? 0) > 0) {
+      move(k, 'DRAINING', `${liveByHost.get(k)!.length} task(s) of ours found on the drained host`);
+    }
+  }
+  const draining = (k: string): boolean => state.get(k) === 'DRAINING';
+
+  // 2. Timeouts and --force.
+  const timeouts: TimeoutNotice[] = [];
+  const forced = new Set<string>();
+  let wake = Infinity;
+  for (const [k, rec] of records) {
+    if (!draining(k) || rec.options.timeout_ms === undefined) continue;
+    const deadline = (rec.drain_started_ms ?? now) + rec.options.timeout_ms;
+    const left = liveByHost.get(k)?.length ?? 0;
+    if (now >= deadline) {
+      if (left > 0) {
+        timeouts.push({ hostname: rec.hostname, deadline_ms: deadline, forced: rec.options.force, tasks_left: left });
+        if (rec.options.force) forced.add(k);
+      }
+    } else if (left > 0) wake = Math.min(wake, deadline);
+  }
+
+  // Host priority for kills: request order (rack by rack), then fewest tasks left.
+  const hostRank = (k: string | undefined): [number, number, number] => {
+    const rec = k === undefined ? undefined : records.get(k);
+    return [rec?.group_order ?? 0, liveByHost.get(k ?? '')?.length ?? 0, rec?.order ?? 0];
+  };
+  const byHostPriority = (a: SlaInstance, b: SlaInstance): number => {
+    const ra = hostRank(keyOf(a));
+    const rb = hostRank(keyOf(b));
+    return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2] || a.index - b.index;
+  };
+
+  // Capacity for make-before-break.
+  let pool: CapacityPool | undefined;
+  if (opts.make_before_break && view.capacity) {
+    const jobsOnHost = new Map<string, Set<string>>();
+    const uniqueJobs = new Set(view.jobs.filter((j) => j.host_unique).map((j) => j.name));
+    if (uniqueJobs.size) {
+      for (const r of view.instances) {
+        const k = keyOf(r);
+        if (k === undefined || !uniqueJobs.has(r.job) || !isLive(r)) continue;
+        let s = jobsOnHost.get(k);
+        if (!s) jobsOnHost.set(k, (s = new Set()));
+        s.add(r.job);
+      }
+    }
+    pool = new CapacityPool(view.capacity, (k) => isBlocked(state.get(k) ?? 'UP'), jobsOnHost);
+    // Pending replacements come first: reserve their room.
+    const jobByName = new Map(view.jobs.map((j) => [j.name, j]));
+    for (const r of view.instances) {
+      if (r.state !== 'PENDING') continue;
+      const j = jobByName.get(r.job);
+      if (j) pool.take(j);
+    }
+  }
+
+  // 3. Per job decisions, longest estimated drain first.
+  const kills: KillOrder[] = [];
+  const surges: SurgeOrder[] = [];
+  const waits: WaitItem[] = [];
+  const blockersByHost = new Map<string, Blocker[]>();
+  const replacingByHost = new Map<string, number>();
+  const addBlocker = (rows: SlaInstance[], make: (n: number) => Blocker): void => {
+    const per = new Map<string, number>();
+    for (const r of rows) per.set(keyOf(r)!, (per.get(keyOf(r)!) ?? 0) + 1);
+    for (const [k, n] of per) {
+      let l = blockersByHost.get(k);
+      if (!l) blockersByHost.set(k, (l = []));
+      l.push(make(n));
+    }
+  };
+  let killCap = opts.max_kills ?? Infinity;
+  const capped: SlaInstance[] = [];
+  const kill = (r: SlaInstance, reason: KillReason, detail: string): void => {
+    if (killCap <= 0) {
+      capped.push(r);
+      return;
+    }
+    killCap--;
+    const o: KillOrder = { task_id: r.task_id ?? '', hostname: r.hostname!, job: r.job, instance: r.index, reason, detail };
+    if (r.agent_id !== undefined) o.agent_id = r.agent_id;
+    kills.push(o);
+  };
+
+  const order = [...ctxs.values()].sort(
+    (a, b) => (jobFinish.get(b.job.name) ?? 0) - (jobFinish.get(a.job.name) ?? 0) || (a.job.name < b.job.name ? -1 : 1),
+  );
+  for (const c of order) {
+    const job = c.job;
+    const D = c.status.duration_ms;
+    let budget = c.status.budget;
+    const upLeft = new Map(c.upRows);
+    const costly: SlaInstance[] = [];
+    const candidates = c.rows.filter((r) => {
+      const k = keyOf(r);
+      return k !== undefined && draining(k) && isLive(r);
+    });
+    candidates.sort(byHostPriority);
+    for (const r of candidates) {
+      const k = keyOf(r)!;
+      if (r.task_id === undefined) continue; // cannot kill a task we cannot name
+      if (r.kill_requested_ms !== undefined) {
+        if (now - r.kill_requested_ms >= opts.kill_retry_ms) kill(r, 'retry', `kill requested at ${fmtClock(r.kill_requested_ms)} still pending`);
+        else wake = Math.min(wake, r.kill_requested_ms + opts.kill_retry_ms);
+        continue;
+      }
+      const up = isRowUp(r, D, now);
+      if (forced.has(k)) {
+        if (up) {
+          budget--;
+          upLeft.set(r.index, (upLeft.get(r.index) ?? 1) - 1);
+        }
+        kill(r, 'forced', `drain timeout passed with --force${up && budget < 0 ? `; breaks ${describeSla(job.sla)}` : ''}`);
+        continue;
+      }
+      if (!up) {
+        kill(r, 'not-up', r.state === 'TASK_RUNNING' ? `running < ${Math.round(D / 1000)}s, not counted up` : `${r.state}, not counted up`);
+        continue;
+      }
+      const u = upLeft.get(r.index) ?? 1;
+      if (u >= 2) {
+        upLeft.set(r.index, u - 1);
+        kill(r, 'replacement-up', 'its make-before-break replacement is up');
+        continue;
+      }
+      costly.push(r);
+    }
+    if (costly.length === 0) continue;
+
+    const budgetKill = (r: SlaInstance): void => {
+      budget--;
+      kill(r, job.sla ? 'sla-budget' : 'no-sla', job.sla ? `${describeSla(job.sla)}: ${budget + 1} more may go down` : 'job has no SLA');
+    };
+    if (costly.length <= budget) {
+      for (const r of costly) budgetKill(r);
+      continue;
+    }
+    // Must wait ≥ startup + duration anyway: surge where possible, spend budget on the rest.
+    const onSurge: SlaInstance[] = [];
+    const rest: SlaInstance[] = [];
+    const surgeOf = new Map<SlaInstance, SlaInstance | undefined>();
+    for (const r of costly) {
+      const existing = replacementOf(c, r, inMaint);
+      surgeOf.set(r, existing);
+      if (existing) onSurge.push(r);
+      else if (pool && pool.take(job)) {
+        surges.push({
+          job: job.name,
+          instance: r.index,
+          task_id: r.task_id!,
+          hostname: r.hostname!,
+          reason: `${describeSla(job.sla)} allows ${Math.max(0, budget)} more down; replace before killing`,
+        });
+        onSurge.push(r);
+      } else rest.push(r);
+    }
+    const waiting: SlaInstance[] = [];
+    for (const r of rest) {
+      if (budget >= 1) budgetKill(r);
+      else waiting.push(r);
+    }
+    if (onSurge.length) {
+      let until = -Infinity;
+      let starting = 0;
+      for (const r of onSurge) {
+        const s = surgeOf.get(r);
+        const f = s ? upFrom(s, D) : undefined;
+        if (f === undefined) starting++;
+        else until = Math.max(until, f);
+        const k = keyOf(r)!;
+        replacingByHost.set(k, (replacingByHost.get(k) ?? 0) + 1);
+      }
+      const reason =
+        `job ${job.name}: make-before-break: ${onSurge.length} replacement(s) ` +
+        (starting ? `${starting} starting` : `up by ${fmtClock(until)}`) +
+        ` (${describeSla(job.sla)})`;
+      const w: WaitItem = { job: job.name, tasks: onSurge.length, hosts: hostsOf(onSurge), reason };
+      if (!starting && Number.isFinite(until)) {
+        w.until_ms = until;
+        wake = Math.min(wake, until);
+      }
+      waits.push(w);
+      addBlocker(onSurge, (n) => ({ job: job.name, tasks: n, reason, ...(w.until_ms !== undefined ? { until_ms: w.until_ms } : {}) }));
+    }
+    if (waiting.length) {
+      const spent = c.status.budget - budget; // up instances killed by this plan
+      const st: SlaStatus = { ...c.status, budget, up: c.status.up - spent, killing: c.status.killing + spent };
+      const until = refillTime(st, now, 1);
+      st.refill_needs_starts = until === undefined ? Math.max(0, 1 - budget - st.aging_up_at_ms.length) : 0;
+      if (until !== undefined) st.refill_at_ms = until;
+      else delete st.refill_at_ms;
+      let reason = slaBlockerText(st, now);
+      if (opts.make_before_break && !pool) reason += '; make-before-break off: no capacity information';
+      else if (opts.make_before_break && pool) reason += '; no spare capacity for make-before-break';
+      const w: WaitItem = { job: job.name, tasks: waiting.length, hosts: hostsOf(waiting), reason };
+      if (until !== undefined && until > now) {
+        w.until_ms = until;
+        wake = Math.min(wake, until);
+      }
+      waits.push(w);
+      addBlocker(waiting, (n) => ({ job: job.name, tasks: n, reason, ...(w.until_ms !== undefined ? { until_ms: w.until_ms } : {}) }));
+    }
+  }
+  if (capped.length) {
+    const reason = `kill cap: at most ${opts.max_kills} kills per step`;
+    const jobsCapped = new Map<string, SlaInstance[]>();
+    for (const r of capped) {
+      let l = jobsCapped.get(r.job);
+      if (!l) jobsCapped.set(r.job, (l = []));
+      l.push(r);
+    }
+    for (const [job, rows] of jobsCapped) {
+      waits.push({ job, tasks: rows.length, hosts: hostsOf(rows), reason, until_ms: now });
+      addBlocker(rows, (n) => ({ job, tasks: n, reason }));
+    }
+    wake = Math.min(wake, now);
+  }
+
+  // 4. Empty DRAINING hosts → DRAINED.
+  for (const [k, s] of [...state]) {
+    if (s === 'DRAINING' && (liveByHost.get(k)?.length ?? 0) === 0) move(k, 'DRAINED', 'no task of ours left on the host');
+  }
+
+  // 5. Admission wake-ups for SCHEDULED hosts.
+  for (const [k, rec] of records) {
+    if (state.get(k) !== 'SCHEDULED') continue;
+    const w = rec.window ? rec.window.start_ms - Math.max(opts.lead_ms, lead.estimates_ms?.get(k) ?? 0) : now;
+    if (w > now) wake = Math.min(wake, w);
+  }
+
+  // 6. Progress per host.
+  const progress: HostProgress[] = [];
+  const killedTasks = new Set(kills.map((k) => k.task_id));
+  let tasksLeft = 0;
+  let drainingHosts = 0;
+  const recList = [...records.values()];
+  for (const [k, rec] of records) {
+    const s = state.get(k)!;
+    if (s === 'UP') continue;
+    const rows = liveByHost.get(k) ?? [];
+    if (s === 'DRAINING') drainingHosts++;
+    tasksLeft += rows.length;
+    const blockers = [...(blockersByHost.get(k) ?? [])];
+    if (s === 'SCHEDULED') {
+      blockers.push({ tasks: rows.length, reason: scheduledReason({ ...rec, state: s }, recList, now, lead) });
+    }
+    const p: HostProgress = {
+      hostname: rec.hostname,
+      state: s,
+      origin: rec.origin,
+      group: rec.group,
+      since_ms: rec.since_ms,
+      tasks_left: rows.length,
+      killing: rows.filter((r) => r.kill_requested_ms !== undefined || killedTasks.has(r.task_id ?? '\0')).length,
+      replacing: replacingByHost.get(k) ?? 0,
+      blockers,
+      timed_out: rec.timed_out_ms !== undefined || timeouts.some((t) => hostKey(t.hostname) === k),
+    };
+    if (rec.request_id !== undefined) p.request_id = rec.request_id;
+    if (rec.window) p.window = rec.window;
+    if (rows.length && (s === 'DRAINING' || s === 'SCHEDULED' || s === 'DRAINED')) p.estimated_empty_ms = hostEstimate.get(k) ?? now;
+    progress.push(p);
+  }
+  progress.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+
+  const plan: DrainPlan = {
+    at_ms: now,
+    transitions,
+    kills,
+    makeBeforeBreak: surges,
+    waits,
+    timeouts,
+    progress,
+    stats: {
+      draining_hosts: drainingHosts,
+      tasks_left: tasksLeft,
+      kills: kills.length,
+      surges: surges.length,
+      jobs_waiting: new Set(waits.map((w) => w.job)).size,
+    },
+  };
+  if (Number.isFinite(wake)) plan.next_wakeup_ms = Math.max(now, wake);
+  return plan;
+}
+
+function hostsOf(rows: SlaInstance[]): string[] {
+  return [...new Set(rows.map((r) => r.hostname!))].sort();
+}
+
+/** Per-host progress (tasks left, blockers with reasons, estimates) for `host query`. */
+export function hostProgress(view: DrainView, now: number, options: Partial<DrainOptions> = {}): HostProgress[] {
+  return planDrain(view, now, options).progress;
+}
+
+/** A one-line summary of a plan for logs. */
+export function planSummary(plan: DrainPlan): string {
+  const s = plan.stats;
+  const next = plan.next_wakeup_ms !== undefined ? `; next step ${fmtClock(plan.next_wakeup_ms)} (+${fmtDuration(plan.next_wakeup_ms - plan.at_ms)})` : '';
+  return `${s.draining_hosts} host(s) draining, ${s.tasks_left} task(s) left: ${s.kills} kill(s), ${s.surges} make-before-break, ${s.jobs_waiting} job(s) waiting${next}`;
+}

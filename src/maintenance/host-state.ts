@@ -1,0 +1,554 @@
+/**
+ * Host maintenance state machine (pure). One record per host that is or was in maintenance.
+ *
+ *   UP ──start (future window)──▶ SCHEDULED ──admitted (window near, slot free)──▶ DRAINING
+ *   UP ──start (window now, slot free)──────────────────────────────────────────▶ DRAINING
+ *   DRAINING ──no task of ours left──▶ DRAINED ──machine down posted──▶ DOWN ──complete──▶ UP
+ *   SCHEDULED | DRAINING | DRAINED ──abort / window removed──▶ UP
+ *   DRAINED ──a task of ours shows up again──▶ DRAINING
+ *   SCHEDULED | DRAINING ──machine observed DOWN (someone else posted /machine/down)──▶ DOWN
+ *
+ * Everything else (UP→DOWN, UP→DRAINED, DOWN→DRAINING, X→X, ...) raises IllegalTransitionError.
+ * Mesos itself refuses UP→DOWN (§4.1), so Sluice does too.
+ *
+ * Placement: any host not UP is blocked for new tasks (SCHEDULED exists precisely so that tasks do
+ * not leapfrog onto hosts about to be drained).
+ *
+ * Groups and --max-parallel (documented policy):
+ * - A start request's hosts are ordered by group (rack, in the order the operator's list first
+ *   mentions each rack; or each host its own group) and then by the operator's order.
+ * - `max_parallel` bounds the number of the request's hosts that are DRAINING at once. DRAINED and
+ *   DOWN hosts hold no slot: they are empty, there is no drain work left on them.
+ * - group_by 'host': hosts are admitted one by one, in order, while a slot is free.
+ * - group_by 'rack': a rack is admitted as a unit — all its remaining hosts at once when they fit
+ *   in the free slots; a rack larger than max_parallel goes max_parallel hosts at a time. Racks are
+ *   admitted strictly in order (a big rack is never starved by smaller ones behind it), so racks go
+ *   out one after another while still overlapping at the boundary as slots free up.
+ * - Without max_parallel every host drains at once; the SLA budgets alone pace the drain (this is
+ *   what minimises the makespan, see scripts/bench/drain.ts).
+ * - A host whose window is further away than the lead time stays SCHEDULED; it is admitted once
+ *   `now ≥ window.start − max(lead, estimated drain time)`.
+ */
+import { MaintenanceError, IllegalTransitionError, MaintenanceRequestError, type HostProblem } from './errors.js';
+import { fmtClock, fmtDuration, suggest } from './format.js';
+
+export const HOST_STATES = ['UP', 'SCHEDULED', 'DRAINING', 'DRAINED', 'DOWN'] as const;
+export type HostState = (typeof HOST_STATES)[number];
+export type Origin = 'sluice' | 'external';
+export type GroupBy = 'rack' | 'host';
+
+/** A maintenance window as Sluice keeps it (ms since epoch; no duration = open-ended). */
+export interface MaintenanceWindow {
+  start_ms: number;
+  duration_ms?: number;
+}
+
+/** What the operator asked for in `host maintenance start` (kept on every host of the request). */
+export interface MaintenanceOptions {
+  group_by: GroupBy;
+  /** At most this many hosts of the request DRAINING at a time; absent = unlimited. */
+  max_parallel?: number;
+  /** Drain timeout, measured from the moment the host starts DRAINING. */
+  timeout_ms?: number;
+  /** After the timeout, kill whatever is left regardless of SLAs. Needs timeout_ms. */
+  force: boolean;
+  /** Command run (by the runtime, with a timeout) once the host is DOWN. */
+  post_drain?: string;
+}
+
+export interface HostTransition {
+  from: HostState;
+  to: HostState;
+  at_ms: number;
+  reason: string;
+}
+
+export interface HostRecord {
+  hostname: string;
+  ip?: string;
+  agent_id?: string;
+  rack?: string;
+  state: HostState;
+  window?: MaintenanceWindow;
+  origin: Origin;
+  /** The start request that put the host in maintenance (absent for external windows). */
+  request_id?: string;
+  /** Group key: the rack (group_by rack) or the hostname. */
+  group: string;
+  /** Admission order of the group within the request, then of the host within the request. */
+  group_order: number;
+  order: number;
+  options: MaintenanceOptions;
+  /** Time of the last transition. */
+  since_ms: number;
+  /** When the host first entered DRAINING in this maintenance (the timeout counts from here). */
+  drain_started_ms?: number;
+  /** When the drain timeout passed (set once, by the runtime, from DrainPlan.timeouts). */
+  timed_out_ms?: number;
+  /**
+   * Sluice-origin hosts: when the master accepted the schedule carrying this host's window. The
+   * runtime persists the record first (write-ahead), posts, then sets this; a record without it
+   * after a restart means "post again", a record with it whose machine is missing from the
+   * master's schedule means "someone removed our window".
+   */
+  schedule_posted_ms?: number;
+  /** When Sluice posted /machine/down for it (Sluice-origin hosts). */
+  down_posted_ms?: number;
+  /** Post-drain command outcome, once run. */
+  post_drain_result?: { exit_code: number | null; signal?: string; timed_out: boolean; at_ms: number; output_tail?: string };
+  /** Most recent transitions, oldest first (capped at HISTORY_LIMIT). */
+  history: HostTransition[];
+}
+
+export type HostTable = ReadonlyMap<string, HostRecord>;
+
+export const HISTORY_LIMIT = 100;
+export const DEFAULT_OPTIONS: MaintenanceOptions = { group_by: 'host', force: false };
+
+/** Mesos hostnames compare case-insensitively (§4.2); tables are keyed by the lower-cased name. */
+export function hostKey(hostname: string): string {
+  return hostname.toLowerCase();
+}
+
+const ALLOWED: Readonly<Record<HostState, readonly HostState[]>> = {
+  UP: ['SCHEDULED', 'DRAINING'],
+  SCHEDULED: ['DRAINING', 'UP', 'DOWN'],
+  DRAINING: ['DRAINED', 'UP', 'DOWN'],
+  DRAINED: ['DRAINING', 'DOWN', 'UP'],
+  DOWN: ['UP'],
+};
+
+export function canTransition(from: HostState, to: HostState): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+/** States in which no new task may be placed on the host. */
+export function isBlocked(state: HostState): boolean {
+  return state !== 'UP';
+}
+
+/** Hostnames (as recorded) on which the workload must not place new tasks. */
+export function blockedHosts(table: Iterable<HostRecord>): Set<string> {
+  const out = new Set<string>();
+  for (const r of table) if (isBlocked(r.state)) out.add(r.hostname);
+  return out;
+}
+
+/** Apply one transition; returns a new record (records are treated as immutable values). */
+export function transition(rec: HostRecord, to: HostState, at_ms: number, reason: string): HostRecord {
+  if (!canTransition(rec.state, to)) throw new IllegalTransitionError(rec.hostname, rec.state, to, reason);
+  const history = [...rec.history, { from: rec.state, to, at_ms, reason }];
+  if (history.length > HISTORY_LIMIT) history.splice(0, history.length - HISTORY_LIMIT);
+  const next: HostRecord = { ...rec, state: to, since_ms: at_ms, history };
+  if (to === 'DRAINING' && rec.drain_started_ms === undefined) next.drain_started_ms = at_ms;
+  if (to === 'UP') {
+    delete next.drain_started_ms;
+    delete next.timed_out_ms;
+    delete next.schedule_posted_ms;
+    delete next.down_posted_ms;
+  }
+  return next;
+}
+
+/** Structured log event for a transition (field names per the logger conventions). */
+export function transitionLogFields(rec: HostRecord, t: HostTransition): Record<string, unknown> {
+  return {
+    event: 'host_state',
+    host: rec.hostname,
+    agent_id: rec.agent_id,
+    rack: rec.rack,
+    state_from: t.from,
+    state_to: t.to,
+    reason: t.reason,
+    origin: rec.origin,
+    request_id: rec.request_id,
+    window_start_ms: rec.window?.start_ms,
+    window_duration_ms: rec.window?.duration_ms,
+    at_ms: t.at_ms,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operator requests (pure reducers: they validate and return the records to write; the runtime
+// talks to the master first and commits the records only once the master accepted the change).
+// ---------------------------------------------------------------------------------------------
+
+/** An agent Sluice knows about (from offers / master state). */
+export interface InventoryHost {
+  hostname: string;
+  ip?: string;
+  agent_id?: string;
+  rack?: string;
+}
+
+export interface StartRequest {
+  hosts: readonly string[];
+  /** Window start (default: now) and duration (default: open-ended). */
+  window?: { start_ms?: number; duration_ms?: number };
+  group_by?: GroupBy;
+  max_parallel?: number;
+  timeout_ms?: number;
+  force?: boolean;
+  post_drain?: string;
+  dry_run?: boolean;
+}
+
+export interface StartResult {
+  request_id: string;
+  window: MaintenanceWindow;
+  options: MaintenanceOptions;
+  /** New records, after initial admission (the runtime persists them and posts the window). */
+  records: HostRecord[];
+  /** Transitions made, in order, for logging. */
+  transitions: Array<{ hostname: string } & HostTransition>;
+}
+
+export interface LeadOptions {
+  /** Hosts whose window starts within this time are drained; further ones stay SCHEDULED. */
+  lead_ms: number;
+  /** Per host (hostKey) estimated drain time; admission starts early enough for it. */
+  estimates_ms?: ReadonlyMap<string, number>;
+}
+
+export const DEFAULT_LEAD_MS = 3_600_000;
+
+const HOSTNAME_RE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,252})$/;
+
+/** Validate and build the records of `host maintenance start`. Throws MaintenanceRequestError. */
+export function startMaintenance(
+  table: HostTable,
+  req: StartRequest,
+  inventory: readonly InventoryHost[],
+  now: number,
+  request_id: string,
+  lead: LeadOptions = { lead_ms: DEFAULT_LEAD_MS },
+): StartResult {
+  const problems: HostProblem[] = [];
+  const options = validateOptions(req, problems);
+  const window: MaintenanceWindow = { start_ms: req.window?.start_ms ?? now };
+  if (req.window?.duration_ms !== undefined) window.duration_ms = req.window.duration_ms;
+  if (!Number.isFinite(window.start_ms)) problems.push(opt('window start must be a valid time'));
+  if (window.duration_ms !== undefined && !(window.duration_ms >= 0)) {
+    problems.push(opt('window duration must not be negative'));
+  }
+  const hosts = resolveHosts(req.hosts, inventory, problems, true);
+  for (const h of hosts) {
+    const existing = table.get(hostKey(h.hostname));
+    if (existing && existing.state !== 'UP') {
+      problems.push({
+        hostname: h.hostname,
+        code: 'already-in-maintenance',
+        message:
+          `already in maintenance: ${existing.state} since ${fmtClock(existing.since_ms)}` +
+          (existing.origin === 'external'
+            ? ' (window posted to the master outside Sluice)'
+            : ` (request ${existing.request_id ?? '?'})`),
+      });
+    }
+  }
+  if (problems.length) throw new MaintenanceRequestError('host maintenance start', problems);
+
+  // Groups in the order the operator's list first mentions them.
+  const groupOrder = new Map<string, number>();
+  const records: HostRecord[] = [];
+  const transitions: StartResult['transitions'] = [];
+  hosts.forEach((h, i) => {
+    const group = options.group_by === 'rack' ? (h.rack ?? 'no-rack') : h.hostname;
+    if (!groupOrder.has(group)) groupOrder.set(group, groupOrder.size);
+    const prev = table.get(hostKey(h.hostname));
+    const rec: HostRecord = {
+      hostname: h.hostname,
+      state: 'UP',
+      window: { ...window },
+      origin: 'sluice',
+      request_id,
+      group,
+      group_order: groupOrder.get(group)!,
+      order: i,
+      options: { ...options },
+      since_ms: now,
+      history: prev ? [...prev.history] : [],
+    };
+    if (h.ip !== undefined) rec.ip = h.ip;
+    if (h.agent_id !== undefined) rec.agent_id = h.agent_id;
+    if (h.rack !== undefined) rec.rack = h.rack;
+    const reason =
+      window.start_ms > now
+        ? `maintenance requested (${request_id}), window starts ${fmtClock(window.start_ms)}`
+        : `maintenance requested (${request_id})`;
+    const scheduled = transition(rec, 'SCHEDULED', now, reason);
+    transitions.push({ hostname: h.hostname, ...scheduled.history[scheduled.history.length - 1]! });
+    records.push(scheduled);
+  });
+
+  // Initial admission, with the existing records of other requests irrelevant (slots are per request).
+  const byKey = new Map(records.map((r) => [hostKey(r.hostname), r]));
+  for (const a of admissions(records, now, lead)) {
+    const key = hostKey(a.hostname);
+    const next = transition(byKey.get(key)!, 'DRAINING', now, a.reason);
+    byKey.set(key, next);
+    transitions.push({ hostname: a.hostname, ...next.history[next.history.length - 1]! });
+  }
+  return { request_id, window, options, records: records.map((r) => byKey.get(hostKey(r.hostname))!), transitions };
+}
+
+function opt(message: string): HostProblem {
+  return { hostname: '', code: 'invalid-option', message };
+}
+
+function validateOptions(req: StartRequest, problems: HostProblem[]): MaintenanceOptions {
+  const o: MaintenanceOptions = { group_by: req.group_by ?? 'host', force: req.force ?? false };
+  if (o.group_by !== 'rack' && o.group_by !== 'host') problems.push(opt(`--group-by must be rack or host, not '${String(o.group_by)}'`));
+  if (req.max_parallel !== undefined) {
+    if (!Number.isInteger(req.max_parallel) || req.max_parallel < 1) {
+      problems.push(opt(`--max-parallel must be a whole number ≥ 1, not ${String(req.max_parallel)}`));
+    } else o.max_parallel = req.max_parallel;
+  }
+  if (req.timeout_ms !== undefined) {
+    if (!(req.timeout_ms > 0) || !Number.isFinite(req.timeout_ms)) problems.push(opt('--timeout must be a positive duration'));
+    else o.timeout_ms = req.timeout_ms;
+  }
+  if (o.force && req.timeout_ms === undefined) {
+    problems.push(opt('--force needs --timeout (force kills what is left once the drain timeout has passed)'));
+  }
+  if (req.post_drain !== undefined) {
+    if (typeof req.post_drain !== 'string' || req.post_drain.trim() === '') problems.push(opt('--post-drain needs a command'));
+    else o.post_drain = req.post_drain;
+  }
+  return o;
+}
+
+/**
+ * Map operator host names onto the inventory (case-insensitive). Reports empty lists, malformed
+ * names, duplicates, unknown hosts (with suggestions) and, when `needIp`, hosts whose ip is unknown
+ * (a Mesos MachineID needs hostname AND ip to match an agent, §4.2).
+ */
+export function resolveHosts(
+  names: readonly string[],
+  inventory: readonly InventoryHost[],
+  problems: HostProblem[],
+  needIp: boolean,
+): InventoryHost[] {
+  if (!Array.isArray(names) || names.length === 0) {
+    problems.push({ hostname: '', code: 'empty-request', message: 'no hosts given' });
+    return [];
+  }
+  const inv = new Map<string, InventoryHost>();
+  for (const h of inventory) inv.set(hostKey(h.hostname), h);
+  const seen = new Set<string>();
+  const out: InventoryHost[] = [];
+  for (const raw of names) {
+    const name = typeof raw === 'string' ? raw.trim() : '';
+    if (!HOSTNAME_RE.test(name)) {
+      problems.push({ hostname: String(raw), code: 'invalid-host-name', message: `'${String(raw)}' is not a valid host name` });
+      continue;
+    }
+    const key = hostKey(name);
+    if (seen.has(key)) {
+      problems.push({ hostname: name, code: 'duplicate-host', message: 'listed more than once' });
+      continue;
+    }
+    seen.add(key);
+    const h = inv.get(key);
+    if (!h) {
+      const near = suggest(name, inv.size <= 100_000 ? [...inv.values()].map((x) => x.hostname) : []);
+      problems.push({
+        hostname: name,
+        code: 'unknown-host',
+        message: `unknown host (no agent with this hostname)${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
+      });
+      continue;
+    }
+    if (needIp && !h.ip) {
+      problems.push({
+        hostname: h.hostname,
+        code: 'missing-ip',
+        message: 'the ip of its agent is not known yet (learned from offers); Mesos needs hostname and ip to match the machine',
+      });
+      continue;
+    }
+    out.push(h);
+  }
+  return out;
+}
+
+export interface EndResult {
+  records: HostRecord[];
+  transitions: Array<{ hostname: string } & HostTransition>;
+  /** Hosts to bring up on the master (POST /master/machine/up): they are DOWN. */
+  machines_up: HostRecord[];
+  /** Hosts to take out of the master's schedule (they are not DOWN). */
+  machines_unscheduled: HostRecord[];
+}
+
+/** `host maintenance complete`: DRAINED or DOWN hosts go back UP. */
+export function completeMaintenance(table: HostTable, hosts: readonly string[], now: number): EndResult {
+  return endMaintenance('host maintenance complete', table, hosts, now, (rec) => {
+    if (rec.state === 'SCHEDULED' || rec.state === 'DRAINING') {
+      return `drain still in progress (${rec.state}); use 'host maintenance abort' to stop it`;
+    }
+    return undefined;
+  }, 'maintenance complete');
+}
+
+/** `host maintenance abort`: SCHEDULED, DRAINING or DRAINED hosts go back UP. */
+export function abortMaintenance(table: HostTable, hosts: readonly string[], now: number): EndResult {
+  return endMaintenance('host maintenance abort', table, hosts, now, (rec) => {
+    if (rec.state === 'DOWN') return "the machine is DOWN; use 'host maintenance complete' to bring it up";
+    return undefined;
+  }, 'maintenance aborted');
+}
+
+function endMaintenance(
+  verb: string,
+  table: HostTable,
+  hosts: readonly string[],
+  now: number,
+  refuse: (rec: HostRecord) => string | undefined,
+  reason: string,
+): EndResult {
+  const problems: HostProblem[] = [];
+  const inventory = [...table.values()].map((r) => ({ hostname: r.hostname, ip: r.ip }));
+  const resolved = resolveHosts(hosts, inventory, problems, false);
+  // resolveHosts reports names absent from the table as unknown; restate that for this verb.
+  for (const p of problems) {
+    if (p.code === 'unknown-host') {
+      p.code = 'not-in-maintenance';
+      p.message = `not in maintenance${p.message.includes('did you mean') ? p.message.slice(p.message.indexOf(';')) : ''}`;
+    }
+  }
+  const targets: HostRecord[] = [];
+  for (const h of resolved) {
+    const rec = table.get(hostKey(h.hostname))!;
+    if (rec.state === 'UP') {
+      problems.push({ hostname: rec.hostname, code: 'not-in-maintenance', message: 'not in maintenance (UP)' });
+      continue;
+    }
+    if (rec.origin === 'external') {
+      problems.push({
+        hostname: rec.hostname,
+        code: 'external-window',
+        message:
+          'its window was posted to the master outside Sluice; Sluice never alters others\' windows — ' +
+          'the host returns to UP when its owner removes the window or brings the machine up',
+      });
+      continue;
+    }
+    const why = refuse(rec);
+    if (why) {
+      problems.push({ hostname: rec.hostname, code: 'wrong-state', message: why });
+      continue;
+    }
+    targets.push(rec);
+  }
+  if (problems.length) throw new MaintenanceRequestError(verb, problems);
+  const out: EndResult = { records: [], transitions: [], machines_up: [], machines_unscheduled: [] };
+  for (const rec of targets) {
+    if (rec.state === 'DOWN') out.machines_up.push(rec);
+    else out.machines_unscheduled.push(rec);
+    const next = transition(rec, 'UP', now, reason);
+    out.records.push(next);
+    out.transitions.push({ hostname: rec.hostname, ...next.history[next.history.length - 1]! });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admission: SCHEDULED → DRAINING
+// ---------------------------------------------------------------------------------------------
+
+export interface Admission {
+  hostname: string;
+  reason: string;
+}
+
+/** Time from which the host may be admitted (window start minus the lead / drain estimate). */
+export function admissionTime(rec: HostRecord, lead: LeadOptions): number {
+  const start = rec.window?.start_ms ?? rec.since_ms;
+  const est = lead.estimates_ms?.get(hostKey(rec.hostname)) ?? 0;
+  return start - Math.max(lead.lead_ms, Number.isFinite(est) ? est : lead.lead_ms);
+}
+
+/**
+ * Which SCHEDULED hosts start DRAINING now (see the module comment for the group and
+ * max_parallel policy). External hosts are not rate-limited: their owner scheduled them.
+ */
+export function admissions(records: Iterable<HostRecord>, now: number, lead: LeadOptions): Admission[] {
+  const byRequest = new Map<string, HostRecord[]>();
+  const out: Admission[] = [];
+  for (const r of records) {
+    if (r.state !== 'SCHEDULED' && r.state !== 'DRAINING') continue;
+    if (r.request_id === undefined || r.origin === 'external') {
+      if (r.state === 'SCHEDULED' && admissionTime(r, lead) <= now) {
+        out.push({ hostname: r.hostname, reason: windowReason(r) });
+      }
+      continue;
+    }
+    let list = byRequest.get(r.request_id);
+    if (!list) byRequest.set(r.request_id, (list = []));
+    list.push(r);
+  }
+  for (const list of byRequest.values()) {
+    const options = list[0]!.options;
+    const limit = options.max_parallel ?? Infinity;
+    let active = list.filter((r) => r.state === 'DRAINING').length;
+    const waiting = list
+      .filter((r) => r.state === 'SCHEDULED' && admissionTime(r, lead) <= now)
+      .sort((a, b) => a.group_order - b.group_order || a.order - b.order);
+    if (options.group_by === 'rack') {
+      const groups: HostRecord[][] = [];
+      for (const r of waiting) {
+        const last = groups[groups.length - 1];
+        if (last && last[0]!.group_order === r.group_order) last.push(r);
+        else groups.push([r]);
+      }
+      for (const g of groups) {
+        const need = Math.min(g.length, limit);
+        if (limit - active < need) break;
+        for (const r of g.slice(0, need)) {
+          active++;
+          out.push({ hostname: r.hostname, reason: `${windowReason(r)}; group ${r.group}${slotText(active, limit)}` });
+        }
+      }
+    } else {
+      for (const r of waiting) {
+        if (active >= limit) break;
+        active++;
+        out.push({ hostname: r.hostname, reason: `${windowReason(r)}${slotText(active, limit)}` });
+      }
+    }
+  }
+  return out;
+}
+
+function slotText(active: number, limit: number): string {
+  return Number.isFinite(limit) ? `; slot ${active} of ${limit}` : '';
+}
+
+function windowReason(r: HostRecord): string {
+  const w = r.window;
+  if (!w) return 'drain started';
+  return `window ${fmtClock(w.start_ms)}${w.duration_ms !== undefined ? ` for ${fmtDuration(w.duration_ms)}` : ''}`;
+}
+
+/** Why a SCHEDULED host is not draining yet (for `host query`). */
+export function scheduledReason(rec: HostRecord, all: Iterable<HostRecord>, now: number, lead: LeadOptions): string {
+  const at = admissionTime(rec, lead);
+  if (at > now) return `window starts ${fmtClock(rec.window?.start_ms ?? at)}; drain begins at ${fmtClock(at)}`;
+  const limit = rec.options.max_parallel;
+  if (limit !== undefined) {
+    let active = 0;
+    for (const r of all) if (r.request_id === rec.request_id && r.state === 'DRAINING') active++;
+    return `queued: ${active} of max ${limit} hosts of request ${rec.request_id ?? '?'} draining` +
+      (rec.options.group_by === 'rack' ? ` (rack ${rec.group} waits its turn)` : '');
+  }
+  return 'waiting for admission';
+}
+
+/** Assert a record is self-consistent (used by tests and the store loader). */
+export function checkRecord(rec: HostRecord): void {
+  if (!HOST_STATES.includes(rec.state)) throw new MaintenanceError(`host ${rec.hostname}: unknown state ${String(rec.state)}`, 'invalid-option');
+  if (rec.options.force && rec.options.timeout_ms === undefined) {
+    throw new MaintenanceError(`host ${rec.hostname}: force without timeout`, 'invalid-option');
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * `sluice sla probe h1,h2` and `host maintenance start --dry-run` (pure).
+ *
+ * Probe: which of the given hosts could be drained *right now* without breaking any SLA — i.e.
+ * all our up tasks on them killed at once, the budgets of every job permitting — and why not.
+ * Hosts are taken in the operator's order and share the budgets: a host is "drainable now" if it
+ * fits in what the hosts before it (that were drainable) left over. `drainable_alone` says whether
+ * it would fit on its own. Blocked hosts get one reason per job, and an estimate of how long a
+ * full SLA-aware drain (with make-before-break where capacity allows) would take.
+ */
+import type { HostState, HostTable, InventoryHost, LeadOptions, StartRequest, StartResult } from './host-state.js';
+import { DEFAULT_LEAD_MS, hostKey, resolveHosts, startMaintenance } from './host-state.js';
+import { MaintenanceRequestError, type HostProblem } from './errors.js';
+import type { DrainOptions, DrainView } from './drainer.js';
+import { DEFAULT_DRAIN_OPTIONS, estimateDrain } from './drainer.js';
+import type { SlaInstance } from './sla.js';
+import { describeSla, durationMs, isLive, isRowUp, refillTime, rowsByJob, slaStatus } from './sla.js';
+import { fmtClock, fmtDuration } from './format.js';
+
+export interface ProbeHost {
+  hostname: string;
+  state: HostState;
+  /** Our live tasks on the host. */
+  tasks: number;
+  /** Of which up (each costs SLA budget to kill). */
+  tasks_up: number;
+  drainable_now: boolean;
+  drainable_alone: boolean;
+  reasons: string[];
+  /** Estimated drain time from now if started now together with the other probed hosts. */
+  estimated_drain_ms: number;
+}
+
+export interface ProbeResult {
+  at_ms: number;
+  hosts: ProbeHost[];
+  drainable: string[];
+  blocked: string[];
+}
+
+/**
+ * Throws MaintenanceRequestError for empty lists, malformed, duplicate or unknown host names
+ * (known = in the inventory, or in maintenance, or running one of our tasks).
+ */
+export function slaProbe(
+  hostnames: readonly string[],
+  view: DrainView,
+  inventory: readonly InventoryHost[],
+  now: number,
+  options: Partial<DrainOptions> = {},
+): ProbeResult {
+  const opts = { ...DEFAULT_DRAIN_OPTIONS, ...options };
+  const records = new Map<string, { state: HostState; hostname: string }>();
+  for (const r of view.hosts) records.set(hostKey(r.hostname), r);
+  const known = new Map<string, InventoryHost>();
+  for (const h of inventory) known.set(hostKey(h.hostname), h);
+  for (const r of records.values()) if (!known.has(hostKey(r.hostname))) known.set(hostKey(r.hostname), { hostname: r.hostname });
+  for (const r of view.instances) {
+    if (r.hostname !== undefined && !known.has(hostKey(r.hostname))) known.set(hostKey(r.hostname), { hostname: r.hostname });
+  }
+  const problems: HostProblem[] = [];
+  const hosts = resolveHosts(hostnames, [...known.values()], problems, false);
+  if (problems.length) throw new MaintenanceRequestError('sla probe', problems);
+
+  const wanted = new Set(hosts.map((h) => hostKey(h.hostname)));
+  const jobs = new Map(view.jobs.map((j) => [j.name, j]));
+  const byJob = rowsByJob(view.instances);
+  const tasksOn = new Map<string, SlaInstance[]>();
+  for (const r of view.instances) {
+    if (r.hostname === undefined || !isLive(r)) continue;
+    const k = hostKey(r.hostname);
+    if (!wanted.has(k)) continue;
+    let l = tasksOn.get(k);
+    if (!l) tasksOn.set(k, (l = []));
+    l.push(r);
+  }
+  const statuses = new Map<string, ReturnType<typeof slaStatus>>();
+  const statusOf = (job: string): ReturnType<typeof slaStatus> => {
+    let s = statuses.get(job);
+    if (!s) statuses.set(job, (s = slaStatus(jobs.get(job) ?? { name: job, instances: 0 }, byJob.get(job) ?? [], now)));
+    return s;
+  };
+  const upRows = new Map<string, Map<number, number>>();
+  const upRowsOf = (job: string): Map<number, number> => {
+    let m = upRows.get(job);
+    if (m) return m;
+    upRows.set(job, (m = new Map()));
+    const jv = jobs.get(job);
+    const D = jv ? durationMs(jv) : 0;
+    for (const o of byJob.get(job) ?? []) if (isRowUp(o, D, now)) m.set(o.index, (m.get(o.index) ?? 0) + 1);
+    return m;
+  };
+  // Per host and job: up tasks that would cost budget (only up row of their instance, no kill pending).
+  const costOn = (k: string): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const r of tasksOn.get(k) ?? []) {
+      const job = jobs.get(r.job);
+      if (!job || r.kill_requested_ms !== undefined) continue;
+      const D = durationMs(job);
+      if (!isRowUp(r, D, now)) continue;
+      if ((upRowsOf(r.job).get(r.index) ?? 0) > 1) continue; // another up row: free to kill
+      m.set(r.job, (m.get(r.job) ?? 0) + 1);
+    }
+    return m;
+  };
+  const est = estimateDrain(view, now, opts, hosts.map((h) => h.hostname));
+  const remaining = new Map<string, number>();
+  const out: ProbeHost[] = [];
+  for (const h of hosts) {
+    const k = hostKey(h.hostname);
+    const state = records.get(k)?.state ?? 'UP';
+    const cost = costOn(k);
+    const reasons: string[] = [];
+    let alone = true;
+    let together = true;
+    for (const [job, n] of [...cost].sort()) {
+      const st = statusOf(job);
+      const left = remaining.get(job) ?? st.budget;
+      if (n > st.budget) alone = false;
+      if (n > left) {
+        together = false;
+        const refill = refillTime({ ...st, budget: left }, now, n);
+        const jv = jobs.get(job)!;
+        reasons.push(
+          `job ${job}: ${n} instance(s) up here, ${describeSla(jv.sla)} allows ${Math.max(0, left)} more down` +
+            (left < st.budget ? ` after the hosts before this one` : '') +
+            (st.unattainable ? ' (SLA cannot be met: it requires more instances than the job has)' :
+              refill !== undefined ? ` (enough at ${fmtClock(refill)})` :
+              st.max_budget < n ? ` (never at once: at most ${Math.max(0, st.max_budget)} may ever be down)` : ' (after replacements start)'),
+        );
+      }
+    }
+    if (state !== 'UP') reasons.unshift(`already in maintenance (${state})`);
+    const drainable = together && state === 'UP';
+    if (drainable) for (const [job, n] of cost) remaining.set(job, (remaining.get(job) ?? statusOf(job).budget) - n);
+    const e = est.get(k) ?? now;
+    const tasks = tasksOn.get(k) ?? [];
+    out.push({
+      hostname: h.hostname,
+      state,
+      tasks: tasks.length,
+      tasks_up: [...cost.values()].reduce((a, b) => a + b, 0),
+      drainable_now: drainable,
+      drainable_alone: alone && state === 'UP',
+      reasons,
+      estimated_drain_ms: e - now,
+    });
+  }
+  return {
+    at_ms: now,
+    hosts: out,
+    drainable: out.filter((h) => h.drainable_now).map((h) => h.hostname),
+    blocked: out.filter((h) => !h.drainable_now).map((h) => h.hostname),
+  };
+}
+
+export function probeText(p: ProbeResult): string {
+  const lines: string[] = [];
+  for (const h of p.hosts) {
+    const head = `${h.hostname}: ${h.drainable_now ? 'drainable now' : 'NOT drainable now'} (${h.tasks} task(s), ${h.tasks_up} up; full drain ≈ ${fmtDuration(h.estimated_drain_ms)})`;
+    lines.push(head);
+    for (const r of h.reasons) lines.push(`  - ${r}`);
+  }
+  return lines.join('\n');
+}
+
+export interface DryRunResult {
+  dry_run: true;
+  request_id: string;
+  window: StartResult['window'];
+  options: StartResult['options'];
+  /** Per host: the state it would enter, its group and admission order. */
+  hosts: Array<{ hostname: string; state: HostState; group: string; order: number; tasks: number; estimated_drain_ms: number }>;
+  probe: ProbeResult;
+  /** Estimated time until every host is drained (ms from now; Infinity if impossible). */
+  estimated_makespan_ms: number;
+  notes: string[];
+}
+
+/**
+ * `host maintenance start --dry-run`: validate exactly like the real request (same errors), then
+ * report what would happen, without changing anything.
+ */
+export function dryRunStart(
+  table: HostTable,
+  req: StartRequest,
+  inventory: readonly InventoryHost[],
+  view: DrainView,
+  now: number,
+  request_id: string,
+  options: Partial<DrainOptions> = {},
+): DryRunResult {
+  const opts = { ...DEFAULT_DRAIN_OPTIONS, ...options };
+  const lead: LeadOptions = { lead_ms: opts.lead_ms ?? DEFAULT_LEAD_MS };
+  const res = startMaintenance(table, req, inventory, now, request_id, lead);
+  const probe = slaProbe(res.records.map((r) => r.hostname), { ...view, hosts: [...view.hosts].filter((h) => h.state !== 'UP') }, inventory, now, opts);
+  const est = new Map(probe.hosts.map((h) => [hostKey(h.hostname), h]));
+  let makespan = 0;
+  const notes: string[] = [];
+  const limit = res.options.max_parallel;
+  const hosts = res.records.map((r) => {
+    const p = est.get(hostKey(r.hostname));
+    const d = p?.estimated_drain_ms ?? 0;
+    makespan = Math.max(makespan, d);
+    return { hostname: r.hostname, state: r.state, group: r.group, order: r.order, tasks: p?.tasks ?? 0, estimated_drain_ms: d };
+  });
+  if (limit !== undefined && limit < res.records.length) {
+    // Hosts drain in ceil(n / limit) rounds at most; each round takes at most the longest host drain.
+    const rounds = Math.ceil(res.records.length / limit);
+    makespan *= rounds;
+    notes.push(`--max-parallel ${limit}: up to ${rounds} rounds of hosts; the estimate is an upper bound`);
+  }
+  const start = res.window.start_ms;
+  if (start > now) makespan = Math.max(makespan, 0);
+  if (!Number.isFinite(makespan)) notes.push('some hosts cannot be emptied under the SLAs without spare capacity for make-before-break');
+  return {
+    dry_run: true,
+    request_id,
+    window: res.window,
+    options: res.options,
+    hosts,
+    probe,
+    estimated_makespan_ms: makespan,
+    notes,
+  };
+}
+
+/** Small helper for tests and the API: live rows per host. */
+export function tasksPerHost(instances: readonly SlaInstance[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of instances) if (r.hostname !== undefined && isLive(r)) m.set(hostKey(r.hostname), (m.get(hostKey(r.hostname)) ?? 0) + 1);
+  return m;
+}
