@@ -143,17 +143,25 @@ class Step {
   }
 }
 
-/** Distinct values of an agent attribute (rack_spread), cached until the agent set changes. */
-function rackCount(s: SchedulerState, attr: string): number {
-  let n = s.rackCounts.get(attr);
-  if (n === undefined) {
-    const vals = new Set<string>();
+/**
+ * Distinct values of an agent attribute (rack_spread) over known agents and tasks. Cached per
+ * attribute; new agents update the cache incrementally, a lost agent clears it.
+ */
+function rackValues(s: SchedulerState, attr: string): Set<string> {
+  let vals = s.rackCounts.get(attr);
+  if (vals === undefined) {
+    vals = new Set<string>();
     for (const a of s.agents.values()) vals.add(a.attributes[attr] ?? '');
     for (const t of s.tasks.values()) if (t.rack !== undefined) vals.add(t.rack);
-    n = vals.size;
-    s.rackCounts.set(attr, n);
+    s.rackCounts.set(attr, vals);
   }
-  return n;
+  return vals;
+}
+function rackCount(s: SchedulerState, attr: string): number {
+  return rackValues(s, attr).size;
+}
+function agentAdded(s: SchedulerState, attributes: Record<string, string>): void {
+  for (const [attr, vals] of s.rackCounts) vals.add(attributes[attr] ?? '');
 }
 function invalidateRacks(s: SchedulerState): void {
   s.rackCounts.clear();
@@ -745,7 +753,6 @@ function converge(st: Step, name: string): boolean {
 function handleOffers(st: Step, offers: Offer[]): void {
   const s = st.s;
   if (!offers.length) return;
-  let agentsChanged = false;
   for (let i = 0; i < offers.length; i++) {
     const o = offers[i]!;
     const id = o.agent_id.value;
@@ -758,23 +765,41 @@ function handleOffers(st: Step, offers: Offer[]): void {
       }
       a = { agent_id: id, host: o.hostname.toLowerCase(), attributes, last_offer_ms: st.now };
       s.agents.set(id, a);
-      agentsChanged = true;
+      agentAdded(s, attributes);
     }
     a.last_offer_ms = st.now;
     a.unavailable_from_ms = o.unavailability ? unavailableFromMs(o) : undefined;
   }
-  if (agentsChanged) invalidateRacks(s);
 
   const requests: PlacementRequest[] = [];
-  if (s.subscribed) {
+  if (s.subscribed && s.pending.size) {
+    // Upper bound of what this batch can hold, so a large backlog is not scanned for every event.
+    let sumCpus = 0;
+    let sumMem = 0;
+    for (let i = 0; i < offers.length; i++) {
+      const rs = offers[i]!.resources;
+      if (!rs) continue;
+      for (let k = 0; k < rs.length; k++) {
+        const r = rs[k]!;
+        if (r.name === 'cpus') sumCpus += r.scalar?.value ?? 0;
+        else if (r.name === 'mem') sumMem += r.scalar?.value ?? 0;
+      }
+    }
     for (const [job, set] of s.pending) {
       const j = s.jobs.get(job);
       if (!j || j.status === 'deleting') continue;
+      const res = j.spec.resources;
+      let cap = Math.floor(Math.min(sumCpus / res.cpus, sumMem / res.mem) + 1e-9);
+      if (j.spec.constraints?.host_unique) cap = Math.min(cap, offers.length);
+      if (cap <= 0) continue;
       const insts = s.instances.get(job)!;
       const indices: number[] = [];
       for (const idx of set) {
         const inst = insts.get(idx);
-        if (inst && idx < j.spec.instances && (inst.not_before_ms === undefined || inst.not_before_ms <= st.now)) indices.push(idx);
+        if (inst && idx < j.spec.instances && (inst.not_before_ms === undefined || inst.not_before_ms <= st.now)) {
+          indices.push(idx);
+          if (indices.length >= cap) break;
+        }
       }
       if (indices.length) requests.push({ job, spec: j.spec, indices, usage: usageOf(s, job) });
     }

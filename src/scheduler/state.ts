@@ -179,8 +179,8 @@ export interface SchedulerState {
   usage: Map<string, JobUsage>;
   /** Jobs whose instances may not match their spec yet (new, scaled, rolling, deleting). */
   converging: Set<string>;
-  /** Cache: rack attribute -> number of distinct values over known agents and tasks. */
-  rackCounts: Map<string, number>;
+  /** Cache: rack attribute -> distinct values over known agents and tasks (rack_spread). */
+  rackCounts: Map<string, Set<string>>;
 }
 
 export function createState(config: Partial<SchedulerConfig> = {}): SchedulerState {
