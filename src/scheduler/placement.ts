@@ -276,13 +276,13 @@ export function place(requests: readonly PlacementRequest[], offers: readonly Of
 
   for (let oi = 0; oi < offers.length; oi++) {
     const offer = offers[oi]!;
-    if (live === 0) {
-      declines.push({ offer, reason: 'no_pending' });
-      continue;
-    }
     const host = offer.hostname.toLowerCase();
     if (isBlocked(host)) {
       declines.push({ offer, reason: 'blocked_host' });
+      continue;
+    }
+    if (live === 0) {
+      declines.push({ offer, reason: 'no_pending' });
       continue;
     }
     const unavailFrom = unavailableFromMs(offer);

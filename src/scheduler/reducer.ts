@@ -772,6 +772,8 @@ function handleOffers(st: Step, offers: Offer[]): void {
   }
 
   const requests: PlacementRequest[] = [];
+  /** Some pending work needs more than this whole batch offers: its declines are 'no_fit'. */
+  let tooBig = false;
   if (s.subscribed && s.pending.size) {
     // Upper bound of what this batch can hold, so a large backlog is not scanned for every event.
     let sumCpus = 0;
@@ -791,7 +793,10 @@ function handleOffers(st: Step, offers: Offer[]): void {
       const res = j.spec.resources;
       let cap = Math.floor(Math.min(sumCpus / res.cpus, sumMem / res.mem) + 1e-9);
       if (j.spec.constraints?.host_unique) cap = Math.min(cap, offers.length);
-      if (cap <= 0) continue;
+      if (cap <= 0) {
+        tooBig = true;
+        continue;
+      }
       const insts = s.instances.get(job)!;
       const indices: number[] = [];
       for (const idx of set) {
@@ -845,7 +850,7 @@ function handleOffers(st: Step, offers: Offer[]): void {
   if (result.declines.length) {
     const bySeconds = new Map<number, Offer[]>();
     for (const d of result.declines) {
-      const sec = declineSeconds(s, d.reason);
+      const sec = declineSeconds(s, tooBig && d.reason === 'no_pending' ? 'no_fit' : d.reason);
       let list = bySeconds.get(sec);
       if (!list) bySeconds.set(sec, (list = []));
       list.push(d.offer);
