@@ -232,3 +232,54 @@ export async function subscribed(url: string, info: Record<string, unknown> = fr
   await s.next('HEARTBEAT');
   return s;
 }
+
+export function taskInfo(
+  id: string,
+  agentId: { value: string },
+  o: { cpus?: number; mem?: number; labels?: Record<string, string>; command?: string; role?: string; killGraceSeconds?: number; extra?: Record<string, unknown> } = {},
+): Record<string, unknown> {
+  const res = (name: string, value: number): Record<string, unknown> => {
+    const r: Record<string, unknown> = { name, type: 'SCALAR', scalar: { value } };
+    if (o.role !== undefined) r['allocation_info'] = { role: o.role };
+    return r;
+  };
+  const t: Record<string, unknown> = {
+    name: id,
+    task_id: { value: id },
+    agent_id: agentId,
+    resources: [res('cpus', o.cpus ?? 0.5), res('mem', o.mem ?? 64)],
+    command: { value: o.command ?? 'sleep 1000', shell: true },
+    ...(o.extra ?? {}),
+  };
+  if (o.labels) t['labels'] = { labels: Object.entries(o.labels).map(([key, value]) => ({ key, value })) };
+  if (o.killGraceSeconds !== undefined) t['kill_policy'] = { grace_period: { nanoseconds: BigInt(o.killGraceSeconds * 1e9) } };
+  return t;
+}
+
+export function acceptCall(fid: string, offerIds: Array<{ value: string }>, tasks: Array<Record<string, unknown>>, filters?: Record<string, unknown>): Record<string, unknown> {
+  const accept: Record<string, unknown> = { offer_ids: offerIds, operations: tasks.length ? [{ type: 'LAUNCH', launch: { task_infos: tasks } }] : [] };
+  if (filters) accept['filters'] = filters;
+  return { framework_id: { value: fid }, type: 'ACCEPT', accept };
+}
+
+/** POSTs a call on behalf of the framework subscribed on `s`; expects 202. */
+export async function send(url: string, s: Stream, body: Record<string, unknown>): Promise<HttpResult> {
+  const r = await call(url, { framework_id: { value: s.frameworkId }, ...body }, { streamId: s.streamId });
+  if (r.status !== 202 && r.status !== 200) throw new Error(`call ${String(body['type'])} -> ${r.status} ${r.text}`);
+  return r;
+}
+
+export async function ack(url: string, s: Stream, status: { agent_id?: { value: string }; task_id: { value: string }; uuid?: Uint8Array }): Promise<void> {
+  await send(url, s, { type: 'ACKNOWLEDGE', acknowledge: { agent_id: status.agent_id, task_id: status.task_id, uuid: status.uuid } });
+}
+
+/** Advances the virtual clock in steps, letting socket I/O flow between steps. */
+export async function advance(clock: VirtualClock, ms: number, step = 1000): Promise<void> {
+  let left = ms;
+  while (left > 0) {
+    const d = Math.min(step, left);
+    await clock.advance(d);
+    await tick(3);
+    left -= d;
+  }
+}
