@@ -271,6 +271,7 @@ export class SchedulerClient {
   private queueHead = 0;
   private delivering = false;
   private consumerPaused = false;
+  private readonly statsCounters = { bytes: 0, chunks: 0, records: 0, streams: 0 };
   private readonly readyWaiters = new Set<{ resolve: (s: ConnectionState) => void; reject: (e: Error) => void }>();
 
   constructor(opts: SchedulerClientOptions) {
@@ -378,6 +379,11 @@ export class SchedulerClient {
   /** The Mesos-Stream-Id of the current subscription, if subscribed. */
   get currentStreamId(): string | undefined {
     return this.session?.streamId;
+  }
+
+  /** Totals over the client's life: bytes and HTTP chunks read from SUBSCRIBE streams, records decoded, streams opened. */
+  get stats(): { bytes: number; chunks: number; records: number; streams: number } {
+    return { ...this.statsCounters };
   }
 
   get state(): ConnectionState {
@@ -691,6 +697,7 @@ export class SchedulerClient {
     codec: Codec,
   ): Promise<Omit<StreamOutcome, 'masterUrl'>> {
     const epoch = ++this.epoch;
+    this.statsCounters.streams++;
     return new Promise((resolveOutcome) => {
       const ctx: StreamCtx = {
         epoch,
@@ -768,6 +775,8 @@ export class SchedulerClient {
   private onChunk(ctx: StreamCtx, chunk: Buffer): void {
     if (ctx.done) return;
     ctx.lastByteAt = this.clock.now();
+    this.statsCounters.bytes += chunk.length;
+    this.statsCounters.chunks++;
     const records: Buffer[] = [];
     let framingError: RecordIOError | undefined;
     try {
@@ -780,6 +789,7 @@ export class SchedulerClient {
       const recordOffset = ctx.offset;
       ctx.offset += decimalDigits(rec.length) + 1 + rec.length;
       ctx.records++;
+      this.statsCounters.records++;
       let ev: Event;
       try {
         ev = ctx.codec.decode<Event>(EVENT, rec);

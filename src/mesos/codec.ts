@@ -3,8 +3,7 @@
  * the same Mesos object form (docs/DESIGN.md), so nothing above this layer knows which one is used.
  */
 import { lookupType, protobuf } from './proto.js';
-import { parseJsonLossless } from './json.js';
-import { fromJsonValue, fromProtobufMessage, toJsonText, toProtobufObject } from './stout.js';
+import { fromJsonText, fromProtobufMessage, toJsonText, toProtobufObject } from './stout.js';
 import { CodecError } from './errors.js';
 
 export type MediaType = 'application/json' | 'application/x-protobuf';
@@ -55,7 +54,7 @@ export const jsonCodec: Codec = {
     } catch {
       throw new CodecError(`Invalid UTF-8 in JSON ${shortName(type)}`);
     }
-    return fromJsonValue(typeOf(type), parseJsonLossless(text)) as T;
+    return fromJsonText(typeOf(type), text) as T;
   },
 };
 
@@ -81,7 +80,7 @@ export const protobufCodec: Codec = {
 
 /** Parses a Mesos JSON document (e.g. a schedule body) given as text. */
 export function decodeJsonText<T = Record<string, unknown>>(type: MessageName, text: string): T {
-  return fromJsonValue(typeOf(type), parseJsonLossless(text)) as T;
+  return fromJsonText(typeOf(type), text) as T;
 }
 
 /** Mesos JSON text of an object in Mesos object form. */

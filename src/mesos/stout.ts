@@ -12,7 +12,7 @@
  */
 import { protobuf } from './proto.js';
 import { CodecError } from './errors.js';
-import { formatDouble } from './json.js';
+import { formatDouble, parseJsonLossless, quoteUnsafeTokens } from './json.js';
 
 type ScalarKind = 'int64' | 'uint64' | 'int32' | 'uint32' | 'double' | 'bool' | 'string' | 'bytes' | 'enum' | 'message';
 
@@ -258,8 +258,8 @@ function finish(plan: TypePlan, o: Record<string, unknown>, path: string): void 
   }
 }
 
-/** Parsed JSON value -> Mesos object form (mutates and returns `value`). */
-export function fromJsonValue(type: protobuf.Type, value: unknown): Record<string, unknown> {
+/** Interpretive reference of fromJsonValue (same semantics; the compiled walk below is used). */
+export function fromJsonValueInterpreted(type: protobuf.Type, value: unknown): Record<string, unknown> {
   return jsonMessageInPlace(planFor(type), value, '');
 }
 
@@ -407,8 +407,8 @@ function pbMessage(plan: TypePlan, msg: Record<string, unknown>): Record<string,
   return out;
 }
 
-/** protobufjs message (as returned by Type.decode) -> Mesos object form. */
-export function fromProtobufMessage(type: protobuf.Type, msg: object): Record<string, unknown> {
+/** Interpretive reference of fromProtobufMessage (same semantics; the compiled converter below is used). */
+export function fromProtobufMessageInterpreted(type: protobuf.Type, msg: object): Record<string, unknown> {
   return pbMessage(planFor(type), msg as Record<string, unknown>);
 }
 
@@ -480,4 +480,450 @@ function toPbMessage(plan: TypePlan, v: unknown, path: string): Record<string, u
 
 export function toProtobufObject(type: protobuf.Type, obj: unknown): Record<string, unknown> {
   return toPbMessage(planFor(type), obj, '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiled decoders (the hot path of every received event).
+//
+// The interpretive walks above visit each field through a Map lookup, a kind switch and an eagerly
+// built path string. The decoders below are generated once per message type with `new Function`
+// (as protobufjs does for its own codecs): a `for…in` over the object with a `switch` on the key,
+// one specialised check per field kind, paths built only when an error is thrown. Semantics are
+// those of the interpretive versions (kept as `fromJsonValueInterpreted` /
+// `fromProtobufMessageInterpreted`, and compared against them in test/client/codec-compiled.test.ts).
+//
+// `fromJsonText` also drops the regular-expression pre-scan for big integers: it parses with plain
+// JSON.parse and lets the walk detect an int64 field holding a number that is not a safe integer
+// (= JSON.parse rounded it); only then is the text re-parsed losslessly. Bare Infinity/NaN tokens
+// make JSON.parse fail, which also falls back to the lossless parser.
+
+/** Error carrying a path relative to the object being decoded; turned into a CodecError at the top. */
+class PathError {
+  constructor(
+    readonly msg: string,
+    public path: string,
+    readonly missing?: string[],
+  ) {}
+}
+
+/** Thrown by the strict (lossy-detecting) JSON walk; never escapes fromJsonText. */
+const LOSSY = { lossyInt64: true };
+
+function prefixed(e: unknown, seg: string): unknown {
+  if (e instanceof PathError) e.path = e.path === '' ? seg : e.path.charCodeAt(0) === 0x5b /* [ */ ? seg + e.path : seg + '.' + e.path;
+  return e;
+}
+
+function toCodecError(e: unknown): unknown {
+  if (!(e instanceof PathError)) return e;
+  if (e.missing) return new CodecError(`Missing required fields: ${e.missing.map((m) => (e.path ? e.path + '.' + m : m)).join(', ')}`);
+  return new CodecError(e.msg, e.path);
+}
+
+/** Runtime shared by the generated code. */
+const RT = {
+  lossyCheck: false,
+  PathError,
+  LOSSY,
+  FILLED: FILLED_DEFAULTS as symbol,
+  prefixed,
+  str(v: unknown): unknown {
+    if (typeof v === 'string') return v;
+    throw new PathError('Expecting a string', '');
+  },
+  dbl(v: unknown): unknown {
+    if (typeof v === 'number') return v;
+    if (typeof v === 'string') {
+      const n = v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v === 'NaN' ? NaN : v.trim() === '' ? NaN : Number(v);
+      if (!Number.isNaN(n) || v === 'NaN') return n;
+    }
+    throw new PathError('Expecting a number', '');
+  },
+  i32(v: unknown): unknown {
+    return RT.int32(v, false);
+  },
+  u32(v: unknown): unknown {
+    return RT.int32(v, true);
+  },
+  int32(v: unknown, unsigned: boolean): unknown {
+    const n = typeof v === 'string' && NUMERIC_STRING.test(v) ? Number(v) : v;
+    if (typeof n === 'number' && Number.isInteger(n)) {
+      if (unsigned ? n < 0 || n > 0xffffffff : n < -0x80000000 || n > 0x7fffffff) {
+        throw new PathError(`Integer ${n} out of range for ${unsigned ? 'uint32' : 'int32'}`, '');
+      }
+      return n;
+    }
+    throw new PathError('Expecting an integer', '');
+  },
+  i64(v: unknown): unknown {
+    return RT.int64(v, false);
+  },
+  u64(v: unknown): unknown {
+    return RT.int64(v, true);
+  },
+  int64(v: unknown, unsigned: boolean): unknown {
+    let b: bigint;
+    if (typeof v === 'number' && Number.isInteger(v)) {
+      if (RT.lossyCheck && !Number.isSafeInteger(v)) throw LOSSY;
+      b = BigInt(v);
+    } else if (typeof v === 'string' && NUMERIC_STRING.test(v)) b = BigInt(v);
+    else throw new PathError('Expecting an integer', '');
+    if (unsigned ? b < 0n || b > 0xffffffffffffffffn : b < -0x8000000000000000n || b > 0x7fffffffffffffffn) {
+      throw new PathError(`Integer ${b} out of range for ${unsigned ? 'uint64' : 'int64'}`, '');
+    }
+    return b;
+  },
+  bool(v: unknown): unknown {
+    if (typeof v === 'boolean') return v;
+    if (v === 'true') return true;
+    if (v === 'false') return false;
+    throw new PathError('Expecting a boolean', '');
+  },
+  bytes(v: unknown): unknown {
+    if (typeof v === 'string' && v.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(v)) return Buffer.from(v, 'base64');
+    throw new PathError('Expecting base64 bytes', '');
+  },
+  /** Converts array elements in place, dropping undefined results; returns the new length. */
+  rep(v: unknown[], conv: (x: unknown) => unknown): number {
+    let w = 0;
+    const n = v.length;
+    for (let i = 0; i < n; i++) {
+      const x = v[i];
+      if (x === null) throw new PathError('null element in array', `[${i}]`);
+      let c: unknown;
+      try {
+        c = conv(x);
+      } catch (e) {
+        throw prefixed(e, `[${i}]`);
+      }
+      if (c !== undefined) v[w++] = c;
+    }
+    if (w !== n) v.length = w;
+    return w;
+  },
+  map(v: unknown, conv: (x: unknown) => unknown): unknown {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new PathError('Expecting a JSON object (map)', '');
+    const m = v as Record<string, unknown>;
+    for (const k of Object.keys(m)) {
+      try {
+        m[k] = conv(m[k]);
+      } catch (e) {
+        throw prefixed(e, `[${JSON.stringify(k)}]`);
+      }
+    }
+    return m;
+  },
+  missing(o: Record<string, unknown>, names: string[]): PathError {
+    return new PathError('', '', names.filter((n) => o[n] === undefined));
+  },
+  long(v: LongLike | number, signed: boolean): bigint {
+    if (typeof v === 'number') return BigInt(v);
+    const lo = v.low >>> 0;
+    if (signed) {
+      const hi = v.high | 0;
+      if (hi >= -0x200000 && hi < 0x200000) return BigInt(hi * 4294967296 + lo);
+    } else {
+      const hi = v.high >>> 0;
+      if (hi < 0x200000) return BigInt(hi * 4294967296 + lo);
+    }
+    return longToBigInt(v, signed);
+  },
+  buf(v: unknown): unknown {
+    return Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array);
+  },
+  pbRep(v: unknown[], conv: (x: unknown) => unknown): unknown[] | undefined {
+    const res: unknown[] = [];
+    for (let j = 0; j < v.length; j++) {
+      const c = conv(v[j]);
+      if (c !== undefined) res.push(c);
+    }
+    return res.length ? res : undefined;
+  },
+  pbMap(v: unknown, conv: (x: unknown) => unknown): Record<string, unknown> {
+    const m: Record<string, unknown> = {};
+    for (const mk of Object.keys(v as object)) m[mk] = conv((v as Record<string, unknown>)[mk]);
+    return m;
+  },
+};
+
+type Conv = (x: unknown) => unknown;
+
+interface Compiled {
+  json?: Conv;
+  pb?: Conv;
+}
+const compiled = new Map<protobuf.Type, Compiled>();
+
+function compiledFor(type: protobuf.Type): Compiled {
+  let c = compiled.get(type);
+  if (!c) {
+    c = {};
+    compiled.set(type, c);
+  }
+  return c;
+}
+
+/** Element/value converter of a field for the JSON walk (used for repeated, map and message fields). */
+function jsonElemConv(fp: FieldPlan): Conv {
+  switch (fp.kind) {
+    case 'string':
+      return RT.str;
+    case 'double':
+      return RT.dbl;
+    case 'int32':
+      return RT.i32;
+    case 'uint32':
+      return RT.u32;
+    case 'int64':
+      return RT.i64;
+    case 'uint64':
+      return RT.u64;
+    case 'bool':
+      return RT.bool;
+    case 'bytes':
+      return RT.bytes;
+    case 'enum': {
+      const names = new Set(Object.keys(fp.enumType!.values));
+      const msg = `Expecting an enum name string for ${fp.enumType!.name}`;
+      return (v) => {
+        if (typeof v !== 'string') throw new PathError(msg, '');
+        return names.has(v) ? v : undefined;
+      };
+    }
+    case 'message':
+      return jsonDecoder(fp.messageType!);
+  }
+}
+
+/** The compiled in-place JSON walk of a message type (lazily generated, cached). */
+function jsonDecoder(type: protobuf.Type): Conv {
+  const c = compiledFor(type);
+  if (c.json) return c.json;
+  // forward reference for recursive types: generated on first call
+  let impl: Conv | undefined;
+  const lazy: Conv = (o) => (impl ??= generateJsonDecoder(type))(o);
+  c.json = lazy;
+  impl = generateJsonDecoder(type);
+  c.json = impl;
+  return impl;
+}
+
+function generateJsonDecoder(type: protobuf.Type): Conv {
+  const plan = planFor(type);
+  const deps: unknown[] = [];
+  const dep = (x: unknown) => {
+    deps.push(x);
+    return `D[${deps.length - 1}]`;
+  };
+  const L: string[] = [];
+  L.push(`if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new RT.PathError(${JSON.stringify(`Expecting a JSON object for ${type.name}`)}, '');`);
+  L.push('let k, v;');
+  L.push('try {');
+  L.push('for (k in o) {');
+  L.push('switch (k) {');
+  for (const fp of plan.fields) {
+    const K = JSON.stringify(fp.name);
+    const A = `o[${K}]`;
+    L.push(`case ${K}:`);
+    L.push(`v = ${A}; if (v === null) { delete ${A}; break; }`);
+    if (fp.isMap) {
+      L.push(`RT.map(v, ${dep(jsonElemConv(fp))});`);
+    } else if (fp.repeated) {
+      L.push(`if (!Array.isArray(v)) throw new RT.PathError('Expecting a JSON array', '');`);
+      L.push(`if (v.length === 0 || RT.rep(v, ${dep(jsonElemConv(fp))}) === 0) delete ${A};`);
+    } else {
+      switch (fp.kind) {
+        case 'string':
+          L.push(`if (typeof v !== 'string') throw new RT.PathError('Expecting a string', '');`);
+          break;
+        case 'double':
+          L.push(`if (typeof v !== 'number') ${A} = RT.dbl(v);`);
+          break;
+        case 'int32':
+          L.push(`if (typeof v !== 'number' || (v | 0) !== v) ${A} = RT.i32(v);`);
+          break;
+        case 'uint32':
+          L.push(`if (typeof v !== 'number' || (v >>> 0) !== v) ${A} = RT.u32(v);`);
+          break;
+        case 'int64':
+          L.push(`${A} = (typeof v === 'number' && Number.isSafeInteger(v)) ? BigInt(v) : RT.i64(v);`);
+          break;
+        case 'uint64':
+          L.push(`${A} = (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) ? BigInt(v) : RT.u64(v);`);
+          break;
+        case 'bool':
+          L.push(`if (typeof v !== 'boolean') ${A} = RT.bool(v);`);
+          break;
+        case 'bytes':
+          L.push(`${A} = RT.bytes(v);`);
+          break;
+        case 'enum': {
+          const names = dep(new Set(Object.keys(fp.enumType!.values)));
+          L.push(
+            `if (typeof v !== 'string') throw new RT.PathError(${JSON.stringify(`Expecting an enum name string for ${fp.enumType!.name}`)}, '');`,
+          );
+          L.push(`if (!${names}.has(v)) delete ${A};`);
+          break;
+        }
+        case 'message':
+          L.push(`${dep(jsonDecoder(fp.messageType!))}(v);`);
+          break;
+      }
+    }
+    L.push('break;');
+  }
+  L.push('default: delete o[k];');
+  L.push('}'); // switch
+  L.push('}'); // for
+  L.push('} catch (e) { throw RT.prefixed(e, k); }');
+  if (plan.fills.length) {
+    L.push('let filled;');
+    for (const fp of plan.fills) {
+      const K = JSON.stringify(fp.name);
+      L.push(`if (o[${K}] === undefined) { o[${K}] = ${dep(fp.fill)}; (filled || (filled = [])).push(${K}); }`);
+    }
+    L.push('if (filled !== undefined) Object.defineProperty(o, RT.FILLED, { value: filled, enumerable: false, configurable: true });');
+  }
+  if (plan.required.length) {
+    const cond = plan.required.map((fp) => `o[${JSON.stringify(fp.name)}] === undefined`).join(' || ');
+    L.push(`if (${cond}) throw RT.missing(o, ${JSON.stringify(plan.required.map((fp) => fp.name))});`);
+  }
+  L.push('return o;');
+  const body = L.join('\n');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const factory = new Function('RT', 'D', `return function decode_${type.name}(o) {\n${body}\n};`) as (rt: typeof RT, d: unknown[]) => Conv;
+  return factory(RT, deps);
+}
+
+/** protobufjs message -> object form converter of one field's values. */
+function pbElemConv(fp: FieldPlan): Conv | undefined {
+  switch (fp.kind) {
+    case 'int64':
+    case 'uint64': {
+      const signed = fp.signed;
+      return (v) => RT.long(v as LongLike, signed);
+    }
+    case 'enum': {
+      const byId = fp.enumType!.valuesById;
+      return (v) => byId[v as number];
+    }
+    case 'message':
+      return pbDecoder(fp.messageType!);
+    case 'bytes':
+      return RT.buf;
+    default:
+      return undefined; // as is
+  }
+}
+
+function pbDecoder(type: protobuf.Type): Conv {
+  const c = compiledFor(type);
+  if (c.pb) return c.pb;
+  let impl: Conv | undefined;
+  c.pb = (m) => (impl ??= generatePbDecoder(type))(m);
+  impl = generatePbDecoder(type);
+  c.pb = impl;
+  return impl;
+}
+
+function generatePbDecoder(type: protobuf.Type): Conv {
+  const plan = planFor(type);
+  const deps: unknown[] = [];
+  const dep = (x: unknown) => {
+    deps.push(x);
+    return `D[${deps.length - 1}]`;
+  };
+  const L: string[] = [];
+  L.push('const out = {};');
+  L.push('const ks = Object.keys(m);');
+  L.push('for (let i = 0; i < ks.length; i++) {');
+  L.push('const k = ks[i];');
+  L.push('switch (k) {');
+  for (const fp of plan.fields) {
+    const K = JSON.stringify(fp.name);
+    const conv = pbElemConv(fp);
+    L.push(`case ${K}: {`);
+    L.push(`const v = m[${K}]; if (v === undefined || v === null) break;`);
+    if (fp.isMap) {
+      L.push(conv ? `out[${K}] = RT.pbMap(v, ${dep(conv)});` : `out[${K}] = RT.pbMap(v, (x) => x);`);
+    } else if (fp.repeated) {
+      L.push('if (v.length === 0) break;');
+      if (conv) L.push(`const r = RT.pbRep(v, ${dep(conv)}); if (r !== undefined) out[${K}] = r;`);
+      else L.push(`out[${K}] = v.slice();`);
+    } else if (fp.kind === 'int64' || fp.kind === 'uint64') {
+      L.push(`out[${K}] = RT.long(v, ${fp.signed});`);
+    } else if (fp.kind === 'enum') {
+      L.push(`const n = ${dep(fp.enumType!.valuesById)}[v]; if (n !== undefined) out[${K}] = n;`);
+    } else if (conv) {
+      L.push(`out[${K}] = ${dep(conv)}(v);`);
+    } else {
+      L.push(`out[${K}] = v;`);
+    }
+    L.push('break; }');
+  }
+  L.push('}'); // switch
+  L.push('}'); // for
+  if (plan.fills.length) {
+    L.push('let filled;');
+    for (const fp of plan.fills) {
+      const K = JSON.stringify(fp.name);
+      L.push(`if (out[${K}] === undefined) { out[${K}] = ${dep(fp.fill)}; (filled || (filled = [])).push(${K}); }`);
+    }
+    L.push('if (filled !== undefined) Object.defineProperty(out, RT.FILLED, { value: filled, enumerable: false, configurable: true });');
+  }
+  if (plan.required.length) {
+    const cond = plan.required.map((fp) => `out[${JSON.stringify(fp.name)}] === undefined`).join(' || ');
+    L.push(`if (${cond}) throw RT.missing(out, ${JSON.stringify(plan.required.map((fp) => fp.name))});`);
+  }
+  L.push('return out;');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const factory = new Function('RT', 'D', `return function pb_${type.name}(m) {\n${L.join('\n')}\n};`) as (rt: typeof RT, d: unknown[]) => Conv;
+  return factory(RT, deps);
+}
+
+/** Parsed JSON value (lossless: big integers as strings) -> Mesos object form, in place. */
+export function fromJsonValue(type: protobuf.Type, value: unknown): Record<string, unknown> {
+  const dec = jsonDecoder(type);
+  RT.lossyCheck = false;
+  try {
+    return dec(value) as Record<string, unknown>;
+  } catch (e) {
+    throw toCodecError(e);
+  }
+}
+
+/**
+ * Mesos JSON text -> Mesos object form. Plain JSON.parse first; re-parses losslessly only if an
+ * int64 field turns out to hold a number JSON.parse could not represent exactly, or if the text
+ * holds bare Infinity/NaN tokens. Throws CodecError.
+ */
+export function fromJsonText(type: protobuf.Type, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fromJsonValue(type, parseJsonLossless(text)); // non-finite tokens, or a CodecError for invalid JSON
+  }
+  const dec = jsonDecoder(type);
+  RT.lossyCheck = true;
+  try {
+    return dec(value) as Record<string, unknown>;
+  } catch (e) {
+    if (e === LOSSY) {
+      RT.lossyCheck = false;
+      return fromJsonValue(type, JSON.parse(quoteUnsafeTokens(text)));
+    }
+    throw toCodecError(e);
+  } finally {
+    RT.lossyCheck = false;
+  }
+}
+
+/** protobufjs message (as returned by Type.decode) -> Mesos object form. */
+export function fromProtobufMessage(type: protobuf.Type, msg: object): Record<string, unknown> {
+  try {
+    return pbDecoder(type)(msg) as Record<string, unknown>;
+  } catch (e) {
+    throw toCodecError(e);
+  }
 }

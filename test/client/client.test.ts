@@ -98,6 +98,11 @@ describe('SchedulerClient: subscribing', () => {
         h.client.start();
         await waitUntil(() => h.events.length >= expected.length, 15000, `${expected.length} events`);
         expect(h.events).to.deep.equal(expected);
+        const stats = h.client.stats;
+        expect(stats.bytes).to.equal(bytes.length);
+        expect(stats.records).to.equal(expected.length);
+        // the chunking really reaches the client (one loop turn per server write on loopback)
+        if (maxChunk === 1) expect(stats.chunks).to.be.greaterThan(bytes.length / 2);
         const sub = subscribedState(h)!;
         expect(sub, 'subscribed').to.exist;
         expect(sub.streamId).to.equal(streamId);
