@@ -281,12 +281,46 @@ function jobFinishEstimate(
   const b = Math.max(0, ctx.status.budget);
   if (costly <= b) return { finish: Math.max(finish, now + opts.kill_estimate_ms), costly };
   if (mbbPossible) return { finish: Math.max(finish, now + R), costly };
-  const B = ctx.status.max_budget;
-  if (B <= 0 || ctx.status.unattainable) return { finish: Infinity, costly };
-  const rest = costly - b;
-  const first = refillTime(ctx.status, now, 1) ?? now + R;
-  const waves = Math.ceil(rest / B);
-  return { finish: Math.max(finish, Math.max(first, now) + (waves - 1) * R + opts.kill_estimate_ms), costly };
+  if (ctx.status.max_budget <= 0 || ctx.status.unattainable) return { finish: Infinity, costly };
+  return { finish: Math.max(finish, bbmFinish(ctx.status, costly, now, R) + opts.kill_estimate_ms), costly };
+}
+
+/**
+ * Break-before-make drain of `k` up instances: kill whenever the budget allows; every kill comes
+ * back up R later; instances already on their way up refill the budget at their own times.
+ * Returns the time of the last kill (Infinity if the budget never allows it).
+ */
+function bbmFinish(st: SlaStatus, k: number, now: number, R: number): number {
+  const aging = st.aging_up_at_ms; // ascending
+  const back: number[] = []; // ascending by construction
+  let ai = 0;
+  let bi = 0;
+  let t = now;
+  let budget = st.budget;
+  let killed = 0;
+  let last = now;
+  while (killed < k) {
+    if (budget >= 1) {
+      const n = Math.min(budget, k - killed);
+      killed += n;
+      budget -= n;
+      last = t;
+      for (let i = 0; i < n; i++) back.push(t + R);
+      continue;
+    }
+    const a = ai < aging.length ? aging[ai]! : Infinity;
+    const b = bi < back.length ? back[bi]! : Infinity;
+    if (a === Infinity && b === Infinity) return Infinity;
+    if (a <= b) {
+      ai++;
+      t = Math.max(t, a);
+    } else {
+      bi++;
+      t = Math.max(t, b);
+    }
+    budget++;
+  }
+  return last;
 }
 
 /** Total free resources, to decide whether make-before-break is plausible for estimates. */
@@ -406,12 +440,28 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
     estimates_ms: new Map([...hostEstimate].map(([k, e]) => [k, e - now])),
   };
 
-  // 1. Admission SCHEDULED → DRAINING; DRAINED hosts with tasks again → DRAINING.
-  for (const a of admissions(records.values(), now, lead)) move(hostKey(a.hostname), 'DRAINING', a.reason);
-  for (const [k, s] of state) {
-    if (s === 'DRAINED' && (liveByHost.get(k)?.length ?? 0) > 0) {
-      move(k, 'DRAINING', `${liveByHost.get(k)!.length} task(s) of ours found on the drained host`);
+  // 1. Empty DRAINING hosts → DRAINED (their slots free up); DRAINED hosts with tasks again →
+  //    DRAINING; then admit SCHEDULED hosts, repeatedly, as admitted hosts that are already empty
+  //    free their slot at once.
+  const empty = (k: string): boolean => (liveByHost.get(k)?.length ?? 0) === 0;
+  for (const [k, s] of [...state]) {
+    if (s === 'DRAINING' && empty(k)) move(k, 'DRAINED', 'no task of ours left on the host');
+    else if (s === 'DRAINED' && !empty(k)) move(k, 'DRAINING', `${liveByHost.get(k)!.length} task(s) of ours found on the drained host`);
+  }
+  const effective = (): HostRecord[] => [...records].map(([k, r]) => (state.get(k) === r.state ? r : { ...r, state: state.get(k)! }));
+  for (;;) {
+    const adm = admissions(effective(), now, lead);
+    if (adm.length === 0) break;
+    let freed = false;
+    for (const a of adm) {
+      const k = hostKey(a.hostname);
+      move(k, 'DRAINING', a.reason);
+      if (empty(k)) {
+        move(k, 'DRAINED', 'no task of ours left on the host');
+        freed = true;
+      }
     }
+    if (!freed) break;
   }
   const draining = (k: string): boolean => state.get(k) === 'DRAINING';
 
@@ -628,11 +678,6 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
     wake = Math.min(wake, now);
   }
 
-  // 4. Empty DRAINING hosts → DRAINED.
-  for (const [k, s] of [...state]) {
-    if (s === 'DRAINING' && (liveByHost.get(k)?.length ?? 0) === 0) move(k, 'DRAINED', 'no task of ours left on the host');
-  }
-
   // 5. Admission wake-ups for SCHEDULED hosts.
   for (const [k, rec] of records) {
     if (state.get(k) !== 'SCHEDULED') continue;
@@ -645,7 +690,7 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
   const killedTasks = new Set(kills.map((k) => k.task_id));
   let tasksLeft = 0;
   let drainingHosts = 0;
-  const recList = [...records.values()];
+  const recList = effective();
   for (const [k, rec] of records) {
     const s = state.get(k)!;
     if (s === 'UP') continue;

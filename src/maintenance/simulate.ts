@@ -364,6 +364,11 @@ export function simulateDrain(sc: SimScenario): SimResult {
       const rec = records.get(k)!;
       if (rec.timed_out_ms === undefined) records.set(k, { ...rec, timed_out_ms: t });
     }
+    const upBefore = new Map<string, number>();
+    for (const ko of plan.kills) {
+      const j = jobs.get(ko.job);
+      if (j && !upBefore.has(ko.job)) upBefore.set(ko.job, slaUp(j, t));
+    }
     if (plan.kills.length) {
       const byTask = new Map<string, SlaInstance>();
       for (const r of rows) if (r.task_id !== undefined && r.state !== 'TASK_KILLED') byTask.set(r.task_id, r);
@@ -396,12 +401,16 @@ export function simulateDrain(sc: SimScenario): SimResult {
     const check = sc.check_all_jobs ? sc.jobs.map((j) => j.name) : [...killedJobs];
     for (const name of check) {
       const j = jobs.get(name);
-      if (!j || !initialOk.has(name)) continue;
+      if (!j) continue;
       const up = slaUp(j, t);
       const req = requiredOf(j);
       const b = up - req;
       if (b < (minBudget.get(name) ?? Infinity)) minBudget.set(name, b);
-      if (up < req && forcedKills === 0) violate(`t+${t - sc.start_ms}ms job ${name}: ${up} up < ${req} required`);
+      if (forcedKills > 0) continue;
+      if (initialOk.has(name) && up < req) violate(`t+${t - sc.start_ms}ms job ${name}: ${up} up < ${req} required`);
+      // A job below its SLA (e.g. from the start) may never be made worse by Sluice's kills.
+      const before = upBefore.get(name);
+      if (before !== undefined && up < Math.min(before, req)) violate(`t+${t - sc.start_ms}ms job ${name}: kills took it from ${before} to ${up} up (required ${req})`);
     }
     if (sc.check_inverse_offers) {
       const liveOn = new Map<string, number>();
