@@ -8,6 +8,7 @@ import { Router } from '../api/router.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import type { SluiceConfig } from '../config.js';
 import { SluiceMetrics } from '../metrics/metrics.js';
+import { startSim } from '../sim/index.js';
 import { Store, StoreCorruptError, StoreLockedError } from '../store/index.js';
 import { RealClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
@@ -78,24 +79,8 @@ export async function openStore(cfg: SluiceConfig, logger: Logger, metrics?: Slu
 }
 
 async function defaultStartSim(opts: { agents: number; racks: number; clock: Clock; logger: Logger }): Promise<EmbeddedSim> {
-  const modPath = '../sim/index.js';
-  let mod: { startSim?: (o: Record<string, unknown>) => Promise<{ url: string; stop?: () => Promise<void>; close?: () => Promise<void> }> };
-  try {
-    mod = (await import(modPath)) as typeof mod;
-  } catch (e) {
-    throw new StartupError(`No --master given and the embedded simulator is not available (${(e as Error).message}). Pass --master http://HOST:5050.`);
-  }
-  if (!mod.startSim) throw new StartupError('No --master given and src/sim does not export startSim. Pass --master http://HOST:5050.');
-  const sim = await mod.startSim({ agents: opts.agents, racks: opts.racks, clock: opts.clock, logger: opts.logger, port: 0 });
-  return {
-    url: sim.url,
-    agents: opts.agents,
-    racks: opts.racks,
-    stop: async () => {
-      if (sim.stop) await sim.stop();
-      else if (sim.close) await sim.close();
-    },
-  };
+  const sim = await startSim({ agents: opts.agents, racks: opts.racks, clock: opts.clock, logger: opts.logger, port: 0, taskStartupDelayMs: 1000 });
+  return { url: sim.url, agents: opts.agents, racks: opts.racks, stop: () => sim.close() };
 }
 
 export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): Promise<SluiceApp> {

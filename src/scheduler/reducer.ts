@@ -318,7 +318,7 @@ function handleSubscribed(st: Step, frameworkId: string | undefined): void {
     s.reconcile.nextRetryMs = undefined;
   }
   s.reconcile.nextImplicitMs ??= st.now + s.config.implicitReconcileIntervalMs;
-  st.log('info', 'subscribed', { framework_id: s.frameworkId, tasks: s.tasks.size, reconciling: s.reconcile.awaiting.size });
+  st.log('info', 'reconcile_explicit', { framework_id: s.frameworkId, tasks: s.reconcile.awaiting.size });
   // kills requested while disconnected (or before a restart) go out now
   for (const id of s.killing) {
     const t = s.tasks.get(id);
@@ -448,7 +448,7 @@ function applyStatus(st: Step, t: TaskRecord, status: TaskStatus): void {
       state_from: prev,
       state_to: state,
       reason: status.reason,
-      message: status.message,
+      status_message: status.message,
     });
   }
 
