@@ -1,0 +1,165 @@
+/**
+ * `sluice sim`: runs the Mesos master simulator alone (real time) and prints the URL(s) to point any
+ * Mesos client at, until SIGINT/SIGTERM.
+ *
+ *   sluice sim --agents 12 --racks 3 [--port 5050] [--masters 1] [--seed N]
+ */
+import { createLogger, type Logger } from '../util/logger.js';
+import { startSim, type Sim } from './cluster.js';
+
+export const SIM_USAGE = `Usage: sluice sim [--agents N] [--racks N] [--port P] [--masters N] [--seed N]
+                 [--allocation-interval MS] [--startup-delay MS] [--log-level LEVEL]
+
+Runs a simulated Apache Mesos 1.12 master (scheduler API, operator API, maintenance endpoints,
+/master/state) on 127.0.0.1 until interrupted. Point any Mesos client at the printed URL.
+
+  --agents N               simulated agents (default 12)
+  --racks N                racks the agents are spread over, attribute "rack" (default 3)
+  --port P                 first master's port; further masters use P+1, ... (default 5050; 0 = any)
+  --masters N              master processes, one leader (default 1)
+  --seed N                 seed for ids and uuids (default random)
+  --allocation-interval MS allocation interval (default 1000)
+  --startup-delay MS       delay between TASK_STARTING and TASK_RUNNING (default 0)
+  --log-level LEVEL        simulator log level on stderr (default warn)
+`;
+
+export interface SimCliOptions {
+  agents: number;
+  racks: number;
+  port: number;
+  masters: number;
+  seed?: number;
+  allocationIntervalMs: number;
+  startupDelayMs: number;
+  logLevel: string;
+}
+
+export class SimCliError extends Error {}
+
+export function parseSimArgs(argv: string[]): SimCliOptions | 'help' {
+  const o: SimCliOptions = { agents: 12, racks: 3, port: 5050, masters: 1, allocationIntervalMs: 1000, startupDelayMs: 0, logLevel: 'warn' };
+  const int = (flag: string, v: string | undefined, min: number): number => {
+    if (v === undefined || !/^\d+$/.test(v)) throw new SimCliError(`${flag} needs a whole number`);
+    const n = Number(v);
+    if (n < min) throw new SimCliError(`${flag} must be at least ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i]!;
+    const eq = raw.indexOf('=');
+    const flag = eq > 0 ? raw.slice(0, eq) : raw;
+    const value = (): string | undefined => (eq > 0 ? raw.slice(eq + 1) : argv[++i]);
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--agents':
+        o.agents = int(flag, value(), 0);
+        break;
+      case '--racks':
+        o.racks = int(flag, value(), 1);
+        break;
+      case '--port':
+        o.port = int(flag, value(), 0);
+        if (o.port > 65535) throw new SimCliError('--port must be at most 65535');
+        break;
+      case '--masters':
+        o.masters = int(flag, value(), 1);
+        break;
+      case '--seed':
+        o.seed = int(flag, value(), 0);
+        break;
+      case '--allocation-interval':
+        o.allocationIntervalMs = int(flag, value(), 1);
+        break;
+      case '--startup-delay':
+        o.startupDelayMs = int(flag, value(), 0);
+        break;
+      case '--log-level': {
+        const v = value();
+        if (!v) throw new SimCliError('--log-level needs a value');
+        o.logLevel = v;
+        break;
+      }
+      default:
+        throw new SimCliError(`unknown argument ${raw}`);
+    }
+  }
+  return o;
+}
+
+export interface SimCliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Resolves when the process should stop (default: SIGINT or SIGTERM). */
+  until?: Promise<void>;
+  logger?: Logger;
+  /** Called with the running simulator (tests). */
+  onStarted?: (sim: Sim) => void;
+}
+
+function signals(): { promise: Promise<void>; dispose: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  const on = (): void => resolve();
+  process.once('SIGINT', on);
+  process.once('SIGTERM', on);
+  return {
+    promise,
+    dispose: () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
+}
+
+/** Entry point of `sluice sim`. Returns the exit code. */
+export async function runSimCli(argv: string[], ctx?: unknown, io?: SimCliIo): Promise<number> {
+  void ctx;
+  const out = io?.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const err = io?.err ?? ((l: string) => process.stderr.write(l + '\n'));
+  let o: SimCliOptions | 'help';
+  try {
+    o = parseSimArgs(argv);
+  } catch (e) {
+    err(`sluice sim: ${(e as Error).message}`);
+    err(SIM_USAGE);
+    return 2;
+  }
+  if (o === 'help') {
+    out(SIM_USAGE);
+    return 0;
+  }
+  const logger = io?.logger ?? createLogger({ level: o.logLevel, defaultMeta: { component: 'sim' } });
+  let sim: Sim;
+  try {
+    sim = await startSim({
+      agents: o.agents,
+      racks: o.racks,
+      port: o.port,
+      masters: o.masters,
+      seed: o.seed,
+      allocationIntervalMs: o.allocationIntervalMs,
+      taskStartupDelayMs: o.startupDelayMs,
+      logger,
+    });
+  } catch (e) {
+    err(`sluice sim: cannot start: ${(e as Error).message}`);
+    return 1;
+  }
+  const sig = io?.until ? undefined : signals();
+  try {
+    out(`Mesos master simulator (Mesos 1.12 API): ${o.agents} agents on ${o.racks} racks, ${o.masters} master(s)`);
+    out(`leader: ${sim.url}`);
+    if (sim.urls.length > 1) out(`masters: ${sim.urls.join(' ')}`);
+    out(`scheduler API: ${sim.url}/api/v1/scheduler   operator API: ${sim.url}/api/v1   state: ${sim.url}/master/state`);
+    out('Press Ctrl-C to stop.');
+    io?.onStarted?.(sim);
+    await (io?.until ?? sig!.promise);
+  } finally {
+    sig?.dispose();
+    await sim.close();
+  }
+  out('simulator stopped');
+  return 0;
+}
