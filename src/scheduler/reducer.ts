@@ -318,6 +318,15 @@ function handleSubscribed(st: Step, frameworkId: string | undefined): void {
     s.reconcile.nextRetryMs = undefined;
   }
   s.reconcile.nextImplicitMs ??= st.now + s.config.implicitReconcileIntervalMs;
+  if (s.reconcile.restored) {
+    // The store may be behind the cluster (a repaired store lost its last writes): ask for every
+    // task the master knows, and place nothing until the answers are in.
+    s.reconcile.restored = false;
+    st.calls.push(C.reconcile([]));
+    s.reconcile.lastImplicitMs = st.now;
+    s.reconcile.placementHoldUntilMs = st.now + s.config.restartPlacementHoldMs;
+    st.log('info', 'reconcile_implicit', { reason: 'restart', hold_ms: s.config.restartPlacementHoldMs });
+  }
   st.log('info', 'reconcile_explicit', { framework_id: s.frameworkId, tasks: s.reconcile.awaiting.size });
   // kills requested while disconnected (or before a restart) go out now
   for (const id of s.killing) {
@@ -774,7 +783,8 @@ function handleOffers(st: Step, offers: Offer[]): void {
   const requests: PlacementRequest[] = [];
   /** Some pending work needs more than this whole batch offers: its declines are 'no_fit'. */
   let tooBig = false;
-  if (s.subscribed && s.pending.size) {
+  const hold = s.reconcile.placementHoldUntilMs !== undefined && st.now < s.reconcile.placementHoldUntilMs;
+  if (s.subscribed && s.pending.size && !hold) {
     // Upper bound of what this batch can hold, so a large backlog is not scanned for every event.
     let sumCpus = 0;
     let sumMem = 0;
@@ -850,7 +860,8 @@ function handleOffers(st: Step, offers: Offer[]): void {
   if (result.declines.length) {
     const bySeconds = new Map<number, Offer[]>();
     for (const d of result.declines) {
-      const sec = declineSeconds(s, tooBig && d.reason === 'no_pending' ? 'no_fit' : d.reason);
+      const sec =
+        hold && d.reason === 'no_pending' ? s.config.declineHoldSeconds : declineSeconds(s, tooBig && d.reason === 'no_pending' ? 'no_fit' : d.reason);
       let list = bySeconds.get(sec);
       if (!list) bySeconds.set(sec, (list = []));
       list.push(d.offer);

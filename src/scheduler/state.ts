@@ -91,6 +91,14 @@ export interface ReconcileState {
   completedMs?: number;
   nextImplicitMs?: number;
   lastImplicitMs?: number;
+  /**
+   * After the first subscription of a restored state: no placement before this time, so the
+   * answers to an immediate implicit reconciliation (tasks the store does not know, e.g. after a
+   * repair dropped its last writes) are adopted or killed before anything new is launched.
+   */
+  placementHoldUntilMs?: number;
+  /** The state came from disk and has not subscribed since. */
+  restored?: boolean;
 }
 
 export interface SchedulerConfig {
@@ -121,6 +129,10 @@ export interface SchedulerConfig {
   stableRunningMs: number;
   /** Kill grace period when the job does not set one. */
   defaultKillGraceSeconds: number;
+  /** Placement hold after the first subscription of a restored state (see ReconcileState). */
+  restartPlacementHoldMs: number;
+  /** refuse_seconds for offers declined during that hold. */
+  declineHoldSeconds: number;
 }
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
@@ -139,6 +151,8 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   crashBackoffFactor: 2,
   stableRunningMs: 300_000,
   defaultKillGraceSeconds: 10,
+  restartPlacementHoldMs: 3_000,
+  declineHoldSeconds: 1,
 };
 
 /** Live hosts/racks used by one job's instances (indexes for the placement constraints). */
@@ -220,6 +234,7 @@ export interface PersistedState {
 export function restoreState(p: PersistedState, config: Partial<SchedulerConfig> = {}): SchedulerState {
   const s = createState(config);
   s.frameworkId = p.frameworkId;
+  s.reconcile.restored = p.frameworkId !== undefined;
   s.nextTaskSeq = Math.max(1, p.nextTaskSeq ?? 1);
   for (const j of p.jobs) {
     s.jobs.set(j.spec.name, j);
@@ -255,6 +270,18 @@ export function restoreState(p: PersistedState, config: Partial<SchedulerConfig>
     } else {
       i.state = 'PENDING';
       pendingAdd(s, i.job, i.index);
+    }
+  }
+  // Instances a job wants but the store lacks (e.g. a repaired store) exist as PENDING at once, so a
+  // task found by reconciliation can be adopted by its instance.
+  for (const j of s.jobs.values()) {
+    if (j.status === 'deleting') continue;
+    let m = s.instances.get(j.spec.name);
+    for (let i = 0; i < j.spec.instances; i++) {
+      if (m?.has(i)) continue;
+      if (!m) s.instances.set(j.spec.name, (m = new Map()));
+      m.set(i, { job: j.spec.name, index: i, state: 'PENDING', version: j.task_version ?? j.version, failures: 0 });
+      pendingAdd(s, j.spec.name, i);
     }
   }
   for (const t of s.tasks.values()) {

@@ -176,6 +176,24 @@ describe('scheduler/reducer', () => {
     expect(implicit[0]!.reconcile).to.deep.equal({});
   });
 
+  it('after a restart whose store lost writes, adopts unknown tasks before placing anything', () => {
+    const h = new H();
+    h.ev(subscribed());
+    h.cmd({ type: 'create_job', spec: spec('web', 2) });
+    // the store only has the job: its launches were lost (e.g. a repaired store)
+    const s2 = restoreState({ frameworkId: 'fw-1', jobs: [...h.s.jobs.values()], instances: [], tasks: [] });
+    const h2 = new H(s2);
+    h2.ev(subscribed('fw-1'));
+    expect(launched(h2.ev(offersEvent([offer('a1', 'h1')])))).to.deep.equal([]);
+    // implicit reconciliation reports the two tasks that do run
+    h2.ev(update('web.0.3', 'TASK_RUNNING', { agent: 'a1', uuid: false }));
+    h2.ev(update('web.1.4', 'TASK_RUNNING', { agent: 'a1', uuid: false }));
+    h2.now += 3000;
+    expect(launched(h2.ev(offersEvent([offer('a1', 'h1')])))).to.deep.equal([]);
+    expect(h2.inst('web', 0).task_id).to.equal('web.0.3');
+    expect(h2.s.nextTaskSeq).to.equal(5);
+  });
+
   it('adopts a task it finds for an instance without one, kills duplicates and strangers', () => {
     const h = new H();
     h.ev(subscribed());
@@ -287,11 +305,17 @@ describe('scheduler/reducer', () => {
     const h2 = new H(s2);
     h2.now = h.now;
     const calls = h2.ev(subscribed('fw-1'));
-    expect(calls.find((c) => c.type === 'RECONCILE')!.reconcile!.tasks).to.have.length(3);
+    const recs = calls.filter((c) => c.type === 'RECONCILE');
+    expect(recs.map((c) => c.reconcile!.tasks?.length ?? 0)).to.deep.equal([3, 0]); // explicit, then implicit
     expect(s2.pending.size).to.equal(0);
     // nothing to place until Mesos says a task is gone
     expect(launched(h2.ev(offersEvent([offer('a5', 'h5')])))).to.deep.equal([]);
     h2.ev(update(ids[2]!, 'TASK_LOST', { agent: 'agent-h1', uuid: false, reason: 'REASON_RECONCILIATION' }));
+    // placement waits for the implicit answers (3 s after subscribing), declining with a short filter
+    const held = h2.ev(offersEvent([offer('a5', 'h5')]));
+    expect(launched(held)).to.deep.equal([]);
+    expect(held.find((c) => c.type === 'DECLINE')!.decline!.filters!.refuse_seconds).to.equal(1);
+    h2.now += 3000;
     expect(launched(h2.ev(offersEvent([offer('a5', 'h5')])))).to.have.length(1);
     expect(s2.nextTaskSeq).to.be.greaterThan(h.s.nextTaskSeq - 1);
   });
