@@ -21,6 +21,8 @@ import { offerAttribute, place, unavailableFromMs, type DeclineReason, type Plac
 import {
   addUsage,
   getInstance,
+  indexAdd,
+  indexDelete,
   isWanted,
   pendingAdd,
   pendingDelete,
@@ -100,6 +102,10 @@ export type SchedulerCommand =
   | { type: 'delete_job'; name: string }
   /** Kill the instances' current tasks and launch replacements (maintenance drains use this). */
   | { type: 'restart_instances'; job: string; indices: number[]; reason?: string }
+  /** Kill these tasks (drainer KillOrders): an instance's task is replaced, a surge is dropped. */
+  | { type: 'kill_tasks'; task_ids: string[]; reason?: string }
+  /** Make-before-break: launch one extra task per instance while `task_id` keeps running. */
+  | { type: 'surge_instances'; orders: Array<{ job: string; instance: number; task_id: string }> }
   /** Replace the set of hosts where nothing new may be placed (maintenance seam). */
   | { type: 'set_blocked_hosts'; hosts: Iterable<string> };
 
@@ -235,6 +241,12 @@ export function applyCommand(s: SchedulerState, cmd: SchedulerCommand, now: numb
       break;
     case 'restart_instances':
       result = restartInstances(st, cmd.job, cmd.indices, cmd.reason ?? 'restart');
+      break;
+    case 'kill_tasks':
+      result = killTasks(st, cmd.task_ids, cmd.reason ?? 'drain');
+      break;
+    case 'surge_instances':
+      result = surgeInstances(st, cmd.orders);
       break;
     case 'set_blocked_hosts':
       result = setBlocked(st, cmd.hosts);
@@ -447,6 +459,7 @@ function applyStatus(st: Step, t: TaskRecord, status: TaskStatus): void {
   st.task(id);
   const inst = getInstance(s, t.job, t.index);
   const current = inst !== undefined && inst.task_id === id;
+  const surge = inst !== undefined && !current && inst.surge?.task_id === id;
   if (prev !== state) {
     st.log(isGone(state) && !t.kill && state !== 'TASK_FINISHED' ? 'warn' : 'info', 'task_state', {
       job: t.job,
@@ -465,6 +478,19 @@ function applyStatus(st: Step, t: TaskRecord, status: TaskStatus): void {
     s.tasks.delete(id);
     s.killing.delete(id);
     if (current) taskEnded(st, inst, t, status);
+    else if (surge) surgeEnded(st, inst, t, state);
+    return;
+  }
+  if (surge) {
+    if (state === 'TASK_UNREACHABLE') {
+      surgeEnded(st, inst, t, state);
+      killTask(st, t, 'orphan');
+      return;
+    }
+    if (state === 'TASK_RUNNING') {
+      if (prev !== 'TASK_RUNNING' || t.running_since_ms === undefined) t.running_since_ms = st.now;
+    } else t.running_since_ms = undefined;
+    st.inst(inst);
     return;
   }
   if (!current) {
@@ -505,6 +531,29 @@ function taskEnded(st: Step, inst: Instance, t: TaskRecord, status: TaskStatus):
   detach(st, inst);
   inst.last_terminal = { task_id: t.task_id, state, reason: status.reason, message: status.message, at_ms: st.now };
   if (s.converging.has(inst.job)) st.touched.add(inst.job); // a rolling update / scale-down may proceed
+  if (inst.surge) {
+    const sid = inst.surge.task_id;
+    const sur = sid !== undefined ? s.tasks.get(sid) : undefined;
+    inst.surge = undefined;
+    indexDelete(s.surges, inst.job, inst.index);
+    if (sur) {
+      // make-before-break: the replacement is this instance's task now (its usage is counted already)
+      sur.surge = undefined;
+      st.task(sur.task_id);
+      inst.task_id = sur.task_id;
+      inst.state = sur.state;
+      inst.agent_id = sur.agent_id;
+      inst.host = sur.host;
+      inst.rack = sur.rack;
+      inst.version = sur.version;
+      inst.running_since_ms = sur.state === 'TASK_RUNNING' ? sur.running_since_ms : undefined;
+      inst.not_before_ms = undefined;
+      st.inst(inst);
+      st.log('info', 'surge_promoted', { job: inst.job, instance: inst.index, task_id: sur.task_id, host: sur.host, reason: `${t.task_id} ${state}` });
+      if (!isWanted(s, inst.job, inst.index)) st.touched.add(inst.job);
+      return;
+    }
+  }
   if (!isWanted(s, inst.job, inst.index)) {
     deleteInstance(st, inst);
     return;
@@ -522,6 +571,14 @@ function taskEnded(st: Step, inst: Instance, t: TaskRecord, status: TaskStatus):
     if (t.kill || (t.running_since_ms !== undefined && st.now - t.running_since_ms >= s.config.stableRunningMs)) inst.failures = 0;
   }
   setPending(st, inst);
+}
+
+/** A make-before-break replacement ended before taking over: it is dropped (the drainer may order another). */
+function surgeEnded(st: Step, inst: Instance, t: TaskRecord, state: TaskState): void {
+  removeUsage(st.s, inst.job, t.host, t.rack);
+  inst.surge = undefined;
+  st.inst(inst);
+  st.log(t.kill ? 'info' : 'warn', 'surge_dropped', { job: inst.job, instance: inst.index, task_id: t.task_id, host: t.host, state_to: state });
 }
 
 function adoptOrKill(st: Step, status: TaskStatus): void {
@@ -705,6 +762,14 @@ function converge(st: Step, name: string): boolean {
     for (const inst of insts.values()) {
       if (inst.index < want) continue;
       settled = false;
+      if (inst.surge && inst.surge.task_id === undefined) {
+        inst.surge = undefined;
+        indexDelete(s.surges, inst.job, inst.index);
+      }
+      if (inst.surge?.task_id) {
+        const sur = s.tasks.get(inst.surge.task_id);
+        if (sur) killTask(st, sur, 'remove');
+      }
       if (inst.task_id === undefined) deleteInstance(st, inst);
       else {
         const t = s.tasks.get(inst.task_id);
@@ -784,7 +849,7 @@ function handleOffers(st: Step, offers: Offer[]): void {
   /** Some pending work needs more than this whole batch offers: its declines are 'no_fit'. */
   let tooBig = false;
   const hold = s.reconcile.placementHoldUntilMs !== undefined && st.now < s.reconcile.placementHoldUntilMs;
-  if (s.subscribed && s.pending.size && !hold) {
+  if (s.subscribed && (s.pending.size || s.surges.size) && !hold) {
     // Upper bound of what this batch can hold, so a large backlog is not scanned for every event.
     let sumCpus = 0;
     let sumMem = 0;
@@ -797,7 +862,8 @@ function handleOffers(st: Step, offers: Offer[]): void {
         else if (r.name === 'mem') sumMem += r.scalar?.value ?? 0;
       }
     }
-    for (const [job, set] of s.pending) {
+    const jobsWithWork = new Set<string>([...s.pending.keys(), ...s.surges.keys()]);
+    for (const job of jobsWithWork) {
       const j = s.jobs.get(job);
       if (!j || j.status === 'deleting') continue;
       const res = j.spec.resources;
@@ -809,12 +875,15 @@ function handleOffers(st: Step, offers: Offer[]): void {
       }
       const insts = s.instances.get(job)!;
       const indices: number[] = [];
-      for (const idx of set) {
+      // make-before-break replacements first: their hosts are being drained
+      for (const idx of s.surges.get(job) ?? []) {
+        if (indices.length >= cap) break;
+        if (idx < j.spec.instances) indices.push(idx);
+      }
+      for (const idx of s.pending.get(job) ?? []) {
+        if (indices.length >= cap) break;
         const inst = insts.get(idx);
-        if (inst && idx < j.spec.instances && (inst.not_before_ms === undefined || inst.not_before_ms <= st.now)) {
-          indices.push(idx);
-          if (indices.length >= cap) break;
-        }
+        if (inst && idx < j.spec.instances && (inst.not_before_ms === undefined || inst.not_before_ms <= st.now)) indices.push(idx);
       }
       if (indices.length) requests.push({ job, spec: j.spec, indices, usage: usageOf(s, job) });
     }
@@ -848,7 +917,14 @@ function handleOffers(st: Step, offers: Offer[]): void {
       };
       s.tasks.set(taskId, t);
       st.task(taskId);
-      attach(st, inst, t);
+      if (inst.task_id !== undefined && inst.surge && inst.surge.task_id === undefined) {
+        // a make-before-break replacement: the instance keeps its current task until this one takes over
+        t.surge = true;
+        inst.surge.task_id = taskId;
+        indexDelete(s.surges, inst.job, inst.index);
+        addUsage(s, inst.job, t.host, t.rack);
+        st.inst(inst);
+      } else attach(st, inst, t);
       infos.push(taskInfo(job, pl.index, taskId, acc.offer, pl.resources, pl.ports, graceMsOf(s, pl.job)));
       st.log('info', 'task_launching', { job: pl.job, instance: pl.index, task_id: taskId, agent_id: t.agent_id, host: pl.host, state_from: 'PENDING', state_to: 'LAUNCHING' });
     }
@@ -856,6 +932,27 @@ function handleOffers(st: Step, offers: Offer[]): void {
     st.calls.push(
       C.accept([acc.offer.id], [{ type: 'LAUNCH', launch: { task_infos: infos } }], { refuse_seconds: s.config.acceptFilterSeconds }),
     );
+  }
+  // What each offering agent still has free after this step's launches (drainer capacity estimate).
+  for (const o of offers) {
+    const a = s.agents.get(o.agent_id.value);
+    if (!a) continue;
+    let cpus = 0;
+    let mem = 0;
+    for (const r of o.resources ?? []) {
+      if (r.name === 'cpus') cpus += r.scalar?.value ?? 0;
+      else if (r.name === 'mem') mem += r.scalar?.value ?? 0;
+    }
+    a.free = { cpus, mem, at_ms: st.now };
+  }
+  for (const acc of result.accepts) {
+    const a = s.agents.get(acc.offer.agent_id.value);
+    if (!a?.free) continue;
+    for (const pl of acc.launches) {
+      const res = s.jobs.get(pl.job)!.spec.resources;
+      a.free.cpus = Math.max(0, Math.round((a.free.cpus - res.cpus) * 1000) / 1000);
+      a.free.mem = Math.max(0, Math.round((a.free.mem - res.mem) * 1000) / 1000);
+    }
   }
   if (result.declines.length) {
     const bySeconds = new Map<number, Offer[]>();
@@ -917,6 +1014,10 @@ function taskInfo(job: Job, index: number, taskId: string, offer: Offer, resourc
 // Suppress / revive, and the end of every step
 
 function hasEligiblePending(s: SchedulerState, now: number): boolean {
+  for (const job of s.surges.keys()) {
+    const j = s.jobs.get(job);
+    if (j && j.status !== 'deleting') return true;
+  }
   for (const [job, set] of s.pending) {
     const j = s.jobs.get(job);
     if (!j || j.status === 'deleting') continue;
@@ -1031,6 +1132,52 @@ function restartInstances(st: Step, name: string, indices: number[], reason: str
   return { ok: true, status: 202, body: { job: name, restarted } };
 }
 
+function killTasks(st: Step, ids: string[], reason: string): CommandResult {
+  const s = st.s;
+  const killed: string[] = [];
+  const unknown: string[] = [];
+  for (const id of ids) {
+    const t = s.tasks.get(id);
+    if (!t) {
+      unknown.push(id);
+      continue;
+    }
+    if (t.kill) {
+      // already being killed: the caller's retry is ours too (re-send now if it has been a while)
+      if (s.subscribed && t.kill.last_sent_ms !== undefined && st.now - t.kill.last_sent_ms >= s.config.killRetryMs) sendKill(st, t);
+      continue;
+    }
+    st.log('info', 'task_kill_requested', { job: t.job, instance: t.index, task_id: id, host: t.host, reason });
+    killTask(st, t, 'drain');
+    killed.push(id);
+  }
+  return { ok: true, status: 202, body: { killed, unknown } };
+}
+
+function surgeInstances(st: Step, orders: Array<{ job: string; instance: number; task_id: string }>): CommandResult {
+  const s = st.s;
+  const accepted: Array<{ job: string; instance: number }> = [];
+  const refused: Array<{ job: string; instance: number; reason: string }> = [];
+  for (const o of orders) {
+    const inst = getInstance(s, o.job, o.instance);
+    let why: string | undefined;
+    if (!inst || !isWanted(s, o.job, o.instance)) why = 'no such instance';
+    else if (inst.task_id !== o.task_id) why = `the instance runs ${inst.task_id ?? 'nothing'}, not ${o.task_id}`;
+    else if (inst.surge) why = 'a replacement is already on its way';
+    else if (s.tasks.get(o.task_id)?.kill) why = 'its task is being killed';
+    if (why || !inst) {
+      refused.push({ job: o.job, instance: o.instance, reason: why ?? 'no such instance' });
+      continue;
+    }
+    inst.surge = { for_task_id: o.task_id, requested_ms: st.now };
+    indexAdd(s.surges, o.job, o.instance);
+    st.inst(inst);
+    st.log('info', 'surge_ordered', { job: o.job, instance: o.instance, task_id: o.task_id, host: inst.host });
+    accepted.push({ job: o.job, instance: o.instance });
+  }
+  return { ok: true, status: 202, body: { accepted, refused } };
+}
+
 function setBlocked(st: Step, hosts: Iterable<string>): CommandResult {
   const s = st.s;
   const next = new Set<string>();
@@ -1062,6 +1209,8 @@ export interface InstanceView {
   not_before_ms?: number;
   killing?: boolean;
   last_terminal?: Instance['last_terminal'];
+  /** Make-before-break replacement in progress. */
+  surge?: { task_id?: string; state: string; host?: string; for_task_id: string };
 }
 
 export interface JobView {
@@ -1099,6 +1248,14 @@ export function jobView(s: SchedulerState, name: string, _now: number): JobView 
     if (i.not_before_ms !== undefined) v.not_before_ms = i.not_before_ms;
     if (t?.kill) v.killing = true;
     if (i.last_terminal) v.last_terminal = i.last_terminal;
+    if (i.surge) {
+      const sur = i.surge.task_id ? s.tasks.get(i.surge.task_id) : undefined;
+      v.surge = { for_task_id: i.surge.for_task_id, state: sur?.state ?? 'PENDING' };
+      if (sur) {
+        v.surge.task_id = sur.task_id;
+        if (sur.host) v.surge.host = sur.host;
+      }
+    }
     instances.push(v);
   }
   return {

@@ -37,11 +37,17 @@ export interface Instance {
   not_before_ms?: number;
   /** What ended the previous task. */
   last_terminal?: { task_id: string; state: string; reason?: string; message?: string; at_ms: number };
+  /**
+   * Make-before-break replacement ordered by the maintenance drainer: one extra task for this
+   * instance while `for_task_id` keeps running. Until launched `task_id` is absent. When the
+   * instance's current task ends, the surge task becomes the instance's task.
+   */
+  surge?: { for_task_id: string; requested_ms: number; task_id?: string };
 }
 
 export interface KillState {
   /** Why Sluice kills it: 'replace' (rolling update / restart: relaunch after), 'remove' (scale down, job deleted), 'orphan' (not an instance's task: duplicate or unknown). */
-  reason: 'replace' | 'remove' | 'orphan' | 'restart';
+  reason: 'replace' | 'remove' | 'orphan' | 'restart' | 'drain';
   requested_ms: number;
   /** Last time KILL went out (absent: not sent yet, e.g. requested while disconnected). */
   last_sent_ms?: number;
@@ -66,6 +72,8 @@ export interface TaskRecord {
   reason?: string;
   message?: string;
   kill?: KillState;
+  /** A make-before-break replacement (its instance's `surge.task_id`), not yet the instance's task. */
+  surge?: boolean;
 }
 
 export interface AgentRecord {
@@ -77,6 +85,8 @@ export interface AgentRecord {
   last_offer_ms: number;
   /** Start of an announced unavailability window (ms), from the latest offer. */
   unavailable_from_ms?: number;
+  /** What the latest offer had left after Sluice's launches on it (an estimate of free room). */
+  free?: { cpus: number; mem: number; at_ms: number };
 }
 
 export interface ReconcileState {
@@ -187,6 +197,8 @@ export interface SchedulerState {
   // ---- indexes, rebuilt by restoreState, maintained by the reducers ----
   /** job -> indices of PENDING instances (including those in crash-loop backoff). */
   pending: Map<string, Set<number>>;
+  /** job -> indices of instances with a make-before-break surge ordered but not launched yet. */
+  surges: Map<string, Set<number>>;
   /** Task ids with a kill in progress. */
   killing: Set<string>;
   /** job -> hosts/racks of its instances' current tasks. */
@@ -210,6 +222,7 @@ export function createState(config: Partial<SchedulerConfig> = {}): SchedulerSta
     placementBlockedHosts: new Set(),
     reconcile: { awaiting: new Map(), attempt: 0 },
     pending: new Map(),
+    surges: new Map(),
     killing: new Set(),
     usage: new Map(),
     converging: new Set(),
@@ -284,9 +297,19 @@ export function restoreState(p: PersistedState, config: Partial<SchedulerConfig>
       pendingAdd(s, j.spec.name, i);
     }
   }
+  for (const inst of p.instances) {
+    if (!inst.surge) continue;
+    if (inst.task_id === undefined || inst.surge.for_task_id !== inst.task_id) inst.surge = undefined;
+    else if (inst.surge.task_id === undefined) indexAdd(s.surges, inst.job, inst.index);
+    else {
+      const st = s.tasks.get(inst.surge.task_id);
+      if (st) addUsage(s, inst.job, st.host, st.rack);
+      else inst.surge = undefined;
+    }
+  }
   for (const t of s.tasks.values()) {
     const inst = s.instances.get(t.job)?.get(t.index);
-    if (!inst || inst.task_id !== t.task_id) {
+    if (!inst || (inst.task_id !== t.task_id && inst.surge?.task_id !== t.task_id)) {
       if (!t.kill) t.kill = { reason: 'orphan', requested_ms: t.updated_ms, attempts: 0, grace_ms: 0 };
     }
     if (t.kill) {
@@ -297,17 +320,25 @@ export function restoreState(p: PersistedState, config: Partial<SchedulerConfig>
   return s;
 }
 
-export function pendingAdd(s: SchedulerState, job: string, index: number): void {
-  let set = s.pending.get(job);
-  if (!set) s.pending.set(job, (set = new Set()));
+export function indexAdd(m: Map<string, Set<number>>, job: string, index: number): void {
+  let set = m.get(job);
+  if (!set) m.set(job, (set = new Set()));
   set.add(index);
 }
 
-export function pendingDelete(s: SchedulerState, job: string, index: number): void {
-  const set = s.pending.get(job);
+export function indexDelete(m: Map<string, Set<number>>, job: string, index: number): void {
+  const set = m.get(job);
   if (!set) return;
   set.delete(index);
-  if (set.size === 0) s.pending.delete(job);
+  if (set.size === 0) m.delete(job);
+}
+
+export function pendingAdd(s: SchedulerState, job: string, index: number): void {
+  indexAdd(s.pending, job, index);
+}
+
+export function pendingDelete(s: SchedulerState, job: string, index: number): void {
+  indexDelete(s.pending, job, index);
 }
 
 export function usageOf(s: SchedulerState, job: string): JobUsage {

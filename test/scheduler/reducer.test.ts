@@ -10,6 +10,7 @@ import {
   type StepResult,
 } from '../../src/scheduler/reducer.js';
 import { createState, restoreState, type SchedulerState } from '../../src/scheduler/state.js';
+import { workloadRows } from '../../src/scheduler/workload-rows.js';
 import { offer, offersEvent, spec, subscribed, update } from './helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -333,6 +334,84 @@ describe('scheduler/reducer', () => {
     expect(h.inst('web', 0).not_before_ms).to.equal(undefined);
     expect(h.offerTo(['h1'])).to.deep.equal([]);
     expect(h.offerTo(['h2'])).to.have.length(1);
+  });
+
+  it('make-before-break: a surge launches elsewhere, takes over when the old task ends, and shows in SLA rows', () => {
+    const h = new H();
+    h.ev(subscribed());
+    h.cmd({ type: 'create_job', spec: spec('web', 2, { constraints: { host_unique: true } }) });
+    const ids = h.offerTo(['h1', 'h2']);
+    h.runAll(ids);
+    const old = h.inst('web', 0).task_id!;
+    h.cmd({ type: 'set_blocked_hosts', hosts: [h.inst('web', 0).host!] });
+    const r = h.cmd({ type: 'surge_instances', orders: [{ job: 'web', instance: 0, task_id: old }] });
+    expect((r.result as { body: { accepted: unknown[] } }).body.accepted).to.have.length(1);
+    expect(types(r.calls)).to.deep.equal(['REVIVE']);
+    // refused: wrong task, or a second surge
+    const again = h.cmd({ type: 'surge_instances', orders: [{ job: 'web', instance: 0, task_id: old }, { job: 'web', instance: 1, task_id: 'nope' }] });
+    expect((again.result as { body: { refused: unknown[] } }).body.refused).to.have.length(2);
+    expect(workloadRows(h.s).filter((x) => x.surge)).to.deep.equal([{ job: 'web', index: 0, state: 'PENDING', surge: true }]);
+    // placed on a host the job does not use yet
+    const [sid] = h.offerTo(['h1', 'h2', 'h3']) as [string];
+    expect(h.s.tasks.get(sid)!.host).to.equal('h3');
+    expect(h.inst('web', 0).task_id).to.equal(old);
+    h.ev(update(sid, 'TASK_RUNNING', { agent: 'agent-h3' }));
+    const rows = workloadRows(h.s).filter((x) => x.index === 0);
+    expect(rows.map((x) => [x.task_id, x.state, !!x.surge])).to.deep.equal([
+      [old, 'TASK_RUNNING', false],
+      [sid, 'TASK_RUNNING', true],
+    ]);
+    // the drainer kills the old one; the surge becomes the instance's task
+    const k = h.cmd({ type: 'kill_tasks', task_ids: [old, 'unknown'] });
+    expect(types(k.calls)).to.deep.equal(['KILL']);
+    h.ev(update(old, 'TASK_KILLED', { agent: 'agent-h1' }));
+    expect(h.inst('web', 0)).to.include({ task_id: sid, state: 'TASK_RUNNING', host: 'h3' });
+    expect(h.inst('web', 0).surge).to.equal(undefined);
+    expect(h.s.pending.size).to.equal(0);
+    expect(workloadRows(h.s)).to.have.length(2);
+    expect(h.s.usage.get('web')!.hosts.get('h1')).to.equal(undefined);
+  });
+
+  it('a surge survives a restart (it is not mistaken for an orphan)', () => {
+    const h = new H();
+    h.ev(subscribed());
+    h.cmd({ type: 'create_job', spec: spec('web', 1) });
+    const [old] = h.offerTo(['h1']) as [string];
+    h.runAll([old]);
+    h.cmd({ type: 'surge_instances', orders: [{ job: 'web', instance: 0, task_id: old }] });
+    const [sid] = h.offerTo(['h2']) as [string];
+    const s2 = restoreState({
+      frameworkId: 'fw-1',
+      nextTaskSeq: h.s.nextTaskSeq,
+      jobs: [...h.s.jobs.values()],
+      instances: [...h.s.instances.get('web')!.values()].map((i) => structuredClone(i)),
+      tasks: [...h.s.tasks.values()].map((t) => structuredClone(t)),
+    });
+    expect(s2.killing.size).to.equal(0);
+    const h2 = new H(s2);
+    h2.ev(subscribed('fw-1'));
+    h2.ev(update(sid, 'TASK_RUNNING', { agent: 'agent-h2' }));
+    h2.ev(update(old, 'TASK_KILLED', { agent: 'agent-h1' }));
+    expect(h2.inst('web', 0).task_id).to.equal(sid);
+  });
+
+  it('a failed surge is dropped; a surge ordered for a task that dies is moot', () => {
+    const h = new H();
+    h.ev(subscribed());
+    h.cmd({ type: 'create_job', spec: spec('web', 1) });
+    const [old] = h.offerTo(['h1']) as [string];
+    h.runAll([old]);
+    h.cmd({ type: 'surge_instances', orders: [{ job: 'web', instance: 0, task_id: old }] });
+    const [sid] = h.offerTo(['h2']) as [string];
+    h.ev(update(sid, 'TASK_FAILED', { agent: 'agent-h2' }));
+    expect(h.inst('web', 0).surge).to.equal(undefined);
+    expect(h.inst('web', 0).task_id).to.equal(old);
+    expect(h.inst('web', 0).failures).to.equal(0);
+    h.cmd({ type: 'surge_instances', orders: [{ job: 'web', instance: 0, task_id: old }] });
+    h.ev(update(old, 'TASK_LOST', { agent: 'agent-h1', uuid: false }));
+    expect(h.inst('web', 0).surge).to.equal(undefined);
+    expect(h.s.surges.size).to.equal(0);
+    expect(h.inst('web', 0).state).to.equal('PENDING');
   });
 
   it('asks about tasks that never report after launch', () => {
