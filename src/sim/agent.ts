@@ -42,12 +42,11 @@ export interface AgentRuntimeContext {
   rng: Rng;
   log: Logger;
   master(): MasterLink | undefined;
+  agents(): readonly Agent[];
   transition(t: TaskTransition): void;
 }
 
 export class AgentRuntime {
-  /** Agent-side tasks per framework (for framework shutdown). */
-  readonly byFw = new Map<string, Set<Task>>();
   private pidCounter = 11000;
 
   constructor(private readonly ctx: AgentRuntimeContext) {}
@@ -64,9 +63,6 @@ export class AgentRuntime {
   /** RunTaskMessage arrived at the agent. */
   launch(agent: Agent, task: Task, fwInfo: FrameworkInfo, opts: { immediateRunning?: boolean } = {}): void {
     agent.tasks.set(task.key, task);
-    let set = this.byFw.get(task.fwId);
-    if (!set) this.byFw.set(task.fwId, (set = new Set()));
-    set.add(task);
     agent.fwInfos.set(task.fwId, fwInfo);
     this.ctx.transition({
       taskId: task.id,
@@ -216,16 +212,17 @@ export class AgentRuntime {
     }
   }
 
-  /** The agent shuts down a framework's executors (framework removed): its tasks die silently. */
+  /** The agents shut down a framework's executors (framework removed): its tasks die silently. */
   shutdownFramework(fwId: string): void {
-    const set = this.byFw.get(fwId);
-    if (!set) return;
-    for (const task of [...set]) {
-      if (!isTerminalState(task.state)) this.setState(task, 'TASK_KILLED', 'framework-removed');
-      this.forget(task);
+    for (const agent of this.ctx.agents()) {
+      if (!agent.fwInfos.has(fwId)) continue;
+      for (const task of [...agent.tasks.values()]) {
+        if (task.fwId !== fwId) continue;
+        if (!isTerminalState(task.state)) this.setState(task, 'TASK_KILLED', 'framework-removed');
+        this.forget(task);
+      }
+      agent.fwInfos.delete(fwId);
     }
-    this.byFw.delete(fwId);
-    for (const set2 of [set]) set2.clear();
   }
 
   /** SHUTDOWN call: the executor is told to shut down; its tasks are killed. */
@@ -258,11 +255,6 @@ export class AgentRuntime {
     task.life = undefined;
     task.queue = undefined;
     task.agent.tasks.delete(task.key);
-    const set = this.byFw.get(task.fwId);
-    if (set) {
-      set.delete(task);
-      if (set.size === 0) this.byFw.delete(task.fwId);
-    }
   }
 
   /** Changes the agent-side state and notifies observers (no status update). */

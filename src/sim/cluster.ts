@@ -162,6 +162,8 @@ export class Sim {
   private readonly behaviourHook: SimOptions['taskBehaviour'];
   private readonly racks: Array<string | undefined> = [];
   private internalFwSeq = 0;
+  /** Shared (frozen) resource vectors of populated tasks. */
+  private readonly resCache = new Map<string, Res>();
   private closed = false;
   readonly faults: Faults;
 
@@ -183,9 +185,10 @@ export class Sim {
       rng: this.rng,
       log: this.log,
       master: () => this.master,
+      agents: () => this.agentList,
       transition: (t) => {
         for (const l of this.transitionListeners) l(t);
-        this.subject.next({ kind: 'task', ...t });
+        if (this.subject.observed) this.subject.next({ kind: 'task', ...t });
       },
     });
     this.buildAgents();
@@ -249,6 +252,7 @@ export class Sim {
       stateContext: (node) => this.stateContext(node),
       callFault: (kind, type) => this.takeCallFault(kind, type),
       emit: (e) => this.emit(e),
+      observed: () => this.subject.observed,
       now: () => this.clock.now(),
     };
   }
@@ -386,6 +390,7 @@ export class Sim {
     if (!m || m.recovering) return;
     if (a.m) {
       if (!a.m.connected) m.reconnectAgent(a);
+      m.resendKills(a);
       this.runtime.flush(a);
       return;
     }
@@ -396,6 +401,7 @@ export class Sim {
       this.runtime.shutdownAgent(a, 'agent-refused');
       return;
     }
+    m.resendKills(a);
     this.runtime.flush(a);
   }
 
@@ -507,6 +513,11 @@ export class Sim {
         this.agentConnect(a);
       },
       killTask: (fid, tid, o = {}) => {
+        const known = this.master?.frameworks.get(fid)?.tasks.get(tid);
+        if (known && !known.gone && !isTerminalState(known.state)) {
+          this.runtime.terminate(known, o.state ?? 'TASK_FAILED', o.message ?? 'Command exited with status 1', o.reason);
+          return true;
+        }
         for (const a of this.agentList) {
           const t = a.tasks.get(taskKey(fid, tid));
           if (t && !t.gone && !isTerminalState(t.state)) {
@@ -560,10 +571,10 @@ export class Sim {
    * Subscribes an in-process framework (no HTTP): events are handed to `onEvent` as objects.
    * Returns the framework id.
    */
-  attachFramework(info: FrameworkInfo, onEvent: (ev: Event) => void = () => {}): string {
+  attachFramework(info: FrameworkInfo, onEvent: (ev: Event) => void = () => {}, o: { suppressedRoles?: string[] } = {}): string {
     const m = this.requireMaster();
     const conn = new Conn({ write: () => {}, end: () => {}, destroy: () => {} }, undefined, `internal-${this.internalFwSeq++}`, onEvent);
-    m.subscribe(conn, { framework_info: info });
+    m.subscribe(conn, { framework_info: info, suppressed_roles: o.suppressedRoles });
     if (!conn.fw) throw new Error('sim: framework subscription refused');
     return conn.fw.id;
   }
@@ -578,10 +589,12 @@ export class Sim {
     if (!fw) throw new Error(`sim: unknown framework ${frameworkId}`);
     const a = this.findAgent(agent);
     if (!a.m) throw new Error(`sim: agent ${a.hostname} is not registered`);
-    const r: Res = res(t.cpus, t.mem, t.disk ?? 0);
+    const rkey = `${t.cpus}/${t.mem}/${t.disk ?? 0}`;
+    let r = this.resCache.get(rkey);
+    if (!r) this.resCache.set(rkey, (r = Object.freeze(res(t.cpus, t.mem, t.disk ?? 0)) as Res));
     if (!containsRes(a.m.free, r)) throw new Error(`sim: agent ${a.hostname} lacks free resources for ${t.id}`);
     const role = t.role ?? fw.roles[0] ?? '*';
-    const task = new Task(fw.id, t.id, t.name ?? t.id, a, r, role, undefined, newUuid(this.rng), this.runtime.nextPid(), this.behaviourDefaults, this.clock.now());
+    const task = new Task(fw.id, t.id, t.name ?? t.id, a, r, role, undefined, this.rng.int(2 ** 32), this.runtime.nextPid(), this.behaviourDefaults, this.clock.now());
     subInto(a.m.free, r);
     m.placeTask(fw, task);
     this.runtime.launch(a, task, fw.info, { immediateRunning: true });

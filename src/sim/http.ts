@@ -37,6 +37,8 @@ export interface NodeHost {
   /** Fault injection: an immediate response for this scheduler call, or a delay, or nothing. */
   callFault(kind: 'scheduler' | 'operator', type: string | undefined): { status?: number; body?: string; delayMs?: number } | undefined;
   emit(e: SimEvent): void;
+  /** Whether anyone listens to events$ (events are only built then). */
+  observed(): boolean;
   now(): number;
 }
 
@@ -383,7 +385,7 @@ export class MasterNode {
       res.flushHeaders();
       const conn = new Conn(responseSink(res), codec!, streamId);
       conn.onEvent = (c, ev) => {
-        this.host.emit({ kind: 'event', at: this.host.now(), frameworkId: c.fw?.id ?? '', type: ev.type, event: ev });
+        if (this.host.observed()) this.host.emit({ kind: 'event', at: this.host.now(), frameworkId: c.fw?.id ?? '', type: ev.type, event: ev });
       };
       this.streams.add(conn);
       res.on('close', () => {
@@ -445,21 +447,10 @@ export class MasterNode {
       case 'RECONCILE':
         master.reconcile(fw, call.reconcile!);
         return empty(202);
-      case 'RECONCILE_OPERATIONS': {
-        // No operations with feedback exist on these agents: every listed one is unknown.
-        const ops = (call['reconcile_operations'] as { operations?: Array<{ operation_id: unknown; agent_id?: unknown }> }).operations ?? [];
-        const statuses = ops.map((o) => {
-          const st: Record<string, unknown> = { operation_id: o.operation_id, state: 'OPERATION_UNKNOWN' };
-          if (o.agent_id) st['agent_id'] = o.agent_id;
-          return st;
-        });
-        const resp = { type: 'RECONCILE_OPERATIONS', reconcile_operations: statuses.length ? { operation_statuses: statuses } : {} };
-        try {
-          return { status: 200, body: codec!.encode('mesos.v1.scheduler.Response', resp), contentType: codec!.mediaType };
-        } catch {
-          return empty(202);
-        }
-      }
+      case 'RECONCILE_OPERATIONS':
+        // The Accept check above is kept for compatibility; the answers come as events.
+        master.reconcileOperations(fw, call['reconcile_operations'] as never);
+        return empty(202);
       case 'MESSAGE':
         master.message(fw, call.message!);
         return empty(202);

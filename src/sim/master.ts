@@ -389,7 +389,8 @@ export class Master implements MasterLink {
     this.setSuppressed(fw, suppressed);
     const roles = new Set(fw.roles);
     for (const o of [...fw.offers]) if (!roles.has(o.role)) this.rescindOffer(o);
-    for (const r of wasSuppressed) if (!fw.suppressed.has(r)) this.markAllFreeDirty();
+    void wasSuppressed;
+    this.markAllFreeDirty();
   }
 
   private connect(fw: Framework, conn: Conn): void {
@@ -1185,7 +1186,7 @@ export class Master implements MasterLink {
       r,
       role,
       commandTask ? undefined : (groupExecutorId ?? ex!.executor_id.value),
-      newUuid(this.ctx.rng),
+      this.ctx.rng.int(2 ** 32),
       this.ctx.runtime.nextPid(),
       this.ctx.behaviour(t, fw.id, a),
       this.now,
@@ -1202,16 +1203,23 @@ export class Master implements MasterLink {
     this.ctx.runtime.launch(a, task, fw.info);
   }
 
+  /** The tasks this master tracks on an agent (slave->tasks). */
+  knownTasks(a: Agent): Task[] {
+    const out: Task[] = [];
+    for (const t of a.tasks.values()) if (t.mEpoch === this.epoch) out.push(t);
+    return out;
+  }
+
   /** Master::addTask: the task holds resources on the agent. */
   addTask(fw: Framework, task: Task, state: TaskState, statuses?: StatusLite[]): void {
     const m = task.agent.m!;
     task.mEpoch = this.epoch;
+    task.pendingKill = undefined;
     task.mState = state;
     task.mSUState = undefined;
     task.mSUUuid = undefined;
     task.mStatuses = statuses;
     fw.tasks.set(task.id, task);
-    m.tasks.set(task.key, task);
     if (!isTerminalState(state) && state !== 'TASK_UNREACHABLE') {
       addInto(m.used, task.res);
       this.use(m, fw, 1);
@@ -1220,7 +1228,7 @@ export class Master implements MasterLink {
 
   /** In-process population: a task already running on the agent (resources already taken from free). */
   placeTask(fw: Framework, task: Task): void {
-    this.addTask(fw, task, 'TASK_RUNNING', [{ state: 'TASK_RUNNING', timestamp: this.now / 1000 }]);
+    this.addTask(fw, task, 'TASK_RUNNING');
     this.account(fw, task.role, task.res, 1);
     this.touchFree(task.agent);
   }
@@ -1238,9 +1246,13 @@ export class Master implements MasterLink {
     }
     if (k.agent_id && k.agent_id.value !== task.agent.id) return; // silently ignored
     const a = task.agent;
-    if (!a.m || !a.m.connected || !this.ctx.runtime.reachable(a)) return; // retried on re-registration
-    const maxGrace = a.draining?.maxGracePeriodNs;
-    this.ctx.runtime.kill(task, k.kill_policy?.grace_period?.nanoseconds, fw.caps.taskKilling, maxGrace);
+    const grace = k.kill_policy?.grace_period?.nanoseconds;
+    if (!a.m || !a.m.connected || !this.ctx.runtime.reachable(a)) {
+      // slave->killedTasks: re-sent when the agent re-registers.
+      task.pendingKill = grace ?? -1n;
+      return;
+    }
+    this.ctx.runtime.kill(task, grace, fw.caps.taskKilling, a.draining?.maxGracePeriodNs);
   }
 
   shutdown(fw: Framework, s: { executor_id: { value: string }; agent_id: { value: string } }): void {
@@ -1252,8 +1264,8 @@ export class Master implements MasterLink {
   acknowledge(fw: Framework, ack: { agent_id: { value: string }; task_id: { value: string }; uuid: Uint8Array }): void {
     const a = this.agentsById.get(ack.agent_id.value);
     if (!a || !a.m || !a.m.connected) return;
-    const task = a.m.tasks.get(fw.id + '\u0000' + ack.task_id.value);
-    if (task && task.mSUState !== undefined) {
+    const task = a.tasks.get(fw.id + '\u0000' + ack.task_id.value);
+    if (task && task.mEpoch === this.epoch && task.mSUState !== undefined) {
       if (isTerminalState(task.mSUState) && bytesEqual(task.mSUUuid, ack.uuid)) {
         this.removeTask(task);
       }
@@ -1309,9 +1321,10 @@ export class Master implements MasterLink {
       timestamp: secs(this.now),
     };
     if (task.masterExecutorId !== undefined) st.executor_id = id(task.masterExecutorId);
-    const last = task.mStatuses?.[task.mStatuses.length - 1];
+    const statuses = task.statuses();
+    const last = statuses[statuses.length - 1];
     if (last?.healthy !== undefined) st.healthy = last.healthy;
-    if (task.mStatuses?.some((s) => s.state !== 'TASK_STAGING')) {
+    if (statuses.some((s) => s.state !== 'TASK_STAGING')) {
       st.container_status = {
         container_id: id(task.containerId),
         network_infos: [{ ip_addresses: [{ ip_address: task.agent.ip }] }],
@@ -1319,6 +1332,38 @@ export class Master implements MasterLink {
       };
     }
     return st;
+  }
+
+  /** RECONCILE_OPERATIONS: these agents never have operations with feedback, so every listed one is unknown. */
+  reconcileOperations(fw: Framework, rec: { operations?: Array<{ operation_id: { value: string }; agent_id?: { value: string }; resource_provider_id?: { value: string } }> }): void {
+    for (const op of rec.operations ?? []) {
+      const aid = op.agent_id?.value;
+      let state: string;
+      let message: string;
+      if (aid !== undefined && this.recovered.has(aid)) {
+        state = 'OPERATION_RECOVERING';
+        message = 'Reconciliation: Agent is recovered but has not re-registered';
+      } else if (aid !== undefined && this.agentsById.has(aid)) {
+        state = 'OPERATION_UNKNOWN';
+        message = 'Reconciliation: Operation is unknown';
+      } else if (aid !== undefined && this.unreachable.has(aid)) {
+        state = 'OPERATION_UNREACHABLE';
+        message = 'Reconciliation: Agent is unreachable';
+      } else if (aid !== undefined && this.ctx.registry.gone.has(aid)) {
+        state = 'OPERATION_GONE_BY_OPERATOR';
+        message = 'Reconciliation: Agent marked gone by operator';
+      } else if (aid !== undefined) {
+        state = 'OPERATION_UNKNOWN';
+        message = 'Reconciliation: Both operation and agent are unknown';
+      } else {
+        state = 'OPERATION_UNKNOWN';
+        message = "Reconciliation: Operation is unknown and no 'agent_id' was provided";
+      }
+      const status: Record<string, unknown> = { operation_id: op.operation_id, state, message };
+      if (op.agent_id) status['agent_id'] = op.agent_id;
+      if (op.resource_provider_id) status['resource_provider_id'] = op.resource_provider_id;
+      fw.send({ type: 'UPDATE_OPERATION_STATUS', update_operation_status: { status } });
+    }
   }
 
   message(fw: Framework, msg: { agent_id: { value: string }; executor_id: { value: string } }): void {
@@ -1333,7 +1378,7 @@ export class Master implements MasterLink {
   statusUpdate(a: Agent, task: Task, status: TaskStatus): void {
     if (this.closed || !a.m || !a.m.connected) return;
     const fw = this.frameworks.get(task.fwId);
-    const known = task.mEpoch === this.epoch && a.m.tasks.get(task.key) === task;
+    const known = task.mEpoch === this.epoch;
     if (fw && fw.connected) {
       if (known) {
         task.mSUState = status.state;
@@ -1354,7 +1399,7 @@ export class Master implements MasterLink {
     const st = status?.state ?? latest;
     const lite: StatusLite = { state: st, timestamp: atMs / 1000 };
     if (status?.healthy !== undefined) lite.healthy = status.healthy;
-    const list = (task.mStatuses ??= []);
+    const list = (task.mStatuses ??= task.statuses());
     if (list.length && list[list.length - 1]!.state === st) list.pop();
     list.push(lite);
     const isOver = isTerminalState(latest) || latest === 'TASK_UNREACHABLE';
@@ -1378,6 +1423,14 @@ export class Master implements MasterLink {
     subInto(m.used, task.res);
     addInto(m.free, task.res);
     if (fw) this.use(m, fw, -1);
+    if (task.masterExecutorId !== undefined) {
+      // The executor goes away with its last task.
+      let busy = false;
+      for (const t of task.agent.tasks.values()) {
+        if (t !== task && t.fwId === task.fwId && t.masterExecutorId === task.masterExecutorId && t.mEpoch === this.epoch && !isTerminalState(t.mState)) busy = true;
+      }
+      if (!busy) m.executors.get(task.fwId)?.delete(task.masterExecutorId);
+    }
     this.touchFree(task.agent);
   }
 
@@ -1390,10 +1443,9 @@ export class Master implements MasterLink {
       this.releaseTask(task);
       task.mState = 'TASK_LOST';
     }
-    m?.tasks.delete(task.key);
     if (fw && fw.tasks.get(task.id) === task) {
       fw.tasks.delete(task.id);
-      const statuses = task.mStatuses ?? [];
+      const statuses = task.statuses();
       if (unreachableTime) {
         fw.unreachable.set(task.id, { task, time: unreachableTime, statuses });
       } else {
@@ -1511,7 +1563,7 @@ export class Master implements MasterLink {
   removeAgent(a: Agent, cause: string): void {
     const m = a.m;
     if (!m) return;
-    for (const task of [...m.tasks.values()]) {
+    for (const task of this.knownTasks(a)) {
       const fw = this.frameworks.get(task.fwId);
       const status: TaskStatus = {
         task_id: id(task.id),
@@ -1549,7 +1601,7 @@ export class Master implements MasterLink {
     const time: TimeInfo = { nanoseconds: nanos(this.now) };
     this.unreachable.set(a.id, time);
     this.ctx.registry.unreachable.set(a.id, time);
-    for (const task of [...m.tasks.values()]) {
+    for (const task of this.knownTasks(a)) {
       const fw = this.frameworks.get(task.fwId);
       const pa = fw?.caps.partitionAware ?? false;
       const state: TaskState = pa ? 'TASK_UNREACHABLE' : 'TASK_LOST';
@@ -1598,6 +1650,17 @@ export class Master implements MasterLink {
       this.removeInverseOffer(io, true);
     }
     this.freeAgents.delete(a);
+  }
+
+  /** Kills recorded while the agent was unreachable are sent now. */
+  resendKills(a: Agent): void {
+    for (const t of this.knownTasks(a)) {
+      if (t.pendingKill === undefined) continue;
+      const grace = t.pendingKill < 0n ? undefined : t.pendingKill;
+      t.pendingKill = undefined;
+      const fw = this.frameworks.get(t.fwId);
+      this.ctx.runtime.kill(t, grace, fw?.caps.taskKilling ?? false, a.draining?.maxGracePeriodNs);
+    }
   }
 
   /** An agent that had disconnected came back (same master). */
@@ -1674,7 +1737,7 @@ export class Master implements MasterLink {
   checkDrained(a: Agent): void {
     const d = this.ctx.registry.draining.get(a.id);
     if (!d || d.state === 'DRAINED' || !a.m) return;
-    if (a.m.tasks.size > 0) return;
+    for (const t of a.tasks.values()) if (t.mEpoch === this.epoch) return;
     if (d.markGone) {
       const time: TimeInfo = { nanoseconds: nanos(this.now) };
       this.ctx.registry.gone.set(a.id, time);
@@ -1688,7 +1751,7 @@ export class Master implements MasterLink {
   private markGone(a: Agent): void {
     const m = a.m;
     if (!m) return;
-    for (const task of [...m.tasks.values()]) {
+    for (const task of this.knownTasks(a)) {
       const fw = this.frameworks.get(task.fwId);
       const pa = fw?.caps.partitionAware ?? false;
       const status: TaskStatus = {
@@ -1902,8 +1965,13 @@ function injectAllocation(t: TaskInfo, role: string): void {
   for (const r of ex?.resources ?? []) r.allocation_info ??= { role };
 }
 
+const urlCache = new WeakMap<Agent, { scheme: string; address: { hostname: string; ip: string; port: number }; path: string }>();
+
+/** The agent's libprocess URL as offers carry it (shared, read-only object). */
 export function agentUrl(a: Agent): { scheme: string; address: { hostname: string; ip: string; port: number }; path: string } {
-  return { scheme: 'http', address: { hostname: a.hostname, ip: a.ip, port: a.port }, path: '/slave(1)' };
+  let u = urlCache.get(a);
+  if (!u) urlCache.set(a, (u = { scheme: 'http', address: { hostname: a.hostname, ip: a.ip, port: a.port }, path: '/slave(1)' }));
+  return u;
 }
 
 /** operator<<(ostream, MachineID) */

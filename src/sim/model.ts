@@ -23,6 +23,7 @@ import type {
 } from '../mesos/types.js';
 import type { Res } from './resources.js';
 import type { SimTimer } from './timers.js';
+import { Rng, uuidString } from './util.js';
 
 export const EVENT = 'mesos.v1.scheduler.Event';
 
@@ -51,7 +52,8 @@ export class Task {
   readonly key: string;
   /** Executor id as the agent reports it (the task id for command tasks). */
   readonly executorId: string;
-  readonly containerId: string;
+  /** Seed of the container id (the UUID string is derived on demand to keep tasks small). */
+  private readonly containerSeed: number;
   readonly executorPid: number;
   labels: unknown;
   killGraceNs: bigint | undefined;
@@ -69,6 +71,8 @@ export class Task {
   killed = false;
   killStart = 0;
   killDeadline = 0;
+  /** A KILL the master could not deliver yet (agent disconnected): grace ns, -1 for none. */
+  pendingKill: bigint | undefined;
   /** The agent has forgotten the task (terminal update acknowledged, agent removed, framework shut down). */
   gone = false;
 
@@ -87,7 +91,7 @@ export class Task {
     readonly res: Res,
     readonly role: string,
     executorId: string | undefined,
-    containerId: string,
+    containerSeed: number,
     executorPid: number,
     readonly behaviour: TaskBehaviour,
     now: number,
@@ -95,9 +99,22 @@ export class Task {
     this.key = taskKey(fwId, id);
     this.masterExecutorId = executorId;
     this.executorId = executorId ?? id;
-    this.containerId = containerId;
+    this.containerSeed = containerSeed >>> 0;
     this.executorPid = executorPid;
     this.since = now;
+  }
+
+  /** The container id (a version 4 UUID derived from the task's seed). */
+  get containerId(): string {
+    const b = new Rng(this.containerSeed ^ 0x5bd1e995).bytes(16);
+    b[6] = (b[6]! & 0x0f) | 0x40;
+    b[8] = (b[8]! & 0x3f) | 0x80;
+    return uuidString(b);
+  }
+
+  /** The statuses the master keeps for the task (last one per state, in order). */
+  statuses(): StatusLite[] {
+    return this.mStatuses ?? [{ state: this.mState, timestamp: this.since / 1000 }];
   }
 }
 
@@ -122,8 +139,6 @@ export class AgentM {
   inverseOffers = new Set<InverseOffer>();
   /** Number of offers and resource-holding tasks per framework on this agent. */
   fwUse = new Map<Framework, number>();
-  /** Tasks the master tracks on this agent, keyed by Task.key. */
-  tasks = new Map<string, Task>();
   /** Executors (LAUNCH_GROUP) per framework. */
   executors = new Map<string, Set<string>>();
   filters: OfferFilter[] | undefined;

@@ -124,7 +124,7 @@ function frameworkJson(m: Master, fw: Framework): Record<string, unknown> {
   if (fw.registeredTime !== fw.reregisteredTime) o['reregistered_time'] = dbl(fw.reregisteredTime / 1000);
   if (fw.caps.multiRole) o['roles'] = fw.info.roles ?? [];
   else o['role'] = fw.info.role ?? '*';
-  o['tasks'] = [...fw.tasks.values()].map((t) => taskJson(t, t.mState, t.mStatuses));
+  o['tasks'] = [...fw.tasks.values()].map((t) => taskJson(t, t.mState, t.statuses()));
   o['unreachable_tasks'] = [...fw.unreachable.values()].map((u) => taskJson(u.task, 'TASK_UNREACHABLE', u.statuses));
   o['completed_tasks'] = fw.completed.map((c) => taskJson(c.task, c.state, c.statuses));
   o['offers'] = [...fw.offers].map((of) => ({
@@ -361,7 +361,7 @@ export function getTasks(m: Master): Record<string, unknown> {
   const unreachable = [];
   const completed = [];
   for (const fw of [...m.frameworks.values(), ...m.completed]) {
-    for (const t of fw.tasks.values()) tasks.push(taskView(t, t.mState, t.mStatuses));
+    for (const t of fw.tasks.values()) tasks.push(taskView(t, t.mState, t.statuses()));
     for (const u of fw.unreachable.values()) unreachable.push(taskView(u.task, 'TASK_UNREACHABLE', u.statuses));
     for (const c of fw.completed) completed.push(taskView(c.task, c.state, c.statuses));
   }

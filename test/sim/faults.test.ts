@@ -131,6 +131,21 @@ describe('sim fault injection', () => {
     });
   });
 
+  it('a KILL while the agent is disconnected is delivered when it reconnects', async () => {
+    await withSim({ agents: 1 }, async (sim, clock) => {
+      const { s } = await running(sim.url, frameworkInfo());
+      sim.faults.partitionAgent('agent-1');
+      await send(sim.url, s, { type: 'KILL', kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds: 0n } } } });
+      await advance(clock, 5000);
+      expect(s.drain().filter((e) => e.type === 'UPDATE')).to.have.length(0);
+      expect(sim.groundTruth()).to.have.length(1);
+      sim.faults.healAgent('agent-1');
+      const st = (await s.next('UPDATE')).update!.status;
+      expect(st.state).to.equal('TASK_KILLED');
+      s.destroy();
+    });
+  });
+
   it('killTask: the task crashes (executor update with uuid, delivered reliably)', async () => {
     await withSim({ agents: 1 }, async (sim) => {
       const { s } = await running(sim.url, frameworkInfo());

@@ -292,6 +292,23 @@ describe('sim tasks', () => {
     });
   });
 
+  it('RECONCILE_OPERATIONS: 202, answers come as UPDATE_OPERATION_STATUS events (no operations exist here)', async () => {
+    await withSim({ agents: 1 }, async (sim) => {
+      const s = await subscribed(sim.url);
+      const [o] = await offersOf(s);
+      const r = await send(sim.url, s, {
+        type: 'RECONCILE_OPERATIONS',
+        reconcile_operations: { operations: [{ operation_id: { value: 'op1' }, agent_id: o!.agent_id }, { operation_id: { value: 'op2' } }] },
+      });
+      expect([r.status, r.text]).to.deep.equal([202, '']);
+      const a = (await s.next('UPDATE_OPERATION_STATUS')).update_operation_status!.status as Record<string, unknown>;
+      const b = (await s.next('UPDATE_OPERATION_STATUS')).update_operation_status!.status as Record<string, unknown>;
+      expect(a).to.deep.include({ state: 'OPERATION_UNKNOWN', message: 'Reconciliation: Operation is unknown' });
+      expect(b).to.deep.include({ state: 'OPERATION_UNKNOWN', message: "Reconciliation: Operation is unknown and no 'agent_id' was provided" });
+      s.destroy();
+    });
+  });
+
   it('SHUTDOWN of a command task\'s executor kills the task', async () => {
     await withSim({ agents: 1 }, async (sim, clock) => {
       const { s, offer } = await launched(sim.url, (a) => [taskInfo('sd', a)]);
