@@ -187,6 +187,18 @@ export class Sim {
       master: () => this.master,
       agents: () => this.agentList,
       transition: (t) => {
+        if (this.log.isDebugEnabled()) {
+          this.log.debug('sim: task transition', {
+            event: 'sim_task',
+            task_id: t.taskId,
+            framework_id: t.frameworkId,
+            agent_id: t.agentId,
+            host: t.hostname,
+            state_from: t.from,
+            state_to: t.to,
+            reason: t.cause,
+          });
+        }
         for (const l of this.transitionListeners) l(t);
         if (this.subject.observed) this.subject.next({ kind: 'task', ...t });
       },
@@ -291,7 +303,32 @@ export class Sim {
   }
 
   private emit(e: SimEvent): void {
-    if (!this.closed) this.subject.next(e);
+    if (this.closed) return;
+    this.logEvent(e);
+    if (this.subject.observed) this.subject.next(e);
+  }
+
+  /** Structured log line per cluster-level event (task transitions and stream events at debug). */
+  private logEvent(e: SimEvent): void {
+    switch (e.kind) {
+      case 'agent':
+        this.log.info(`sim: agent ${e.what}`, { event: `sim_agent_${e.what}`, agent_id: e.agentId, host: e.hostname, reason: e.message });
+        break;
+      case 'framework':
+        this.log.info(`sim: framework ${e.what}`, { event: `sim_framework_${e.what}`, framework_id: e.frameworkId, reason: e.message });
+        break;
+      case 'maintenance':
+        this.log.info(`sim: maintenance ${e.what}`, { event: `sim_maintenance_${e.what}`, machines: e.machines });
+        break;
+      case 'leader':
+        this.log.info(e.masterId ? 'sim: leader elected' : 'sim: no leader', { event: 'sim_leader', master_id: e.masterId, url: e.url });
+        break;
+      case 'call':
+        this.log.debug('sim: scheduler call', { event: 'sim_call', framework_id: e.frameworkId, call: e.type, status: e.status });
+        break;
+      default:
+        break;
+    }
   }
 
   // ------------------------------------------------------------------------------------------

@@ -387,6 +387,7 @@ export class MasterNode {
       conn.onEvent = (c, ev) => {
         if (this.host.observed()) this.host.emit({ kind: 'event', at: this.host.now(), frameworkId: c.fw?.id ?? '', type: ev.type, event: ev });
       };
+      conn.onError = (e, ev) => this.host.log.error('sim: cannot encode event', { error: e, type: ev.type });
       this.streams.add(conn);
       res.on('close', () => {
         this.streams.delete(conn);

@@ -3,7 +3,8 @@
  * wire from a real master for what schedulers and operators use. See docs/DESIGN.md and the
  * contract (mesos-contract.md) for the behaviour; src/sim/cluster.ts for the API.
  */
-export { Sim, startSim } from './cluster.js';
+export { Sim, Sim as SimCluster, startSim } from './cluster.js';
+export { runSimCli } from './cli.js';
 export type { SimOptions, AgentSpec, AgentView, GroundTruthTask, FailoverOptions, Faults } from './cluster.js';
 export type { SimEvent } from './master.js';
 export type { TaskTransition } from './agent.js';

@@ -273,6 +273,7 @@ export class Conn {
   fw: Framework | undefined;
   /** Set by the simulator to observe every event written. */
   onEvent: ((conn: Conn, ev: Event) => void) | undefined;
+  onError: ((e: unknown, ev: Event) => void) | undefined;
 
   constructor(
     readonly sink: StreamSink,
@@ -289,7 +290,15 @@ export class Conn {
       this.direct(ev);
       return;
     }
-    const payload = this.codec!.encode(EVENT, ev);
+    let payload: Buffer;
+    try {
+      payload = this.codec!.encode(EVENT, ev);
+    } catch (e) {
+      // Never let a bad event object break the master's bookkeeping; the stream is cut instead.
+      this.onError?.(e, ev);
+      this.destroy();
+      return;
+    }
     this.sink.write(encodeRecord(payload));
   }
 

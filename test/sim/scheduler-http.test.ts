@@ -128,8 +128,8 @@ describe('sim /api/v1/scheduler: status codes and check order', () => {
     expect(stale.text).to.equal(
       `The stream ID 'stale' included in this request didn't match the stream ID currently associated with framework ID ${fid}`,
     );
-    const ok = await call(sim.url, { framework_id: { value: fid }, type: 'REVIVE' }, { streamId: s.streamId });
-    expect(ok.status).to.equal(202);
+    const ok = await call(sim.url, { framework_id: { value: fid }, type: 'REVIVE' }, { streamId: s.streamId, accept: 'text/html' });
+    expect(ok.status, 'Accept is not consulted for ordinary calls').to.equal(202);
     expect(ok.body.length).to.equal(0);
     expect(ok.headers['content-type']).to.equal(undefined);
     s.destroy();
