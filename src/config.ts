@@ -11,7 +11,7 @@
  * | Secret (HTTP Basic)      | --secret                | SLUICE_SECRET             | secret              | none                 |
  * | Failover timeout         | --failover-timeout      | SLUICE_FAILOVER_TIMEOUT   | failover_timeout    | 7d (604800 s)        |
  * | Store directory          | --store                 | SLUICE_STORE              | store               | ./.sluice/store      |
- * | Operator API address     | --api-listen            | SLUICE_API_LISTEN         | api_listen          | 127.0.0.1:5060       |
+ * | Operator API address     | --api-listen            | SLUICE_API_LISTEN         | api_listen          | 127.0.0.1:5070       |
  * | Operator API token       | --api-token             | SLUICE_API_TOKEN          | api_token           | none (loopback only) |
  * | Implicit reconciliation  | --reconcile-interval    | SLUICE_RECONCILE_INTERVAL | reconcile_interval  | 15m                  |
  * | Log level                | --log-level             | SLUICE_LOG_LEVEL          | log_level           | info                 |
@@ -19,6 +19,9 @@
  * | Config file              | --config                | SLUICE_CONFIG             | -                   | none                 |
  * | Demo jobs (embedded sim) | --no-demo               | SLUICE_DEMO=0             | demo                | true                 |
  * | Simulated agents / racks | --sim-agents/--sim-racks| -                         | sim_agents/sim_racks| 12 / 3               |
+ *
+ * The API port is 5070, next to Mesos's 5050/5051. (Not 5060: browsers and every WHATWG fetch,
+ * Node's included, refuse port 5060 as a "bad port" reserved for SIP.)
  *
  * Durations accept seconds (`900`) or a number with a unit (`15m`, `7d`, `36h`, `30s`, `500ms`).
  * A non-loopback --api-listen requires an API token; the CLI then needs SLUICE_API_TOKEN too.
@@ -53,8 +56,8 @@ export interface SluiceConfig {
   sources: Record<string, 'flag' | 'env' | 'file' | 'default'>;
 }
 
-export const DEFAULT_API_LISTEN = '127.0.0.1:5060';
-export const DEFAULT_API_URL = 'http://127.0.0.1:5060';
+export const DEFAULT_API_LISTEN = '127.0.0.1:5070';
+export const DEFAULT_API_URL = 'http://127.0.0.1:5070';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

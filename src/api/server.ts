@@ -12,7 +12,7 @@ import { safeStringify, nullLogger, type Logger } from '../util/logger.js';
 import { ApiError, type ApiRequest, type ApiResult, type Router } from './router.js';
 
 export interface ApiServerOptions {
-  /** `host:port` (port 0 = any free port). Default 127.0.0.1:5060. */
+  /** `host:port` (port 0 = any free port). Default 127.0.0.1:5070. */
   listen: string;
   token?: string;
   router: Router;
@@ -24,7 +24,7 @@ export interface ApiServerOptions {
 export interface ApiServer {
   readonly host: string;
   readonly port: number;
-  /** Base URL, e.g. http://127.0.0.1:5060 */
+  /** Base URL, e.g. http://127.0.0.1:5070 */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -35,7 +35,7 @@ export class ApiConfigError extends Error {
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(listen.trim());
-  if (!m) throw new ApiConfigError(`API listen address ${JSON.stringify(listen)} is not host:port (e.g. 127.0.0.1:5060)`);
+  if (!m) throw new ApiConfigError(`API listen address ${JSON.stringify(listen)} is not host:port (e.g. 127.0.0.1:5070)`);
   const port = Number(m[2]);
   if (port > 65535) throw new ApiConfigError(`API listen port ${port} is out of range`);
   return { host: m[1] || '127.0.0.1', port };

@@ -6,7 +6,7 @@ import { DEFAULT_API_URL } from '../config.js';
 import { CliError } from './command.js';
 
 export interface ApiClientOptions {
-  /** Base URL (flag --api, env SLUICE_API, default http://127.0.0.1:5060). */
+  /** Base URL (flag --api, env SLUICE_API, default http://127.0.0.1:5070). */
   url: string;
   token?: string;
   timeoutMs?: number;

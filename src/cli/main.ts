@@ -17,7 +17,7 @@ export function help(commands: readonly CommandModule[] = COMMANDS): string {
     ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     '',
     'Run `sluice <command> --help` for details. The CLI talks to the operator API at --api URL',
-    '(env SLUICE_API, default http://127.0.0.1:5060); `--json` prints machine-readable output.',
+    '(env SLUICE_API, default http://127.0.0.1:5070); `--json` prints machine-readable output.',
   ].join('\n');
 }
 

@@ -6,7 +6,7 @@
 import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-routes.js';
 import { Router } from '../api/router.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
-import type { SluiceConfig } from '../config.js';
+import { DEFAULT_API_URL, type SluiceConfig } from '../config.js';
 import { SluiceMetrics } from '../metrics/metrics.js';
 import { startSim } from '../sim/index.js';
 import { Store, StoreCorruptError, StoreLockedError } from '../store/index.js';
@@ -174,7 +174,7 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
 /** What `sluice start` prints once running: how to talk to it. */
 export function banner(app: SluiceApp): string {
   const api = app.api.url;
-  const defaultApi = api === 'http://127.0.0.1:5060';
+  const defaultApi = api === DEFAULT_API_URL;
   const cli = (args: string) => `  sluice ${args}${defaultApi ? '' : ` --api ${api}`}`;
   const lines = [
     '',

@@ -7,7 +7,7 @@ import { Router } from '../../src/api/router.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
 import { registerWorkloadRoutes, type WorkloadService } from '../../src/api/workload-routes.js';
 import { main } from '../../src/cli/main.js';
-import { ConfigError, loadConfig, parseSeconds } from '../../src/config.js';
+import { ConfigError, DEFAULT_API_URL, loadConfig, parseSeconds } from '../../src/config.js';
 import { applyCommand, type SchedulerCommand } from '../../src/scheduler/reducer.js';
 import { createState } from '../../src/scheduler/state.js';
 import { spec } from './helpers.js';
@@ -168,13 +168,27 @@ describe('configuration', () => {
     expect(c.frameworkName).to.equal('envname');
     expect(c.failoverTimeoutSeconds).to.equal(172800);
     expect(c.storePath).to.equal(path.join(dir, 'st'));
-    expect(c.apiListen).to.equal('127.0.0.1:5060');
+    expect(c.apiListen).to.equal('127.0.0.1:5070');
     expect(c.sources['role']).to.equal('flag');
     const d = loadConfig({}, {}, dir);
     expect(d.masters).to.deep.equal([]);
     expect(d.failoverTimeoutSeconds).to.equal(604800);
     expect(d.reconcileIntervalSeconds).to.equal(900);
     expect(loadConfig({}, { SLUICE_MASTER: 'a:5050, b:5050' }, dir).masters).to.deep.equal(['a:5050', 'b:5050']);
+  });
+
+  it('defaults the API to a port fetch clients may use (5060 is a WHATWG "bad port")', async () => {
+    expect(DEFAULT_API_URL).to.equal('http://127.0.0.1:5070');
+    const cause = await fetch(DEFAULT_API_URL + '/health').then(
+      () => undefined,
+      (e: { cause?: { message?: string } }) => e.cause?.message,
+    );
+    expect(cause ?? '').to.not.match(/bad port/);
+    const blocked = await fetch('http://127.0.0.1:5060/').then(
+      () => '',
+      (e: { cause?: { message?: string } }) => e.cause?.message ?? '',
+    );
+    expect(blocked).to.match(/bad port/);
   });
 
   it('rejects bad values with the source named', () => {

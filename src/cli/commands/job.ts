@@ -9,7 +9,7 @@ import { CliError, write, type CliContext, type CommandModule } from '../command
 import { ago, json, table } from '../output.js';
 
 export const API_FLAGS: FlagSpecs = {
-  api: { type: 'string', description: 'Operator API URL (env SLUICE_API; default http://127.0.0.1:5060)' },
+  api: { type: 'string', description: 'Operator API URL (env SLUICE_API; default http://127.0.0.1:5070)' },
   'api-token': { type: 'string', description: 'Bearer token (env SLUICE_API_TOKEN)' },
   json: { type: 'boolean', description: 'Print machine-readable JSON' },
   help: { type: 'boolean', short: 'h', description: 'Show this help' },

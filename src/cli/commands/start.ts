@@ -15,7 +15,7 @@ export const START_FLAGS: FlagSpecs = {
   secret: { type: 'string', description: 'Secret for HTTP Basic authentication (prefer SLUICE_SECRET)' },
   'failover-timeout': { type: 'string', description: 'How long Mesos keeps tasks while Sluice is away (default 7d)' },
   store: { type: 'string', description: 'Store directory (default ./.sluice/store)' },
-  'api-listen': { type: 'string', description: 'Operator API host:port (default 127.0.0.1:5060; non-loopback needs a token)' },
+  'api-listen': { type: 'string', description: 'Operator API host:port (default 127.0.0.1:5070; non-loopback needs a token)' },
   'api-token': { type: 'string', description: 'Require "Authorization: Bearer <token>" (prefer SLUICE_API_TOKEN)' },
   'reconcile-interval': { type: 'string', description: 'Implicit reconciliation period (default 15m)' },
   'log-level': { type: 'string', description: 'error, warn, info, debug (default info)' },
