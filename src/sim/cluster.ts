@@ -241,9 +241,8 @@ export class Sim {
     }
     const base = this.opts.port ?? 0;
     for (let i = 0; i < n; i++) await this.nodes[i]!.listen(base === 0 ? 0 : base + i);
-    this.elect(0, { agentReregisterDelayMs: 0 });
     // Agents of a fresh cluster register at once.
-    for (const a of this.agentList) this.agentConnect(a);
+    this.elect(0, { agentReregisterDelayMs: 0 });
   }
 
   private nodeHost(): NodeHost {
@@ -369,7 +368,7 @@ export class Sim {
             master.unreachable.set(aid, time);
             this.registry.unreachable.set(aid, time);
             for (const fw of master.frameworks.values()) if (fw.connected) fw.send({ type: 'FAILURE', failure: { agent_id: { value: aid } } });
-            void a;
+            this.emit({ kind: 'agent', at: this.clock.now(), agentId: aid, hostname: a.hostname, what: 'unreachable', message: 'did not re-register after master failover' });
           }
         });
       }
@@ -377,8 +376,6 @@ export class Sim {
     if (recoveryMs > 0) {
       master.recovering = true;
       this.timers.after(recoveryMs, afterRecovery);
-    } else if (delay === 0) {
-      afterRecovery();
     } else {
       afterRecovery();
     }

@@ -1483,10 +1483,8 @@ export class Master implements MasterLink {
     if (this.machineDown(a)) return 'Machine is `DOWN`';
     if (a.id && this.ctx.registry.gone.has(a.id)) return 'Agent has been marked gone';
     const reregister = a.id !== '';
-    if (!reregister) {
-      a.id = `${this.masterId}-S${this.nextAgent++}`;
-      this.ctx.registry.admitted.set(a.id, a.index);
-    }
+    if (!reregister) a.id = `${this.masterId}-S${this.nextAgent++}`;
+    this.ctx.registry.admitted.set(a.id, a.index);
     if (a.m) this.dropAgentM(a);
     const mach = this.machineFor(a);
     let used = emptyRes();
@@ -1582,6 +1580,7 @@ export class Master implements MasterLink {
     for (const o of [...m.offers]) this.rescindOffer(o);
     for (const io of [...m.inverseOffers]) this.removeInverseOffer(io, true);
     this.detachAgent(a);
+    this.ctx.registry.admitted.delete(a.id);
     this.ctx.registry.draining.delete(a.id);
     this.ctx.registry.deactivated.delete(a.id);
     this.sendAgentLost(a);

@@ -135,6 +135,24 @@ describe('sim with several masters', () => {
     });
   });
 
+  it('an agent removed by /machine/down is not "recovering" after failover (reconciliation answers at once)', async () => {
+    await withSim({ agents: 2, masters: 2 }, async (sim) => {
+      const body = '{"windows":[{"machine_ids":[{"hostname":"agent-1","ip":"127.0.1.1"}],"unavailability":{"start":{"nanoseconds":1}}}]}';
+      await request(sim.url, { method: 'POST', path: '/maintenance/schedule', body });
+      const gone = sim.findAgent('agent-1').id;
+      await request(sim.url, { method: 'POST', path: '/machine/down', body: '[{"hostname":"agent-1","ip":"127.0.1.1"}]' });
+      await sim.faults.failover({ agentReregisterDelayMs: 5000 });
+      const s = await subscribed(sim.url, frameworkInfo());
+      await send(sim.url, s, { type: 'RECONCILE', reconcile: { tasks: [{ task_id: { value: 'x' }, agent_id: { value: gone } }] } });
+      const st = (await s.next('UPDATE')).update!.status;
+      expect([st.state, st.message]).to.deep.equal(['TASK_LOST', 'Reconciliation: Task is unknown']);
+      // agent-2 is still recovering: no answer for it.
+      await send(sim.url, s, { type: 'RECONCILE', reconcile: { tasks: [{ task_id: { value: 'y' }, agent_id: { value: sim.findAgent('agent-2').id } }] } });
+      expect(await s.none('UPDATE', 100)).to.equal(true);
+      s.destroy();
+    });
+  });
+
   it('unacknowledged status updates are re-sent by the agent when it re-registers with the new leader', async () => {
     await withSim({ agents: 1, masters: 2 }, async (sim) => {
       const info = frameworkInfo({ failover_timeout: 3600 });
