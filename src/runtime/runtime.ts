@@ -21,7 +21,7 @@ import type { Observable, Subscription } from 'rxjs';
 import { SchedulerClient, type ConnectionState, type SchedulerClientOptions } from '../client/index.js';
 import { ClientStoppedError, FrameworkRemovedError, MesosHttpError, NotSubscribedError } from '../client/errors.js';
 import type { Call, Event, FrameworkInfo } from '../mesos/types.js';
-import type { SluiceMetrics, StateSnapshot } from '../metrics/metrics.js';
+import type { HostSnapshot, SluiceMetrics, StateSnapshot } from '../metrics/metrics.js';
 import {
   applyCommand,
   emptyChanges,
@@ -98,6 +98,8 @@ export interface RuntimeExtension {
   onEvent?(event: Event, ctx: ExtensionContext): ExtensionStep | void;
   onDisconnected?(ctx: ExtensionContext): ExtensionStep | void;
   onTick?(ctx: ExtensionContext): ExtensionStep | void;
+  /** Host gauges for /metrics (sluice_hosts, sluice_drain_*), read at scrape time. */
+  metricsHosts?(ctx: ExtensionContext): HostSnapshot[];
 }
 
 export interface RuntimeOptions {
@@ -509,9 +511,19 @@ export class SluiceRuntime {
 
   snapshot(): StateSnapshot {
     const s = this.s;
+    const ctx: ExtensionContext = { state: s, now: this.clock.now(), store: this.store };
+    const hosts: HostSnapshot[] = [];
+    for (const e of this.extensions) {
+      if (!e.metricsHosts) continue;
+      try {
+        hosts.push(...e.metricsHosts(ctx));
+      } catch (err) {
+        this.log.error('extension_failed', { event: 'extension_failed', extension: e.name, error: describeError(err) });
+      }
+    }
     return {
       tasksByState: tasksByState(s),
-      hosts: [],
+      hosts,
       jobs: jobSlaSnapshot(s, this.clock.now()),
       oldestHeldOfferSeconds: 0, // offers are answered in the step that receives them
       offersHeld: 0,
