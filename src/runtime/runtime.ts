@@ -426,8 +426,9 @@ export class SluiceRuntime {
         await this.store.batch(ops);
       } catch (e) {
         const err = new Error(`Store write failed, stopping (a restart recovers the last good write): ${describeError(e)}`);
+        this.fail(err);
         for (const input of batch) if (input.kind === 'command' || input.kind === 'run') input.reject(err);
-        throw err;
+        return;
       }
     }
     for (const f of settle) f();
