@@ -14,10 +14,10 @@
  * (decide + answer), and the ratio of the total cost to decoding alone.
  * Goal: >= 20,000 offers/s.
  *
- *   node dist/scripts/bench/offers.js [--agents 10000] [--batch 100] [--rounds 5]
+ *   node dist/scripts/bench/offers.js [--agents 10000] [--batch 100] [--rounds 5] [--protobuf]
  */
 import { performance } from 'node:perf_hooks';
-import { jsonCodec } from '../../src/mesos/codec.js';
+import { jsonCodec, protobufCodec, type Codec } from '../../src/mesos/codec.js';
 import type { Event, Offer } from '../../src/mesos/types.js';
 import { onEvent } from '../../src/scheduler/reducer.js';
 import { applyCommand } from '../../src/scheduler/reducer.js';
@@ -35,6 +35,9 @@ function arg(name: string, def: number): number {
 const AGENTS = arg('agents', 10_000);
 const BATCH = arg('batch', 100);
 const ROUNDS = arg('rounds', 5);
+const CODEC_NAME = process.argv.includes('--protobuf') ? 'protobuf' : 'json';
+/** The encoding of the stream and the calls (the client's contentType): JSON by default. */
+const codec: Codec = CODEC_NAME === 'protobuf' ? protobufCodec : jsonCodec;
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const MASTER = '5b1c7f2e-0000-4000-8000-00000000abcd';
 
@@ -70,7 +73,7 @@ function encodeRound(round: number): Buffer[] {
   for (let i = 0; i < AGENTS; i += BATCH) {
     const offers: Offer[] = [];
     for (let j = i; j < Math.min(AGENTS, i + BATCH); j++) offers.push(makeOffer(j, round));
-    out.push(jsonCodec.encode(EVENT, { type: 'OFFERS', offers: { offers } } satisfies Event));
+    out.push(codec.encode(EVENT, { type: 'OFFERS', offers: { offers } } satisfies Event));
   }
   return out;
 }
@@ -133,11 +136,11 @@ function run(scenario: 'placing' | 'steady', rounds: Buffer[][]): Result {
     gc();
     for (const b of events) {
       const t0 = performance.now();
-      const ev = jsonCodec.decode<Event>(EVENT, b);
+      const ev = codec.decode<Event>(EVENT, b);
       const t1 = performance.now();
       const r = onEvent(s, ev, NOW);
       const t2 = performance.now();
-      for (const c of r.calls) jsonCodec.encode(CALL, { ...c, framework_id: { value: `${MASTER}-0000` } });
+      for (const c of r.calls) codec.encode(CALL, { ...c, framework_id: { value: `${MASTER}-0000` } });
       const t3 = performance.now();
       decodeMs += t1 - t0;
       decideMs += t2 - t1;
@@ -174,11 +177,11 @@ function run(scenario: 'placing' | 'steady', rounds: Buffer[][]): Result {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function main(): void {
-  console.log(`offers: ${AGENTS} agents, ${BATCH} offers per OFFERS event, ${ROUNDS} rounds (+1 warm-up), JSON codec`);
+  console.log(`offers: ${AGENTS} agents, ${BATCH} offers per OFFERS event, ${ROUNDS} rounds (+1 warm-up), ${codec.mediaType}`);
   const rounds: Buffer[][] = [];
   for (let r = 0; r <= ROUNDS; r++) rounds.push(encodeRound(r));
   const bytes = rounds[0]!.reduce((n, b) => n + b.length, 0);
-  console.log(`  one round: ${rounds[0]!.length} events, ${(bytes / 1e6).toFixed(1)} MB of JSON`);
+  console.log(`  one round: ${rounds[0]!.length} events, ${(bytes / 1e6).toFixed(1)} MB`);
   const warm = rounds.slice(0, 1);
   run('placing', warm);
   run('steady', warm);
