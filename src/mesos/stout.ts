@@ -12,7 +12,7 @@
  */
 import { protobuf } from './proto.js';
 import { CodecError } from './errors.js';
-import { formatDouble, parseJsonLossless, quoteUnsafeTokens } from './json.js';
+import { formatDouble, parseJsonLossless } from './json.js';
 
 type ScalarKind = 'int64' | 'uint64' | 'int32' | 'uint32' | 'double' | 'bool' | 'string' | 'bytes' | 'enum' | 'message';
 
@@ -492,11 +492,6 @@ export function toProtobufObject(type: protobuf.Type, obj: unknown): Record<stri
 // those of the interpretive versions (kept as `fromJsonValueInterpreted` /
 // `fromProtobufMessageInterpreted`, and compared against them in test/client/codec-compiled.test.ts).
 //
-// `fromJsonText` also drops the regular-expression pre-scan for big integers: it parses with plain
-// JSON.parse and lets the walk detect an int64 field holding a number that is not a safe integer
-// (= JSON.parse rounded it); only then is the text re-parsed losslessly. Bare Infinity/NaN tokens
-// make JSON.parse fail, which also falls back to the lossless parser.
-
 /** Error carrying a path relative to the object being decoded; turned into a CodecError at the top. */
 class PathError {
   constructor(
@@ -505,9 +500,6 @@ class PathError {
     readonly missing?: string[],
   ) {}
 }
-
-/** Thrown by the strict (lossy-detecting) JSON walk; never escapes fromJsonText. */
-const LOSSY = { lossyInt64: true };
 
 function prefixed(e: unknown, seg: string): unknown {
   if (e instanceof PathError) e.path = e.path === '' ? seg : e.path.charCodeAt(0) === 0x5b /* [ */ ? seg + e.path : seg + '.' + e.path;
@@ -522,9 +514,7 @@ function toCodecError(e: unknown): unknown {
 
 /** Runtime shared by the generated code. */
 const RT = {
-  lossyCheck: false,
   PathError,
-  LOSSY,
   FILLED: FILLED_DEFAULTS as symbol,
   prefixed,
   str(v: unknown): unknown {
@@ -563,10 +553,8 @@ const RT = {
   },
   int64(v: unknown, unsigned: boolean): unknown {
     let b: bigint;
-    if (typeof v === 'number' && Number.isInteger(v)) {
-      if (RT.lossyCheck && !Number.isSafeInteger(v)) throw LOSSY;
-      b = BigInt(v);
-    } else if (typeof v === 'string' && NUMERIC_STRING.test(v)) b = BigInt(v);
+    if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
+    else if (typeof v === 'string' && NUMERIC_STRING.test(v)) b = BigInt(v);
     else throw new PathError('Expecting an integer', '');
     if (unsigned ? b < 0n || b > 0xffffffffffffffffn : b < -0x8000000000000000n || b > 0x7fffffffffffffffn) {
       throw new PathError(`Integer ${b} out of range for ${unsigned ? 'uint64' : 'int64'}`, '');
@@ -883,40 +871,16 @@ function generatePbDecoder(type: protobuf.Type): Conv {
 
 /** Parsed JSON value (lossless: big integers as strings) -> Mesos object form, in place. */
 export function fromJsonValue(type: protobuf.Type, value: unknown): Record<string, unknown> {
-  const dec = jsonDecoder(type);
-  RT.lossyCheck = false;
   try {
-    return dec(value) as Record<string, unknown>;
+    return jsonDecoder(type)(value) as Record<string, unknown>;
   } catch (e) {
     throw toCodecError(e);
   }
 }
 
-/**
- * Mesos JSON text -> Mesos object form. Plain JSON.parse first; re-parses losslessly only if an
- * int64 field turns out to hold a number JSON.parse could not represent exactly, or if the text
- * holds bare Infinity/NaN tokens. Throws CodecError.
- */
+/** Mesos JSON text -> Mesos object form (lossless parse, then the compiled walk). Throws CodecError. */
 export function fromJsonText(type: protobuf.Type, text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return fromJsonValue(type, parseJsonLossless(text)); // non-finite tokens, or a CodecError for invalid JSON
-  }
-  const dec = jsonDecoder(type);
-  RT.lossyCheck = true;
-  try {
-    return dec(value) as Record<string, unknown>;
-  } catch (e) {
-    if (e === LOSSY) {
-      RT.lossyCheck = false;
-      return fromJsonValue(type, JSON.parse(quoteUnsafeTokens(text)));
-    }
-    throw toCodecError(e);
-  } finally {
-    RT.lossyCheck = false;
-  }
+  return fromJsonValue(type, parseJsonLossless(text));
 }
 
 /** protobufjs message (as returned by Type.decode) -> Mesos object form. */

@@ -6,13 +6,14 @@
 import { expect } from 'chai';
 import { jsonCodec, protobufCodec, decodeJsonText } from '../../src/mesos/codec.js';
 import { lookupType } from '../../src/mesos/proto.js';
-import { parseJsonLossless } from '../../src/mesos/json.js';
+import { hasLongDigitRun, parseJsonLossless, quoteUnsafeTokens } from '../../src/mesos/json.js';
 import { FILLED_DEFAULTS, fromJsonValueInterpreted, fromProtobufMessageInterpreted } from '../../src/mesos/stout.js';
 import { decodeAll } from '../../src/mesos/recordio.js';
 import { CodecError } from '../../src/mesos/errors.js';
 import type { Event } from '../../src/mesos/types.js';
 import { generateEvents } from '../../scripts/bench/decode.js';
 import { readFixture } from '../helpers/fixtures.js';
+import { rng } from './helpers.js';
 
 const EVENT = 'mesos.v1.scheduler.Event';
 const CALL = 'mesos.v1.scheduler.Call';
@@ -133,6 +134,88 @@ describe('compiled decoders (src/mesos/stout.ts) agree with the interpretive ref
       const ref = outcome(() => reference(type, text));
       expect(got, text).to.deep.equal(ref);
       if ('error' in got) expect(got.type, text).to.equal(CodecError.name);
+    }
+  });
+});
+
+/** The string-skipping loop quoteUnsafeTokens had before it used indexOf (reference semantics). */
+function quoteReference(text: string): string {
+  let out = '';
+  let copied = 0;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i += 2;
+        else if (d === 0x22) {
+          i++;
+          break;
+        } else i++;
+      }
+      continue;
+    }
+    const isMinus = c === 0x2d;
+    const start = i;
+    let j = isMinus ? i + 1 : i;
+    const d0 = text.charCodeAt(j);
+    if (d0 >= 0x30 && d0 <= 0x39) {
+      while (j < n && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) j++;
+      const digits = j - (isMinus ? start + 1 : start);
+      const next = j < n ? text.charCodeAt(j) : 0;
+      if (next !== 0x2e && next !== 0x65 && next !== 0x45 && digits >= 16) {
+        out += text.slice(copied, start) + '"' + text.slice(start, j) + '"';
+        copied = j;
+        i = j;
+        continue;
+      }
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if ((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) j++;
+        else break;
+      }
+      i = j;
+      continue;
+    }
+    if (d0 === 0x49 && text.startsWith('Infinity', j)) {
+      out += text.slice(copied, start) + '"' + text.slice(start, j + 8) + '"';
+      copied = j + 8;
+      i = copied;
+      continue;
+    }
+    if (!isMinus && c === 0x4e && text.startsWith('NaN', i)) {
+      out += text.slice(copied, i) + '"NaN"';
+      copied = i + 3;
+      i = copied;
+      continue;
+    }
+    i++;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+describe('lossless JSON pre-pass (src/mesos/json.ts)', () => {
+  const PIECES = ['"', '\\', '\\"', 'a', ':', ',', '{', '}', '1234567890', '12345678', '-', '.', 'e', 'Infinity', 'NaN', '-Infinity', '9', ' ', '\\\\'];
+  it('quoteUnsafeTokens (indexOf string skipping) matches the reference loop on random texts', () => {
+    const r = rng(99);
+    for (let t = 0; t < 20000; t++) {
+      let s = '';
+      const n = Math.floor(r() * 30);
+      for (let i = 0; i < n; i++) s += PIECES[Math.floor(r() * PIECES.length)]!;
+      expect(quoteUnsafeTokens(s), JSON.stringify(s)).to.equal(quoteReference(s));
+    }
+  });
+
+  it('hasLongDigitRun agrees with /\\d{16}/ on random digit/non-digit texts', () => {
+    const r = rng(5);
+    for (let t = 0; t < 20000; t++) {
+      let s = '';
+      const n = Math.floor(r() * 80);
+      for (let i = 0; i < n; i++) s += r() < 0.85 ? String(Math.floor(r() * 10)) : 'x';
+      expect(hasLongDigitRun(s), s).to.equal(/\d{16}/.test(s));
     }
   });
 });
