@@ -301,10 +301,12 @@ export class SluiceRuntime {
     this.stopping = true;
     this.clock.clearTimer(this.tickTimer);
     await this.whenIdle();
-    await Promise.allSettled([...this.inflight]);
+    // Stop the client before waiting for calls: while disconnected it queues calls for up to 75 s;
+    // stopping rejects them at once (kills are re-sent and updates re-delivered after a restart).
     for (const s of this.subs) s.unsubscribe();
     this.subs = [];
     await this.client.stop();
+    await Promise.allSettled([...this.inflight]);
     this.stopped = true;
     this.log.info('runtime_stopped', { event: 'runtime_stopped' });
   }
