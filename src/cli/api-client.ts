@@ -35,10 +35,10 @@ export class ApiClient {
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause?.code;
-      throw new CliError(
+      const msg =
         `cannot reach the Sluice API at ${this.opts.url}${cause ? ` (${cause})` : ''}: is \`sluice start\` running? ` +
-          `Point the CLI at it with --api URL or SLUICE_API.`,
-      );
+        `Point the CLI at it with --api URL or SLUICE_API.`;
+      throw new CliError(msg, 1, { error: msg });
     }
     const text = await res.text();
     let parsed: unknown = undefined;
@@ -49,7 +49,10 @@ export class ApiClient {
         parsed = text;
       }
     }
-    if (res.status >= 400) throw new CliError(renderApiError(res.status, parsed), res.status === 404 ? 4 : res.status < 500 ? 3 : 1);
+    if (res.status >= 400) {
+      const data = parsed && typeof parsed === 'object' ? { status: res.status, ...(parsed as object) } : { status: res.status, error: String(parsed ?? '') };
+      throw new CliError(renderApiError(res.status, parsed), res.status === 404 ? 4 : res.status < 500 ? 3 : 1, data);
+    }
     return { status: res.status, body: parsed as T };
   }
 

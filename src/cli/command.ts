@@ -29,6 +29,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** Structured form for --json output (e.g. the API's {error, details}). */
+    readonly data?: unknown,
   ) {
     super(message);
   }

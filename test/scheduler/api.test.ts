@@ -146,6 +146,9 @@ describe('operator API and CLI', () => {
     expect(b.code).to.equal(3);
     expect(b.err).to.contain('instances: must be a whole number');
     expect((await run('job', 'get', 'missing')).code).to.equal(4);
+    const bj = await run('job', 'create', '-f', badFile, '--json');
+    expect(bj.code).to.equal(3);
+    expect(JSON.parse(bj.err)).to.deep.include({ status: 400, error: 'invalid job spec' });
     expect((await run('job', 'create', '-f', 'nofile.json')).err).to.contain('no such file');
     expect((await run('job', 'frobnicate')).code).to.equal(2);
     expect((await run('job', 'list', '--jsn')).err).to.contain('did you mean --json');

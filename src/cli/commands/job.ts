@@ -112,61 +112,73 @@ export const jobCommand: CommandModule = {
       write(ctx.stdout, USAGE);
       return sub ? 0 : 2;
     }
-    const api = new ApiClient(apiOptions(flags, ctx.env));
     const asJson = flags['json'] === true;
-    const now = Date.now();
-    switch (sub) {
-      case 'example':
-        write(ctx.stdout, json(EXAMPLE_JOB));
-        return 0;
-      case 'create':
-      case 'update': {
-        if (positionals.length) throw new CliError(`usage: sluice job ${sub} -f job.json`, 2);
-        const spec = readSpec(flags['file'] as string | undefined, ctx);
-        let r;
-        if (sub === 'create') r = await api.post<JobView>('/api/v1/jobs', spec);
-        else {
-          const name = spec && typeof spec === 'object' ? (spec as { name?: unknown }).name : undefined;
-          if (typeof name !== 'string' || !name) throw new CliError('job update: the spec needs a "name"', 3);
-          r = await api.put<JobView>(`/api/v1/jobs/${encodeURIComponent(name)}`, spec);
-        }
-        if (asJson) write(ctx.stdout, json(r.body));
-        else {
-          write(ctx.stdout, `${sub === 'create' ? 'created' : 'updated'} job ${r.body.name} (version ${r.body.version}, ${r.body.spec.instances} instances)`);
-          write(ctx.stdout, `  follow it with: sluice job get ${r.body.name}`);
-        }
-        return 0;
+    try {
+      return await runJob(sub, flags, positionals, ctx, asJson);
+    } catch (e) {
+      if (asJson && e instanceof CliError && e.data !== undefined) {
+        write(ctx.stderr, json(e.data));
+        return e.exitCode;
       }
-      case 'get': {
-        const name = nameArg(positionals, 'get');
-        const r = await api.get<JobView>(`/api/v1/jobs/${encodeURIComponent(name)}`);
-        write(ctx.stdout, asJson ? json(r.body) : renderJob(r.body, now));
-        return 0;
-      }
-      case 'list': {
-        if (positionals.length) throw new CliError('usage: sluice job list', 2);
-        const r = await api.get<{ jobs: JobSummary[] }>('/api/v1/jobs');
-        if (asJson) write(ctx.stdout, json(r.body));
-        else if (!r.body.jobs.length) write(ctx.stdout, 'no jobs (create one with: sluice job create -f job.json)');
-        else
-          write(
-            ctx.stdout,
-            table(
-              ['NAME', 'INSTANCES', 'RUNNING', 'PENDING', 'VERSION', 'STATUS'],
-              r.body.jobs.map((j) => [j.name, j.instances, j.running, j.pending, j.version, j.status]),
-            ),
-          );
-        return 0;
-      }
-      case 'delete': {
-        const name = nameArg(positionals, 'delete');
-        const r = await api.delete<{ name: string; tasks_to_kill: number }>(`/api/v1/jobs/${encodeURIComponent(name)}`);
-        if (asJson) write(ctx.stdout, json(r.body));
-        else write(ctx.stdout, `deleting job ${name}: killing ${r.body.tasks_to_kill} task(s); it disappears when they are gone`);
-        return 0;
-      }
-      default:
-        throw new CliError(`sluice job: unknown subcommand ${JSON.stringify(sub)} (create, update, get, list, delete)`, 2);
+      throw e;
     }
   },
 };
+
+async function runJob(sub: string, flags: Record<string, unknown>, positionals: string[], ctx: CliContext, asJson: boolean): Promise<number> {
+  const api = new ApiClient(apiOptions(flags, ctx.env));
+  const now = Date.now();
+  switch (sub) {
+    case 'example':
+      write(ctx.stdout, json(EXAMPLE_JOB));
+      return 0;
+    case 'create':
+    case 'update': {
+      if (positionals.length) throw new CliError(`usage: sluice job ${sub} -f job.json`, 2);
+      const spec = readSpec(flags['file'] as string | undefined, ctx);
+      let r;
+      if (sub === 'create') r = await api.post<JobView>('/api/v1/jobs', spec);
+      else {
+        const name = spec && typeof spec === 'object' ? (spec as { name?: unknown }).name : undefined;
+        if (typeof name !== 'string' || !name) throw new CliError('job update: the spec needs a "name"', 3);
+        r = await api.put<JobView>(`/api/v1/jobs/${encodeURIComponent(name)}`, spec);
+      }
+      if (asJson) write(ctx.stdout, json(r.body));
+      else {
+        write(ctx.stdout, `${sub === 'create' ? 'created' : 'updated'} job ${r.body.name} (version ${r.body.version}, ${r.body.spec.instances} instances)`);
+        write(ctx.stdout, `  follow it with: sluice job get ${r.body.name}`);
+      }
+      return 0;
+    }
+    case 'get': {
+      const name = nameArg(positionals, 'get');
+      const r = await api.get<JobView>(`/api/v1/jobs/${encodeURIComponent(name)}`);
+      write(ctx.stdout, asJson ? json(r.body) : renderJob(r.body, now));
+      return 0;
+    }
+    case 'list': {
+      if (positionals.length) throw new CliError('usage: sluice job list', 2);
+      const r = await api.get<{ jobs: JobSummary[] }>('/api/v1/jobs');
+      if (asJson) write(ctx.stdout, json(r.body));
+      else if (!r.body.jobs.length) write(ctx.stdout, 'no jobs (create one with: sluice job create -f job.json)');
+      else
+        write(
+          ctx.stdout,
+          table(
+            ['NAME', 'INSTANCES', 'RUNNING', 'PENDING', 'VERSION', 'STATUS'],
+            r.body.jobs.map((j) => [j.name, j.instances, j.running, j.pending, j.version, j.status]),
+          ),
+        );
+      return 0;
+    }
+    case 'delete': {
+      const name = nameArg(positionals, 'delete');
+      const r = await api.delete<{ name: string; tasks_to_kill: number }>(`/api/v1/jobs/${encodeURIComponent(name)}`);
+      if (asJson) write(ctx.stdout, json(r.body));
+      else write(ctx.stdout, `deleting job ${name}: killing ${r.body.tasks_to_kill} task(s); it disappears when they are gone`);
+      return 0;
+    }
+    default:
+      throw new CliError(`sluice job: unknown subcommand ${JSON.stringify(sub)} (create, update, get, list, delete)`, 2);
+  }
+}
