@@ -30,6 +30,17 @@ function fromResult(r: CommandResult): ApiResult {
   throw new ApiError(r.status, r.error, r.details);
 }
 
+/** Submits a command; a scheduler that is stopping or stopped answers 503. */
+async function submit(svc: WorkloadService, cmd: SchedulerCommand): Promise<ApiResult> {
+  let r: CommandResult;
+  try {
+    r = await svc.submit(cmd);
+  } catch (e) {
+    throw new ApiError(503, 'the scheduler cannot take commands now', (e as Error).message);
+  }
+  return fromResult(r);
+}
+
 export function registerWorkloadRoutes(router: Router, svc: WorkloadService, opts: { now: () => number; version?: string }): void {
   const health = (): ApiResult => {
     const c = svc.connectionState;
@@ -59,7 +70,7 @@ export function registerWorkloadRoutes(router: Router, svc: WorkloadService, opt
     async (req) => {
       const spec = await req.json();
       if (spec === undefined) throw new ApiError(400, 'invalid job spec', [{ path: '', message: 'request body is empty; send the job spec as JSON' }]);
-      return fromResult(await svc.submit({ type: 'create_job', spec }));
+      return submit(svc, { type: 'create_job', spec });
     },
     { summary: 'Create a job' },
   );
@@ -87,14 +98,14 @@ export function registerWorkloadRoutes(router: Router, svc: WorkloadService, opt
       else if (named['name'] !== name) {
         throw new ApiError(400, 'invalid job spec', [{ path: 'name', message: `must equal the job in the URL (${JSON.stringify(name)}); jobs cannot be renamed` }]);
       }
-      return fromResult(await svc.submit({ type: 'update_job', spec: named }));
+      return submit(svc, { type: 'update_job', spec: named });
     },
     { summary: 'Update a job (scale; rolling replace when the task changes)' },
   );
 
   router.delete(
     '/api/v1/jobs/:name',
-    async (req) => fromResult(await svc.submit({ type: 'delete_job', name: req.params['name']! })),
+    (req) => submit(svc, { type: 'delete_job', name: req.params['name']! }),
     { summary: 'Delete a job (kills its instances)' },
   );
 }
