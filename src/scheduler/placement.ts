@@ -184,9 +184,12 @@ function takeScalar(entries: ScalarEntry[], need: number, name: string, out: Res
   }
 }
 
-/** A resource of the same role / reservation / allocation as the offered one it is cut from. */
+/**
+ * A resource of the same role / reservation / allocation as the offered one it is cut from. The
+ * deprecated `role` is left out when it is the default "*" (same meaning, less to encode).
+ */
 function withMeta(src: Resource, r: Resource): Resource {
-  if (src.role !== undefined) r.role = src.role;
+  if (src.role !== undefined && src.role !== '*') r.role = src.role;
   if (src.allocation_info !== undefined) r.allocation_info = src.allocation_info;
   if (src['reservation'] !== undefined) r['reservation'] = src['reservation'];
   if (src.reservations !== undefined) r.reservations = src.reservations;
