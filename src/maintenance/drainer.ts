@@ -168,12 +168,18 @@ export interface DrainPlan {
 interface JobCtx {
   job: JobView;
   rows: SlaInstance[];
+  /** The job's live rows on the relevant hosts (in maintenance), with their host keys. */
+  maint: SlaInstance[];
+  maintKeys: string[];
   status: SlaStatus;
-  /** Per instance, number of rows up now. */
-  upRows: Map<number, number>;
-  /** Per instance, its live or pending rows without a kill requested. */
-  byInstance: Map<number, SlaInstance[]>;
+  /** Per instance index (< instances), number of rows up now (saturating at 255). */
+  upRows: Uint8Array;
+  /** Per instance, its first live or pending row without a kill requested ... */
+  firstRow: Array<SlaInstance | undefined>;
+  /** ... and the further ones, for the few instances that have several (make-before-break). */
+  moreRows: Map<number, SlaInstance[]>;
 }
+
 
 /**
  * The replacement under way for row `r`: another live or pending row of the same instance, with no
@@ -182,11 +188,15 @@ interface JobCtx {
  * row and is no longer anybody's replacement.
  */
 function replacementOf(c: JobCtx, r: SlaInstance, inMaint: (key: string) => boolean): SlaInstance | undefined {
-  for (const s of c.byInstance.get(r.index) ?? []) {
-    if (s === r) continue;
+  const first = c.firstRow[r.index];
+  if (first === undefined) return undefined;
+  const ok = (s: SlaInstance): boolean => {
+    if (s === r) return false;
     const k = keyOf(s);
-    if (k === undefined || !inMaint(k)) return s;
-  }
+    return k === undefined || !inMaint(k);
+  };
+  if (ok(first)) return first;
+  for (const s of c.moreRows.get(r.index) ?? []) if (ok(s)) return s;
   return undefined;
 }
 
@@ -236,8 +246,18 @@ class CapacityPool {
   }
 }
 
+const keyMemo = new Map<string, string>();
+/** hostKey of the row's host, memoised (hostnames repeat across tens of thousands of rows). */
 function keyOf(row: SlaInstance): string | undefined {
-  return row.hostname === undefined ? undefined : hostKey(row.hostname);
+  const h = row.hostname;
+  if (h === undefined) return undefined;
+  let k = keyMemo.get(h);
+  if (k === undefined) {
+    if (keyMemo.size > 200_000) keyMemo.clear();
+    k = hostKey(h);
+    keyMemo.set(h, k);
+  }
+  return k;
 }
 
 /** Per-job estimate of when its tasks on the given hosts can all be gone (absolute ms). */
@@ -253,17 +273,17 @@ function jobFinishEstimate(
   let costly = 0;
   let free = 0;
   let surgeUp = -Infinity;
-  const upLeft = new Map(ctx.upRows);
-  for (const r of ctx.rows) {
-    const k = keyOf(r);
-    if (k === undefined || !onHosts(k) || !isLive(r) || r.kill_requested_ms !== undefined) continue;
+  const upLeft = ctx.upRows.slice();
+  for (let i = 0; i < ctx.maint.length; i++) {
+    const r = ctx.maint[i]!;
+    if (!onHosts(ctx.maintKeys[i]!) || r.kill_requested_ms !== undefined) continue;
     if (!isRowUp(r, D, now)) {
       free++;
       continue;
     }
-    const u = upLeft.get(r.index) ?? 0;
+    const u = r.index < upLeft.length ? upLeft[r.index]! : 0;
     if (u >= 2) {
-      upLeft.set(r.index, u - 1);
+      upLeft[r.index] = u - 1;
       free++;
       continue;
     }
@@ -343,48 +363,95 @@ export function estimateDrain(
   const considered = new Set<string>();
   for (const h of view.hosts) if (h.state !== 'UP' && h.state !== 'DOWN') considered.add(hostKey(h.hostname));
   for (const h of extraHosts) considered.add(hostKey(h));
-  const ctxs = buildJobContexts(view, now, (k) => considered.has(k));
+  const idx = indexRows(view, (k) => considered.has(k));
+  const ctxs = buildJobContexts(view, idx, now, (k) => considered.has(k));
   const mbb = mbbPlausible(view, opts);
   const jobFinish = new Map<string, number>();
   for (const c of ctxs.values()) jobFinish.set(c.job.name, jobFinishEstimate(c, (k) => considered.has(k), now, opts, mbb).finish);
   const out = new Map<string, number>();
   for (const k of considered) out.set(k, now);
-  for (const r of view.instances) {
-    const k = keyOf(r);
-    if (k === undefined || !considered.has(k) || !isLive(r)) continue;
+  for (let i = 0; i < idx.onHosts.length; i++) {
+    const r = idx.onHosts[i]!;
+    if (!isLive(r)) continue;
+    const k = idx.onHostKeys[i]!;
     const f = jobFinish.get(r.job) ?? now + opts.kill_estimate_ms;
     if (f > out.get(k)!) out.set(k, f);
   }
   return out;
 }
 
+interface RowIndex {
+  /** Every row, grouped by job (one pass over the view). */
+  byJob: Map<string, SlaInstance[]>;
+  /** Rows on hosts for which `onHost` was true, with their host keys. */
+  onHosts: SlaInstance[];
+  onHostKeys: string[];
+}
+
+/** The only pass over every row: group by job, and pick out the rows on the given hosts. */
+function indexRows(view: DrainView, onHost: (key: string) => boolean): RowIndex {
+  const byJob = new Map<string, SlaInstance[]>();
+  const onHosts: SlaInstance[] = [];
+  const onHostKeys: string[] = [];
+  let lastJob: string | undefined;
+  let lastList: SlaInstance[] | undefined;
+  for (const r of view.instances) {
+    if (r.job !== lastJob) {
+      lastJob = r.job;
+      lastList = byJob.get(r.job);
+      if (!lastList) byJob.set(r.job, (lastList = []));
+    }
+    lastList!.push(r);
+    const k = keyOf(r);
+    if (k !== undefined && onHost(k)) {
+      onHosts.push(r);
+      onHostKeys.push(k);
+    }
+  }
+  return { byJob, onHosts, onHostKeys };
+}
+
 /** Contexts of jobs that have live rows on hosts for which `relevant` is true. */
-function buildJobContexts(view: DrainView, now: number, relevant: (key: string) => boolean): Map<string, JobCtx> {
+function buildJobContexts(view: DrainView, idx: RowIndex, now: number, relevant: (key: string) => boolean): Map<string, JobCtx> {
   const jobs = new Map<string, JobView>();
   for (const j of view.jobs) jobs.set(j.name, j);
-  const wanted = new Set<string>();
-  for (const r of view.instances) {
-    const k = keyOf(r);
-    if (k !== undefined && relevant(k) && isLive(r)) wanted.add(r.job);
-  }
   const ctxs = new Map<string, JobCtx>();
-  for (const name of wanted) {
-    const job = jobs.get(name) ?? { name, instances: 0 };
-    ctxs.set(name, { job, rows: [], status: undefined as unknown as SlaStatus, upRows: new Map(), byInstance: new Map() });
-  }
-  for (const r of view.instances) {
-    const c = ctxs.get(r.job);
-    if (c) c.rows.push(r);
+  for (let i = 0; i < idx.onHosts.length; i++) {
+    const r = idx.onHosts[i]!;
+    const k = idx.onHostKeys[i]!;
+    if (!isLive(r) || !relevant(k)) continue;
+    let c = ctxs.get(r.job);
+    if (!c) {
+      const job = jobs.get(r.job) ?? { name: r.job, instances: 0 };
+      const n = Math.max(0, job.instances);
+      c = {
+        job,
+        rows: idx.byJob.get(r.job) ?? [],
+        maint: [],
+        maintKeys: [],
+        status: undefined as unknown as SlaStatus,
+        upRows: new Uint8Array(n),
+        firstRow: new Array(n),
+        moreRows: new Map(),
+      };
+      ctxs.set(r.job, c);
+    }
+    c.maint.push(r);
+    c.maintKeys.push(k);
   }
   for (const c of ctxs.values()) {
     c.status = slaStatus(c.job, c.rows, now);
     const D = durationMs(c.job);
     for (const r of c.rows) {
-      if (isRowUp(r, D, now)) c.upRows.set(r.index, (c.upRows.get(r.index) ?? 0) + 1);
+      if (r.index < 0 || r.index >= c.upRows.length || !Number.isInteger(r.index)) continue;
+      if (isRowUp(r, D, now) && c.upRows[r.index]! < 255) c.upRows[r.index]!++;
       if ((isLive(r) || r.state === 'PENDING') && r.kill_requested_ms === undefined) {
-        let l = c.byInstance.get(r.index);
-        if (!l) c.byInstance.set(r.index, (l = []));
-        l.push(r);
+        if (c.firstRow[r.index] === undefined) c.firstRow[r.index] = r;
+        else {
+          let l = c.moreRows.get(r.index);
+          if (!l) c.moreRows.set(r.index, (l = []));
+          l.push(r);
+        }
       }
     }
   }
@@ -407,11 +474,13 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
     state.set(k, to);
   };
 
-  // Live rows per host in maintenance.
+  // Live rows per host in maintenance (the one pass over every row is in indexRows).
+  const idx = indexRows(view, (k) => records.has(k));
   const liveByHost = new Map<string, SlaInstance[]>();
-  for (const r of view.instances) {
-    const k = keyOf(r);
-    if (k === undefined || !records.has(k) || !isLive(r)) continue;
+  for (let i = 0; i < idx.onHosts.length; i++) {
+    const r = idx.onHosts[i]!;
+    if (!isLive(r)) continue;
+    const k = idx.onHostKeys[i]!;
     let l = liveByHost.get(k);
     if (!l) liveByHost.set(k, (l = []));
     l.push(r);
@@ -421,7 +490,7 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
     const s = state.get(k);
     return s !== undefined && s !== 'UP' && s !== 'DOWN';
   };
-  const ctxs = buildJobContexts(view, now, inMaint);
+  const ctxs = buildJobContexts(view, idx, now, inMaint);
   const mbb = mbbPlausible(view, opts);
 
   // Estimates (for admission lead times, job order and progress).
@@ -482,15 +551,11 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
   }
 
   // Host priority for kills: request order (rack by rack), then fewest tasks left.
-  const hostRank = (k: string | undefined): [number, number, number] => {
-    const rec = k === undefined ? undefined : records.get(k);
-    return [rec?.group_order ?? 0, liveByHost.get(k ?? '')?.length ?? 0, rec?.order ?? 0];
-  };
-  const byHostPriority = (a: SlaInstance, b: SlaInstance): number => {
-    const ra = hostRank(keyOf(a));
-    const rb = hostRank(keyOf(b));
-    return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2] || a.index - b.index;
-  };
+  const rankOf = new Map<string, number>();
+  for (const [k, rec] of records) {
+    const live = Math.min(liveByHost.get(k)?.length ?? 0, 999_999);
+    rankOf.set(k, (Math.min(rec.group_order, 8_000) * 1_000_000 + live) * 100_000 + Math.min(rec.order, 99_999));
+  }
 
   // Capacity for make-before-break.
   let pool: CapacityPool | undefined;
@@ -499,8 +564,9 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
     const uniqueJobs = new Set(view.jobs.filter((j) => j.host_unique).map((j) => j.name));
     if (uniqueJobs.size) {
       for (const r of view.instances) {
+        if (!uniqueJobs.has(r.job) || !isLive(r)) continue;
         const k = keyOf(r);
-        if (k === undefined || !uniqueJobs.has(r.job) || !isLive(r)) continue;
+        if (k === undefined) continue;
         let s = jobsOnHost.get(k);
         if (!s) jobsOnHost.set(k, (s = new Set()));
         s.add(r.job);
@@ -522,9 +588,9 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
   const waits: WaitItem[] = [];
   const blockersByHost = new Map<string, Blocker[]>();
   const replacingByHost = new Map<string, number>();
-  const addBlocker = (rows: SlaInstance[], make: (n: number) => Blocker): void => {
+  const addBlocker = (keys: readonly string[], make: (n: number) => Blocker): void => {
     const per = new Map<string, number>();
-    for (const r of rows) per.set(keyOf(r)!, (per.get(keyOf(r)!) ?? 0) + 1);
+    for (const k of keys) per.set(k, (per.get(k) ?? 0) + 1);
     for (const [k, n] of per) {
       let l = blockersByHost.get(k);
       if (!l) blockersByHost.set(k, (l = []));
@@ -533,7 +599,7 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
   };
   let killCap = opts.max_kills ?? Infinity;
   const capped: SlaInstance[] = [];
-  const kill = (r: SlaInstance, reason: KillReason, detail: string): void => {
+  const kill = (r: SlaInstance, _k: string, reason: KillReason, detail: string): void => {
     if (killCap <= 0) {
       capped.push(r);
       return;
@@ -551,98 +617,108 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
     const job = c.job;
     const D = c.status.duration_ms;
     let budget = c.status.budget;
-    const upLeft = new Map(c.upRows);
-    const costly: SlaInstance[] = [];
-    const candidates = c.rows.filter((r) => {
-      const k = keyOf(r);
-      return k !== undefined && draining(k) && isLive(r);
-    });
-    candidates.sort(byHostPriority);
-    for (const r of candidates) {
-      const k = keyOf(r)!;
+    const upLeft = c.upRows.slice();
+    // Candidates as indices into c.maint (their host keys are in c.maintKeys), by host priority.
+    const cand: number[] = [];
+    const rank: number[] = [];
+    for (let i = 0; i < c.maint.length; i++) {
+      const k = c.maintKeys[i]!;
+      if (!draining(k)) continue;
+      cand.push(i);
+      rank[i] = rankOf.get(k) ?? 0;
+    }
+    cand.sort((a, b) => rank[a]! - rank[b]! || c.maint[a]!.index - c.maint[b]!.index);
+    const costly: number[] = [];
+    for (const i of cand) {
+      const r = c.maint[i]!;
+      const k = c.maintKeys[i]!;
       if (r.task_id === undefined) continue; // cannot kill a task we cannot name
       if (r.kill_requested_ms !== undefined) {
-        if (now - r.kill_requested_ms >= opts.kill_retry_ms) kill(r, 'retry', `kill requested at ${fmtClock(r.kill_requested_ms)} still pending`);
+        if (now - r.kill_requested_ms >= opts.kill_retry_ms) kill(r, k, 'retry', `kill requested at ${fmtClock(r.kill_requested_ms)} still pending`);
         else wake = Math.min(wake, r.kill_requested_ms + opts.kill_retry_ms);
         continue;
       }
-      const up = isRowUp(r, D, now);
+      const inJob = r.index >= 0 && r.index < upLeft.length;
+      const up = inJob && isRowUp(r, D, now);
       if (forced.has(k)) {
         if (up) {
-          budget--;
-          upLeft.set(r.index, (upLeft.get(r.index) ?? 1) - 1);
+          if (upLeft[r.index]! >= 2) upLeft[r.index]!--;
+          else {
+            upLeft[r.index] = 0;
+            budget--;
+          }
         }
-        kill(r, 'forced', `drain timeout passed with --force${up && budget < 0 ? `; breaks ${describeSla(job.sla)}` : ''}`);
+        kill(r, k, 'forced', `drain timeout passed with --force${up && budget < 0 ? `; breaks ${describeSla(job.sla)}` : ''}`);
         continue;
       }
       if (!up) {
-        kill(r, 'not-up', r.state === 'TASK_RUNNING' ? `running < ${Math.round(D / 1000)}s, not counted up` : `${r.state}, not counted up`);
+        kill(r, k, 'not-up', !inJob ? 'instance beyond the job size' : r.state === 'TASK_RUNNING' ? `running < ${Math.round(D / 1000)}s, not counted up` : `${r.state}, not counted up`);
         continue;
       }
-      const u = upLeft.get(r.index) ?? 1;
-      if (u >= 2) {
-        upLeft.set(r.index, u - 1);
-        kill(r, 'replacement-up', 'its make-before-break replacement is up');
+      if (upLeft[r.index]! >= 2) {
+        upLeft[r.index]!--;
+        kill(r, k, 'replacement-up', 'its make-before-break replacement is up');
         continue;
       }
-      costly.push(r);
+      costly.push(i);
     }
     if (costly.length === 0) continue;
 
-    const budgetKill = (r: SlaInstance): void => {
+    const slaText = describeSla(job.sla);
+    const budgetKill = (i: number): void => {
       budget--;
-      kill(r, job.sla ? 'sla-budget' : 'no-sla', job.sla ? `${describeSla(job.sla)}: ${budget + 1} more may go down` : 'job has no SLA');
+      kill(c.maint[i]!, c.maintKeys[i]!, job.sla ? 'sla-budget' : 'no-sla', job.sla ? `${slaText}: ${budget + 1} more may go down` : 'job has no SLA');
     };
     if (costly.length <= budget) {
-      for (const r of costly) budgetKill(r);
+      for (const i of costly) budgetKill(i);
       continue;
     }
     // Must wait ≥ startup + duration anyway: surge where possible, spend budget on the rest.
-    const onSurge: SlaInstance[] = [];
-    const rest: SlaInstance[] = [];
-    const surgeOf = new Map<SlaInstance, SlaInstance | undefined>();
-    for (const r of costly) {
+    const onSurge: number[] = [];
+    const surgeRow: Array<SlaInstance | undefined> = [];
+    const rest: number[] = [];
+    const surgeReason = `${slaText} allows ${Math.max(0, budget)} more down; replace before killing`;
+    for (const i of costly) {
+      const r = c.maint[i]!;
       const existing = replacementOf(c, r, inMaint);
-      surgeOf.set(r, existing);
-      if (existing) onSurge.push(r);
-      else if (pool && pool.take(job)) {
-        surges.push({
-          job: job.name,
-          instance: r.index,
-          task_id: r.task_id!,
-          hostname: r.hostname!,
-          reason: `${describeSla(job.sla)} allows ${Math.max(0, budget)} more down; replace before killing`,
-        });
-        onSurge.push(r);
-      } else rest.push(r);
+      if (existing) {
+        onSurge.push(i);
+        surgeRow.push(existing);
+      } else if (pool && pool.take(job)) {
+        surges.push({ job: job.name, instance: r.index, task_id: r.task_id!, hostname: r.hostname!, reason: surgeReason });
+        onSurge.push(i);
+        surgeRow.push(undefined);
+      } else rest.push(i);
     }
-    const waiting: SlaInstance[] = [];
-    for (const r of rest) {
-      if (budget >= 1) budgetKill(r);
-      else waiting.push(r);
+    const waiting: number[] = [];
+    for (const i of rest) {
+      if (budget >= 1) budgetKill(i);
+      else waiting.push(i);
     }
     if (onSurge.length) {
       let until = -Infinity;
       let starting = 0;
-      for (const r of onSurge) {
-        const s = surgeOf.get(r);
-        const f = s ? upFrom(s, D) : undefined;
+      const keys: string[] = [];
+      onSurge.forEach((i, n) => {
+        const sr = surgeRow[n];
+        const f = sr ? upFrom(sr, D) : undefined;
         if (f === undefined) starting++;
         else until = Math.max(until, f);
-        const k = keyOf(r)!;
+        const k = c.maintKeys[i]!;
+        keys.push(k);
         replacingByHost.set(k, (replacingByHost.get(k) ?? 0) + 1);
-      }
+      });
       const reason =
         `job ${job.name}: make-before-break: ${onSurge.length} replacement(s) ` +
         (starting ? `${starting} starting` : `up by ${fmtClock(until)}`) +
-        ` (${describeSla(job.sla)})`;
-      const w: WaitItem = { job: job.name, tasks: onSurge.length, hosts: hostsOf(onSurge), reason };
+        ` (${slaText})`;
+      const w: WaitItem = { job: job.name, tasks: onSurge.length, hosts: hostsOf(onSurge.map((i) => c.maint[i]!)), reason };
       if (!starting && Number.isFinite(until)) {
         w.until_ms = until;
         wake = Math.min(wake, until);
       }
       waits.push(w);
-      addBlocker(onSurge, (n) => ({ job: job.name, tasks: n, reason, ...(w.until_ms !== undefined ? { until_ms: w.until_ms } : {}) }));
+      addBlocker(keys, (n) => ({ job: job.name, tasks: n, reason, ...(w.until_ms !== undefined ? { until_ms: w.until_ms } : {}) }));
     }
     if (waiting.length) {
       const spent = c.status.budget - budget; // up instances killed by this plan
@@ -654,13 +730,13 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
       let reason = slaBlockerText(st, now);
       if (opts.make_before_break && !pool) reason += '; make-before-break off: no capacity information';
       else if (opts.make_before_break && pool) reason += '; no spare capacity for make-before-break';
-      const w: WaitItem = { job: job.name, tasks: waiting.length, hosts: hostsOf(waiting), reason };
+      const w: WaitItem = { job: job.name, tasks: waiting.length, hosts: hostsOf(waiting.map((i) => c.maint[i]!)), reason };
       if (until !== undefined && until > now) {
         w.until_ms = until;
         wake = Math.min(wake, until);
       }
       waits.push(w);
-      addBlocker(waiting, (n) => ({ job: job.name, tasks: n, reason, ...(w.until_ms !== undefined ? { until_ms: w.until_ms } : {}) }));
+      addBlocker(waiting.map((i) => c.maintKeys[i]!), (n) => ({ job: job.name, tasks: n, reason, ...(w.until_ms !== undefined ? { until_ms: w.until_ms } : {}) }));
     }
   }
   if (capped.length) {
@@ -673,7 +749,7 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
     }
     for (const [job, rows] of jobsCapped) {
       waits.push({ job, tasks: rows.length, hosts: hostsOf(rows), reason, until_ms: now });
-      addBlocker(rows, (n) => ({ job, tasks: n, reason }));
+      addBlocker(rows.map((r) => keyOf(r)!), (n) => ({ job, tasks: n, reason }));
     }
     wake = Math.min(wake, now);
   }

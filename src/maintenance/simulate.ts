@@ -46,6 +46,12 @@ export interface SimScenario {
   /** Baseline mode: these batches of hosts are drained one after the other (the planner only sees
    * the current batch DRAINING; the rest are held SCHEDULED). */
   batches?: ReadonlyArray<readonly string[]>;
+  /**
+   * Plan at most once per this many ms of simulated time (task events in between are applied and
+   * planned for at the next multiple), as a runtime coalescing re-plans would. 0 (default): plan at
+   * every event time.
+   */
+  plan_interval_ms?: number;
   /** Stop after this much simulated time (default 30 days). */
   max_duration_ms?: number;
   /** Check the SLA of every job at every step (default: only jobs with kills in the step). */
@@ -189,6 +195,8 @@ export function simulateDrain(sc: SimScenario): SimResult {
     if (isLiveRow(r)) liveOrPending.set(instKey(r), (liveOrPending.get(instKey(r)) ?? 0) + 1);
     if (r.state !== 'PENDING' && isLiveRow(r)) use(r, 1);
   }
+  const byTask = new Map<string, SlaInstance>();
+  for (const r of rows) if (r.task_id !== undefined && isLiveRow(r)) byTask.set(r.task_id, r);
   let taskSeq = 0;
   const pending: SlaInstance[] = rows.filter((r) => r.state === 'PENDING');
   const heap = new Heap();
@@ -277,6 +285,7 @@ export function simulateDrain(sc: SimScenario): SimResult {
       r.hostname = h.hostname;
       r.agent_id = h.hostname;
       r.task_id = `${r.job}.${r.index}.s${taskSeq++}`;
+      byTask.set(r.task_id, r);
       use(r, 1);
       const jitter = sc.startup_jitter_ms ? Math.floor(hashStr(r.task_id, seed) * sc.startup_jitter_ms) : 0;
       heap.push({ t: t + sc.startup_ms + jitter, seq: seq++, kind: 1, row: r });
@@ -323,10 +332,12 @@ export function simulateDrain(sc: SimScenario): SimResult {
     if (t > maxT) break;
     steps++;
     const killedJobs = new Set<string>();
+    let woken = false;
     while (heap.size && heap.peek()!.t === t) {
       const e = heap.pop()!;
       if (e.kind === 2) {
         wakes.delete(e.t);
+        woken = true;
         continue;
       }
       const r = e.row!;
@@ -334,6 +345,7 @@ export function simulateDrain(sc: SimScenario): SimResult {
         if (r.state === 'TASK_KILLED') continue;
         use(r, -1);
         r.state = 'TASK_KILLED';
+        byTask.delete(r.task_id!);
         const k = instKey(r);
         const left = (liveOrPending.get(k) ?? 1) - 1;
         liveOrPending.set(k, left);
@@ -345,6 +357,11 @@ export function simulateDrain(sc: SimScenario): SimResult {
       }
     }
     place(t);
+    const Q = sc.plan_interval_ms ?? 0;
+    if (Q > 0 && !woken && (t - sc.start_ms) % Q !== 0) {
+      wake(sc.start_ms + Math.ceil((t - sc.start_ms) / Q) * Q);
+      continue;
+    }
     if (batchKeys.length) startBatch(t);
     const capacity: AgentCapacity[] | undefined =
       opts.make_before_break === false
@@ -370,8 +387,6 @@ export function simulateDrain(sc: SimScenario): SimResult {
       if (j && !upBefore.has(ko.job)) upBefore.set(ko.job, slaUp(j, t));
     }
     if (plan.kills.length) {
-      const byTask = new Map<string, SlaInstance>();
-      for (const r of rows) if (r.task_id !== undefined && r.state !== 'TASK_KILLED') byTask.set(r.task_id, r);
       for (const ko of plan.kills) {
         const r = byTask.get(ko.task_id);
         if (!r) {

@@ -56,7 +56,9 @@ const TERMINAL: ReadonlySet<RowState> = new Set<RowState>([
 
 /** A row that still occupies (or may occupy) an agent: not PENDING, not terminal. */
 export function isLive(row: SlaInstance): boolean {
-  return row.state !== 'PENDING' && !TERMINAL.has(row.state);
+  const s = row.state;
+  if (s === 'TASK_RUNNING' || s === 'TASK_STAGING' || s === 'TASK_STARTING' || s === 'TASK_KILLING') return true;
+  return s !== 'PENDING' && !TERMINAL.has(s);
 }
 
 export function isTerminalRow(row: SlaInstance): boolean {
