@@ -18,6 +18,8 @@ type ScalarKind = 'int64' | 'uint64' | 'int32' | 'uint32' | 'double' | 'bool' | 
 
 interface FieldPlan {
   readonly name: string;
+  /** `"name":` — the JSON key as written. */
+  readonly jsonKey: string;
   readonly kind: ScalarKind;
   readonly repeated: boolean;
   readonly isMap: boolean;
@@ -77,6 +79,7 @@ export function planFor(type: protobuf.Type): TypePlan {
     const hasFill = rawDefault !== undefined && !deprecated && !field.repeated && !isMap;
     const fp: FieldPlan = {
       name: field.name,
+      jsonKey: JSON.stringify(field.name) + ':',
       kind,
       repeated: field.repeated,
       isMap,
@@ -266,82 +269,103 @@ export function fromJsonValueInterpreted(type: protobuf.Type, value: unknown): R
 // ---------------------------------------------------------------------------------------------
 // Mesos object form -> Mesos JSON text.
 
-function writeScalar(fp: FieldPlan, v: unknown, path: string): string {
+// The writer builds no path strings on the way down: an error is thrown as a PathError relative to
+// the value being written, and each enclosing message prefixes the field it was writing.
+
+function writeScalar(fp: FieldPlan, v: unknown): string {
   switch (fp.kind) {
     case 'string':
-      if (typeof v !== 'string') throw new CodecError('Expecting a string', path);
+      if (typeof v !== 'string') throw new PathError('Expecting a string', '');
       return JSON.stringify(v);
     case 'double':
-      if (typeof v !== 'number') throw new CodecError('Expecting a number', path);
+      if (typeof v !== 'number') throw new PathError('Expecting a number', '');
       return formatDouble(v);
     case 'int32':
     case 'uint32':
-      if (typeof v !== 'number' || !Number.isInteger(v)) throw new CodecError('Expecting an integer', path);
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new PathError('Expecting an integer', '');
       return String(v);
     case 'int64':
     case 'uint64':
       if (typeof v === 'bigint') return v.toString();
       if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
-      throw new CodecError('Expecting a bigint', path);
+      throw new PathError('Expecting a bigint', '');
     case 'bool':
-      if (typeof v !== 'boolean') throw new CodecError('Expecting a boolean', path);
+      if (typeof v !== 'boolean') throw new PathError('Expecting a boolean', '');
       return v ? 'true' : 'false';
     case 'bytes':
-      if (!(v instanceof Uint8Array)) throw new CodecError('Expecting bytes (Uint8Array)', path);
+      if (!(v instanceof Uint8Array)) throw new PathError('Expecting bytes (Uint8Array)', '');
       return '"' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') + '"';
     case 'enum':
       if (typeof v !== 'string' || !Object.prototype.hasOwnProperty.call(fp.enumType!.values, v)) {
-        throw new CodecError(`Unknown ${fp.enumType!.name} value ${JSON.stringify(v)}`, path);
+        throw new PathError(`Unknown ${fp.enumType!.name} value ${JSON.stringify(v)}`, '');
       }
       return '"' + v + '"';
     case 'message':
-      return writeMessage(sub(fp), v, path);
+      return writeMessage(sub(fp), v);
   }
 }
 
-function writeMessage(plan: TypePlan, v: unknown, path: string): string {
+function writeMessage(plan: TypePlan, v: unknown): string {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) {
-    throw new CodecError(`Expecting an object for ${plan.type.name}`, path);
+    throw new PathError(`Expecting an object for ${plan.type.name}`, '');
   }
   const o = v as Record<string, unknown>;
   let s = '{';
-  let first = true;
   const fields = plan.fields;
-  for (let i = 0; i < fields.length; i++) {
-    const fp = fields[i]!;
-    let x = o[fp.name];
-    const p = path ? path + '.' + fp.name : fp.name;
-    if (x === undefined || x === null) {
-      if (!fp.hasFill) {
-        if (fp.required) throw new CodecError(`Missing required fields: ${p}`);
-        continue;
+  let i = 0;
+  let j = -1;
+  let missing: string | undefined;
+  try {
+    for (; i < fields.length; i++) {
+      const fp = fields[i]!;
+      let x = o[fp.name];
+      if (x === undefined || x === null) {
+        if (!fp.hasFill) {
+          if (fp.required) {
+            missing = fp.name;
+            break;
+          }
+          continue;
+        }
+        x = fp.fill;
       }
-      x = fp.fill;
+      let text: string;
+      if (fp.isMap) {
+        const m = x as Record<string, unknown>;
+        const keys = Object.keys(m);
+        if (keys.length === 0) continue;
+        text = '{';
+        for (j = 0; j < keys.length; j++) text += (j ? ',' : '') + JSON.stringify(keys[j]) + ':' + writeScalar(fp, m[keys[j]!]);
+        text += '}';
+        j = -1;
+      } else if (fp.repeated) {
+        if (!Array.isArray(x)) throw new PathError('Expecting an array', '');
+        if (x.length === 0) continue;
+        text = '[';
+        for (j = 0; j < x.length; j++) text += (j ? ',' : '') + writeScalar(fp, x[j]);
+        text += ']';
+        j = -1;
+      } else {
+        text = writeScalar(fp, x);
+      }
+      s += (s.length === 1 ? fp.jsonKey : ',' + fp.jsonKey) + text;
     }
-    let text: string;
-    if (fp.isMap) {
-      const m = x as Record<string, unknown>;
-      const keys = Object.keys(m);
-      if (keys.length === 0) continue;
-      text = '{' + keys.map((k) => JSON.stringify(k) + ':' + writeScalar(fp, m[k], `${p}[${k}]`)).join(',') + '}';
-    } else if (fp.repeated) {
-      if (!Array.isArray(x)) throw new CodecError('Expecting an array', p);
-      if (x.length === 0) continue;
-      text = '[';
-      for (let j = 0; j < x.length; j++) text += (j ? ',' : '') + writeScalar(fp, x[j], `${p}[${j}]`);
-      text += ']';
-    } else {
-      text = writeScalar(fp, x, p);
-    }
-    s += (first ? '"' : ',"') + fp.name + '":' + text;
-    first = false;
+  } catch (e) {
+    if (!(e instanceof PathError)) throw e;
+    const fp = fields[i]!;
+    throw prefixed(e, j >= 0 ? (fp.isMap ? `${fp.name}[${Object.keys(o[fp.name] as object)[j]}]` : `${fp.name}[${j}]`) : fp.name);
   }
+  if (missing !== undefined) throw new PathError('', '', [missing]);
   return s + '}';
 }
 
 /** Mesos object form -> Mesos JSON text (byte-compatible with a Mesos master's writer). */
 export function toJsonText(type: protobuf.Type, obj: unknown): string {
-  return writeMessage(planFor(type), obj, '');
+  try {
+    return writeMessage(planFor(type), obj);
+  } catch (e) {
+    throw toCodecError(e);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,71 +439,96 @@ export function fromProtobufMessageInterpreted(type: protobuf.Type, msg: object)
 // ---------------------------------------------------------------------------------------------
 // Mesos object form -> plain object accepted by protobufjs Type.encode.
 
-function toPbScalar(fp: FieldPlan, v: unknown, path: string): unknown {
+// Like the JSON writer, no path strings are built on the way down (PathError, prefixed on the way up).
+
+function toPbScalar(fp: FieldPlan, v: unknown): unknown {
   switch (fp.kind) {
     case 'int64':
     case 'uint64': {
       let b: bigint;
       if (typeof v === 'bigint') b = v;
       else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
-      else throw new CodecError('Expecting a bigint', path);
+      else throw new PathError('Expecting a bigint', '');
       const u = BigInt.asUintN(64, b);
       return { low: Number(u & 0xffffffffn) | 0, high: Number(u >> 32n) | 0, unsigned: !fp.signed };
     }
     case 'enum': {
-      if (typeof v !== 'string') throw new CodecError('Expecting an enum name', path);
+      if (typeof v !== 'string') throw new PathError('Expecting an enum name', '');
       const n = fp.enumType!.values[v];
-      if (n === undefined) throw new CodecError(`Unknown ${fp.enumType!.name} value ${JSON.stringify(v)}`, path);
+      if (n === undefined) throw new PathError(`Unknown ${fp.enumType!.name} value ${JSON.stringify(v)}`, '');
       return n;
     }
     case 'message':
-      return toPbMessage(sub(fp), v, path);
+      return toPbMessage(sub(fp), v);
     case 'bytes':
-      if (!(v instanceof Uint8Array)) throw new CodecError('Expecting bytes (Uint8Array)', path);
+      if (!(v instanceof Uint8Array)) throw new PathError('Expecting bytes (Uint8Array)', '');
       return v;
     case 'string':
-      if (typeof v !== 'string') throw new CodecError('Expecting a string', path);
+      if (typeof v !== 'string') throw new PathError('Expecting a string', '');
       return v;
     case 'bool':
-      if (typeof v !== 'boolean') throw new CodecError('Expecting a boolean', path);
+      if (typeof v !== 'boolean') throw new PathError('Expecting a boolean', '');
       return v;
     default:
-      if (typeof v !== 'number') throw new CodecError('Expecting a number', path);
+      if (typeof v !== 'number') throw new PathError('Expecting a number', '');
       return v;
   }
 }
 
-function toPbMessage(plan: TypePlan, v: unknown, path: string): Record<string, unknown> {
+function toPbMessage(plan: TypePlan, v: unknown): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) {
-    throw new CodecError(`Expecting an object for ${plan.type.name}`, path);
+    throw new PathError(`Expecting an object for ${plan.type.name}`, '');
   }
   const o = v as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   const filled = (o as { [FILLED_DEFAULTS]?: string[] })[FILLED_DEFAULTS];
-  for (const fp of plan.fields) {
-    const x = o[fp.name];
-    const p = path ? path + '.' + fp.name : fp.name;
-    if (x === undefined || x === null) {
-      if (fp.required) throw new CodecError(`Missing required fields: ${p}`);
-      continue;
+  const fields = plan.fields;
+  let i = 0;
+  let j = -1;
+  let missing: string | undefined;
+  try {
+    for (; i < fields.length; i++) {
+      const fp = fields[i]!;
+      const x = o[fp.name];
+      if (x === undefined || x === null) {
+        if (fp.required) {
+          missing = fp.name;
+          break;
+        }
+        continue;
+      }
+      if (filled !== undefined && fp.hasFill && x === fp.fill && filled.includes(fp.name)) continue;
+      if (fp.isMap) {
+        const m: Record<string, unknown> = {};
+        const keys = Object.keys(x as object);
+        for (j = 0; j < keys.length; j++) m[keys[j]!] = toPbScalar(fp, (x as Record<string, unknown>)[keys[j]!]);
+        j = -1;
+        out[fp.name] = m;
+      } else if (fp.repeated) {
+        if (!Array.isArray(x)) throw new PathError('Expecting an array', '');
+        const arr = new Array<unknown>(x.length);
+        for (j = 0; j < x.length; j++) arr[j] = toPbScalar(fp, x[j]);
+        j = -1;
+        out[fp.name] = arr;
+      } else {
+        out[fp.name] = toPbScalar(fp, x);
+      }
     }
-    if (filled !== undefined && fp.hasFill && x === fp.fill && filled.includes(fp.name)) continue;
-    if (fp.isMap) {
-      const m: Record<string, unknown> = {};
-      for (const k of Object.keys(x as object)) m[k] = toPbScalar(fp, (x as Record<string, unknown>)[k], `${p}[${k}]`);
-      out[fp.name] = m;
-    } else if (fp.repeated) {
-      if (!Array.isArray(x)) throw new CodecError('Expecting an array', p);
-      out[fp.name] = x.map((e, j) => toPbScalar(fp, e, `${p}[${j}]`));
-    } else {
-      out[fp.name] = toPbScalar(fp, x, p);
-    }
+  } catch (e) {
+    if (!(e instanceof PathError)) throw e;
+    const fp = fields[i]!;
+    throw prefixed(e, j >= 0 ? (fp.isMap ? `${fp.name}[${Object.keys(o[fp.name] as object)[j]}]` : `${fp.name}[${j}]`) : fp.name);
   }
+  if (missing !== undefined) throw new PathError('', '', [missing]);
   return out;
 }
 
 export function toProtobufObject(type: protobuf.Type, obj: unknown): Record<string, unknown> {
-  return toPbMessage(planFor(type), obj, '');
+  try {
+    return toPbMessage(planFor(type), obj);
+  } catch (e) {
+    throw toCodecError(e);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

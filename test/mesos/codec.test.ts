@@ -151,3 +151,28 @@ describe('Mesos JSON mapping rules', () => {
     expect(formatDouble(Infinity)).to.equal('Infinity');
   });
 });
+
+describe('encoders report where an object does not fit the schema', () => {
+  const launch = (resources: unknown[]) => ({
+    type: 'ACCEPT',
+    framework_id: { value: 'f' },
+    accept: { offer_ids: [{ value: 'o' }], operations: [{ type: 'LAUNCH', launch: { task_infos: [{ name: 't', task_id: { value: 't' }, agent_id: { value: 'a' }, resources }] } }] },
+  });
+  for (const [name, codec] of [['json', jsonCodec], ['protobuf', protobufCodec]] as const) {
+    it(`${name}: wrong type deep inside an array names the full path`, () => {
+      expect(() => codec.encode(CALL, launch([{ name: 'cpus', type: 'SCALAR', scalar: { value: '1' } }]))).to.throw(
+        CodecError,
+        /Expecting a number \(at accept\.operations\[0\]\.launch\.task_infos\[0\]\.resources\[0\]\.scalar\.value\)/,
+      );
+    });
+    it(`${name}: missing required field names the full path`, () => {
+      expect(() => codec.encode(CALL, launch([{ type: 'SCALAR', scalar: { value: 1 } }]))).to.throw(
+        CodecError,
+        /Missing required fields: accept\.operations\[0\]\.launch\.task_infos\[0\]\.resources\[0\]\.name/,
+      );
+    });
+    it(`${name}: unknown enum value is refused`, () => {
+      expect(() => codec.encode(CALL, { type: 'NOPE' })).to.throw(CodecError, /Unknown Type value "NOPE" \(at type\)/);
+    });
+  }
+});
