@@ -26,7 +26,11 @@ export interface SlaJob {
   sla?: SlaPolicy;
 }
 
-export type RowState = TaskState | 'PENDING';
+/**
+ * A row's state: a Mesos TaskState, 'PENDING' (no task yet), or any other workload state (e.g. the
+ * scheduler's 'LAUNCHING'): unknown non-terminal states count as live and down, conservatively.
+ */
+export type RowState = TaskState | 'PENDING' | (string & {});
 
 export interface SlaInstance {
   job: string;
@@ -43,7 +47,7 @@ export interface SlaInstance {
   surge?: boolean;
 }
 
-const TERMINAL: ReadonlySet<RowState> = new Set<RowState>([
+const TERMINAL: ReadonlySet<string> = new Set<string>([
   'TASK_FINISHED',
   'TASK_FAILED',
   'TASK_KILLED',
