@@ -16,6 +16,7 @@
  * required = ceil(percentage/100 × instances) or `count`; there is no minimum job size below which
  * the SLA is skipped (a job of 1 instance with 95% may never lose its instance without a surge).
  */
+import { TERMINAL_STATES } from '../mesos/types.js';
 import type { SlaPolicy } from '../scheduler/job-spec.js';
 import type { TaskState } from '../mesos/types.js';
 import { fmtClock } from './format.js';
@@ -47,16 +48,7 @@ export interface SlaInstance {
   surge?: boolean;
 }
 
-const TERMINAL: ReadonlySet<string> = new Set<string>([
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_ERROR',
-  'TASK_LOST',
-  'TASK_DROPPED',
-  'TASK_GONE',
-  'TASK_GONE_BY_OPERATOR',
-]);
+const TERMINAL: ReadonlySet<string> = TERMINAL_STATES;
 
 /** A row that still occupies (or may occupy) an agent: not PENDING, not terminal. */
 export function isLive(row: SlaInstance): boolean {

@@ -398,17 +398,5 @@ export function rolesOf(info: FrameworkInfo): string[] {
   return [info.role ?? '*'];
 }
 
-export const TERMINAL: ReadonlySet<TaskState> = new Set<TaskState>([
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_ERROR',
-  'TASK_LOST',
-  'TASK_DROPPED',
-  'TASK_GONE',
-  'TASK_GONE_BY_OPERATOR',
-]);
-
-export function isTerminalState(s: TaskState): boolean {
-  return TERMINAL.has(s);
-}
+/** Terminal in master accounting (contract §3.1); one list for the whole project. */
+export { TERMINAL_STATES as TERMINAL, isTerminal as isTerminalState } from '../mesos/types.js';
