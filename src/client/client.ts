@@ -500,7 +500,7 @@ export class SchedulerClient {
       else if (offerScoped && session.epoch !== firstEpoch) {
         throw new NotSubscribedError(`${type}: the subscription it was made in has ended; its offers are void`, type);
       }
-      const body = session.codec.encode(CALL, { ...call, framework_id: { value: session.frameworkId } as FrameworkID });
+      const body = this.codec.encode(CALL, { ...call, framework_id: { value: session.frameworkId } as FrameworkID });
       const result = await this.sendCall(type, body, session, deadline);
       if (result.ok) return;
       const err = result.error;
@@ -663,6 +663,10 @@ export class SchedulerClient {
         return { reason: 'bad_response', error, subscribed: false, masterUrl: origin };
       }
       const outcome = await this.readStream(res.body as unknown as StreamCtx['body'], ac, origin, streamId, codec);
+      // the master may be gone (cut, EOF, silence, garbage): let the detector look again next time
+      if (outcome.reason !== 'error_event' && outcome.reason !== 'not_subscribed' && outcome.reason !== 'stopped') {
+        this.detector.failed(origin);
+      }
       return { ...outcome, masterUrl: origin };
     }
   }
@@ -930,13 +934,12 @@ export class SchedulerClient {
           master: ctx.masterUrl,
         });
       }
-    } else if (!this.consumerPaused || backlog <= Math.floor(this.maxBufferedEvents / 2)) {
-      if (!this.consumerPaused || backlog < this.maxBufferedEvents) {
-        ctx.paused = false;
-        ctx.lastByteAt = this.clock.now(); // the watchdog was suspended while we did not read
-        this.log.info('consumer_caught_up', { event: 'consumer_caught_up', buffered_events: backlog, master: ctx.masterUrl });
-        ctx.body.resume();
-      }
+    } else if (!this.consumerPaused || (backlog <= Math.floor(this.maxBufferedEvents / 2) && backlog < this.maxBufferedEvents)) {
+      // consumer back, or (re-paused) with the backlog down to half: read again
+      ctx.paused = false;
+      ctx.lastByteAt = this.clock.now(); // the watchdog was suspended while we did not read
+      this.log.info('consumer_caught_up', { event: 'consumer_caught_up', buffered_events: backlog, master: ctx.masterUrl });
+      ctx.body.resume();
     }
   }
 
