@@ -12,6 +12,7 @@ import type { Clock } from '../util/clock.js';
 import type { SluiceMetrics } from '../metrics/metrics.js';
 import type { Store } from '../store/index.js';
 import type { RuntimeExtension, SluiceRuntime } from './runtime.js';
+import { maintenancePlugin } from '../maintenance/runtime-plugin.js';
 
 export interface PluginContext {
   store: Store;
@@ -30,4 +31,4 @@ export interface AppPlugin {
   routes?(router: Router, runtime: SluiceRuntime, ctx: PluginContext): void;
 }
 
-export const APP_PLUGINS: AppPlugin[] = [];
+export const APP_PLUGINS: AppPlugin[] = [maintenancePlugin()];

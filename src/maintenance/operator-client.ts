@@ -1,0 +1,247 @@
+/**
+ * The master's maintenance HTTP endpoints (contract §4.6), on undici:
+ *
+ *   GET/POST /master/maintenance/schedule   mesos.v1.maintenance.Schedule (int64 ns as bigint)
+ *   GET      /master/maintenance/status     mesos.v1.maintenance.ClusterStatus
+ *   POST     /master/machine/down | up      JSON array of MachineID
+ *   GET      /master/state                  inventory (agents: hostname, ip, rack) and frameworks per agent
+ *
+ * Leader following: a non-leading master answers 307 with a protocol-relative Location
+ * (`//host:port/path`): the scheme of the master we asked is prepended and the redirect followed;
+ * 503 (no leader yet / recovering) is retried with capped exponential backoff a bounded number of
+ * times; a network error moves on to the next configured master. A 400 becomes a
+ * `MasterRequestError` carrying the master's text body (e.g. "Machine '...' is not in DRAINING mode").
+ *
+ * `updateSchedule(edit)` is the read-modify-write of the one cluster-wide schedule: GET, edit (pure,
+ * src/maintenance/schedule.ts: never drops or alters anyone else's window), validate, POST. A 400
+ * on the POST usually means someone changed the schedule meanwhile (e.g. a machine went DOWN and
+ * must stay): re-read and retry, a bounded number of times.
+ */
+import { request } from 'undici';
+import type { ClusterStatus, MachineID, Schedule } from '../mesos/types.js';
+import { decodeJsonText, encodeJsonText } from '../mesos/codec.js';
+import { RealClock, type Clock } from '../util/clock.js';
+import { nullLogger, type Logger } from '../util/logger.js';
+import { validateSchedule } from './schedule.js';
+import { ScheduleError } from './errors.js';
+
+export class MasterHttpError extends Error {
+  override readonly name: string = 'MasterHttpError';
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    readonly url: string,
+    what: string,
+  ) {
+    super(`${what}: master answered ${status}${body ? `: ${body.trim()}` : ''}`);
+  }
+}
+
+/** The master refused the request (400): `body` is its explanation. */
+export class MasterRequestError extends MasterHttpError {
+  override readonly name = 'MasterRequestError';
+}
+
+export class MasterUnavailableError extends Error {
+  override readonly name = 'MasterUnavailableError';
+}
+
+/** An agent as the master's /master/state lists it. */
+export interface MasterAgent {
+  agent_id: string;
+  hostname: string;
+  ip?: string;
+  rack?: string;
+}
+
+export interface MasterStateView {
+  agents: MasterAgent[];
+  /** agent id -> frameworks holding tasks or offers on it. */
+  frameworksOnAgent: Map<string, string[]>;
+}
+
+export interface OperatorClientOptions {
+  masters: readonly string[];
+  clock?: Clock;
+  logger?: Logger;
+  /** 503 retries per request (default 6). */
+  maxRetries?: number;
+  /** First 503 backoff (default 250 ms, doubling, capped at 5 s). */
+  retryDelayMs?: number;
+  /** Most redirects followed per request (default 5). */
+  maxRedirects?: number;
+  /** Read-modify-write attempts of the schedule (default 5). */
+  scheduleAttempts?: number;
+  timeoutMs?: number;
+  /** Attribute naming the rack (default 'rack'). */
+  rackAttribute?: string;
+}
+
+export class MaintenanceOperatorClient {
+  private readonly masters: string[];
+  private leader: string | undefined;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: OperatorClientOptions) {
+    this.masters = opts.masters.map((m) => (/^https?:\/\//.test(m) ? m : `http://${m}`).replace(/\/+$/, ''));
+    if (!this.masters.length) throw new Error('no Mesos master configured');
+    this.clock = opts.clock ?? new RealClock();
+    this.log = opts.logger ?? nullLogger();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // endpoints
+
+  async getSchedule(): Promise<Schedule> {
+    const text = await this.send('GET', '/master/maintenance/schedule', undefined, 'GET maintenance schedule');
+    return decodeJsonText<Schedule>('mesos.v1.maintenance.Schedule', text.trim() ? text : '{}');
+  }
+
+  async postSchedule(s: Schedule): Promise<void> {
+    await this.send('POST', '/master/maintenance/schedule', encodeJsonText('mesos.v1.maintenance.Schedule', s), 'POST maintenance schedule');
+  }
+
+  async getStatus(): Promise<ClusterStatus> {
+    const text = await this.send('GET', '/master/maintenance/status', undefined, 'GET maintenance status');
+    return decodeJsonText<ClusterStatus>('mesos.v1.maintenance.ClusterStatus', text.trim() ? text : '{}');
+  }
+
+  async machineDown(machines: readonly MachineID[]): Promise<void> {
+    await this.send('POST', '/master/machine/down', machinesJson(machines), 'POST machine down');
+  }
+
+  async machineUp(machines: readonly MachineID[]): Promise<void> {
+    await this.send('POST', '/master/machine/up', machinesJson(machines), 'POST machine up');
+  }
+
+  async getState(): Promise<MasterStateView> {
+    const text = await this.send('GET', '/master/state', undefined, 'GET master state');
+    const doc = JSON.parse(text) as {
+      slaves?: Array<{ id: string; hostname: string; pid?: string; attributes?: Record<string, unknown> }>;
+      frameworks?: Array<{ id: string; tasks?: Array<{ slave_id?: string; state?: string }>; offers?: Array<{ slave_id?: string }> }>;
+    };
+    const rackAttr = this.opts.rackAttribute ?? 'rack';
+    const agents: MasterAgent[] = (doc.slaves ?? []).map((s) => {
+      const a: MasterAgent = { agent_id: s.id, hostname: s.hostname };
+      const m = /@([^:]+):\d+$/.exec(s.pid ?? '');
+      if (m) a.ip = m[1]!;
+      const rack = s.attributes?.[rackAttr];
+      if (rack !== undefined) a.rack = String(rack);
+      return a;
+    });
+    const frameworksOnAgent = new Map<string, string[]>();
+    for (const fw of doc.frameworks ?? []) {
+      const on = new Set<string>();
+      for (const t of fw.tasks ?? []) if (t.slave_id) on.add(t.slave_id);
+      for (const o of fw.offers ?? []) if (o.slave_id) on.add(o.slave_id);
+      for (const a of on) {
+        const l = frameworksOnAgent.get(a) ?? [];
+        l.push(fw.id);
+        frameworksOnAgent.set(a, l);
+      }
+    }
+    return { agents, frameworksOnAgent };
+  }
+
+  /**
+   * Read-modify-write of the schedule. `edit` gets a fresh copy each attempt and may throw (e.g.
+   * ScheduleError 'window-conflict': that is final). `down` lists the machines that are DOWN (they
+   * must stay in the schedule). Retries a 400 (concurrent change) after re-reading.
+   */
+  async updateSchedule(edit: (s: Schedule, status: ClusterStatus) => Schedule): Promise<Schedule> {
+    const attempts = this.opts.scheduleAttempts ?? 5;
+    let last: unknown;
+    for (let i = 1; i <= attempts; i++) {
+      const [current, status] = await Promise.all([this.getSchedule(), this.getStatus()]);
+      const next = edit(current, status);
+      validateSchedule(next, status.down_machines ?? []);
+      try {
+        await this.postSchedule(next);
+        return next;
+      } catch (e) {
+        if (!(e instanceof MasterRequestError)) throw e;
+        last = e;
+        this.log.warn('maintenance_schedule_conflict', {
+          event: 'maintenance_schedule_conflict',
+          attempt: i,
+          error: e.body,
+          reason: 'the master refused the schedule (changed concurrently?); re-reading it',
+        });
+      }
+    }
+    throw last instanceof Error ? last : new ScheduleError('could not update the maintenance schedule', 'invalid-schedule');
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // transport
+
+  private async send(method: 'GET' | 'POST', path: string, body: string | undefined, what: string): Promise<string> {
+    const maxRetries = this.opts.maxRetries ?? 6;
+    const maxRedirects = this.opts.maxRedirects ?? 5;
+    let retries = 0;
+    let lastError: unknown;
+    // candidates: the known leader first, then every configured master
+    const order = [...new Set([...(this.leader ? [this.leader] : []), ...this.masters])];
+    for (let m = 0; m < order.length; m++) {
+      let base = order[m]!;
+      let url = base + path;
+      let redirects = 0;
+      for (;;) {
+        let status: number;
+        let text: string;
+        let location: string | undefined;
+        try {
+          const res = await request(url, {
+            method,
+            body,
+            headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+            headersTimeout: this.opts.timeoutMs ?? 15_000,
+            bodyTimeout: this.opts.timeoutMs ?? 15_000,
+          });
+          status = res.statusCode;
+          text = await res.body.text();
+          const loc = res.headers['location'];
+          location = Array.isArray(loc) ? loc[0] : loc;
+        } catch (e) {
+          lastError = e;
+          this.log.debug('maintenance_master_unreachable', { event: 'maintenance_master_unreachable', url, error: (e as Error).message });
+          if (this.leader === base) this.leader = undefined;
+          break; // next master
+        }
+        if (status === 307 && location) {
+          if (++redirects > maxRedirects) throw new MasterHttpError(status, 'too many redirects', url, what);
+          const target = resolveLocation(location, url);
+          base = target.origin;
+          url = target.href;
+          continue;
+        }
+        if (status === 503) {
+          if (retries++ >= maxRetries) throw new MasterHttpError(status, text, url, what);
+          const delay = Math.min(5000, (this.opts.retryDelayMs ?? 250) * 2 ** (retries - 1));
+          this.log.debug('maintenance_master_retry', { event: 'maintenance_master_retry', url, status, retry_in_ms: delay });
+          await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
+          continue;
+        }
+        if (status >= 200 && status < 300) {
+          this.leader = base;
+          return text;
+        }
+        if (status === 400) throw new MasterRequestError(status, text, url, what);
+        throw new MasterHttpError(status, text, url, what);
+      }
+    }
+    throw new MasterUnavailableError(`${what}: no Mesos master reachable (${this.masters.join(', ')}): ${(lastError as Error)?.message ?? 'unknown error'}`);
+  }
+}
+
+/** `//host:port/path` (libprocess's protocol-relative Location) → absolute, with the asked URL's scheme. */
+export function resolveLocation(location: string, asked: string): URL {
+  const from = new URL(asked);
+  if (location.startsWith('//')) return new URL(`${from.protocol}${location}`);
+  return new URL(location, from);
+}
+
+function machinesJson(machines: readonly MachineID[]): string {
+  return JSON.stringify(machines.map((m) => ({ ...(m.hostname !== undefined ? { hostname: m.hostname } : {}), ...(m.ip !== undefined ? { ip: m.ip } : {}) })));
+}

@@ -1,0 +1,793 @@
+/**
+ * Host maintenance wired into the running scheduler (Phase 2 of src/maintenance/README.md).
+ *
+ * `MaintenanceService` is a RuntimeExtension (it runs inside the runtime's single decision loop, so
+ * its steps are written to the store in the same atomic batch as the scheduler's) plus the async
+ * edge towards the master's maintenance endpoints (MaintenanceOperatorClient). Records are kept in
+ * memory and persisted in the store collection `hosts` (key: hostKey(hostname)); a restart loads
+ * them and the stateless planner resumes exactly where the store says.
+ *
+ * Inside the loop (sync):
+ * - every transition: store op + log `host_transition` + `sluice_host_transitions_total{from,to}`;
+ * - `set_blocked_hosts` with every host not UP, whenever that set changes;
+ * - `planDrain` on every tick and on task updates (at most once per `planIntervalMs`):
+ *   transitions, kills → `kill_tasks`, make-before-break → `surge_instances`, timeouts logged once;
+ * - offers / inverse offers carrying `unavailability` for hosts not held → external drain flow;
+ * - inverse offers answered by `decideInverseOffer`: ACCEPT only with none of our tasks on the agent
+ *   (asserted where the call is built), DECLINE logged with its reason, HOLD re-decided after plans.
+ * Outside the loop (async, results applied through runtime.run):
+ * - operator requests start / complete / abort (GET → merge → POST the schedule; machine up);
+ * - machine down for DRAINED hosts Sluice put in maintenance (downDecision), then `post_drain`;
+ * - periodic reconciliation with the master's schedule and status (reconcileSchedule).
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { Call, Event, InverseOffer, Offer } from '../mesos/types.js';
+import type { SchedulerCommand, Effect } from '../scheduler/reducer.js';
+import { agentCapacity, workloadJobs, workloadRows } from '../scheduler/workload-rows.js';
+import type { SchedulerState } from '../scheduler/state.js';
+import type { BatchOp, Store } from '../store/index.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { HostSnapshot, SluiceMetrics } from '../metrics/metrics.js';
+import type { ExtensionContext, ExtensionStep, RuntimeExtension, SluiceRuntime } from '../runtime/runtime.js';
+import type { AppPlugin, PluginContext } from '../runtime/plugins.js';
+import type { Router } from '../api/router.js';
+import { registerHostRoutes } from '../api/host-routes.js';
+import {
+  DEFAULT_LEAD_MS,
+  abortMaintenance,
+  blockedHosts,
+  completeMaintenance,
+  hostKey,
+  scheduledReason,
+  startMaintenance,
+  transition,
+  type HostRecord,
+  type HostState,
+  type HostTransition,
+  type InventoryHost,
+  type StartRequest,
+} from './host-state.js';
+import { hostProgress, planDrain, type DrainOptions, type DrainPlan, type DrainView, type HostProgress } from './drainer.js';
+import { decideInverseOffer, enterFromUnavailability, windowFromUnavailability, downDecision, type InverseOfferOptions } from './inverse-offers.js';
+import { addWindow, machineEquals, machineIdOf, reconcileSchedule, removeMachines } from './schedule.js';
+import { dryRunStart, slaProbe, probeText } from './probe.js';
+import { MaintenanceOperatorClient } from './operator-client.js';
+import { attributeText } from '../mesos/types.js';
+
+export const HOSTS_COLLECTION = 'hosts';
+
+export interface MaintenancePluginOptions {
+  leadMs?: number;
+  /** Least time between two plans triggered by task updates (ticks always plan). */
+  planIntervalMs?: number;
+  /** Reconciliation with the master's schedule/status. */
+  reconcileIntervalMs?: number;
+  /** Least time between two machine-down checks of a host. */
+  downCheckIntervalMs?: number;
+  /** Post-drain command timeout (real time). */
+  postDrainTimeoutMs?: number;
+  drain?: Partial<DrainOptions>;
+  inverseOffers?: Partial<InverseOfferOptions>;
+  rackAttribute?: string;
+}
+
+interface HeldInverseOffer {
+  id: string;
+  agent_id: string;
+  key: string;
+  window: { start_ms: number; duration_ms?: number };
+}
+
+/** A step under construction. */
+class Step {
+  calls: Call[] = [];
+  commands: SchedulerCommand[] = [];
+  storeOps: BatchOp[] = [];
+  logs: Effect[] = [];
+  log(level: Effect['level'], event: string, fields: Record<string, unknown>): void {
+    this.logs.push({ kind: 'log', level, event, fields });
+  }
+  out<T>(result?: T): ExtensionStep & { result?: T } {
+    return { calls: this.calls, commands: this.commands, storeOps: this.storeOps, logs: this.logs, result };
+  }
+}
+
+export class MaintenanceService implements RuntimeExtension {
+  readonly name = 'maintenance';
+  readonly records = new Map<string, HostRecord>();
+  readonly client: MaintenanceOperatorClient;
+  private runtime: SluiceRuntime | undefined;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly metrics: SluiceMetrics | undefined;
+  private readonly opts: Required<Omit<MaintenancePluginOptions, 'drain' | 'inverseOffers'>> & Pick<MaintenancePluginOptions, 'drain' | 'inverseOffers'>;
+  private readonly held = new Map<string, HeldInverseOffer>();
+  /** Agents by id: hostname, ip, rack (from /master/state, offers and inverse offers). */
+  private readonly agents = new Map<string, InventoryHost>();
+  private blockedKey: string | undefined;
+  private lastPlan: DrainPlan | undefined;
+  private lastPlanMs = -Infinity;
+  private nextReconcileMs = 0;
+  private reconciling = false;
+  /** Hosts with an operator request or machine operation in flight (reconcile leaves them alone). */
+  private readonly inflight = new Set<string>();
+  /** Bumped whenever Sluice changes the master's maintenance state; stale reconciles are dropped. */
+  private epoch = 0;
+  private readonly downInflight = new Set<string>();
+  private readonly lastDownCheck = new Map<string, number>();
+  private readonly postDrainRunning = new Set<string>();
+
+  constructor(ctx: { store: Store; clock: Clock; logger: Logger; metrics?: SluiceMetrics; masters: readonly string[] }, options: MaintenancePluginOptions = {}) {
+    this.store = ctx.store;
+    this.clock = ctx.clock;
+    this.log = ctx.logger;
+    this.metrics = ctx.metrics;
+    this.opts = {
+      leadMs: options.leadMs ?? DEFAULT_LEAD_MS,
+      planIntervalMs: options.planIntervalMs ?? 1000,
+      reconcileIntervalMs: options.reconcileIntervalMs ?? 30_000,
+      downCheckIntervalMs: options.downCheckIntervalMs ?? 5_000,
+      postDrainTimeoutMs: options.postDrainTimeoutMs ?? 10 * 60_000,
+      rackAttribute: options.rackAttribute ?? 'rack',
+      drain: options.drain,
+      inverseOffers: options.inverseOffers,
+    };
+    this.client = new MaintenanceOperatorClient({ masters: ctx.masters, clock: ctx.clock, logger: ctx.logger, rackAttribute: this.opts.rackAttribute });
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  attach(runtime: SluiceRuntime): void {
+    this.runtime = runtime;
+  }
+
+  private get rt(): SluiceRuntime {
+    if (!this.runtime) throw new Error('maintenance: runtime not attached');
+    return this.runtime;
+  }
+
+  private drainOptions(): Partial<DrainOptions> {
+    return { lead_ms: this.opts.leadMs, ...this.opts.drain };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // RuntimeExtension
+
+  onStart(ctx: ExtensionContext): ExtensionStep {
+    const st = new Step();
+    for (const [key, v] of ctx.store.list<HostRecord>(HOSTS_COLLECTION)) this.records.set(key, structuredClone(v) as HostRecord);
+    const active = [...this.records.values()].filter((r) => r.state !== 'UP');
+    if (this.records.size) {
+      st.log('info', 'maintenance_restored', {
+        hosts: active.length,
+        states: Object.fromEntries(countBy(active.map((r) => r.state))),
+        reason: 'host maintenance records loaded from the store; the drain resumes where it was',
+      });
+    }
+    this.syncBlocked(st, true);
+    return st.out();
+  }
+
+  onEvent(event: Event, ctx: ExtensionContext): ExtensionStep | void {
+    switch (event.type) {
+      case 'SUBSCRIBED':
+        this.held.clear();
+        this.nextReconcileMs = 0;
+        return;
+      case 'OFFERS': {
+        const st = new Step();
+        for (const o of event.offers?.offers ?? []) this.onOffer(o, ctx, st);
+        return st.out();
+      }
+      case 'INVERSE_OFFERS': {
+        const st = new Step();
+        for (const io of event.inverse_offers?.inverse_offers ?? []) this.onInverseOffer(io, ctx, st);
+        this.syncBlocked(st);
+        return st.out();
+      }
+      case 'RESCIND_INVERSE_OFFER': {
+        const id = event.rescind_inverse_offer?.inverse_offer_id?.value;
+        if (id) this.held.delete(id);
+        return;
+      }
+      case 'UPDATE': {
+        if (ctx.now - this.lastPlanMs < this.opts.planIntervalMs) return;
+        const st = new Step();
+        this.plan(ctx, st);
+        return st.out();
+      }
+      default:
+        return;
+    }
+  }
+
+  onDisconnected(): void {
+    this.held.clear();
+  }
+
+  onTick(ctx: ExtensionContext): ExtensionStep {
+    const st = new Step();
+    this.plan(ctx, st);
+    this.machineWork(ctx);
+    if (ctx.now >= this.nextReconcileMs && !this.reconciling && this.runtime) {
+      this.nextReconcileMs = ctx.now + this.opts.reconcileIntervalMs;
+      void this.reconcile();
+    }
+    return st.out();
+  }
+
+  metricsHosts(ctx: ExtensionContext): HostSnapshot[] {
+    const onHost = tasksPerHost(ctx.state);
+    const out: HostSnapshot[] = [];
+    for (const r of this.records.values()) {
+      out.push({
+        hostname: r.hostname,
+        state: r.state,
+        tasks_left: onHost.get(hostKey(r.hostname)) ?? 0,
+        draining_seconds: r.state === 'DRAINING' && r.drain_started_ms !== undefined ? Math.max(0, (ctx.now - r.drain_started_ms) / 1000) : 0,
+        drain_timeout_seconds: r.options.timeout_ms !== undefined ? r.options.timeout_ms / 1000 : 0,
+      });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // records
+
+  /** Write a record (store op in this step), logging and counting its transitions. */
+  private put(st: Step, rec: HostRecord, transitions: ReadonlyArray<HostTransition>, extra: Record<string, unknown> = {}): void {
+    const key = hostKey(rec.hostname);
+    this.records.set(key, rec);
+    st.storeOps.push({ op: 'put', collection: HOSTS_COLLECTION, key, value: rec });
+    for (const t of transitions) {
+      st.log('info', 'host_transition', {
+        host: rec.hostname,
+        agent_id: rec.agent_id,
+        state_from: t.from,
+        state_to: t.to,
+        reason: t.reason,
+        origin: rec.origin,
+        request_id: rec.request_id,
+        rack: rec.rack,
+        ...extra,
+      });
+      this.metrics?.hostTransitions.inc({ from: t.from, to: t.to });
+    }
+  }
+
+  private move(st: Step, rec: HostRecord, to: HostState, now: number, reason: string, patch: Partial<HostRecord> = {}): HostRecord {
+    const next = { ...transition(rec, to, now, reason), ...patch };
+    this.put(st, next, [next.history[next.history.length - 1]!]);
+    return next;
+  }
+
+  private syncBlocked(st: Step, force = false): void {
+    const hosts = [...blockedHosts(this.records.values())].map((h) => h.toLowerCase()).sort();
+    const key = hosts.join(',');
+    if (!force && key === this.blockedKey) return;
+    this.blockedKey = key;
+    st.commands.push({ type: 'set_blocked_hosts', hosts });
+  }
+
+  /** Hosts the planner works on: not UP, and (Sluice-origin) with the window accepted by the master. */
+  private planHosts(): HostRecord[] {
+    return [...this.records.values()].filter((r) => r.state !== 'UP' && !(r.origin === 'sluice' && r.schedule_posted_ms === undefined));
+  }
+
+  private view(s: SchedulerState, hosts: HostRecord[] = [...this.records.values()]): DrainView {
+    return { hosts, jobs: workloadJobs(s), instances: workloadRows(s), capacity: agentCapacity(s) };
+  }
+
+  inventory(s: SchedulerState): InventoryHost[] {
+    const byKey = new Map<string, InventoryHost>();
+    for (const a of s.agents.values()) {
+      const h: InventoryHost = { hostname: a.host, agent_id: a.agent_id };
+      const rack = a.attributes[this.opts.rackAttribute];
+      if (rack !== undefined) h.rack = rack;
+      byKey.set(hostKey(a.host), h);
+    }
+    for (const a of this.agents.values()) {
+      const prev = byKey.get(hostKey(a.hostname));
+      byKey.set(hostKey(a.hostname), { ...prev, ...a });
+    }
+    return [...byKey.values()];
+  }
+
+  private learnAgent(a: InventoryHost & { agent_id: string }): void {
+    const prev = this.agents.get(a.agent_id);
+    const next: InventoryHost = { ...prev, ...a };
+    if (!a.ip && prev?.ip) next.ip = prev.ip;
+    if (!a.rack && prev?.rack) next.rack = prev.rack;
+    this.agents.set(a.agent_id, next);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // planning
+
+  private plan(ctx: ExtensionContext, st: Step): void {
+    const now = ctx.now;
+    this.lastPlanMs = now;
+    const hosts = this.planHosts();
+    if (!hosts.length) {
+      this.lastPlan = undefined;
+      this.syncBlocked(st);
+      return;
+    }
+    const plan = planDrain(this.view(ctx.state, hosts), now, this.drainOptions());
+    this.lastPlan = plan;
+    for (const t of plan.transitions) {
+      const rec = this.records.get(hostKey(t.hostname));
+      if (!rec || rec.state !== t.from) continue;
+      this.move(st, rec, t.to, now, t.reason);
+    }
+    if (plan.kills.length) {
+      const forced = plan.kills.filter((k) => k.reason === 'forced');
+      for (const k of forced) {
+        st.log('warn', 'drain_forced_kill', {
+          host: k.hostname,
+          agent_id: k.agent_id,
+          job: k.job,
+          instance: k.instance,
+          task_id: k.task_id,
+          reason: `FORCED: drain timeout passed, killing regardless of the SLA (${k.detail})`,
+        });
+      }
+      for (const k of plan.kills) {
+        if (k.reason !== 'forced') st.log('info', 'drain_kill', { host: k.hostname, job: k.job, instance: k.instance, task_id: k.task_id, reason: `${k.reason}: ${k.detail}` });
+      }
+      st.commands.push({ type: 'kill_tasks', task_ids: plan.kills.map((k) => k.task_id), reason: 'drain' });
+    }
+    if (plan.makeBeforeBreak.length) {
+      for (const o of plan.makeBeforeBreak) st.log('info', 'drain_surge', { host: o.hostname, job: o.job, instance: o.instance, task_id: o.task_id, reason: o.reason });
+      st.commands.push({ type: 'surge_instances', orders: plan.makeBeforeBreak.map((o) => ({ job: o.job, instance: o.instance, task_id: o.task_id })) });
+    }
+    for (const t of plan.timeouts) {
+      const rec = this.records.get(hostKey(t.hostname));
+      if (!rec || rec.timed_out_ms !== undefined) continue;
+      this.put(st, { ...rec, timed_out_ms: now }, []);
+      st.log('warn', 'drain_timeout', {
+        host: rec.hostname,
+        agent_id: rec.agent_id,
+        tasks_left: t.tasks_left,
+        deadline_ms: t.deadline_ms,
+        forced: t.forced,
+        reason: t.forced
+          ? `drain timeout passed with ${t.tasks_left} task(s) left: --force given, killing them regardless of the SLAs`
+          : `drain timeout passed with ${t.tasks_left} task(s) left: no --force, the drain continues within the SLAs`,
+      });
+    }
+    this.syncBlocked(st);
+    this.redecideHeld(ctx, st);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // offers and inverse offers
+
+  private onOffer(o: Offer, ctx: ExtensionContext, st: Step): void {
+    const agent: InventoryHost & { agent_id: string } = { hostname: o.hostname, agent_id: o.agent_id.value };
+    const ip = o.url?.address?.ip;
+    if (ip) agent.ip = ip;
+    const rack = attributeText(o.attributes, this.opts.rackAttribute);
+    if (rack !== undefined) agent.rack = rack;
+    this.learnAgent(agent);
+    if (!o.unavailability) return;
+    this.enterExternal(this.agents.get(agent.agent_id)!, windowFromUnavailability(o.unavailability), ctx.now, st);
+  }
+
+  private enterExternal(agent: InventoryHost, window: { start_ms: number; duration_ms?: number }, now: number, st: Step): void {
+    const key = hostKey(agent.hostname);
+    if (this.inflight.has(key)) return;
+    const existing = this.records.get(key);
+    if (existing && existing.state !== 'UP') {
+      if (existing.origin !== 'external') return;
+    }
+    const r = enterFromUnavailability(existing, agent, window, now, this.opts.leadMs);
+    if (r.changed === 'none') return;
+    this.put(st, r.record, r.transitions, r.changed === 'window-updated' ? { reason: 'external window changed' } : {});
+    this.syncBlocked(st);
+  }
+
+  private onInverseOffer(io: InverseOffer, ctx: ExtensionContext, st: Step): void {
+    const id = io.id.value;
+    const agentId = io.agent_id?.value;
+    if (!agentId) return;
+    const known = this.agents.get(agentId);
+    const hostname = io.url?.address?.hostname ?? known?.hostname ?? ctx.state.agents.get(agentId)?.host;
+    if (!hostname) {
+      st.log('warn', 'inverse_offer_held', { agent_id: agentId, reason: 'agent unknown (no hostname): holding the inverse offer' });
+      return;
+    }
+    const agent: InventoryHost & { agent_id: string } = { hostname, agent_id: agentId };
+    const ip = io.url?.address?.ip;
+    if (ip) agent.ip = ip;
+    this.learnAgent(agent);
+    const window = windowFromUnavailability(io.unavailability);
+    this.enterExternal(this.agents.get(agentId)!, window, ctx.now, st);
+    this.held.set(id, { id, agent_id: agentId, key: hostKey(hostname), window });
+    this.decideHeld(this.held.get(id)!, ctx, st);
+  }
+
+  private redecideHeld(ctx: ExtensionContext, st: Step): void {
+    for (const h of [...this.held.values()]) this.decideHeld(h, ctx, st);
+  }
+
+  private decideHeld(h: HeldInverseOffer, ctx: ExtensionContext, st: Step): void {
+    const rec = this.records.get(h.key);
+    const n = tasksOnAgent(ctx.state, h.agent_id, h.key);
+    const progress = this.lastPlan?.progress.find((p) => hostKey(p.hostname) === h.key);
+    const d = decideInverseOffer(rec?.window ?? h.window, { tasks_on_agent: n, host: rec, estimated_empty_ms: progress?.estimated_empty_ms }, ctx.now, this.opts.inverseOffers);
+    if (d.action === 'hold') return;
+    this.held.delete(h.id);
+    if (d.action === 'accept') {
+      // The invariant, checked where the call is built: no task of ours on the agent.
+      const left = tasksOnAgent(ctx.state, h.agent_id, h.key);
+      if (left !== 0) {
+        st.log('error', 'inverse_offer_accept_refused', { host: rec?.hostname, agent_id: h.agent_id, tasks_left: left, reason: 'BUG: policy said accept with tasks of ours on the agent; not sent' });
+        this.held.set(h.id, h);
+        return;
+      }
+      st.calls.push({ type: 'ACCEPT_INVERSE_OFFERS', accept_inverse_offers: { inverse_offer_ids: [{ value: h.id }], filters: { refuse_seconds: d.refuse_seconds } } } as Call);
+      st.log('info', 'inverse_offer_accepted', { host: rec?.hostname, agent_id: h.agent_id, inverse_offer_id: h.id, reason: d.reason });
+    } else {
+      st.calls.push({ type: 'DECLINE_INVERSE_OFFERS', decline_inverse_offers: { inverse_offer_ids: [{ value: h.id }], filters: { refuse_seconds: d.refuse_seconds } } } as Call);
+      st.log('warn', 'inverse_offer_declined', { host: rec?.hostname, agent_id: h.agent_id, inverse_offer_id: h.id, tasks_left: n, reason: d.reason });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // machine down and post-drain (async)
+
+  private machineWork(ctx: ExtensionContext): void {
+    if (!this.runtime) return;
+    for (const [key, r] of this.records) {
+      if (r.origin === 'sluice' && r.state === 'DRAINED' && r.down_posted_ms === undefined && r.schedule_posted_ms !== undefined) {
+        if (this.downInflight.has(key) || this.inflight.has(key)) continue;
+        if (ctx.now - (this.lastDownCheck.get(key) ?? -Infinity) < this.opts.downCheckIntervalMs) continue;
+        this.lastDownCheck.set(key, ctx.now);
+        this.downInflight.add(key);
+        void this.checkDown(key).finally(() => this.downInflight.delete(key));
+      }
+      if (r.state === 'DOWN' && r.options.post_drain && r.down_posted_ms !== undefined && !r.post_drain_result && !this.postDrainRunning.has(key)) {
+        this.postDrainRunning.add(key);
+        void this.runPostDrain(r).finally(() => this.postDrainRunning.delete(key));
+      }
+    }
+  }
+
+  private async checkDown(key: string): Promise<void> {
+    try {
+      const [status, state] = await Promise.all([this.client.getStatus(), this.client.getState()]);
+      for (const a of state.agents) this.learnAgent(a);
+      const go = await this.rt.run((ctx) => {
+        const rec = this.records.get(key);
+        if (!rec) return {};
+        const m = rec.ip ? machineIdOf(rec) : undefined;
+        const statuses = m ? (status.draining_machines ?? []).find((d) => machineEquals(d.id, m))?.statuses : undefined;
+        const agent = state.agents.find((a) => hostKey(a.hostname) === key);
+        const frameworks = agent ? (state.frameworksOnAgent.get(agent.agent_id) ?? []) : [];
+        const d = downDecision(rec, { statuses: statuses ?? [], frameworks_on_agent: frameworks }, ctx.now);
+        const st = new Step();
+        st.log('debug', 'machine_down_decision', { host: rec.hostname, down: d.down, reason: d.reason });
+        return st.out(d.down ? d.reason : undefined);
+      });
+      if (!go) return;
+      const rec = this.records.get(key)!;
+      this.inflight.add(key);
+      try {
+        await this.client.machineDown([machineIdOf(rec)]);
+        this.epoch++;
+      } finally {
+        this.inflight.delete(key);
+      }
+      await this.rt.run((ctx) => {
+        const st = new Step();
+        const cur = this.records.get(key);
+        if (cur && cur.state !== 'DOWN' && cur.state !== 'UP') this.move(st, cur, 'DOWN', ctx.now, `machine down posted: ${go}`, { down_posted_ms: ctx.now });
+        return st.out();
+      });
+    } catch (e) {
+      this.log.warn('machine_down_failed', { event: 'machine_down_failed', host: key, error: (e as Error).message });
+    }
+  }
+
+  private async runPostDrain(rec: HostRecord): Promise<void> {
+    const cmd = rec.options.post_drain!;
+    const key = hostKey(rec.hostname);
+    this.log.info('post_drain_started', { event: 'post_drain_started', host: rec.hostname, agent_id: rec.agent_id, command: cmd });
+    const result = await new Promise<{ exit_code: number | null; signal?: string; timed_out: boolean; output_tail: string }>((resolve) => {
+      let tail = '';
+      let timedOut = false;
+      const child = spawn('sh', ['-c', cmd], {
+        env: { ...process.env, SLUICE_HOST: rec.hostname, SLUICE_IP: rec.ip ?? '', SLUICE_AGENT_ID: rec.agent_id ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const onData = (stream: string) => (b: Buffer) => {
+        const text = b.toString('utf8');
+        tail = (tail + text).slice(-4000);
+        for (const line of text.split('\n')) if (line.trim()) this.log.info('post_drain_output', { event: 'post_drain_output', host: rec.hostname, stream, line });
+      };
+      child.stdout.on('data', onData('stdout'));
+      child.stderr.on('data', onData('stderr'));
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, this.opts.postDrainTimeoutMs);
+      child.on('error', (e) => {
+        tail += `\n${e.message}`;
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        const r: { exit_code: number | null; signal?: string; timed_out: boolean; output_tail: string } = { exit_code: code, timed_out: timedOut, output_tail: tail };
+        if (signal) r.signal = signal;
+        resolve(r);
+      });
+    });
+    this.log.log(result.exit_code === 0 ? 'info' : 'warn', 'post_drain_finished', {
+      event: 'post_drain_finished',
+      host: rec.hostname,
+      exit_code: result.exit_code,
+      signal: result.signal,
+      timed_out: result.timed_out,
+    });
+    await this.rt
+      .run((ctx) => {
+        const st = new Step();
+        const cur = this.records.get(key);
+        if (cur && cur.state === 'DOWN') this.put(st, { ...cur, post_drain_result: { ...result, at_ms: ctx.now } }, []);
+        return st.out();
+      })
+      .catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // reconciliation with the master (async)
+
+  private async reconcile(): Promise<void> {
+    this.reconciling = true;
+    const epoch0 = this.epoch;
+    try {
+      const [schedule, status, state] = await Promise.all([this.client.getSchedule(), this.client.getStatus(), this.client.getState()]);
+      for (const a of state.agents) this.learnAgent(a);
+      const reposts = await this.rt.run((ctx) => {
+        const st = new Step();
+        if (this.epoch !== epoch0) return st.out<string[]>([]);
+        const table = new Map([...this.records].filter(([k]) => !this.inflight.has(k)));
+        const actions = reconcileSchedule(table, schedule, status, this.inventory(ctx.state), ctx.now, this.opts.leadMs);
+        const out: string[] = [];
+        for (const a of actions) {
+          if (a.kind === 'repost') out.push(hostKey(a.hostname));
+          else if (a.record) this.put(st, a.record, a.transitions, { reconcile: a.kind });
+        }
+        this.syncBlocked(st);
+        return st.out(out);
+      });
+      for (const key of reposts ?? []) await this.repost(key);
+    } catch (e) {
+      this.log.warn('maintenance_reconcile_failed', { event: 'maintenance_reconcile_failed', error: (e as Error).message });
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  private async repost(key: string): Promise<void> {
+    const rec = this.records.get(key);
+    if (!rec || rec.state === 'UP' || !rec.window || this.inflight.has(key)) return;
+    this.inflight.add(key);
+    try {
+      const m = machineIdOf(rec);
+      await this.client.updateSchedule((s) => addWindow(s, [m], rec.window!, [m]));
+      this.epoch++;
+      await this.rt.run((ctx) => {
+        const st = new Step();
+        const cur = this.records.get(key);
+        if (cur && cur.state !== 'UP') this.put(st, { ...cur, schedule_posted_ms: ctx.now }, []);
+        st.log('info', 'maintenance_window_reposted', { host: rec.hostname, reason: 'window was not on the master (crash between persist and post?)' });
+        return st.out();
+      });
+    } catch (e) {
+      this.log.warn('maintenance_repost_failed', { event: 'maintenance_repost_failed', host: rec.hostname, error: (e as Error).message });
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // operator requests (used by src/api/host-routes.ts)
+
+  async start(req: StartRequest): Promise<unknown> {
+    const [state, schedule] = await Promise.all([this.client.getState(), this.client.getSchedule()]);
+    for (const a of state.agents) this.learnAgent(a);
+    const requestId = `mnt-${randomUUID().slice(0, 8)}`;
+    if (req.dry_run) {
+      return this.rt.run((ctx) => {
+        const r = dryRunStart(this.records, req, this.inventory(ctx.state), this.view(ctx.state), ctx.now, requestId, this.drainOptions());
+        return { result: r };
+      });
+    }
+    const lead = { lead_ms: this.opts.leadMs };
+    const prev = new Map<string, HostRecord | undefined>();
+    const res = await this.rt.run((ctx) => {
+      const r = startMaintenance(this.records, req, this.inventory(ctx.state), ctx.now, requestId, lead);
+      // someone else's window on one of these machines: refuse before writing anything
+      addWindow(schedule, r.records.map(machineIdOf), r.window);
+      const st = new Step();
+      for (const rec of r.records) {
+        const key = hostKey(rec.hostname);
+        prev.set(key, this.records.get(key));
+        this.inflight.add(key);
+        this.put(st, rec, r.transitions.filter((t) => hostKey(t.hostname) === key));
+      }
+      this.syncBlocked(st);
+      return st.out(r);
+    });
+    const keys = res!.records.map((r) => hostKey(r.hostname));
+    const machines = res!.records.map(machineIdOf);
+    try {
+      await this.client.updateSchedule((s) => addWindow(s, machines, res!.window));
+      this.epoch++;
+    } catch (e) {
+      await this.rt.run(() => {
+        const st = new Step();
+        for (const key of keys) {
+          const p = prev.get(key);
+          if (p) {
+            this.records.set(key, p);
+            st.storeOps.push({ op: 'put', collection: HOSTS_COLLECTION, key, value: p });
+          } else {
+            this.records.delete(key);
+            st.storeOps.push({ op: 'delete', collection: HOSTS_COLLECTION, key });
+          }
+          this.inflight.delete(key);
+        }
+        st.log('warn', 'maintenance_start_rolled_back', { request_id: requestId, hosts: keys, reason: `the master did not take the window: ${(e as Error).message}` });
+        this.syncBlocked(st);
+        return st.out();
+      });
+      throw e;
+    }
+    const out = await this.rt.run((ctx) => {
+      const st = new Step();
+      const hosts: unknown[] = [];
+      for (const key of keys) {
+        this.inflight.delete(key);
+        const cur = this.records.get(key);
+        if (!cur) continue;
+        const next = { ...cur, schedule_posted_ms: ctx.now };
+        this.put(st, next, []);
+        hosts.push({ hostname: next.hostname, state: next.state, group: next.group, rack: next.rack, agent_id: next.agent_id });
+      }
+      st.log('info', 'maintenance_started', { request_id: requestId, hosts: keys, reason: 'window posted to the master' });
+      return st.out({ request_id: requestId, window: res!.window, options: res!.options, hosts });
+    });
+    return out;
+  }
+
+  async end(verb: 'complete' | 'abort', hosts: readonly string[]): Promise<unknown> {
+    const fn = verb === 'complete' ? completeMaintenance : abortMaintenance;
+    const pre = await this.rt.run((ctx) => {
+      const r = fn(this.records, hosts, ctx.now);
+      for (const rec of r.records) this.inflight.add(hostKey(rec.hostname));
+      return { result: r };
+    });
+    const keys = pre!.records.map((r) => hostKey(r.hostname));
+    try {
+      if (pre!.machines_up.length) await this.client.machineUp(pre!.machines_up.map(machineIdOf));
+      if (pre!.machines_unscheduled.length) {
+        const ids = pre!.machines_unscheduled.map(machineIdOf);
+        await this.client.updateSchedule((s, status) => removeMachines(s, ids, status.down_machines ?? []));
+      }
+      this.epoch++;
+    } catch (e) {
+      for (const k of keys) this.inflight.delete(k);
+      throw e;
+    }
+    return this.rt.run((ctx) => {
+      const st = new Step();
+      const out: unknown[] = [];
+      for (const key of keys) {
+        this.inflight.delete(key);
+        const cur = this.records.get(key);
+        if (!cur || cur.state === 'UP') continue;
+        const next = this.move(st, cur, 'UP', ctx.now, verb === 'complete' ? 'maintenance complete' : 'maintenance aborted');
+        this.lastDownCheck.delete(key);
+        out.push({ hostname: next.hostname, state: next.state });
+      }
+      this.syncBlocked(st);
+      return st.out({ [verb === 'complete' ? 'completed' : 'aborted']: out });
+    });
+  }
+
+  async query(states: readonly HostState[] | undefined): Promise<unknown> {
+    return this.rt.run((ctx) => {
+      const recs = [...this.records.values()].filter((r) => !states || states.includes(r.state));
+      const active = [...this.records.values()].filter((r) => r.state !== 'UP');
+      const progress = new Map<string, HostProgress>();
+      if (active.length) for (const p of hostProgress(this.view(ctx.state, active), ctx.now, this.drainOptions())) progress.set(hostKey(p.hostname), p);
+      const onHost = tasksPerHost(ctx.state);
+      const hosts = recs
+        .sort((a, b) => a.hostname.localeCompare(b.hostname))
+        .map((r) => {
+          const p = progress.get(hostKey(r.hostname));
+          const out: Record<string, unknown> = {
+            hostname: r.hostname,
+            state: r.state,
+            origin: r.origin,
+            request_id: r.request_id,
+            agent_id: r.agent_id,
+            ip: r.ip,
+            rack: r.rack,
+            group: r.group,
+            since_ms: r.since_ms,
+            window: r.window ? { start_ms: r.window.start_ms, start: new Date(r.window.start_ms).toISOString(), duration_ms: r.window.duration_ms } : undefined,
+            tasks_left: onHost.get(hostKey(r.hostname)) ?? 0,
+            killing: p?.killing ?? 0,
+            replacing: p?.replacing ?? 0,
+            blockers: p?.blockers ?? [],
+            estimated_empty_ms: p?.estimated_empty_ms !== undefined && Number.isFinite(p.estimated_empty_ms) ? p.estimated_empty_ms : undefined,
+            drain_started_ms: r.drain_started_ms,
+            timed_out: r.timed_out_ms !== undefined,
+            options: r.options,
+            down_posted_ms: r.down_posted_ms,
+            post_drain_result: r.post_drain_result,
+          };
+          if (r.state === 'SCHEDULED') out['waiting'] = scheduledReason(r, this.records.values(), ctx.now, { lead_ms: this.opts.leadMs });
+          if (r.origin === 'sluice' && r.schedule_posted_ms === undefined && r.state !== 'UP') out['waiting'] = 'window not posted to the master yet';
+          return out;
+        });
+      return { result: { now_ms: ctx.now, hosts } };
+    });
+  }
+
+  async probe(hosts: readonly string[]): Promise<unknown> {
+    return this.rt.run((ctx) => {
+      const r = slaProbe(hosts, this.view(ctx.state), this.inventory(ctx.state), ctx.now, this.drainOptions());
+      return { result: { ...r, text: probeText(r) } };
+    });
+  }
+}
+
+function countBy(xs: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
+  return m;
+}
+
+/** Our non-terminal tasks per host key (instances, surges, orphans being killed). */
+export function tasksPerHost(s: SchedulerState): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of s.tasks.values()) {
+    if (!t.host) continue;
+    const k = hostKey(t.host);
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
+  return m;
+}
+
+/** Our non-terminal tasks on an agent (by agent id or host name): what must be 0 to ACCEPT. */
+export function tasksOnAgent(s: SchedulerState, agentId: string, key: string): number {
+  let n = 0;
+  for (const t of s.tasks.values()) if (t.agent_id === agentId || (t.host !== undefined && hostKey(t.host) === key)) n++;
+  return n;
+}
+
+/** The plugin registered in APP_PLUGINS. */
+export function maintenancePlugin(options: MaintenancePluginOptions = {}): AppPlugin {
+  let service: MaintenanceService | undefined;
+  return {
+    name: 'maintenance',
+    extension(ctx: PluginContext): RuntimeExtension {
+      service = new MaintenanceService(ctx, options);
+      return service;
+    },
+    routes(router: Router, runtime: SluiceRuntime, ctx: PluginContext): void {
+      if (!service) service = new MaintenanceService(ctx, options);
+      service.attach(runtime);
+      registerHostRoutes(router, service);
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Helpers of the maintenance end-to-end tests: ground-truth watches on the simulator (never on
+ * Sluice's own view) — SLA at every agent-side task transition, ACCEPT_INVERSE_OFFERS calls against
+ * the tasks still on the agent at that instant.
+ */
+import type { Sim } from '../../src/sim/index.js';
+import { parseTaskId } from '../../src/scheduler/task-id.js';
+import type { JobSpec } from '../../src/scheduler/job-spec.js';
+import { requiredUp } from '../../src/scheduler/workload-rows.js';
+import { api, type Env } from './workload-helpers.js';
+
+export function job(name: string, instances: number, extra: Partial<JobSpec> = {}): JobSpec {
+  return { name, instances, resources: { cpus: 0.5, mem: 128, ports: 1 }, command: { value: 'sleep 36000', shell: true }, ...extra };
+}
+
+export async function allRunning(env: Env, name: string, n: number): Promise<boolean> {
+  const r = await api(env.url, 'GET', `/api/v1/jobs/${name}`);
+  return r.status === 200 && r.body.instances.length === n && r.body.instances.every((i: { state: string }) => i.state === 'TASK_RUNNING');
+}
+
+/**
+ * Samples the simulator's ground truth at every task transition: per job, instances with a task
+ * RUNNING for at least the SLA duration. Records every instant where a job is below its SLA.
+ */
+export class SlaWatch {
+  readonly violations: string[] = [];
+  samples = 0;
+  readonly minMargin = new Map<string, number>();
+  private readonly off: () => void;
+  constructor(
+    private readonly sim: Sim,
+    private readonly frameworkId: string,
+    private readonly jobs: JobSpec[],
+  ) {
+    this.off = sim.onTaskTransition(() => this.sample());
+    this.sample();
+  }
+
+  sample(): void {
+    this.samples++;
+    const now = this.sim.clock.now();
+    const up = new Map<string, Set<number>>();
+    for (const t of this.sim.groundTruth()) {
+      if (t.frameworkId !== this.frameworkId || t.state !== 'TASK_RUNNING') continue;
+      const p = parseTaskId(t.taskId);
+      if (!p) continue;
+      const spec = this.jobs.find((j) => j.name === p.job);
+      if (!spec || p.index >= spec.instances) continue;
+      if (now - t.since < (spec.sla?.duration_seconds ?? 0) * 1000) continue;
+      let s = up.get(p.job);
+      if (!s) up.set(p.job, (s = new Set()));
+      s.add(p.index);
+    }
+    for (const j of this.jobs) {
+      const need = requiredUp(j.instances, j.sla);
+      const have = up.get(j.name)?.size ?? 0;
+      this.minMargin.set(j.name, Math.min(this.minMargin.get(j.name) ?? Infinity, have - need));
+      if (have < need && this.violations.length < 20) this.violations.push(`${new Date(now).toISOString()} job ${j.name}: ${have} up < ${need} required`);
+    }
+  }
+
+  stop(): void {
+    this.off();
+  }
+}
+
+/**
+ * Every ACCEPT_INVERSE_OFFERS call that reaches the master: the agents whose status for our
+ * framework became ACCEPT at that instant must carry no task of ours (ground truth).
+ */
+export class AcceptWatch {
+  accepts = 0;
+  acceptedHosts = new Set<string>();
+  declines = 0;
+  readonly violations: string[] = [];
+  private readonly sub: { unsubscribe(): void };
+  constructor(
+    private readonly sim: Sim,
+    private readonly frameworkId: string,
+  ) {
+    this.sub = sim.events$.subscribe((e) => {
+      if (e.kind !== 'call') return;
+      if (e.type === 'DECLINE_INVERSE_OFFERS') this.declines++;
+      if (e.type !== 'ACCEPT_INVERSE_OFFERS') return;
+      this.accepts++;
+      const nowNs = BigInt(this.sim.clock.now()) * 1_000_000n;
+      const status = this.sim.master?.maintenanceStatus() ?? {};
+      for (const d of status.draining_machines ?? []) {
+        for (const s of d.statuses ?? []) {
+          if (s.framework_id.value !== this.frameworkId || s.status !== 'ACCEPT') continue;
+          const ts = s.timestamp.nanoseconds;
+          if (ts < nowNs - 1_000_000n) continue; // recorded earlier
+          const host = d.id.hostname!;
+          this.acceptedHosts.add(host);
+          const ours = this.sim.groundTruth().filter((t) => t.frameworkId === this.frameworkId && t.hostname.toLowerCase() === host.toLowerCase());
+          if (ours.length) this.violations.push(`ACCEPT for ${host} while ${ours.map((t) => `${t.taskId} (${t.state})`).join(', ')} ran there`);
+        }
+      }
+    });
+  }
+  stop(): void {
+    this.sub.unsubscribe();
+  }
+}
+
+/** Prometheus text → value of one series (undefined when absent). */
+export function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = new Map<string, string>();
+    for (const kv of (m[3] ?? '').split(',').filter(Boolean)) {
+      const eq = kv.indexOf('=');
+      have.set(kv.slice(0, eq), kv.slice(eq + 2, -1));
+    }
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) return Number(m[4]);
+  }
+  return undefined;
+}
+
+/** Sum of a metric over every series matching the labels. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = new Map<string, string>();
+    for (const kv of (m[3] ?? '').split(',').filter(Boolean)) {
+      const eq = kv.indexOf('=');
+      have.set(kv.slice(0, eq), kv.slice(eq + 2, -1));
+    }
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(m[4]);
+  }
+  return sum;
+}
+
+export async function hostStates(env: Env, states?: string): Promise<Map<string, { state: string; tasks_left: number; [k: string]: unknown }>> {
+  const r = await api(env.url, 'GET', `/api/v1/hosts${states ? `?states=${states}` : ''}`);
+  if (r.status !== 200) throw new Error(`GET /api/v1/hosts: ${r.status} ${JSON.stringify(r.body)}`);
+  return new Map(r.body.hosts.map((h: { hostname: string; state: string; tasks_left: number }) => [h.hostname, h]));
+}
+
+export async function masterJson(env: Env, path: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await fetch(env.sim.url + path);
+  const text = await res.text();
+  return text ? JSON.parse(text) : {};
+}
