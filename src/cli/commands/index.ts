@@ -6,5 +6,7 @@ import type { CommandModule } from '../command.js';
 import { jobCommand } from './job.js';
 import { simCommand } from './sim.js';
 import { startCommand } from './start.js';
+import { hostCommand } from './host.js';
+import { slaCommand } from './sla.js';
 
-export const COMMANDS: CommandModule[] = [startCommand, jobCommand, simCommand];
+export const COMMANDS: CommandModule[] = [startCommand, jobCommand, simCommand, hostCommand, slaCommand];

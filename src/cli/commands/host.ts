@@ -1,0 +1,209 @@
+/** `sluice host maintenance start|complete|abort` and `sluice host query`: host maintenance through the operator API. */
+import { ApiClient, apiOptions } from '../api-client.js';
+import { flagHelp, parseFlags, type FlagSpecs } from '../args.js';
+import { CliError, write, type CliContext, type CommandModule } from '../command.js';
+import { json, table } from '../output.js';
+import { API_FLAGS } from './job.js';
+import { parseDuration, fmtDuration } from '../../maintenance/format.js';
+
+const FLAGS: FlagSpecs = {
+  window: { type: 'string', description: 'START,DURATION — START: ISO-8601, now or +10m; DURATION: 30m, 2h, 1800s' },
+  'group-by': { type: 'string', description: 'rack | host (default host)' },
+  'max-parallel': { type: 'string', description: 'At most N hosts of the request DRAINING at once' },
+  timeout: { type: 'string', description: 'Drain timeout (e.g. 30m); reported when passed' },
+  force: { type: 'boolean', description: 'With --timeout: kill what is left after the timeout, ignoring SLAs' },
+  'post-drain': { type: 'string', description: 'Command run once a host is DOWN (env SLUICE_HOST, SLUICE_IP)' },
+  'dry-run': { type: 'boolean', description: 'Validate and estimate; change nothing' },
+  states: { type: 'string', description: 'host query: only these states (e.g. DRAINING,DRAINED)' },
+  watch: { type: 'boolean', short: 'w', description: 'host query: redraw every 2 s until Ctrl-C' },
+  ...API_FLAGS,
+};
+
+const USAGE = `Usage:
+  sluice host maintenance start h1,h2 [--window START,DURATION] [--group-by rack|host]
+                                      [--max-parallel N] [--timeout D] [--force]
+                                      [--post-drain CMD] [--dry-run]
+  sluice host maintenance complete h1,h2     DRAINED/DOWN hosts back UP (machine up)
+  sluice host maintenance abort h1,h2        stop a drain: hosts back UP
+  sluice host query [--states S1,S2] [--watch]
+
+Durations: 30m, 2h, 1800s. START: ISO-8601 (2026-05-01T10:00:00Z), now, or +10m.
+
+Options:
+${flagHelp(FLAGS)}
+
+Exit codes: 0 ok, 1 failure, 2 usage, 3 rejected by the API (4xx), 4 not found.`;
+
+function hostsArg(pos: string[], usage: string): string[] {
+  if (pos.length === 0) throw new CliError(`usage: ${usage}`, 2);
+  return pos.join(',').split(',').map((h) => h.trim()).filter(Boolean);
+}
+
+/** `--window START,DURATION` → API body (validated locally for early, clear usage errors). */
+export function parseWindowFlag(text: string): { start: string; duration?: string } {
+  const [start, duration, extra] = text.split(',').map((s) => s.trim());
+  if (!start || extra !== undefined) throw new CliError(`--window: expected START,DURATION (e.g. now,2h or 2026-05-01T10:00:00Z,30m), got '${text}'`, 2);
+  if (start !== 'now' && !start.startsWith('+') && !Number.isFinite(Date.parse(start))) throw new CliError(`--window: '${start}' is not ISO-8601, now or +DURATION`, 2);
+  if (start.startsWith('+')) checkDuration(start.slice(1), '--window start');
+  const out: { start: string; duration?: string } = { start };
+  if (duration) {
+    checkDuration(duration, '--window duration');
+    out.duration = duration;
+  }
+  return out;
+}
+
+function checkDuration(text: string, what: string): number {
+  try {
+    return parseDuration(text);
+  } catch (e) {
+    throw new CliError(`${what}: ${(e as Error).message}`, 2);
+  }
+}
+
+interface HostRow {
+  hostname: string;
+  state: string;
+  origin: string;
+  rack?: string;
+  tasks_left: number;
+  killing: number;
+  replacing: number;
+  blockers: Array<{ job?: string; tasks: number; reason: string }>;
+  window?: { start: string; duration_ms?: number };
+  timed_out: boolean;
+  waiting?: string;
+}
+
+export function renderHosts(hosts: HostRow[]): string {
+  if (!hosts.length) return 'no hosts in maintenance';
+  const lines = [
+    table(
+      ['HOST', 'STATE', 'RACK', 'TASKS LEFT', 'KILLING', 'REPLACING', 'WINDOW', 'ORIGIN', 'NOTE'],
+      hosts.map((h) => [
+        h.hostname,
+        h.state + (h.timed_out ? ' (timed out)' : ''),
+        h.rack,
+        h.tasks_left,
+        h.killing,
+        h.replacing,
+        h.window ? `${h.window.start.replace(/\.\d{3}Z$/, 'Z')}${h.window.duration_ms ? ` +${fmtDuration(h.window.duration_ms)}` : ''}` : '-',
+        h.origin,
+        h.waiting ?? '',
+      ]),
+    ),
+  ];
+  const blocked = hosts.filter((h) => h.blockers.length);
+  if (blocked.length) {
+    lines.push('', 'SLA blockers:');
+    for (const h of blocked) for (const b of h.blockers) lines.push(`  ${h.hostname}: ${b.job ? `job ${b.job}: ` : ''}${b.reason}`);
+  }
+  const done = hosts.filter((h) => h.state === 'DRAINED' || h.state === 'DOWN').length;
+  lines.push('', `${done}/${hosts.length} drained or down`);
+  return lines.join('\n');
+}
+
+export const hostCommand: CommandModule = {
+  name: 'host',
+  summary: 'host maintenance: start, complete, abort; query progress',
+  usage: USAGE,
+  async run(argv, ctx) {
+    const { flags, positionals: words } = parseFlags(argv, FLAGS, 'sluice host');
+    const verb = words[0] === 'maintenance' ? `maintenance ${words[1] ?? ''}`.trim() : words[0];
+    const positionals = words.slice(words[0] === 'maintenance' ? 2 : 1);
+    if (flags['help'] || !verb || verb === 'help') {
+      write(ctx.stdout, USAGE);
+      return verb ? 0 : 2;
+    }
+    const asJson = flags['json'] === true;
+    try {
+      return await runHost(verb, flags, positionals, ctx, asJson);
+    } catch (e) {
+      if (asJson && e instanceof CliError && e.data !== undefined) {
+        write(ctx.stderr, json(e.data));
+        return e.exitCode;
+      }
+      throw e;
+    }
+  },
+};
+
+async function runHost(verb: string, flags: Record<string, unknown>, pos: string[], ctx: CliContext, asJson: boolean): Promise<number> {
+  const api = new ApiClient(apiOptions(flags, ctx.env));
+  switch (verb) {
+    case 'maintenance start': {
+      const body: Record<string, unknown> = { hosts: hostsArg(pos, 'sluice host maintenance start h1,h2 [options]') };
+      if (flags['window']) body['window'] = parseWindowFlag(flags['window'] as string);
+      if (flags['group-by']) {
+        if (flags['group-by'] !== 'rack' && flags['group-by'] !== 'host') throw new CliError('--group-by must be rack or host', 2);
+        body['group_by'] = flags['group-by'];
+      }
+      if (flags['max-parallel'] !== undefined) {
+        const n = Number(flags['max-parallel']);
+        if (!Number.isInteger(n) || n < 1) throw new CliError('--max-parallel must be a whole number ≥ 1', 2);
+        body['max_parallel'] = n;
+      }
+      if (flags['timeout']) {
+        checkDuration(flags['timeout'] as string, '--timeout');
+        body['timeout'] = flags['timeout'];
+      }
+      if (flags['force']) body['force'] = true;
+      if (flags['post-drain']) body['post_drain'] = flags['post-drain'];
+      if (flags['dry-run']) body['dry_run'] = true;
+      const r = await api.post<any>('/api/v1/hosts/maintenance/start', body); // eslint-disable-line @typescript-eslint/no-explicit-any
+      if (asJson) write(ctx.stdout, json(r.body));
+      else if (body['dry_run']) {
+        write(ctx.stdout, `dry run (${r.body.request_id}): nothing changed`);
+        write(ctx.stdout, table(['HOST', 'WOULD BE', 'GROUP', 'TASKS', 'EST. DRAIN'], r.body.hosts.map((h: any) => [h.hostname, h.state, h.group, h.tasks, fmtDuration(h.estimated_drain_ms)]))); // eslint-disable-line @typescript-eslint/no-explicit-any
+        write(ctx.stdout, `estimated makespan: ${fmtDuration(r.body.estimated_makespan_ms)}`);
+        for (const n of r.body.notes ?? []) write(ctx.stdout, `note: ${n}`);
+      } else {
+        write(ctx.stdout, `maintenance ${r.body.request_id} started for ${r.body.hosts.length} host(s):`);
+        write(ctx.stdout, table(['HOST', 'STATE', 'GROUP'], r.body.hosts.map((h: any) => [h.hostname, h.state, h.group]))); // eslint-disable-line @typescript-eslint/no-explicit-any
+        write(ctx.stdout, `follow it with: sluice host query --watch`);
+      }
+      return 0;
+    }
+    case 'maintenance complete':
+    case 'maintenance abort': {
+      const v = verb.split(' ')[1]!;
+      const hosts = hostsArg(pos, `sluice host maintenance ${v} h1,h2`);
+      const r = await api.post<Record<string, Array<{ hostname: string; state: string }>>>(`/api/v1/hosts/maintenance/${v}`, { hosts });
+      if (asJson) write(ctx.stdout, json(r.body));
+      else {
+        const list = Object.values(r.body)[0] ?? [];
+        write(ctx.stdout, `${v === 'complete' ? 'completed' : 'aborted'}: ${list.map((h) => h.hostname).join(', ') || '(none)'} — back UP`);
+      }
+      return 0;
+    }
+    case 'query': {
+      if (pos.length) throw new CliError('usage: sluice host query [--states S1,S2] [--watch]', 2);
+      const q = flags['states'] ? `?states=${encodeURIComponent(flags['states'] as string)}` : '';
+      const once = async () => {
+        const r = await api.get<{ hosts: HostRow[]; now_ms: number }>(`/api/v1/hosts${q}`);
+        return asJson ? json(r.body) : renderHosts(r.body.hosts);
+      };
+      if (!flags['watch']) {
+        write(ctx.stdout, await once());
+        return 0;
+      }
+      let stop = false;
+      const onSig = () => {
+        stop = true;
+      };
+      process.once('SIGINT', onSig);
+      try {
+        while (!stop) {
+          const text = await once();
+          ctx.stdout.write(`\x1b[2J\x1b[H${new Date().toISOString()}  (Ctrl-C to stop)\n${text}\n`);
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+      } finally {
+        process.removeListener('SIGINT', onSig);
+      }
+      return 0;
+    }
+    default:
+      throw new CliError(`sluice host: unknown subcommand ${JSON.stringify(verb)} (maintenance start|complete|abort, query)`, 2);
+  }
+}
