@@ -189,4 +189,21 @@ describe('e2e: host maintenance flows', function () {
     const st = await masterJson(env, '/master/maintenance/status');
     expect((st.down_machines ?? []).map((m: { hostname: string }) => m.hostname)).to.deep.equal([host]);
   });
+
+  it('a Sluice restart mid-drain resumes from the store and finishes the drain', async () => {
+    const rack = env.sim.agents().filter((a) => a.rack === 'rack-2').map((a) => a.hostname);
+    const r = await api(env.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: rack, group_by: 'rack', max_parallel: 2 });
+    expect(r.status, JSON.stringify(r.body)).to.equal(202);
+    await env.until('some host DRAINING', async () => [...(await hostStates(env)).values()].some((h) => h.state === 'DRAINING'), 30_000, 500);
+    const before = await hostStates(env);
+    expect([...before.values()].some((h) => h.state === 'SCHEDULED'), 'max_parallel 2 keeps the rest SCHEDULED').to.equal(true);
+    await env.restartSluice();
+    const after = await hostStates(env);
+    for (const h of rack) expect(after.get(h)?.state, `${h} restored`).to.equal(before.get(h)?.state);
+    await env.until('rack DOWN after the restart', async () => [...(await hostStates(env)).values()].every((h) => h.state === 'DOWN'), 3 * 3600_000, 2000);
+    const st = await masterJson(env, '/master/maintenance/status');
+    expect((st.down_machines ?? []).map((m: { hostname: string }) => m.hostname).sort()).to.deep.equal([...rack].sort());
+    await env.until('web RUNNING elsewhere', () => allRunning(env, 'web', 8), 120_000, 2000);
+    for (const h of rack) expect(ours(env, h)).to.deep.equal([]);
+  });
 });

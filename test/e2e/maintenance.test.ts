@@ -49,6 +49,7 @@ describe('e2e: host maintenance on the simulator', function () {
     expect(onRackBefore, 'tasks on the rack before the drain').to.be.greaterThan(5);
 
     const before = await fetch(env.url + '/metrics').then((r) => r.text());
+    const t0 = env.clock.now();
     const start = await api(env.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: rack, group_by: 'rack' });
     expect(start.status, JSON.stringify(start.body)).to.equal(202);
     expect(start.body.hosts).to.have.length(10);
@@ -72,6 +73,7 @@ describe('e2e: host maintenance on the simulator', function () {
     }, 3 * 3600_000, 2000);
     sla.stop();
     accepts.stop();
+    if (process.env['SLUICE_TEST_VERBOSE']) console.log({ minMargin: [...sla.minMargin], samples: sla.samples, accepts: accepts.accepts, declines: accepts.declines, drainMinutes: (env.clock.now() - t0) / 60_000 });
 
     // SLA never broken at any agent-side transition, and the watch did sample the drain
     expect(sla.samples).to.be.greaterThan(onRackBefore);
