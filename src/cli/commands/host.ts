@@ -113,7 +113,7 @@ export const hostCommand: CommandModule = {
     const positionals = words.slice(words[0] === 'maintenance' ? 2 : 1);
     if (flags['help'] || !verb || verb === 'help') {
       write(ctx.stdout, USAGE);
-      return verb ? 0 : 2;
+      return flags['help'] || verb ? 0 : 2; // bare `sluice <cmd>` is a usage error; asking for help is not
     }
     const asJson = flags['json'] === true;
     try {

@@ -107,10 +107,14 @@ export const jobCommand: CommandModule = {
   usage: USAGE,
   async run(argv, ctx) {
     const [sub, ...rest] = argv;
+    if (sub === '--help' || sub === '-h') {
+      write(ctx.stdout, USAGE);
+      return 0;
+    }
     const { flags, positionals } = parseFlags(rest, FLAGS, `sluice job ${sub ?? ''}`.trim());
     if (flags['help'] || !sub || sub === 'help') {
       write(ctx.stdout, USAGE);
-      return sub ? 0 : 2;
+      return flags['help'] || sub ? 0 : 2; // bare `sluice <cmd>` is a usage error; asking for help is not
     }
     const asJson = flags['json'] === true;
     try {

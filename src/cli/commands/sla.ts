@@ -19,8 +19,12 @@ export const slaCommand: CommandModule = {
   usage: USAGE,
   async run(argv, ctx) {
     const [sub, ...rest] = argv;
+    if (sub === '--help' || sub === '-h' || sub === 'help') {
+      write(ctx.stdout, USAGE);
+      return 0;
+    }
     const { flags, positionals } = parseFlags(rest, API_FLAGS, `sluice sla ${sub ?? ''}`.trim());
-    if (flags['help'] || !sub || sub === 'help') {
+    if (flags['help'] || !sub) {
       write(ctx.stdout, USAGE);
       return sub ? 0 : 2;
     }
