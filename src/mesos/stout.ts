@@ -732,17 +732,24 @@ function jsonElemConv(fp: FieldPlan): Conv {
   }
 }
 
+/**
+ * The generated converter of a message type for one direction, cached. While it is being generated
+ * the cache holds a forwarding stub, so recursive message types refer to themselves safely.
+ */
+function compiledConv(type: protobuf.Type, slot: keyof Compiled, generate: (t: protobuf.Type) => Conv): Conv {
+  const c = compiledFor(type);
+  const existing = c[slot];
+  if (existing) return existing;
+  let impl: Conv | undefined;
+  c[slot] = (x) => (impl ??= generate(type))(x);
+  impl = generate(type);
+  c[slot] = impl;
+  return impl;
+}
+
 /** The compiled in-place JSON walk of a message type (lazily generated, cached). */
 function jsonDecoder(type: protobuf.Type): Conv {
-  const c = compiledFor(type);
-  if (c.json) return c.json;
-  // forward reference for recursive types: generated on first call
-  let impl: Conv | undefined;
-  const lazy: Conv = (o) => (impl ??= generateJsonDecoder(type))(o);
-  c.json = lazy;
-  impl = generateJsonDecoder(type);
-  c.json = impl;
-  return impl;
+  return compiledConv(type, 'json', generateJsonDecoder);
 }
 
 function generateJsonDecoder(type: protobuf.Type): Conv {
@@ -854,13 +861,7 @@ function pbElemConv(fp: FieldPlan): Conv | undefined {
 }
 
 function pbDecoder(type: protobuf.Type): Conv {
-  const c = compiledFor(type);
-  if (c.pb) return c.pb;
-  let impl: Conv | undefined;
-  c.pb = (m) => (impl ??= generatePbDecoder(type))(m);
-  impl = generatePbDecoder(type);
-  c.pb = impl;
-  return impl;
+  return compiledConv(type, 'pb', generatePbDecoder);
 }
 
 function generatePbDecoder(type: protobuf.Type): Conv {
