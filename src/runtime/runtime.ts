@@ -231,6 +231,10 @@ export class SluiceRuntime {
       this.client.connection$.subscribe((c) => {
         this.connection = c;
         this.metrics?.setConnectionState(c.state === 'backing-off' ? 'backing_off' : c.state);
+        if (c.state === 'backing-off') {
+          this.metrics?.reconnects.inc();
+          if (c.reason === 'heartbeat_missed') this.metrics?.heartbeatsMissed.inc();
+        }
         if (c.state === 'subscribed') this.wasSubscribed = true;
         else if (this.wasSubscribed) {
           this.wasSubscribed = false;
