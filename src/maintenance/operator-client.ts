@@ -156,6 +156,19 @@ export class MaintenanceOperatorClient {
       const [current, status] = await Promise.all([this.getSchedule(), this.getStatus()]);
       const next = edit(current, status);
       validateSchedule(next, status.down_machines ?? []);
+      // The master has no compare-and-swap: a POST replaces the whole schedule, so a window posted
+      // by someone else since our GET would be silently dropped. Re-read right before the POST and
+      // start over if the schedule changed (narrows the race to the re-read -> POST round trip).
+      const again = await this.getSchedule();
+      if (scheduleText(again) !== scheduleText(current)) {
+        last = new ScheduleError('the maintenance schedule kept changing concurrently', 'invalid-schedule');
+        this.log.warn('maintenance_schedule_conflict', {
+          event: 'maintenance_schedule_conflict',
+          attempt: i,
+          reason: 'the schedule changed between our read and our write; re-reading it',
+        });
+        continue;
+      }
       try {
         await this.postSchedule(next);
         return next;
@@ -240,6 +253,10 @@ export function resolveLocation(location: string, asked: string): URL {
   const from = new URL(asked);
   if (location.startsWith('//')) return new URL(`${from.protocol}${location}`);
   return new URL(location, from);
+}
+
+function scheduleText(s: Schedule): string {
+  return encodeJsonText('mesos.v1.maintenance.Schedule', s);
 }
 
 function machinesJson(machines: readonly MachineID[]): string {
