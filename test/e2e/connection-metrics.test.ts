@@ -5,16 +5,12 @@
  */
 import { expect } from 'chai';
 import { startEnv, type Env } from './workload-helpers.js';
+import { metric } from './maintenance-helpers.js';
 
-async function scrape(env: Env): Promise<Map<string, number>> {
+/** One scrape of GET /metrics; `get(name, labels)` reads a series. */
+async function scrape(env: Env): Promise<{ get(name: string, labels?: Record<string, string>): number | undefined }> {
   const text = await (await fetch(env.url + '/metrics')).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
+  return { get: (name, labels = {}) => metric(text, name, labels) };
 }
 
 describe('e2e: connection metrics', function () {
@@ -28,7 +24,7 @@ describe('e2e: connection metrics', function () {
     let m = await scrape(env);
     expect(m.get('sluice_heartbeats_missed_total')).to.equal(0);
     expect(m.get('sluice_reconnects_total')).to.equal(0);
-    expect(m.get('sluice_events_total{type="SUBSCRIBED"}')).to.equal(1);
+    expect(m.get('sluice_events_total', { type: 'SUBSCRIBED' })).to.equal(1);
     await env.advance(31_000, 1000);
     m = await scrape(env);
     expect(m.get('sluice_heartbeats_received_total'), 'heartbeats every 15 s').to.be.at.least(3);
@@ -46,8 +42,8 @@ describe('e2e: connection metrics', function () {
     await env.until('re-subscribed', async () => (await scrape(env)).get('sluice_subscribed') === 1, 60_000, 500);
     m = await scrape(env);
     expect(m.get('sluice_reconnects_total')).to.be.at.least(1);
-    expect(m.get('sluice_events_total{type="SUBSCRIBED"}')).to.be.at.least(2);
-    expect(m.get('sluice_connection_state{state="subscribed"}')).to.equal(1);
-    expect(m.get('sluice_connection_state{state="backing_off"}')).to.equal(0);
+    expect(m.get('sluice_events_total', { type: 'SUBSCRIBED' })).to.be.at.least(2);
+    expect(m.get('sluice_connection_state', { state: 'subscribed' })).to.equal(1);
+    expect(m.get('sluice_connection_state', { state: 'backing_off' })).to.equal(0);
   });
 });
