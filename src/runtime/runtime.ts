@@ -528,6 +528,13 @@ export class SluiceRuntime {
         this.log.error('extension_failed', { event: 'extension_failed', extension: e.name, error: describeError(err) });
       }
     }
+    // every other host Sluice has seen offers from is UP (sluice_hosts{state="UP"})
+    const listed = new Set(hosts.map((h) => h.hostname.toLowerCase()));
+    for (const a of s.agents.values()) {
+      if (listed.has(a.host)) continue;
+      listed.add(a.host);
+      hosts.push({ hostname: a.host, state: 'UP', tasks_left: 0, draining_seconds: 0, drain_timeout_seconds: 0 });
+    }
     return {
       tasksByState: tasksByState(s),
       hosts,

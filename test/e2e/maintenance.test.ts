@@ -49,6 +49,7 @@ describe('e2e: host maintenance on the simulator', function () {
     expect(onRackBefore, 'tasks on the rack before the drain').to.be.greaterThan(5);
 
     const before = await fetch(env.url + '/metrics').then((r) => r.text());
+    expect(metric(before, 'sluice_hosts', { state: 'UP' }), 'every agent seen is UP before the drain').to.equal(30);
     const t0 = env.clock.now();
     const start = await api(env.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: rack, group_by: 'rack' });
     expect(start.status, JSON.stringify(start.body)).to.equal(202);
@@ -97,6 +98,7 @@ describe('e2e: host maintenance on the simulator', function () {
     expect(transitionsSeen.length, 'sluice_host_transitions_total moved several times').to.be.greaterThan(2);
     const end = await fetch(env.url + '/metrics').then((r) => r.text());
     expect(metric(end, 'sluice_hosts', { state: 'DOWN' })).to.equal(10);
+    expect(metric(end, 'sluice_hosts', { state: 'UP' })).to.equal(20);
     expect(metric(end, 'sluice_host_transitions_total', { from: 'DRAINED', to: 'DOWN' })).to.equal(10);
 
     // complete: machines up, window gone, agents back, tasks land there again
