@@ -752,6 +752,26 @@ function jsonDecoder(type: protobuf.Type): Conv {
   return compiledConv(type, 'json', generateJsonDecoder);
 }
 
+/**
+ * Generated tail shared by both decoders: fill explicit defaults (remembering which, see
+ * FILLED_DEFAULTS), check required fields, return the object held in `v`.
+ */
+function emitFinish(L: string[], plan: TypePlan, v: string, dep: (x: unknown) => string): void {
+  if (plan.fills.length) {
+    L.push('let filled;');
+    for (const fp of plan.fills) {
+      const K = JSON.stringify(fp.name);
+      L.push(`if (${v}[${K}] === undefined) { ${v}[${K}] = ${dep(fp.fill)}; (filled || (filled = [])).push(${K}); }`);
+    }
+    L.push(`if (filled !== undefined) Object.defineProperty(${v}, RT.FILLED, { value: filled, enumerable: false, configurable: true });`);
+  }
+  if (plan.required.length) {
+    const cond = plan.required.map((fp) => `${v}[${JSON.stringify(fp.name)}] === undefined`).join(' || ');
+    L.push(`if (${cond}) throw RT.missing(${v}, ${JSON.stringify(plan.required.map((fp) => fp.name))});`);
+  }
+  L.push(`return ${v};`);
+}
+
 function generateJsonDecoder(type: protobuf.Type): Conv {
   const plan = planFor(type);
   const deps: unknown[] = [];
@@ -820,19 +840,7 @@ function generateJsonDecoder(type: protobuf.Type): Conv {
   L.push('}'); // switch
   L.push('}'); // for
   L.push('} catch (e) { throw RT.prefixed(e, k); }');
-  if (plan.fills.length) {
-    L.push('let filled;');
-    for (const fp of plan.fills) {
-      const K = JSON.stringify(fp.name);
-      L.push(`if (o[${K}] === undefined) { o[${K}] = ${dep(fp.fill)}; (filled || (filled = [])).push(${K}); }`);
-    }
-    L.push('if (filled !== undefined) Object.defineProperty(o, RT.FILLED, { value: filled, enumerable: false, configurable: true });');
-  }
-  if (plan.required.length) {
-    const cond = plan.required.map((fp) => `o[${JSON.stringify(fp.name)}] === undefined`).join(' || ');
-    L.push(`if (${cond}) throw RT.missing(o, ${JSON.stringify(plan.required.map((fp) => fp.name))});`);
-  }
-  L.push('return o;');
+  emitFinish(L, plan, 'o', dep);
   const body = L.join('\n');
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function('RT', 'D', `return function decode_${type.name}(o) {\n${body}\n};`) as (rt: typeof RT, d: unknown[]) => Conv;
@@ -901,19 +909,7 @@ function generatePbDecoder(type: protobuf.Type): Conv {
   }
   L.push('}'); // switch
   L.push('}'); // for
-  if (plan.fills.length) {
-    L.push('let filled;');
-    for (const fp of plan.fills) {
-      const K = JSON.stringify(fp.name);
-      L.push(`if (out[${K}] === undefined) { out[${K}] = ${dep(fp.fill)}; (filled || (filled = [])).push(${K}); }`);
-    }
-    L.push('if (filled !== undefined) Object.defineProperty(out, RT.FILLED, { value: filled, enumerable: false, configurable: true });');
-  }
-  if (plan.required.length) {
-    const cond = plan.required.map((fp) => `out[${JSON.stringify(fp.name)}] === undefined`).join(' || ');
-    L.push(`if (${cond}) throw RT.missing(out, ${JSON.stringify(plan.required.map((fp) => fp.name))});`);
-  }
-  L.push('return out;');
+  emitFinish(L, plan, 'out', dep);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const factory = new Function('RT', 'D', `return function pb_${type.name}(m) {\n${L.join('\n')}\n};`) as (rt: typeof RT, d: unknown[]) => Conv;
   return factory(RT, deps);
