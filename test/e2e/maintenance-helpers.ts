@@ -103,10 +103,10 @@ export class AcceptWatch {
   }
 }
 
-/** Prometheus text → value of one series (undefined when absent). */
-export function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+/** Prometheus text → the values of every series of `name` whose labels include `labels`. */
+function seriesValues(text: string, name: string, labels: Record<string, string>): number[] {
+  const out: number[] = [];
   for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
     const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const have = new Map<string, string>();
@@ -114,25 +114,19 @@ export function metric(text: string, name: string, labels: Record<string, string
       const eq = kv.indexOf('=');
       have.set(kv.slice(0, eq), kv.slice(eq + 2, -1));
     }
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) return Number(m[4]);
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) out.push(Number(m[4]));
   }
-  return undefined;
+  return out;
+}
+
+/** Prometheus text → value of one series (undefined when absent). */
+export function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  return seriesValues(text, name, labels)[0];
 }
 
 /** Sum of a metric over every series matching the labels. */
 export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = new Map<string, string>();
-    for (const kv of (m[3] ?? '').split(',').filter(Boolean)) {
-      const eq = kv.indexOf('=');
-      have.set(kv.slice(0, eq), kv.slice(eq + 2, -1));
-    }
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(m[4]);
-  }
-  return sum;
+  return seriesValues(text, name, labels).reduce((a, b) => a + b, 0);
 }
 
 export async function hostStates(env: Env, states?: string): Promise<Map<string, { state: string; tasks_left: number; [k: string]: unknown }>> {
