@@ -41,16 +41,7 @@ export function delay(ms: number): Promise<void> {
 }
 
 /** Deterministic PRNG (mulberry32) for property-style tests; the seed is printed on failure. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng as rng } from '../../src/util/prng.js';
 
 /** Splits `buf` into chunks of random sizes in [1, max]; with `max` 1 every byte is its own chunk. */
 export function randomChunks(buf: Buffer, rand: () => number, max: number): Buffer[] {
