@@ -1867,17 +1867,24 @@ export class Master implements MasterLink {
     }
   }
 
-  /** /machine/down validation + effects (START_MAINTENANCE). */
-  startMaintenance(ids: MachineID[]): CallResult {
+  /** /machine/down and /machine/up validation (master's order and texts): the 400 to answer, if any. */
+  private refuseMachines(ids: MachineID[], mode: 'DRAINING' | 'DOWN', action: string): CallResult | undefined {
     const e = validateMachines(ids);
     if (e) return { status: 400, body: e };
     for (const mid of ids) {
       const mach = this.machines.get(machineKey(mid));
       if (!mach) return { status: 400, body: `Machine '${machineJson(mid)}' is not part of a maintenance schedule` };
-      if (mach.info.mode !== 'DRAINING') {
-        return { status: 400, body: `Machine '${machineJson(mid)}' is not in DRAINING mode and cannot be brought down` };
+      if (mach.info.mode !== mode) {
+        return { status: 400, body: `Machine '${machineJson(mid)}' is not in ${mode} mode and cannot be ${action}` };
       }
     }
+    return undefined;
+  }
+
+  /** /machine/down validation + effects (START_MAINTENANCE). */
+  startMaintenance(ids: MachineID[]): CallResult {
+    const refused = this.refuseMachines(ids, 'DRAINING', 'brought down');
+    if (refused) return refused;
     for (const mid of ids) {
       const mach = this.machines.get(machineKey(mid))!;
       for (const a of [...mach.agents]) {
@@ -1894,15 +1901,8 @@ export class Master implements MasterLink {
 
   /** /machine/up validation + effects (STOP_MAINTENANCE). */
   stopMaintenance(ids: MachineID[]): CallResult {
-    const e = validateMachines(ids);
-    if (e) return { status: 400, body: e };
-    for (const mid of ids) {
-      const mach = this.machines.get(machineKey(mid));
-      if (!mach) return { status: 400, body: `Machine '${machineJson(mid)}' is not part of a maintenance schedule` };
-      if (mach.info.mode !== 'DOWN') {
-        return { status: 400, body: `Machine '${machineJson(mid)}' is not in DOWN mode and cannot be brought up` };
-      }
-    }
+    const refused = this.refuseMachines(ids, 'DOWN', 'brought up');
+    if (refused) return refused;
     const keys = new Set<string>();
     for (const mid of ids) {
       const mach = this.machines.get(machineKey(mid))!;
