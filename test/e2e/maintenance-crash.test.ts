@@ -17,8 +17,8 @@ import { projectRoot } from '../helpers/fixtures.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import type { JobSpec } from '../../src/scheduler/job-spec.js';
 import { parseTaskId } from '../../src/scheduler/task-id.js';
-import { api, liveByInstance, quietLogger, realDelay, startEnv, tmpDir, type Env } from './workload-helpers.js';
-import { SlaWatch, allRunning, hostStates, job, masterJson } from './maintenance-helpers.js';
+import { api, liveByInstance, quietLogger, realDelay, tmpDir, type Env } from './workload-helpers.js';
+import { SlaWatch, allRunning, hostStates, job, masterJson, startWebOnTwelveAgents } from './maintenance-helpers.js';
 
 const MAIN = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR']);
@@ -205,10 +205,7 @@ describe('e2e: post_drain command', function () {
   let env: Env;
 
   beforeEach(async () => {
-    env = await startEnv({ sim: { agents: 12, racks: 3 } });
-    expect((await api(env.url, 'POST', '/api/v1/jobs', job('web', 8, { sla: { kind: 'percentage', percentage: 75, duration_seconds: 300 }, constraints: { host_unique: true } }))).status).to.equal(201);
-    await env.until('web RUNNING', () => allRunning(env, 'web', 8), 120_000, 1000);
-    await env.advance(6 * 60_000, 5000);
+    env = await startWebOnTwelveAgents();
   });
   afterEach(async () => {
     await env.stop();

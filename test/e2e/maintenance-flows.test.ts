@@ -6,8 +6,8 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { main } from '../../src/cli/main.js';
-import { api, startEnv, type Env } from './workload-helpers.js';
-import { allRunning, hostStates, job, masterJson } from './maintenance-helpers.js';
+import { api, type Env } from './workload-helpers.js';
+import { allRunning, hostStates, job, masterJson, startWebOnTwelveAgents } from './maintenance-helpers.js';
 
 function sink(): Writable & { text: string } {
   const w = new Writable({
@@ -44,10 +44,7 @@ describe('e2e: host maintenance flows', function () {
   let env: Env;
 
   beforeEach(async () => {
-    env = await startEnv({ sim: { agents: 12, racks: 3 } });
-    expect((await api(env.url, 'POST', '/api/v1/jobs', job('web', 8, { sla: { kind: 'percentage', percentage: 75, duration_seconds: 300 }, constraints: { host_unique: true } }))).status).to.equal(201);
-    await env.until('web RUNNING', () => allRunning(env, 'web', 8), 120_000, 1000);
-    await env.advance(6 * 60_000, 5000);
+    env = await startWebOnTwelveAgents();
   });
   afterEach(async () => {
     await env.stop();

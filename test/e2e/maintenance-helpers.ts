@@ -3,11 +3,12 @@
  * Sluice's own view) — SLA at every agent-side task transition, ACCEPT_INVERSE_OFFERS calls against
  * the tasks still on the agent at that instant.
  */
+import { expect } from 'chai';
 import type { Sim } from '../../src/sim/index.js';
 import { parseTaskId } from '../../src/scheduler/task-id.js';
 import type { JobSpec } from '../../src/scheduler/job-spec.js';
 import { requiredUp } from '../../src/scheduler/workload-rows.js';
-import { api, type Env } from './workload-helpers.js';
+import { api, startEnv, type Env } from './workload-helpers.js';
 
 export function job(name: string, instances: number, extra: Partial<JobSpec> = {}): JobSpec {
   return { name, instances, resources: { cpus: 0.5, mem: 128, ports: 1 }, command: { value: 'sleep 36000', shell: true }, ...extra };
@@ -139,4 +140,17 @@ export async function masterJson(env: Env, path: string): Promise<any> { // esli
   const res = await fetch(env.sim.url + path);
   const text = await res.text();
   return text ? JSON.parse(text) : {};
+}
+
+/**
+ * 12 agents in 3 racks running `web` (8 instances, one per host, SLA 75% over 300 s), aged past
+ * its SLA duration so every instance counts as up: the starting point of the maintenance flows.
+ */
+export async function startWebOnTwelveAgents(): Promise<Env> {
+  const env = await startEnv({ sim: { agents: 12, racks: 3 } });
+  const web = job('web', 8, { sla: { kind: 'percentage', percentage: 75, duration_seconds: 300 }, constraints: { host_unique: true } });
+  expect((await api(env.url, 'POST', '/api/v1/jobs', web)).status).to.equal(201);
+  await env.until('web RUNNING', () => allRunning(env, 'web', 8), 120_000, 1000);
+  await env.advance(6 * 60_000, 5000);
+  return env;
 }
