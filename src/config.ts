@@ -13,6 +13,7 @@
  * | Store directory          | --store                 | SLUICE_STORE              | store               | ./.sluice/store      |
  * | Operator API address     | --api-listen            | SLUICE_API_LISTEN         | api_listen          | 127.0.0.1:5070       |
  * | Operator API token       | --api-token             | SLUICE_API_TOKEN          | api_token           | none (loopback only) |
+ * | API allowed Host names   | --api-allowed-hosts     | SLUICE_API_ALLOWED_HOSTS  | api_allowed_hosts   | none (listen address, localhost) |
  * | Implicit reconciliation  | --reconcile-interval    | SLUICE_RECONCILE_INTERVAL | reconcile_interval  | 15m                  |
  * | Log level                | --log-level             | SLUICE_LOG_LEVEL          | log_level           | info                 |
  * | Log format (json/pretty) | --log-format            | SLUICE_LOG_FORMAT         | log_format          | json                 |
@@ -24,11 +25,14 @@
  * Node's included, refuse port 5060 as a "bad port" reserved for SIP.)
  *
  * Durations accept seconds (`900`) or a number with a unit (`15m`, `7d`, `36h`, `30s`, `500ms`).
- * A non-loopback --api-listen requires an API token; the CLI then needs SLUICE_API_TOKEN too.
+ * A non-loopback --api-listen requires an API token (refused here, before anything starts); the CLI
+ * then needs SLUICE_API_TOKEN too. Master URLs with credentials are redacted in describeConfig.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ApiConfigError, checkApiExposure, parseAllowedHosts } from './api/guard.js';
+import { redactUrl } from './util/redact.js';
 
 export interface SluiceConfig {
   /** Empty: start the embedded simulator. */
@@ -42,6 +46,8 @@ export interface SluiceConfig {
   storePath: string;
   apiListen: string;
   apiToken?: string;
+  /** Extra Host names the operator API answers to (`name` or `name:port`; e.g. behind a proxy). */
+  apiAllowedHosts: string[];
   reconcileIntervalSeconds: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
@@ -114,6 +120,7 @@ const FILE_KEYS = [
   'store',
   'api_listen',
   'api_token',
+  'api_allowed_hosts',
   'reconcile_interval',
   'log_level',
   'log_format',
@@ -201,6 +208,8 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     const d = pick('demo', 'demo', 'SLUICE_DEMO', 'demo');
     if (d) demo = parseBool(d.v, d.where);
   }
+  const ah = pick('apiAllowedHosts', 'api-allowed-hosts', 'SLUICE_API_ALLOWED_HOSTS', 'api_allowed_hosts');
+  const apiAllowedHosts = ah ? apiSetting(ah.where, () => parseAllowedHosts(splitList(ah.v, ah.where))) : [];
   const ag = pick('simAgents', 'sim-agents', undefined, 'sim_agents');
   const rk = pick('simRacks', 'sim-racks', undefined, 'sim_racks');
 
@@ -215,6 +224,7 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     storePath: path.resolve(cwd, str('storePath', 'store', 'SLUICE_STORE', 'store') ?? path.join('.sluice', 'store')),
     apiListen: str('apiListen', 'api-listen', 'SLUICE_API_LISTEN', 'api_listen') ?? DEFAULT_API_LISTEN,
     apiToken: str('apiToken', 'api-token', 'SLUICE_API_TOKEN', 'api_token'),
+    apiAllowedHosts,
     reconcileIntervalSeconds,
     logLevel: str('logLevel', 'log-level', 'SLUICE_LOG_LEVEL', 'log_level') ?? 'info',
     logFormat,
@@ -230,19 +240,31 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     // Mesos tears the framework down (killing every task) on any disconnect with 0.
     throw new ConfigError('failover timeout 0 would make Mesos kill every task on any disconnect; use e.g. 7d');
   }
+  apiSetting(undefined, () => checkApiExposure(cfg.apiListen, cfg.apiToken));
   if (!/^[a-zA-Z0-9_.*/-]+$/.test(cfg.role)) throw new ConfigError(`role ${JSON.stringify(cfg.role)} is not a valid Mesos role name`);
   return cfg;
 }
 
-/** The configuration as printable lines (secrets redacted). */
+/** Runs an API setting check, turning its ApiConfigError into a ConfigError naming where it came from. */
+function apiSetting<T>(where: string | undefined, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ApiConfigError) throw new ConfigError(where ? `${where}: ${e.message}` : e.message);
+    throw e;
+  }
+}
+
+/** The configuration as printable lines (secrets redacted, master URL credentials masked). */
 export function describeConfig(c: SluiceConfig): string[] {
   const src = (k: string) => (c.sources[k] && c.sources[k] !== 'default' ? ` (${c.sources[k]})` : '');
   return [
-    `master:            ${c.masters.length ? c.masters.join(', ') : 'embedded simulator'}${src('masters')}`,
+    `master:            ${c.masters.length ? c.masters.map(redactUrl).join(', ') : 'embedded simulator'}${src('masters')}`,
     `framework:         ${c.frameworkName}, role ${c.role}, user ${c.user}${c.principal ? `, principal ${c.principal}` : ''}`,
     `failover timeout:  ${c.failoverTimeoutSeconds} s${src('failoverTimeoutSeconds')}`,
     `store:             ${c.storePath}${src('storePath')}`,
-    `operator API:      ${c.apiListen}${c.apiToken ? ' (token required)' : ''}${src('apiListen')}`,
+    `operator API:      ${c.apiListen}${c.apiToken ? ' (token required)' : ''}${src('apiListen')}` +
+      (c.apiAllowedHosts.length ? `, also answers to ${c.apiAllowedHosts.join(', ')}` : ''),
     `reconciliation:    implicit every ${c.reconcileIntervalSeconds} s`,
   ];
 }

@@ -18,8 +18,11 @@ export interface ApiRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
-  /** The body parsed as JSON (400 ApiError if it is not JSON; undefined when empty). */
-  json(): Promise<unknown>;
+  /**
+   * The body parsed as JSON: a JSON object, or undefined when the body is empty. 400 ApiError when it
+   * is not valid JSON or not an object (every route of this API takes an object); 413 when too large.
+   */
+  json(): Promise<Record<string, unknown> | undefined>;
   text(): Promise<string>;
 }
 
@@ -40,6 +43,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly error: string,
     readonly details?: unknown,
+    /** Extra answer headers (e.g. WWW-Authenticate on 401). */
+    readonly headers?: Record<string, string>,
   ) {
     super(error);
   }

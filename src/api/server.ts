@@ -1,15 +1,37 @@
 /**
  * The operator HTTP API server (node:http, JSON).
  *
- * Security: it binds to 127.0.0.1 by default. Binding anything that is not loopback requires a
- * token (--api-token / SLUICE_API_TOKEN); once a token is configured (on any address), every
- * request must carry `Authorization: Bearer <token>` (401 otherwise).
+ * Security (README "Security model"; the checks are in ./guard.ts and run before routing): it binds
+ * to 127.0.0.1 by default; binding anything that is not loopback requires a token (--api-token /
+ * SLUICE_API_TOKEN), and once a token is configured every request must carry
+ * `Authorization: Bearer <token>`. Requests must name this server in `Host` (DNS rebinding), must not
+ * come from another origin (CSRF), and mutating requests must be `application/json`. No CORS header
+ * is ever sent. The server bounds header and body time, header size, body size (413 delivered to the
+ * client) and connections, and masks configured secrets and credentials out of every answer.
  */
-import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hasUserInfo, maskSecrets, redactText, redactUrl } from '../util/redact.js';
 import { safeStringify, nullLogger, type Logger } from '../util/logger.js';
+import { checkApiExposure, parseListen, RequestGuard } from './guard.js';
 import { ApiError, type ApiRequest, type ApiResult, type Router } from './router.js';
+
+export { ApiConfigError, isLoopback, parseListen } from './guard.js';
+
+export interface ApiServerLimits {
+  /** Time to receive the request headers (default 10 s). */
+  headersTimeoutMs?: number;
+  /** Time to receive the whole request, body included (default 30 s): a trickled body is cut. */
+  requestTimeoutMs?: number;
+  /** Idle time of a kept-alive connection between requests (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /** Open connections at most; further ones are closed at once (default 256). */
+  maxConnections?: number;
+  /** Header lines at most (default 100). */
+  maxHeadersCount?: number;
+  /** Bytes of request line + headers at most (default 16 KiB; 431 beyond). */
+  maxHeaderBytes?: number;
+}
 
 export interface ApiServerOptions {
   /** `host:port` (port 0 = any free port). Default 127.0.0.1:5070. */
@@ -19,6 +41,14 @@ export interface ApiServerOptions {
   logger?: Logger;
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Extra host names the API may be reached by (`name` or `name:port`; see guard.ts). */
+  allowedHosts?: readonly string[];
+  limits?: ApiServerLimits;
+  /**
+   * Values that must never appear in an answer (framework secret, master URLs with credentials...).
+   * The API token is always included. URLs with user info are masked to `scheme://***@host`.
+   */
+  secrets?: ReadonlyArray<string | undefined>;
 }
 
 export interface ApiServer {
@@ -29,60 +59,78 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export class ApiConfigError extends Error {
-  override readonly name = 'ApiConfigError';
-}
+const DEFAULT_LIMITS: Required<ApiServerLimits> = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
+  maxHeadersCount: 100,
+  maxHeaderBytes: 16 * 1024,
+};
 
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(listen.trim());
-  if (!m) throw new ApiConfigError(`API listen address ${JSON.stringify(listen)} is not host:port (e.g. 127.0.0.1:5070)`);
-  const port = Number(m[2]);
-  if (port > 65535) throw new ApiConfigError(`API listen port ${port} is out of range`);
-  return { host: m[1] || '127.0.0.1', port };
-}
-
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  if (!header) return false;
-  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-  if (!m) return false;
-  const a = crypto.createHash('sha256').update(m[1]!).digest();
-  const b = crypto.createHash('sha256').update(token).digest();
-  return crypto.timingSafeEqual(a, b);
+/** Builds the function that removes configured secrets (and, in errors, any credential) from an answer. */
+function scrubber(secrets: ReadonlyArray<string | undefined>): (text: string, error: boolean) => string {
+  const values: string[] = [];
+  const urls: Array<[string, string]> = [];
+  for (const s of secrets) {
+    if (!s) continue;
+    if (hasUserInfo(s)) {
+      // Mask the credential-bearing prefix wherever it appears (even a 1-character password),
+      // and the password itself when it is long enough to be recognisable.
+      for (const m of s.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^\s/@'"<>]*@/gi)) urls.push([m[0], redactUrl(m[0])]);
+      try {
+        const u = new URL(s.split(',')[0]!);
+        values.push(decodeURIComponent(u.password), u.password);
+      } catch {
+        /* not a WHATWG URL (e.g. zk://h1,h2): the prefix rule above still applies */
+      }
+    } else values.push(s);
+  }
+  return (text, error) => {
+    let out = text;
+    for (const [from, to] of urls) out = out.split(from).join(to);
+    if (error) out = redactText(out);
+    return maskSecrets(out, values);
+  };
 }
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const { host, port } = parseListen(opts.listen);
   const token = opts.token && opts.token.length ? opts.token : undefined;
-  if (!isLoopback(host) && !token) {
-    throw new ApiConfigError(
-      `Refusing to serve the operator API on ${host}:${port} without a token: it is not a loopback address. ` +
-        `Set --api-token or SLUICE_API_TOKEN, or listen on 127.0.0.1.`,
-    );
-  }
+  checkApiExposure(opts.listen, token);
   const log = opts.logger ?? nullLogger();
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const scrub = scrubber([token, ...(opts.secrets ?? [])]);
+  let guard: RequestGuard | undefined; // needs the actual port: set once listening
 
-  const server = http.createServer((req, res) => {
-    void handle(req, res);
-  });
+  const requestTimeout = limits.requestTimeoutMs;
+  const server = http.createServer(
+    {
+      requestTimeout,
+      headersTimeout: Math.min(limits.headersTimeoutMs, requestTimeout),
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+      // How often Node looks for requests past their time (default 30 s would blur short limits).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, requestTimeout) / 4))),
+    },
+    (req, res) => void handle(req, res),
+  );
+  server.maxConnections = limits.maxConnections;
+  server.maxHeadersCount = limits.maxHeadersCount;
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = Date.now();
     let status = 500;
     const send = (r: ApiResult) => {
       status = r.status;
-      const headers: Record<string, string> = { 'cache-control': 'no-store', ...r.headers };
+      const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...r.headers };
       let payload: string | undefined;
       if (r.text !== undefined) {
-        payload = r.text;
+        payload = scrub(r.text, r.status >= 400);
         headers['content-type'] ??= 'text/plain; charset=utf-8';
       } else if (r.body !== undefined) {
-        payload = safeStringify(r.body) + '\n';
+        payload = scrub(safeStringify(r.body), r.status >= 400) + '\n';
         headers['content-type'] = 'application/json; charset=utf-8';
       }
       if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
@@ -90,41 +138,36 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       res.end(req.method === 'HEAD' ? undefined : payload);
     };
     try {
+      guard!.check(req.headers);
       const url = new URL(req.url ?? '/', 'http://sluice');
-      if (token && !tokenMatches(req.headers.authorization, token)) {
-        throw new ApiError(401, 'unauthorized', 'this API requires "Authorization: Bearer <token>" (see --api-token / SLUICE_API_TOKEN)');
-      }
-      const m = opts.router.match(req.method ?? 'GET', url.pathname);
+      const method = req.method ?? 'GET';
+      const m = opts.router.match(method, url.pathname);
       if (m.kind === 'none') throw new ApiError(404, 'not found', { path: url.pathname });
       if (m.kind === 'method') {
         send({ status: 405, body: { error: 'method not allowed', details: { allowed: m.allowed } }, headers: { allow: m.allowed.join(', ') } });
         return;
       }
+      guard!.checkContentType(method, req.headers);
       let bodyText: Promise<string> | undefined;
       const text = () => (bodyText ??= readBody(req, maxBody));
       const apiReq: ApiRequest = {
-        method: req.method ?? 'GET',
+        method,
         path: url.pathname,
         params: m.params,
         query: url.searchParams,
         headers: req.headers,
         text,
-        async json() {
-          const t = await text();
-          if (t.trim() === '') return undefined;
-          try {
-            return JSON.parse(t) as unknown;
-          } catch (e) {
-            throw new ApiError(400, 'request body is not valid JSON', (e as Error).message);
-          }
-        },
+        json: async () => parseJsonObject(await text()),
       };
       send(await m.handler(apiReq));
     } catch (e) {
-      if (e instanceof ApiError) send({ status: e.status, body: e.details === undefined ? { error: e.error } : { error: e.error, details: e.details } });
-      else {
-        log.error('api_error', { event: 'api_error', method: req.method, path: req.url, error: (e as Error)?.message ?? String(e) });
-        if (!res.headersSent) send({ status: 500, body: { error: 'internal error', details: (e as Error)?.message ?? String(e) } });
+      if (e instanceof ApiError) {
+        if (e.status === 413) res.setHeader('connection', 'close');
+        send({ status: e.status, body: e.details === undefined ? { error: e.error } : { error: e.error, details: e.details }, headers: e.headers });
+      } else {
+        const message = scrub((e as Error)?.message ?? String(e), true);
+        log.error('api_error', { event: 'api_error', method: req.method, path: req.url, error: message });
+        if (!res.headersSent) send({ status: 500, body: { error: 'internal error', details: message } });
         else res.destroy();
       }
     } finally {
@@ -140,6 +183,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     });
   });
   const addr = server.address() as AddressInfo;
+  guard = new RequestGuard({ listenHost: host, port: addr.port, allowedHosts: opts.allowedHosts, token });
   const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   log.info('api_listening', { event: 'api_listening', address: `${urlHost}:${addr.port}`, token: token ? 'required' : 'none' });
   return {
@@ -154,20 +198,51 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 }
 
+function parseJsonObject(t: string): Record<string, unknown> | undefined {
+  if (t.trim() === '') return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(t);
+  } catch (e) {
+    throw new ApiError(400, 'request body is not valid JSON', (e as Error).message);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new ApiError(400, 'request body must be a JSON object', `got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`}`);
+  }
+  return v as Record<string, unknown>;
+}
+
+/**
+ * Reads the body. Past `max` bytes the rest is read and thrown away (up to 8× the limit), so the 413
+ * answer reaches a client that is still sending; beyond that the answer is sent and the connection
+ * closed. The request timeout bounds how long this can take.
+ */
 function readBody(req: http.IncomingMessage, max: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const tooLarge = () => new ApiError(413, 'request body too large', { max_bytes: max });
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max * 8) {
+      req.resume();
+      reject(tooLarge());
+      return;
+    }
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > max) {
-        reject(new ApiError(413, 'request body too large', { max_bytes: max }));
-        req.destroy();
-        return;
+      if (size <= max) chunks.push(c);
+      else if (chunks.length) chunks.length = 0; // discard: only the 413 will be answered
+      if (size > max * 8) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(tooLarge());
       }
-      chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (size > max ? reject(tooLarge()) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
+    // Cut by the request timeout or by the client: nothing more will come (rejecting twice is a no-op).
+    req.on('close', () => {
+      if (!req.complete) reject(new ApiError(408, 'request body incomplete: the connection closed or timed out'));
+    });
   });
 }

@@ -1,9 +1,16 @@
 /**
  * The CLI's client of the operator API. Errors become CliErrors carrying the API's `{error, details}`
  * rendered for humans (field paths of invalid job specs one per line).
+ *
+ * The API URL and token are checked before any request: credentials in the URL and control
+ * characters in the token are usage errors (exit 2) that never echo the secret.
  */
 import { DEFAULT_API_URL } from '../config.js';
+import { hasUserInfo, redactUrl } from '../util/redact.js';
 import { CliError } from './command.js';
+import { renderApiError } from './output.js';
+
+export { renderApiError } from './output.js';
 
 export interface ApiClientOptions {
   /** Base URL (flag --api, env SLUICE_API, default http://127.0.0.1:5070). */
@@ -13,9 +20,33 @@ export interface ApiClientOptions {
 }
 
 export function apiOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): ApiClientOptions {
-  let url = (flags['api'] as string | undefined) ?? env['SLUICE_API'] ?? DEFAULT_API_URL;
-  if (!/^https?:\/\//.test(url)) url = `http://${url}`;
-  return { url: url.replace(/\/+$/, ''), token: (flags['api-token'] as string | undefined) ?? env['SLUICE_API_TOKEN'] };
+  const fromFlag = flags['api'] as string | undefined;
+  const where = fromFlag !== undefined ? '--api' : env['SLUICE_API'] ? 'SLUICE_API' : 'the default API URL';
+  let url = fromFlag ?? (env['SLUICE_API'] || DEFAULT_API_URL);
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) url = `http://${url}`;
+  if (hasUserInfo(url) || /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(url)) {
+    throw new CliError(
+      `${where}: the API URL must not contain credentials (user:password@): ${redactUrl(url)}. ` +
+        `The API takes a bearer token: pass it with --api-token or SLUICE_API_TOKEN.`,
+      2,
+    );
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliError(`${where}: ${JSON.stringify(url)} is not a URL (e.g. http://127.0.0.1:5070)`, 2);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new CliError(`${where}: the API URL must start with http:// or https:// (got ${parsed.protocol}//)`, 2);
+  }
+  const tokenFlag = flags['api-token'] as string | undefined;
+  const token = tokenFlag ?? env['SLUICE_API_TOKEN'];
+  if (token !== undefined && /[\x00-\x1f\x7f]/.test(token)) {
+    const src = tokenFlag !== undefined ? '--api-token' : 'SLUICE_API_TOKEN';
+    throw new CliError(`${src}: the API token contains a newline or another control character (a stray line end from a file?); it was not sent`, 2);
+  }
+  return { url: url.replace(/\/+$/, ''), token: token || undefined };
 }
 
 export class ApiClient {
@@ -23,7 +54,8 @@ export class ApiClient {
 
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    // Mutating requests must say JSON even without a body (the API refuses them otherwise: 415).
+    if (body !== undefined || method !== 'GET') headers['content-type'] = 'application/json';
     if (this.opts.token) headers['authorization'] = `Bearer ${this.opts.token}`;
     let res: Response;
     try {
@@ -35,9 +67,10 @@ export class ApiClient {
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause?.code;
+      const timedOut = (e as Error)?.name === 'TimeoutError';
       const msg =
-        `cannot reach the Sluice API at ${this.opts.url}${cause ? ` (${cause})` : ''}: is \`sluice start\` running? ` +
-        `Point the CLI at it with --api URL or SLUICE_API.`;
+        `cannot reach the Sluice API at ${redactUrl(this.opts.url)}${cause ? ` (${cause})` : timedOut ? ' (timed out)' : ''}: ` +
+        `is \`sluice start\` running? Point the CLI at it with --api URL or SLUICE_API.`;
       throw new CliError(msg, 1, { error: msg });
     }
     const text = await res.text();
@@ -68,18 +101,4 @@ export class ApiClient {
   delete<T = unknown>(path: string) {
     return this.request<T>('DELETE', path);
   }
-}
-
-export function renderApiError(status: number, body: unknown): string {
-  if (body && typeof body === 'object' && 'error' in body) {
-    const b = body as { error: string; details?: unknown };
-    let msg = `error (HTTP ${status}): ${b.error}`;
-    if (Array.isArray(b.details)) {
-      for (const d of b.details as Array<{ path?: string; message?: string }>) {
-        msg += `\n  ${d.path ? `${d.path}: ` : ''}${d.message ?? JSON.stringify(d)}`;
-      }
-    } else if (b.details !== undefined) msg += `\n  ${typeof b.details === 'string' ? b.details : JSON.stringify(b.details)}`;
-    return msg;
-  }
-  return `error (HTTP ${status}): ${typeof body === 'string' ? body : JSON.stringify(body)}`;
 }

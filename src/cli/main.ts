@@ -55,7 +55,22 @@ function isEntryPoint(): boolean {
   }
 }
 
+/**
+ * `sluice job list | head -1`: the reader went away. Exit quietly (no EPIPE stack trace), with the
+ * command's exit code when it already has one. Other stream errors are reported once.
+ */
+export function exitQuietlyOnBrokenPipe(streams: NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
+  for (const s of streams) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      if (s !== process.stderr) process.stderr.write(`sluice: cannot write output: ${e.message}\n`);
+      process.exit(1);
+    });
+  }
+}
+
 if (isEntryPoint()) {
+  exitQuietlyOnBrokenPipe();
   const ctx: CliContext = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
   main(process.argv.slice(2), ctx).then(
     (code) => {

@@ -1,4 +1,5 @@
 /** Human output helpers for the CLI. */
+import { redactText } from '../util/redact.js';
 
 /** Aligned columns; `rows` are arrays of cells. */
 export function table(header: string[], rows: Array<Array<string | number | undefined>>): string {
@@ -18,4 +19,30 @@ export function ago(ms: number | undefined, now: number): string {
 
 export function json(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+}
+
+/**
+ * An API error `{error, details}` for humans: the error, then each detail on its own line
+ * (`path: message` / `hostname: message`) unless the error already says it (maintenance errors
+ * repeat their problems in the message), so nothing is printed twice. Credentials are masked.
+ */
+export function renderApiError(status: number, body: unknown): string {
+  const head = `error (HTTP ${status}): `;
+  if (!body || typeof body !== 'object' || !('error' in body)) return redactText(head + (typeof body === 'string' ? body : JSON.stringify(body)));
+  const b = body as { error: unknown; details?: unknown };
+  const error = typeof b.error === 'string' ? b.error : JSON.stringify(b.error);
+  const lines = [head + error];
+  const details = Array.isArray(b.details) ? (b.details as unknown[]) : b.details === undefined ? [] : [b.details];
+  for (const d of details) {
+    let line: string;
+    if (typeof d === 'string') line = d;
+    else if (d && typeof d === 'object' && typeof (d as { message?: unknown }).message === 'string') {
+      const o = d as { path?: unknown; hostname?: unknown; message: string };
+      const where = typeof o.path === 'string' && o.path ? o.path : typeof o.hostname === 'string' && o.hostname ? o.hostname : '';
+      line = where ? `${where}: ${o.message}` : o.message;
+    } else line = JSON.stringify(d);
+    if (!line || error.includes(line) || lines.includes(`  ${line}`)) continue;
+    lines.push(`  ${line}`);
+  }
+  return redactText(lines.join('\n'));
 }

@@ -128,6 +128,7 @@ export interface TimeoutNotice {
 export interface Blocker {
   job?: string;
   tasks: number;
+  /** A complete sentence for an operator; it starts with `job NAME: ` when `job` is set (print it as-is). */
   reason: string;
   until_ms?: number;
 }
@@ -740,7 +741,7 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
     }
   }
   if (capped.length) {
-    const reason = `kill cap: at most ${opts.max_kills} kills per step`;
+    const capText = `kill cap: at most ${opts.max_kills} kills per step`;
     const jobsCapped = new Map<string, SlaInstance[]>();
     for (const r of capped) {
       let l = jobsCapped.get(r.job);
@@ -748,6 +749,7 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
       l.push(r);
     }
     for (const [job, rows] of jobsCapped) {
+      const reason = `job ${job}: ${capText}`;
       waits.push({ job, tasks: rows.length, hosts: hostsOf(rows), reason, until_ms: now });
       addBlocker(rows.map((r) => keyOf(r)!), (n) => ({ job, tasks: n, reason }));
     }

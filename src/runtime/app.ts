@@ -5,13 +5,15 @@
  */
 import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-routes.js';
 import { Router } from '../api/router.js';
+import { ApiConfigError, checkApiExposure } from '../api/guard.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
-import { DEFAULT_API_URL, type SluiceConfig } from '../config.js';
+import { ConfigError, DEFAULT_API_URL, type SluiceConfig } from '../config.js';
 import { SluiceMetrics } from '../metrics/metrics.js';
 import { startSim } from '../sim/index.js';
 import { Store, StoreCorruptError, StoreLockedError } from '../store/index.js';
 import { RealClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
+import { redactUrl } from '../util/redact.js';
 import { DEMO_JOBS } from './demo.js';
 import { APP_PLUGINS, type AppPlugin, type PluginContext } from './plugins.js';
 import { SluiceRuntime, type RuntimeOptions } from './runtime.js';
@@ -84,6 +86,13 @@ async function defaultStartSim(opts: { agents: number; racks: number; clock: Clo
 }
 
 export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): Promise<SluiceApp> {
+  // Before anything starts (store, simulator, runtime): an API exposed beyond loopback needs a token.
+  try {
+    checkApiExposure(cfg.apiListen, cfg.apiToken);
+  } catch (e) {
+    if (e instanceof ApiConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
   const clock = opts.clock ?? new RealClock();
   const logger = opts.logger ?? nullLogger();
   const metrics = new SluiceMetrics(() => clock.now());
@@ -135,7 +144,15 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
 
     let api: ApiServer;
     try {
-      api = await startApiServer({ listen: cfg.apiListen, token: cfg.apiToken, router, logger: logger.child({ component: 'api' }) });
+      api = await startApiServer({
+        listen: cfg.apiListen,
+        token: cfg.apiToken,
+        allowedHosts: cfg.apiAllowedHosts,
+        // Never in an answer: the framework's secret and the masters' credentials.
+        secrets: [cfg.secret, ...cfg.masters],
+        router,
+        logger: logger.child({ component: 'api' }),
+      });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new StartupError(`The operator API address ${cfg.apiListen} is in use (another Sluice?). Choose another with --api-listen.`);
@@ -179,7 +196,7 @@ export function banner(app: SluiceApp): string {
   const lines = [
     '',
     'Sluice is running.',
-    `  Mesos master:  ${app.masters.join(', ')}${app.sim ? `  (embedded simulator: ${app.sim.agents} agents, ${app.sim.racks} racks)` : ''}`,
+    `  Mesos master:  ${app.masters.map(redactUrl).join(', ')}${app.sim ? `  (embedded simulator: ${app.sim.agents} agents, ${app.sim.racks} racks)` : ''}`,
     `  operator API:  ${api}${app.config.apiToken ? '  (token required: export SLUICE_API_TOKEN=...)' : ''}`,
     `  status:        ${api}/api/v1/status`,
     `  jobs:          ${api}/api/v1/jobs`,

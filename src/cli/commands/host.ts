@@ -96,7 +96,7 @@ export function renderHosts(hosts: HostRow[]): string {
   const blocked = hosts.filter((h) => h.blockers.length);
   if (blocked.length) {
     lines.push('', 'SLA blockers:');
-    for (const h of blocked) for (const b of h.blockers) lines.push(`  ${h.hostname}: ${b.job ? `job ${b.job}: ` : ''}${b.reason}`);
+    for (const h of blocked) for (const b of h.blockers) lines.push(`  ${h.hostname}: ${b.reason}`); // the reason names the job
   }
   const done = hosts.filter((h) => h.state === 'DRAINED' || h.state === 'DOWN').length;
   lines.push('', `${done}/${hosts.length} drained or down`);

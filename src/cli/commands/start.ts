@@ -17,6 +17,7 @@ export const START_FLAGS: FlagSpecs = {
   store: { type: 'string', description: 'Store directory (default ./.sluice/store)' },
   'api-listen': { type: 'string', description: 'Operator API host:port (default 127.0.0.1:5070; non-loopback needs a token)' },
   'api-token': { type: 'string', description: 'Require "Authorization: Bearer <token>" (prefer SLUICE_API_TOKEN)' },
+  'api-allowed-hosts': { type: 'strings', description: 'Extra Host names the API answers to (name or name:port; comma list), e.g. behind a proxy' },
   'reconcile-interval': { type: 'string', description: 'Implicit reconciliation period (default 15m)' },
   'log-level': { type: 'string', description: 'error, warn, info, debug (default info)' },
   'log-format': { type: 'string', description: 'json (default) or pretty' },
@@ -62,6 +63,7 @@ export const startCommand: CommandModule = {
     try {
       app = await startSluice(cfg, { logger });
     } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(`configuration: ${e.message}`, 2);
       if (e instanceof StartupError) throw new CliError(e.message, 1);
       throw e;
     }
