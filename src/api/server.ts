@@ -118,6 +118,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   );
   server.maxConnections = limits.maxConnections;
   server.maxHeadersCount = limits.maxHeadersCount;
+  // A connection that never sends a byte is not covered by headersTimeout (it has no request yet):
+  // give it the same time to start one, so idle sockets cannot hold the connection cap.
+  server.on('connection', (socket) => socket.setTimeout(limits.headersTimeoutMs));
+  server.on('request', (req: http.IncomingMessage) => req.socket.setTimeout(server.timeout));
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = Date.now();

@@ -33,7 +33,8 @@ export interface ApiResponse {
 export async function api(base: string, method: string, p: string, body?: unknown): Promise<ApiResponse> {
   const res = await fetch(base + p, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    // the API refuses mutating requests that are not JSON (415), even without a body
+    headers: body === undefined && method === 'GET' ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
