@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ApiError, Router } from '../../src/api/router.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
 import { describeConfig, loadConfig } from '../../src/config.js';
 import { banner, startSluice, type SluiceApp } from '../../src/runtime/app.js';
@@ -304,6 +305,33 @@ describe('security: tokens and secrets', function () {
     expect(status.status).to.equal(200);
     for (const a of answers) {
       for (const s of [TOKEN, SECRET, PASSWORD]) expect(a.text, `${a.status}: ${a.text}`).not.to.contain(s);
+    }
+  });
+
+  it('secrets and credentials reaching an answer through a route are masked (2xx, 503 details, 500)', async () => {
+    // Routes of other modules may echo what they got from the client or the master: the server masks it.
+    const router = new Router();
+    const master = `http://alice:${PASSWORD}@m1.example:5050`;
+    const shortPw = 'http://bob:x@m2.example:5050';
+    router.get('/echo', () => ({ status: 200, body: { master, other: `${shortPw}/api/v1`, secret: SECRET } }));
+    router.get('/unavailable', () => {
+      throw new ApiError(503, 'no Mesos master reachable', `connect ECONNREFUSED ${master} (zk://carol:zkpass99@zk1:2181,zk2:2181/mesos)`);
+    });
+    router.get('/crash', () => {
+      throw new Error(`unexpected answer from ${shortPw}: token=${TOKEN}`);
+    });
+    const s = await startApiServer({ listen: '127.0.0.1:0', router, token: TOKEN, secrets: [SECRET, master, shortPw] });
+    try {
+      const echo = await request(s.url, { path: '/echo', headers: auth });
+      expect(echo.body).to.deep.equal({ master: 'http://***@m1.example:5050', other: 'http://***@m2.example:5050/api/v1', secret: '***' });
+      const u = await request(s.url, { path: '/unavailable', headers: auth });
+      expect(u.status).to.equal(503);
+      expect(u.body.details).to.equal('connect ECONNREFUSED http://***@m1.example:5050 (zk://***@zk1:2181,zk2:2181/mesos)');
+      const c = await request(s.url, { path: '/crash', headers: auth });
+      expect(c.status).to.equal(500);
+      for (const a of [echo, u, c]) for (const x of [PASSWORD, SECRET, TOKEN, 'bob:x', 'zkpass99']) expect(a.text).not.to.contain(x);
+    } finally {
+      await s.close();
     }
   });
 
