@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApiError, Router } from '../../src/api/router.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
-import { describeConfig, loadConfig } from '../../src/config.js';
+import { ConfigError, describeConfig, loadConfig } from '../../src/config.js';
 import { banner, startSluice, type SluiceApp } from '../../src/runtime/app.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import { VirtualClock } from '../../src/util/clock.js';
@@ -354,6 +354,28 @@ function runCli(args: string[], o: { closeStdout?: boolean; env?: NodeJS.Process
     child.on('close', (code) => resolve({ code, out, err }));
   });
 }
+
+describe('security: configuration of the API exposure', () => {
+  it('api_allowed_hosts comes from flag, environment or file; wildcards and URLs are refused', () => {
+    const dir = tmpDir('sluice-sec-cfg-');
+    fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ api_allowed_hosts: ['ops.example', 'proxy.example:8443'] }));
+    expect(loadConfig({}, { SLUICE_API_ALLOWED_HOSTS: 'A.example, b.example:8080' }, dir).apiAllowedHosts).to.deep.equal(['a.example', 'b.example:8080']);
+    expect(loadConfig({ config: 'c.json' }, {}, dir).apiAllowedHosts).to.deep.equal(['ops.example', 'proxy.example:8443']);
+    expect(loadConfig({ 'api-allowed-hosts': ['x.example'] }, { SLUICE_API_ALLOWED_HOSTS: 'y.example' }, dir).apiAllowedHosts).to.deep.equal(['x.example']);
+    expect(loadConfig({}, {}, dir).apiAllowedHosts).to.deep.equal([]);
+    for (const bad of ['*', 'http://x.example', 'a b', 'x.example/path', 'u@x.example']) {
+      expect(() => loadConfig({ 'api-allowed-hosts': [bad] }, {}, dir), bad).to.throw(ConfigError, /--api-allowed-hosts/);
+    }
+  });
+
+  it('a non-loopback listen without a token is a configuration error; with a token it is accepted', () => {
+    for (const listen of ['0.0.0.0:5070', '[::]:5070', '10.1.2.3:5070', 'sluice.example:5070']) {
+      expect(() => loadConfig({ 'api-listen': listen }, {}), listen).to.throw(ConfigError, /without a token/);
+      expect(loadConfig({ 'api-listen': listen }, { SLUICE_API_TOKEN: 'tok-123456' }).apiListen).to.equal(listen);
+    }
+    for (const listen of ['127.0.0.1:0', 'localhost:5070', '[::1]:5070']) expect(loadConfig({ 'api-listen': listen }, {}).apiListen).to.equal(listen);
+  });
+});
 
 describe('security: sluice start and the CLI as child processes', function () {
   this.timeout(60_000);
