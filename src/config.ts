@@ -31,7 +31,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApiConfigError, checkApiExposure, parseAllowedHosts } from './api/guard.js';
+import { ApiConfigError, checkApiExposure, parseAllowedHosts } from './util/api-address.js';
 import { redactUrl } from './util/redact.js';
 
 export interface SluiceConfig {

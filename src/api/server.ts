@@ -13,10 +13,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hasUserInfo, maskSecrets, redactText, redactUrl } from '../util/redact.js';
 import { safeStringify, nullLogger, type Logger } from '../util/logger.js';
-import { checkApiExposure, parseListen, RequestGuard } from './guard.js';
+import { checkApiExposure, parseListen } from '../util/api-address.js';
+import { RequestGuard } from './guard.js';
 import { ApiError, type ApiRequest, type ApiResult, type Router } from './router.js';
 
-export { ApiConfigError, isLoopback, parseListen } from './guard.js';
+export { ApiConfigError, isLoopback, parseListen } from '../util/api-address.js';
 
 export interface ApiServerLimits {
   /** Time to receive the request headers (default 10 s). */

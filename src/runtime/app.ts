@@ -5,7 +5,7 @@
  */
 import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-routes.js';
 import { Router } from '../api/router.js';
-import { ApiConfigError, checkApiExposure } from '../api/guard.js';
+import { ApiConfigError, checkApiExposure } from '../util/api-address.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { ConfigError, DEFAULT_API_URL, type SluiceConfig } from '../config.js';
 import { SluiceMetrics } from '../metrics/metrics.js';
