@@ -259,7 +259,7 @@ export function validateStartBody(input: unknown, now: number): StartRequest {
 
   const force = bool(b, 'force', p);
   if (force !== undefined) req.force = force;
-  if (force === true && t === undefined) p.bad('force', 'needs timeout (force kills what is left once the drain timeout has passed)');
+  if (force === true && t === undefined) p.bad('force', '--force needs --timeout (force kills what is left once the drain timeout has passed)');
   const dry = bool(b, 'dry_run', p);
   if (dry !== undefined) req.dry_run = dry;
 
