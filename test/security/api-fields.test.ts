@@ -216,6 +216,16 @@ describe('security: every field of every API route refuses hostile values (400, 
     });
   }
 
+  it('job routes with a name no job can have: 404, not echoed at length', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      const r = await api(env.url, method, `/api/v1/jobs/${'x'.repeat(5000)}`);
+      expect(r.status, method).to.equal(404);
+      expect(JSON.stringify(r.body).length, method).to.be.below(300);
+      expect((await api(env.url, method, '/api/v1/jobs/__proto__')).status, `${method} __proto__`).to.equal(404);
+    }
+    await unchanged('job names');
+  });
+
   it('GET /api/v1/hosts: only `states`, once, with known states', async () => {
     for (const q of ['states=BOGUS', 'state=UP', 'states=UP&states=DOWN', `states=${'X'.repeat(5000)}`, '__proto__=1']) {
       const r = await api(env.url, 'GET', `/api/v1/hosts?${q}`);
