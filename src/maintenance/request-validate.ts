@@ -36,7 +36,9 @@ import {
 export class MaintenanceFieldError extends MaintenanceError {
   override readonly name = 'MaintenanceFieldError';
   constructor(verb: string, problems: readonly HostProblem[]) {
-    const text = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+    const shown = problems.slice(0, 10).map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+    if (problems.length > shown.length) shown.push(`and ${problems.length - shown.length} more (see details)`);
+    const text = shown.join('; ');
     super(`${verb} rejected: ${text}`, 'invalid-option', problems);
   }
 }

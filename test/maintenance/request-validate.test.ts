@@ -116,6 +116,11 @@ describe('maintenance request validation (field level)', () => {
     expect(paths(refused(() => validateHostsBody({}, 'host maintenance abort')))).to.deep.equal(['hosts']);
     expect(paths(refused(() => validateHostsBody({ hosts: ['a'], host: 'b' }, 'host maintenance abort')))).to.deep.equal(['host']);
     expect(validateHostsBody({ hosts: 'a,b' }, 'x')).to.deep.equal(['a', 'b']);
+    // many bad entries: every one in the details, the summary stays short
+    const bad = refused(() => validateHostsBody({ hosts: Array.from({ length: 500 }, () => 7) }, 'x'));
+    expect(bad.problems).to.have.length(500);
+    expect(bad.message).to.match(/and 490 more/);
+    expect(bad.message.length).to.be.below(1000);
     // only name problems: left to resolveHosts, which reports them with the unknown names
     expect(validateHostsBody({ hosts: ['bad name', 'a', 'A'] }, 'x')).to.deep.equal(['bad name', 'a', 'A']);
   });
