@@ -16,6 +16,7 @@ import type { ConnectionState } from '../client/client.js';
 import type { SluiceMetrics } from '../metrics/metrics.js';
 import { jobView, listJobs, statusView, type CommandResult, type SchedulerCommand } from '../scheduler/reducer.js';
 import type { SchedulerState } from '../scheduler/state.js';
+import { JOB_NAME_RE } from '../scheduler/job-spec.js';
 import { ApiError, type ApiResult, type Router } from './router.js';
 
 /** What the workload routes need (SluiceRuntime provides it). */
@@ -23,6 +24,13 @@ export interface WorkloadService {
   readonly state: SchedulerState;
   readonly connectionState: ConnectionState;
   submit(cmd: SchedulerCommand): Promise<CommandResult>;
+}
+
+/** The `:name` of a job route; a name no job can have is a 404 without echoing it back at length. */
+function jobName(raw: string | undefined): string {
+  const name = raw ?? '';
+  if (!JOB_NAME_RE.test(name)) throw new ApiError(404, `job ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)} not found (not a valid job name)`);
+  return name;
 }
 
 function fromResult(r: CommandResult): ApiResult {
@@ -78,8 +86,9 @@ export function registerWorkloadRoutes(router: Router, svc: WorkloadService, opt
   router.get(
     '/api/v1/jobs/:name',
     (req) => {
-      const v = jobView(svc.state, req.params['name']!, opts.now());
-      if (!v) throw new ApiError(404, `job ${req.params['name']} not found`);
+      const name = jobName(req.params['name']);
+      const v = jobView(svc.state, name, opts.now());
+      if (!v) throw new ApiError(404, `job ${name} not found`);
       return { status: 200, body: v };
     },
     { summary: 'Get a job and its instances' },
@@ -105,7 +114,7 @@ export function registerWorkloadRoutes(router: Router, svc: WorkloadService, opt
 
   router.delete(
     '/api/v1/jobs/:name',
-    (req) => submit(svc, { type: 'delete_job', name: req.params['name']! }),
+    (req) => submit(svc, { type: 'delete_job', name: jobName(req.params['name']) }),
     { summary: 'Delete a job (kills its instances)' },
   );
 }

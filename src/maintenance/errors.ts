@@ -25,6 +25,8 @@ export interface HostProblem {
   hostname: string;
   code: MaintenanceErrorCode;
   message: string;
+  /** The request field at fault (`hosts[2]`, `window.start`, `dry_run`), when there is one. */
+  path?: string;
 }
 
 const BAD_REQUEST: ReadonlySet<MaintenanceErrorCode> = new Set<MaintenanceErrorCode>([

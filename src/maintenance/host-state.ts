@@ -212,7 +212,67 @@ export interface LeadOptions {
 
 export const DEFAULT_LEAD_MS = 3_600_000;
 
-const HOSTNAME_RE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,252})$/;
+/** Host names as Mesos agents report them: letters, digits, '.', '_', '-'; at most 253 characters. */
+export const HOSTNAME_RE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,252})$/;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Bounds of operator maintenance requests (documented in the README's maintenance section). Every
+ * time Sluice posts must fit Mesos's int64 nanoseconds (until year 2262) with a wide margin.
+ */
+export const MAINTENANCE_LIMITS = {
+  /** Hosts in one request (start, complete, abort, probe). */
+  maxHosts: 10_000,
+  maxHostnameLength: 253,
+  /** A window may start at most this far in the future. */
+  maxStartAheadMs: 365 * DAY_MS,
+  /** A window start this far in the past is still taken as "now" (clock skew between machines). */
+  pastToleranceMs: 5 * 60_000,
+  /** Window durations: more than 0, at most a year. */
+  maxWindowDurationMs: 365 * DAY_MS,
+  /** Drain timeout: more than 0, at most 30 days. */
+  maxTimeoutMs: 30 * DAY_MS,
+  maxPostDrainBytes: 4096,
+} as const;
+
+/** A problem of one field of a request (`path` like `window.start`, `hosts[2]`). */
+export interface FieldMessage {
+  path: string;
+  message: string;
+}
+
+/**
+ * Checks a window against the bounds above: start a finite time, not before now minus the tolerance
+ * and at most maxStartAheadMs ahead; duration more than 0 and at most maxWindowDurationMs; the
+ * window must not have ended already. Pure; `now` is the scheduler's clock.
+ */
+export function windowProblems(w: { start_ms?: number; duration_ms?: number }, now: number): FieldMessage[] {
+  const out: FieldMessage[] = [];
+  const L = MAINTENANCE_LIMITS;
+  const start = w.start_ms ?? now;
+  let startOk = false;
+  if (typeof start !== 'number' || !Number.isFinite(start)) out.push({ path: 'window.start', message: 'must be a valid time' });
+  else if (start < now - L.pastToleranceMs) {
+    out.push({ path: 'window.start', message: `${describeTime(start)} is in the past (now is ${describeTime(now)}); a window may start at the earliest now` });
+  } else if (start > now + L.maxStartAheadMs) {
+    out.push({ path: 'window.start', message: `${describeTime(start)} is more than ${L.maxStartAheadMs / DAY_MS} days ahead (now is ${describeTime(now)})` });
+  } else startOk = true;
+  const d = w.duration_ms;
+  if (d !== undefined) {
+    if (typeof d !== 'number' || !Number.isFinite(d) || !(d > 0)) out.push({ path: 'window.duration', message: 'must be a positive duration' });
+    else if (d > L.maxWindowDurationMs) out.push({ path: 'window.duration', message: `${fmtDuration(d)} is longer than the maximum of ${L.maxWindowDurationMs / DAY_MS} days` });
+    else if (startOk && start + d <= now) {
+      out.push({ path: 'window.duration', message: `the window ${describeTime(start)} for ${fmtDuration(d)} has already ended (now is ${describeTime(now)})` });
+    }
+  }
+  return out;
+}
+
+function describeTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isFinite(d.getTime()) ? d.toISOString() : `${ms} ms since the epoch`;
+}
 
 /** Validate and build the records of `host maintenance start`. Throws MaintenanceRequestError. */
 export function startMaintenance(
@@ -227,10 +287,7 @@ export function startMaintenance(
   const options = validateOptions(req, problems);
   const window: MaintenanceWindow = { start_ms: req.window?.start_ms ?? now };
   if (req.window?.duration_ms !== undefined) window.duration_ms = req.window.duration_ms;
-  if (!Number.isFinite(window.start_ms)) problems.push(opt('window start must be a valid time'));
-  if (window.duration_ms !== undefined && !(window.duration_ms >= 0)) {
-    problems.push(opt('window duration must not be negative'));
-  }
+  for (const p of windowProblems(window, now)) problems.push({ ...opt(`${p.path}: ${p.message}`), path: p.path });
   const hosts = resolveHosts(req.hosts, inventory, problems, true);
   for (const h of hosts) {
     const existing = table.get(hostKey(h.hostname));
@@ -296,26 +353,43 @@ function opt(message: string): HostProblem {
   return { hostname: '', code: 'invalid-option', message };
 }
 
+/**
+ * Options of a start request. The API checks the same fields with paths first
+ * (request-validate.ts); this is the core's own guard for every other caller.
+ */
 function validateOptions(req: StartRequest, problems: HostProblem[]): MaintenanceOptions {
-  const o: MaintenanceOptions = { group_by: req.group_by ?? 'host', force: req.force ?? false };
-  if (o.group_by !== 'rack' && o.group_by !== 'host') problems.push(opt(`--group-by must be rack or host, not '${String(o.group_by)}'`));
+  const L = MAINTENANCE_LIMITS;
+  const o: MaintenanceOptions = { group_by: req.group_by ?? 'host', force: req.force === true };
+  const bad = (path: string, message: string) => problems.push({ ...opt(message), path });
+  if (o.group_by !== 'rack' && o.group_by !== 'host') bad('group_by', `--group-by must be rack or host, not '${String(o.group_by).slice(0, 40)}'`);
   if (req.max_parallel !== undefined) {
-    if (!Number.isInteger(req.max_parallel) || req.max_parallel < 1) {
-      problems.push(opt(`--max-parallel must be a whole number ≥ 1, not ${String(req.max_parallel)}`));
+    if (!Number.isInteger(req.max_parallel) || req.max_parallel < 1 || req.max_parallel > L.maxHosts) {
+      bad('max_parallel', `--max-parallel must be a whole number from 1 to ${L.maxHosts}, not ${String(req.max_parallel).slice(0, 40)}`);
     } else o.max_parallel = req.max_parallel;
   }
   if (req.timeout_ms !== undefined) {
-    if (!(req.timeout_ms > 0) || !Number.isFinite(req.timeout_ms)) problems.push(opt('--timeout must be a positive duration'));
-    else o.timeout_ms = req.timeout_ms;
+    if (typeof req.timeout_ms !== 'number' || !(req.timeout_ms > 0) || req.timeout_ms > L.maxTimeoutMs) {
+      bad('timeout', `--timeout must be a positive duration of at most ${L.maxTimeoutMs / DAY_MS} days`);
+    } else o.timeout_ms = req.timeout_ms;
   }
+  if (req.force !== undefined && typeof req.force !== 'boolean') bad('force', '--force must be true or false');
+  if (req.dry_run !== undefined && typeof req.dry_run !== 'boolean') bad('dry_run', '--dry-run must be true or false');
   if (o.force && req.timeout_ms === undefined) {
-    problems.push(opt('--force needs --timeout (force kills what is left once the drain timeout has passed)'));
+    bad('force', '--force needs --timeout (force kills what is left once the drain timeout has passed)');
   }
   if (req.post_drain !== undefined) {
-    if (typeof req.post_drain !== 'string' || req.post_drain.trim() === '') problems.push(opt('--post-drain needs a command'));
-    else o.post_drain = req.post_drain;
+    const cmd = req.post_drain;
+    if (typeof cmd !== 'string' || cmd.trim() === '') bad('post_drain', '--post-drain needs a command');
+    else if (cmd.includes('\0')) bad('post_drain', '--post-drain must not contain NUL characters');
+    else if (utf8Length(cmd) > L.maxPostDrainBytes) bad('post_drain', `--post-drain must be at most ${L.maxPostDrainBytes} bytes`);
+    else o.post_drain = cmd;
   }
   return o;
+}
+
+/** UTF-8 byte length (pure: no Buffer). */
+export function utf8Length(s: string): number {
+  return new TextEncoder().encode(s).length;
 }
 
 /**
@@ -335,41 +409,55 @@ export function resolveHosts(
   }
   const inv = new Map<string, InventoryHost>();
   for (const h of inventory) inv.set(hostKey(h.hostname), h);
-  const seen = new Set<string>();
+  if (names.length > MAINTENANCE_LIMITS.maxHosts) {
+    problems.push({ hostname: '', code: 'invalid-option', path: 'hosts', message: `at most ${MAINTENANCE_LIMITS.maxHosts} hosts per request, got ${names.length}` });
+    return [];
+  }
+  const seen = new Map<string, number>();
   const out: InventoryHost[] = [];
-  for (const raw of names) {
+  names.forEach((raw, i) => {
+    const path = `hosts[${i}]`;
     const name = typeof raw === 'string' ? raw.trim() : '';
     if (!HOSTNAME_RE.test(name)) {
-      problems.push({ hostname: String(raw), code: 'invalid-host-name', message: `'${String(raw)}' is not a valid host name` });
-      continue;
+      const shown = shortText(String(raw));
+      problems.push({ hostname: shown, code: 'invalid-host-name', path, message: `'${shown}' is not a valid host name (letters, digits, '.', '_', '-'; at most 253)` });
+      return;
     }
     const key = hostKey(name);
-    if (seen.has(key)) {
-      problems.push({ hostname: name, code: 'duplicate-host', message: 'listed more than once' });
-      continue;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      problems.push({ hostname: name, code: 'duplicate-host', path, message: `listed more than once (also hosts[${first}])` });
+      return;
     }
-    seen.add(key);
+    seen.set(key, i);
     const h = inv.get(key);
     if (!h) {
       const near = suggest(name, inv.size <= 100_000 ? [...inv.values()].map((x) => x.hostname) : []);
       problems.push({
         hostname: name,
         code: 'unknown-host',
+        path,
         message: `unknown host (no agent with this hostname)${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
       });
-      continue;
+      return;
     }
     if (needIp && !h.ip) {
       problems.push({
         hostname: h.hostname,
         code: 'missing-ip',
+        path,
         message: 'the ip of its agent is not known yet (learned from offers); Mesos needs hostname and ip to match the machine',
       });
-      continue;
+      return;
     }
     out.push(h);
-  }
+  });
   return out;
+}
+
+/** An operator's text shortened for echoing in an error (at most 80 characters). */
+export function shortText(s: string, max = 80): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
 export interface EndResult {

@@ -8,3 +8,4 @@ export * from './inverse-offers.js';
 export * from './schedule.js';
 export * from './probe.js';
 export * from './simulate.js';
+export * from './request-validate.js';

@@ -778,7 +778,9 @@ function converge(st: Step, name: string): boolean {
     }
   }
   if (job.status === 'deleting') {
-    if (!s.instances.has(name)) {
+    // Done when no instance is left — including a job that never had one (instances: 0).
+    if ((s.instances.get(name)?.size ?? 0) === 0) {
+      s.instances.delete(name);
       s.jobs.delete(name);
       s.usage.delete(name);
       s.pending.delete(name);

@@ -26,10 +26,34 @@ export const LIMITS = {
   maxDiskMb: 1024 * 1024 * 1024,
   maxPorts: 64,
   maxCommandBytes: 64 * 1024,
+  maxArguments: 1024,
   maxEnvVars: 512,
+  maxEnvValueBytes: 32 * 1024,
+  maxEnvBytes: 256 * 1024,
+  /** role, rack_attribute */
+  maxNameBytes: 255,
   maxKillGraceSeconds: 3600,
   maxHorizonSeconds: 365 * 24 * 3600,
+  /** An SLA asking instances to have run longer than this could block every drain for ever. */
+  maxSlaDurationSeconds: 7 * 24 * 3600,
 };
+
+/**
+ * Mesos keeps scalar resources in fixed point with 3 decimals (Value::Scalar, common/values.cpp:
+ * llround(value × 1000)) and refuses a non-zero scalar that would be represented as zero ("Invalid
+ * scalar resource: value <= 0", Resources::validate) — a task asking for it ends in TASK_ERROR on
+ * every launch. Sluice launches command tasks (no executor of its own), to which the master applies
+ * no other minimum (MIN_CPUS 0.01 / MIN_MEM 32 MB apply to executors only), so that is the rule here:
+ * cpus and mem must round to at least 0.001, disk to 0 or at least 0.001; values are stored rounded.
+ */
+export const MESOS_SCALAR_PRECISION = 0.001;
+
+function fixedPoint(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+/** Keys that would reach an object's prototype when assigned; refused wherever names are keys. */
+const PROTO_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Variables Sluice sets itself in every task. */
@@ -58,7 +82,8 @@ class Checker {
   known(o: Obj, path: string, allowed: readonly string[]): void {
     for (const k of Object.keys(o)) {
       if (!allowed.includes(k)) {
-        const p = path ? `${path}.${k}` : k;
+        const shown = k.length > 64 ? `${k.slice(0, 64)}…` : k;
+        const p = path ? `${path}.${shown}` : shown;
         const near = allowed.find((a) => a.startsWith(k) || k.startsWith(a));
         this.err(p, `unknown field${near ? ` (did you mean "${near}"?)` : ''}; allowed: ${allowed.join(', ')}`);
       }
@@ -91,7 +116,7 @@ class Checker {
     return v;
   }
 
-  string(o: Obj, key: string, path: string, opts: { required?: boolean; nonEmpty?: boolean; maxBytes?: number }): string | undefined {
+  string(o: Obj, key: string, path: string, opts: { required?: boolean; nonEmpty?: boolean; maxBytes?: number; noNul?: boolean }): string | undefined {
     const v = o[key];
     const p = path ? `${path}.${key}` : key;
     if (v === undefined) {
@@ -110,6 +135,10 @@ class Checker {
       this.err(p, `must be at most ${opts.maxBytes} bytes`);
       return undefined;
     }
+    if (opts.noNul && v.includes('\0')) {
+      this.err(p, 'must not contain NUL characters');
+      return undefined;
+    }
     return v;
   }
 
@@ -121,6 +150,18 @@ class Checker {
       return undefined;
     }
     return v;
+  }
+
+  /** A Mesos scalar resource (see MESOS_SCALAR_PRECISION), returned rounded to 3 decimals. */
+  scalar(o: Obj, key: string, opts: { required?: boolean; zeroOk?: boolean; max: number }): number | undefined {
+    const v = this.number(o, key, 'resources', { required: opts.required, min: 0, exclusiveMin: !opts.zeroOk, max: opts.max });
+    if (v === undefined) return undefined;
+    const fixed = fixedPoint(v);
+    if (v !== 0 && fixed <= 0) {
+      this.err(`resources.${key}`, `${v} is below Mesos's resource precision of ${MESOS_SCALAR_PRECISION} (it would be 0${opts.zeroOk ? '; use 0 or at least 0.001' : ''})`);
+      return undefined;
+    }
+    return fixed;
   }
 
   object(o: Obj, key: string, path: string, required = false): Obj | undefined {
@@ -163,7 +204,7 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
 
   const name = c.string(input, 'name', '', { required: true, nonEmpty: true });
   if (name !== undefined && !JOB_NAME_RE.test(name)) {
-    c.err('name', `must be 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit; got ${JSON.stringify(name)}`);
+    c.err('name', `must be 1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit; got ${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name)}`);
   }
   const instances = c.number(input, 'instances', '', { required: true, min: 0, max: LIMITS.maxInstances, integer: true });
 
@@ -172,9 +213,9 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
   let resources: JobSpec['resources'] | undefined;
   if (res) {
     c.known(res, 'resources', ['cpus', 'mem', 'disk', 'ports']);
-    const cpus = c.number(res, 'cpus', 'resources', { required: true, min: 0, exclusiveMin: true, max: LIMITS.maxCpus });
-    const mem = c.number(res, 'mem', 'resources', { required: true, min: 0, exclusiveMin: true, max: LIMITS.maxMemMb });
-    const disk = c.number(res, 'disk', 'resources', { min: 0, max: LIMITS.maxDiskMb });
+    const cpus = c.scalar(res, 'cpus', { required: true, max: LIMITS.maxCpus });
+    const mem = c.scalar(res, 'mem', { required: true, max: LIMITS.maxMemMb });
+    const disk = c.scalar(res, 'disk', { zeroOk: true, max: LIMITS.maxDiskMb });
     const ports = c.number(res, 'ports', 'resources', { min: 0, max: LIMITS.maxPorts, integer: true });
     if (cpus !== undefined && mem !== undefined) {
       resources = { cpus, mem };
@@ -190,19 +231,25 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
   else if (typeof rawCmd === 'string') {
     if (rawCmd.trim() === '') c.err('command', 'must not be empty');
     else if (Buffer.byteLength(rawCmd) > LIMITS.maxCommandBytes) c.err('command', `must be at most ${LIMITS.maxCommandBytes} bytes`);
+    else if (rawCmd.includes('\0')) c.err('command', 'must not contain NUL characters');
     else command = { value: rawCmd, shell: true };
   } else if (isObj(rawCmd)) {
     c.known(rawCmd, 'command', ['value', 'shell', 'arguments']);
-    const value = c.string(rawCmd, 'value', 'command', { required: true, nonEmpty: true, maxBytes: LIMITS.maxCommandBytes });
+    const value = c.string(rawCmd, 'value', 'command', { required: true, nonEmpty: true, maxBytes: LIMITS.maxCommandBytes, noNul: true });
     const shell = c.bool(rawCmd, 'shell', 'command');
     let args: string[] | undefined;
     const rawArgs = rawCmd['arguments'];
     if (rawArgs !== undefined) {
       if (!Array.isArray(rawArgs)) c.err('command.arguments', `must be an array of strings, got ${typeName(rawArgs)}`);
+      else if (rawArgs.length > LIMITS.maxArguments) c.err('command.arguments', `at most ${LIMITS.maxArguments} arguments, got ${rawArgs.length}`);
       else {
+        let bytes = 0;
         rawArgs.forEach((a, i) => {
           if (typeof a !== 'string') c.err(`command.arguments[${i}]`, `must be a string, got ${typeName(a)}`);
+          else if (a.includes('\0')) c.err(`command.arguments[${i}]`, 'must not contain NUL characters');
+          else bytes += Buffer.byteLength(a);
         });
+        if (bytes > LIMITS.maxCommandBytes) c.err('command.arguments', `must be at most ${LIMITS.maxCommandBytes} bytes in all`);
         args = rawArgs.filter((a): a is string => typeof a === 'string');
       }
       if (shell !== false && rawArgs !== undefined) c.err('command.arguments', 'is only used with "shell": false');
@@ -214,19 +261,32 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
   } else c.err('command', `must be a string or an object {value, shell?, arguments?}, got ${typeName(rawCmd)}`);
 
   // environment
+  // Built with Object.fromEntries (own data properties only): no key can reach a prototype.
   let environment: Record<string, string> | undefined;
   const env = c.object(input, 'environment', '');
   if (env) {
     const keys = Object.keys(env);
-    if (keys.length > LIMITS.maxEnvVars) c.err('environment', `at most ${LIMITS.maxEnvVars} variables`);
-    environment = {};
-    for (const k of keys) {
-      const v = env[k];
-      if (!ENV_NAME_RE.test(k)) c.err(`environment.${k}`, 'variable names must match [A-Za-z_][A-Za-z0-9_]*');
-      else if (RESERVED_ENV.test(k)) c.err(`environment.${k}`, 'is set by Sluice (SLUICE_*, HOST, PORT, PORTn are reserved)');
-      if (typeof v !== 'string') c.err(`environment.${k}`, `must be a string, got ${typeName(v)}`);
-      else environment[k] = v;
+    const entries: Array<[string, string]> = [];
+    let bytes = 0;
+    if (keys.length > LIMITS.maxEnvVars) c.err('environment', `at most ${LIMITS.maxEnvVars} variables, got ${keys.length}`);
+    else {
+      for (const k of keys) {
+        const v = env[k];
+        const p = `environment.${k.length > 64 ? `${k.slice(0, 64)}…` : k}`;
+        if (!ENV_NAME_RE.test(k) || k.length > 255) c.err(p, 'variable names must match [A-Za-z_][A-Za-z0-9_]* (at most 255 characters)');
+        else if (PROTO_KEYS.has(k)) c.err(p, 'is not accepted as a variable name (__proto__, constructor and prototype are refused)');
+        else if (RESERVED_ENV.test(k)) c.err(p, 'is set by Sluice (SLUICE_*, HOST, PORT, PORTn are reserved)');
+        else if (typeof v !== 'string') c.err(p, `must be a string, got ${typeName(v)}`);
+        else if (v.includes('\0')) c.err(p, 'must not contain NUL characters');
+        else if (Buffer.byteLength(v) > LIMITS.maxEnvValueBytes) c.err(p, `must be at most ${LIMITS.maxEnvValueBytes} bytes`);
+        else {
+          bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+          entries.push([k, v]);
+        }
+      }
+      if (bytes > LIMITS.maxEnvBytes) c.err('environment', `must be at most ${LIMITS.maxEnvBytes} bytes in all`);
     }
+    environment = Object.fromEntries(entries);
   }
 
   // constraints
@@ -236,7 +296,7 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
     c.known(cons, 'constraints', ['host_unique', 'rack_spread', 'rack_attribute']);
     const hostUnique = c.bool(cons, 'host_unique', 'constraints');
     const rackSpread = c.bool(cons, 'rack_spread', 'constraints');
-    const rackAttr = c.string(cons, 'rack_attribute', 'constraints', { nonEmpty: true });
+    const rackAttr = c.string(cons, 'rack_attribute', 'constraints', { nonEmpty: true, maxBytes: LIMITS.maxNameBytes, noNul: true });
     constraints = {};
     if (hostUnique !== undefined) constraints.host_unique = hostUnique;
     if (rackSpread !== undefined) constraints.rack_spread = rackSpread;
@@ -251,23 +311,23 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
     if (kind === 'percentage') {
       c.known(s, 'sla', ['kind', 'percentage', 'duration_seconds']);
       const pct = c.number(s, 'percentage', 'sla', { required: true, min: 0, exclusiveMin: true, max: 100 });
-      const dur = c.number(s, 'duration_seconds', 'sla', { required: true, min: 0 });
+      const dur = c.number(s, 'duration_seconds', 'sla', { required: true, min: 0, max: LIMITS.maxSlaDurationSeconds });
       if (pct !== undefined && dur !== undefined) sla = { kind, percentage: pct, duration_seconds: dur };
     } else if (kind === 'count') {
       c.known(s, 'sla', ['kind', 'count', 'duration_seconds']);
-      const count = c.number(s, 'count', 'sla', { required: true, min: 0, integer: true });
-      const dur = c.number(s, 'duration_seconds', 'sla', { required: true, min: 0 });
+      const count = c.number(s, 'count', 'sla', { required: true, min: 0, max: LIMITS.maxInstances, integer: true });
+      const dur = c.number(s, 'duration_seconds', 'sla', { required: true, min: 0, max: LIMITS.maxSlaDurationSeconds });
       if (count !== undefined && instances !== undefined && count > instances) {
         c.err('sla.count', `asks for ${count} instances up but the job has only ${instances}`);
       } else if (count !== undefined && dur !== undefined) sla = { kind, count, duration_seconds: dur };
     } else {
-      c.err('sla.kind', `must be "percentage" or "count", got ${JSON.stringify(kind)}`);
+      c.err('sla.kind', `must be "percentage" or "count", got ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 40)) : typeName(kind)}`);
     }
   }
 
   const horizon = c.number(input, 'unavailability_horizon_seconds', '', { min: 0, max: LIMITS.maxHorizonSeconds });
   const grace = c.number(input, 'kill_grace_period_seconds', '', { min: 0, max: LIMITS.maxKillGraceSeconds });
-  const role = c.string(input, 'role', '', { nonEmpty: true });
+  const role = c.string(input, 'role', '', { nonEmpty: true, maxBytes: LIMITS.maxNameBytes, noNul: true });
   if (role !== undefined && opts.roles && !opts.roles.includes(role)) {
     c.err('role', `${JSON.stringify(role)} is not a role of this framework (roles: ${opts.roles.join(', ')})`);
   }

@@ -144,6 +144,28 @@ describe('host maintenance start (validation)', () => {
     expect(catchErr(() => startMaintenance(new Map(), { hosts: ['h1'], force: true }, inv, T0, 'r')).message).to.match(/--force needs --timeout/);
   });
 
+  it('refuses windows out of range and unbounded options in the core too (every caller, not just the API)', () => {
+    const bad: Array<[Parameters<typeof startMaintenance>[1], string]> = [
+      [{ hosts: ['h1'], window: { duration_ms: Infinity } }, 'window.duration'],
+      [{ hosts: ['h1'], window: { duration_ms: 1e303 } }, 'window.duration'],
+      [{ hosts: ['h1'], window: { start_ms: 1e20 } }, 'window.start'],
+      [{ hosts: ['h1'], window: { start_ms: Date.UTC(2263, 0, 1) } }, 'window.start'],
+      [{ hosts: ['h1'], window: { start_ms: -1 } }, 'window.start'],
+      [{ hosts: ['h1'], window: { start_ms: T0 - 2 * HOUR, duration_ms: HOUR } }, 'window.start'],
+      [{ hosts: ['h1'], window: { start_ms: T0 - 3 * MIN, duration_ms: MIN } }, 'window.duration'],
+      [{ hosts: ['h1'], timeout_ms: 1e300 }, 'timeout'],
+      [{ hosts: ['h1'], max_parallel: 1e9 }, 'max_parallel'],
+      [{ hosts: ['h1'], post_drain: 'a\u0000b' }, 'post_drain'],
+      [{ hosts: ['h1'], post_drain: 'x'.repeat(5000) }, 'post_drain'],
+      [{ hosts: ['h1'], dry_run: 'yes' as unknown as boolean }, 'dry_run'],
+    ];
+    for (const [req, path] of bad) {
+      const e = catchErr(() => startMaintenance(new Map(), req, inv, T0, 'r'));
+      expect(e.problems.map((p) => p.path), JSON.stringify(req)).to.deep.equal([path]);
+      expect(e.httpStatus).to.equal(400);
+    }
+  });
+
   it('a future window beyond the lead time leaves hosts SCHEDULED; a near one drains', () => {
     const far = startMaintenance(new Map(), { hosts: ['h1'], window: { start_ms: T0 + 3 * HOUR, duration_ms: HOUR } }, inv, T0, 'r', LEAD);
     expect(far.records[0]!.state).to.equal('SCHEDULED');

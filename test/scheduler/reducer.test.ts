@@ -282,6 +282,28 @@ describe('scheduler/reducer', () => {
     expect(h.cmd({ type: 'delete_job', name: 'web' }).result.status).to.equal(404);
   });
 
+  it('deletes a job of 0 instances at once, and one scaled down to 0 (the name can be reused)', () => {
+    const h = new H();
+    h.ev(subscribed());
+    expect(h.cmd({ type: 'create_job', spec: spec('idle', 0) }).result.status).to.equal(201);
+    h.tick();
+    expect(h.cmd({ type: 'delete_job', name: 'idle' }).result.status).to.equal(202);
+    expect(h.s.jobs.has('idle')).to.equal(false);
+    expect(h.last.changes.jobs.has('idle')).to.equal(true);
+    expect(h.cmd({ type: 'create_job', spec: spec('idle', 1) }).result.status).to.equal(201);
+
+    h.cmd({ type: 'create_job', spec: spec('web', 1) });
+    const ids = h.offerTo(['h1']);
+    h.runAll(ids);
+    h.cmd({ type: 'update_job', spec: spec('web', 0) });
+    for (const id of ids) h.ev(update(id, 'TASK_KILLED', { agent: 'agent-h1' }));
+    h.tick();
+    expect(h.cmd({ type: 'delete_job', name: 'web' }).result.status).to.equal(202);
+    h.tick();
+    expect(h.s.jobs.has('web')).to.equal(false);
+    expect(h.cmd({ type: 'create_job', spec: spec('web', 1) }).result.status).to.equal(201);
+  });
+
   it('returns 4xx results for bad commands', () => {
     const h = new H();
     const bad = h.cmd({ type: 'create_job', spec: { name: 'x' } });
