@@ -209,10 +209,11 @@ function parseJsonObject(t: string): Record<string, unknown> | undefined {
   try {
     v = JSON.parse(t);
   } catch (e) {
-    throw new ApiError(400, 'request body is not valid JSON', (e as Error).message);
+    throw new ApiError(400, 'request body is not valid JSON', [{ path: '', message: (e as Error).message }]);
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new ApiError(400, 'request body must be a JSON object', `got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`}`);
+    const got = v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+    throw new ApiError(400, 'request body must be a JSON object', [{ path: '', message: `send a JSON object, got ${got}` }]);
   }
   return v as Record<string, unknown>;
 }

@@ -41,7 +41,8 @@ export function renderApiError(status: number, body: unknown): string {
       const where = typeof o.path === 'string' && o.path ? o.path : typeof o.hostname === 'string' && o.hostname ? o.hostname : '';
       line = where ? `${where}: ${o.message}` : o.message;
     } else line = JSON.stringify(d);
-    if (!line || error.includes(line) || lines.includes(`  ${line}`)) continue;
+    const message = d && typeof d === 'object' && typeof (d as { message?: unknown }).message === 'string' ? (d as { message: string }).message : line;
+    if (!line || error.includes(line) || error.includes(message) || lines.includes(`  ${line}`)) continue;
     lines.push(`  ${line}`);
   }
   return redactText(lines.join('\n'));

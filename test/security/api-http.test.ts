@@ -204,12 +204,15 @@ describe('security: the operator API over HTTP, as an attacker would use it', fu
       const bad = await post('/api/v1/jobs', '{"name": ');
       expect(bad.status).to.equal(400);
       expect(bad.body.error).to.equal('request body is not valid JSON');
-      expect(bad.body.details).to.be.a('string').and.not.equal('');
+      expect(bad.body.details).to.be.an('array').with.length(1);
+      expect(bad.body.details[0].path).to.equal('');
+      expect(bad.body.details[0].message).to.be.a('string').and.not.equal('');
       for (const p of ['/api/v1/jobs', '/api/v1/hosts/maintenance/start', '/api/v1/hosts/maintenance/complete', '/api/v1/hosts/maintenance/abort', '/api/v1/sla/probe']) {
         for (const body of ['null', '[]', '[{"hosts":["agent-1"]}]', '"agent-1"', '42', 'true']) {
           const r = await post(p, body);
           expect(r.status, `${p} ${body}: ${r.text}`).to.equal(400);
           expect(r.body.error).to.equal('request body must be a JSON object');
+          expect(r.body.details[0], `${p} ${body}`).to.include({ path: '' });
         }
       }
       await nothingChanged(t);
