@@ -5,11 +5,11 @@ import {
   canTakeDown,
   describeSla,
   requiredUp,
-  slaBlockerText,
   slaStatus,
   type SlaInstance,
   type SlaJob,
-} from '../../src/maintenance/sla.js';
+} from '../../src/sla/index.js';
+import { slaBlockerText } from '../../src/maintenance/format.js';
 import { HOUR, MIN, T0, runningRows } from './helpers.js';
 
 const web: SlaJob = { name: 'web', instances: 100, sla: { kind: 'percentage', percentage: 95, duration_seconds: 1800 } };
@@ -81,7 +81,8 @@ describe('SLA accounting', () => {
       delete rows[i]!.hostname;
     }
     const st = slaStatus(web, rows, T0);
-    expect(st.budget).to.equal(-1);
+    expect(st.margin).to.equal(-1);
+    expect(st.budget).to.equal(0);
     expect(st.refill_at_ms).to.equal(undefined);
     expect(st.refill_needs_starts).to.equal(2);
     expect(slaBlockerText(st, T0)).to.match(/allows 0 more down until 2 replacements start and run 1800s \(6 of 100 down: 6 pending\)/);
