@@ -4,6 +4,7 @@ import {
   budgetRefillAt,
   canTakeDown,
   describeSla,
+  requiredFor,
   requiredUp,
   slaStatus,
   type SlaInstance,
@@ -24,6 +25,10 @@ describe('SLA accounting', () => {
     expect(requiredUp({ name: 'a', instances: 10, sla: { kind: 'count', count: 8, duration_seconds: 1 } })).to.equal(8);
     expect(requiredUp({ name: 'a', instances: 3, sla: { kind: 'count', count: 5, duration_seconds: 1 } })).to.equal(3);
     expect(requiredUp({ name: 'a', instances: 3 })).to.equal(0);
+    // one rounding rule, up (Aurora's), with a slack for binary floating point: 7% of 100 is 7, not 8
+    expect(requiredUp({ name: 'a', instances: 100, sla: { kind: 'percentage', percentage: 7, duration_seconds: 1 } })).to.equal(7);
+    expect(requiredUp({ name: 'a', instances: 10, sla: { kind: 'percentage', percentage: 95, duration_seconds: 1 } })).to.equal(10);
+    expect(requiredFor(10, { kind: 'percentage', percentage: 33.3, duration_seconds: 1 })).to.equal(4);
     expect(describeSla(web.sla)).to.equal('SLA 95% over 1800s');
   });
 
