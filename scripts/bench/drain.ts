@@ -5,6 +5,9 @@
  * instances, each job spread over all racks, with mixed SLAs (the issue's examples):
  *   95% over 1800 s, 90% over 600 s, count = instances − 5% over 900 s, and no SLA;
  *   `--mix tight` adds 99% over 1200 s for a third of the large jobs.
+ * A fraction `--fresh` (default 0.15) of the jobs with an SLA were deployed a < D ago (a uniform
+ * in [0.1·D, 0.9·D]): every instance is younger than the SLA duration, the job is below its SLA, and
+ * none of its running instances may be killed until they age (src/sla/kill.ts) — only replaced.
  * Drain: 10 whole racks = 1,000 hosts = 20%. Replacements take `--startup` (30 s) to reach
  * RUNNING, kills take `--kill` (5 s) to become terminal.
  *
@@ -17,18 +20,23 @@
  * Each makespan (start → last host DRAINED) is compared with the lower bound that the SLA budgets
  * allow, computed below, and the simulator checks the SLAs at every step.
  *
- * Lower bounds. For job j: n instances, `required` up, budget b = n − required (all up at start),
- * k = its instances on the drained hosts, D its SLA duration, S start-up, K kill time,
- * R = K + S + D (a killed instance is down from its KILL until its replacement, launched when the
- * kill completes, has been RUNNING for D).
- *   - Break-before-make (any order, any parallelism): at most b instances are down at once and
- *     each kill keeps one down for ≥ R, so — like b machines serving jobs of length R — the m-th
- *     kill cannot start before floor((m−1)/b)·R. The last of k kills starts ≥ (ceil(k/b) − 1)·R
- *     and its host is empty K later:  LB_bbm_j = (ceil(k/b) − 1)·R + K   (∞ if b ≤ 0 < k).
+ * Lower bounds, under the rule "no voluntary kill may leave fewer than required up, and a job below
+ * its SLA loses no running instance". For job j: n instances, `required` up, budget
+ * b = n − required once all are up, k = its instances on the drained hosts, D its SLA duration,
+ * S start-up, K kill time, R = K + S + D (a killed instance is down from its KILL until its
+ * replacement, launched when the kill completes, has been RUNNING for D), and A the time until its
+ * instances are all up (0 for an old job; D − a for a job deployed a ago: before then it is below
+ * its SLA and none of its running instances may go).
+ *   - Break-before-make (any order, any parallelism): no kill before A; from A at most b
+ *     instances are down at once and each kill keeps one down for ≥ R, so — like b machines serving
+ *     jobs of length R — the m-th kill cannot start before A + floor((m−1)/b)·R. The last of k
+ *     kills starts ≥ A + (ceil(k/b) − 1)·R and its host is empty K later:
+ *     LB_bbm_j = A + (ceil(k/b) − 1)·R + K   (∞ if b ≤ 0 < k).
  *   - Any strategy (make-before-break allowed): no instance started after time 0 can be up before
- *     S + D, so before then at most b of the k up instances on drained hosts may be killed. If
- *     k ≤ b the job can leave at once (K); otherwise at least k − b of them are still there at
- *     S + D and their hosts empty no earlier than S + D + K = R:  LB*_j = K if k ≤ b, else R.
+ *     S + D, and no running instance may go before A, so before min(A, S + D) nothing goes and
+ *     before S + D at most b of the k instances on drained hosts may be killed. If k ≤ b the job
+ *     can leave at A (+K); otherwise at least k − b of them are still there at S + D and their
+ *     hosts empty no earlier than S + D + K = R (A < S + D always):  LB*_j = A + K if k ≤ b, else R.
  * A host is empty when its last task is, so each bound is the maximum over jobs.
  *
  * Usage: node dist/scripts/bench/drain.js [--hosts 5000] [--racks 50] [--tasks 50000]
@@ -40,8 +48,8 @@ import { performance } from 'node:perf_hooks';
 import { startMaintenance, type HostRecord, type InventoryHost } from '../../src/maintenance/host-state.js';
 import { planDrain, type DrainOptions, type DrainPlan, type DrainView, type JobView } from '../../src/maintenance/drainer.js';
 import { simulateDrain, prng, type SimHost, type SimResult } from '../../src/maintenance/simulate.js';
-import type { SlaInstance } from '../../src/maintenance/sla.js';
-import { requiredUp } from '../../src/maintenance/sla.js';
+import type { SlaInstance } from '../../src/sla/index.js';
+import { requiredUp } from '../../src/sla/index.js';
 import { fmtDuration } from '../../src/maintenance/format.js';
 
 function arg(name: string, def: number): number {
@@ -64,6 +72,8 @@ const SEED = arg('seed', 7);
 /** Re-plan at most once per this many ms of simulated time (as the runtime coalesces re-plans). */
 const PLAN_INTERVAL = arg('plan-interval', 1) * 1000;
 const MIX = sarg('mix') ?? 'issue';
+/** Fraction of the jobs with an SLA deployed less than their SLA duration ago. */
+const FRESH = arg('fresh', 0.15);
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 
 // ---------------------------------------------------------------------------------------------
@@ -74,6 +84,8 @@ interface Cluster {
   inventory: InventoryHost[];
   jobs: JobView[];
   rows: SlaInstance[];
+  /** Per freshly deployed job: the time until its instances are all up (D − a). */
+  agingMs: Map<string, number>;
   drained: string[];
   racksOrder: string[][];
 }
@@ -97,6 +109,7 @@ function buildCluster(): Cluster {
   const rackCursor = new Array<number>(RACKS).fill(0);
   const jobs: JobView[] = [];
   const rows: SlaInstance[] = [];
+  const agingMs = new Map<string, number>();
   let total = 0;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   for (let j = 0; total < TASKS; j++) {
@@ -112,6 +125,11 @@ function buildCluster(): Cluster {
     else if (u < 0.9) job.sla = { kind: 'count', count: n - Math.max(1, Math.floor(n * 0.05)), duration_seconds: 900 };
     if (job.sla && requiredUp(job) >= n) job.sla = { kind: 'percentage', percentage: 90, duration_seconds: 600 };
     jobs.push(job);
+    // freshly deployed: a ∈ [0.1·D, 0.9·D] ago, every instance younger than D
+    const D = (job.sla?.duration_seconds ?? 0) * 1000;
+    const age = FRESH > 0 && job.sla && D > 0 && rnd() < FRESH ? Math.round(D * (0.1 + 0.8 * rnd()) / 1000) * 1000 : undefined;
+    if (age !== undefined) agingMs.set(job.name, D - age);
+    const since = age !== undefined ? T0 - age : T0 - 86_400_000;
     const offset = Math.floor(rnd() * RACKS);
     for (let i = 0; i < n; i++) {
       // spread over racks; next host with room within the rack
@@ -130,7 +148,7 @@ function buildCluster(): Cluster {
       freeCpu[placed]! -= job.resources!.cpus;
       freeMem[placed]! -= job.resources!.mem;
       const h = hosts[placed]!;
-      rows.push({ job: job.name, index: i, task_id: `${job.name}.${i}.0`, agent_id: inventory[placed]!.agent_id!, hostname: h.hostname, state: 'TASK_RUNNING', running_since_ms: T0 - 86_400_000 });
+      rows.push({ job: job.name, index: i, task_id: `${job.name}.${i}.0`, agent_id: inventory[placed]!.agent_id!, hostname: h.hostname, state: 'TASK_RUNNING', running_since_ms: since });
     }
     total += n;
   }
@@ -138,7 +156,7 @@ function buildCluster(): Cluster {
   const step = RACKS / DRAIN_RACKS;
   const racksOrder: string[][] = [];
   for (let d = 0; d < DRAIN_RACKS; d++) racksOrder.push(byRack[Math.floor(d * step)]!.map((i) => hosts[i]!.hostname));
-  return { hosts, inventory, jobs, rows, drained: racksOrder.flat(), racksOrder };
+  return { hosts, inventory, jobs, rows, agingMs, drained: racksOrder.flat(), racksOrder };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,12 +174,13 @@ function bounds(c: Cluster): { star: number; bbm: number; critical: string } {
     if (kj === 0) continue;
     const b = j.instances - requiredUp(j);
     const R = KILL + STARTUP + (j.sla?.duration_seconds ?? 0) * 1000;
-    const s = kj <= b ? KILL : R;
-    const w = kj <= b ? KILL : b <= 0 ? Infinity : (Math.ceil(kj / b) - 1) * R + KILL;
+    const A = c.agingMs.get(j.name) ?? 0;
+    const s = kj <= b ? A + KILL : R;
+    const w = b <= 0 ? Infinity : A + (Math.ceil(kj / b) - 1) * R + KILL;
     star = Math.max(star, s);
     if (w > bbm) {
       bbm = w;
-      critical = `${j.name} (${j.instances} instances, ${kj} on drained hosts, budget ${b}, ${j.sla ? `${j.sla.kind === 'percentage' ? j.sla.percentage + '%' : 'count ' + j.sla.count} over ${j.sla.duration_seconds}s` : 'no SLA'})`;
+      critical = `${j.name} (${j.instances} instances${A ? `, deployed ${(j.sla!.duration_seconds * 1000 - A) / 1000}s ago` : ''}, ${kj} on drained hosts, budget ${b}, ${j.sla ? `${j.sla.kind === 'percentage' ? j.sla.percentage + '%' : 'count ' + j.sla.count} over ${j.sla.duration_seconds}s` : 'no SLA'})`;
     }
   }
   return { star, bbm, critical };
@@ -246,14 +265,14 @@ for (const j of cluster.jobs) {
 }
 console.log(
   `drain bench: ${HOSTS} hosts in ${RACKS} racks, ${cluster.rows.length} tasks in ${cluster.jobs.length} jobs ` +
-    `(SLAs: ${[...mix].map(([k, v]) => `${k} ×${v}`).join(', ')}); draining ${cluster.drained.length} hosts ` +
+    `(SLAs: ${[...mix].map(([k, v]) => `${k} ×${v}`).join(', ')}; ${cluster.agingMs.size} freshly deployed, younger than their SLA duration); draining ${cluster.drained.length} hosts ` +
     `(${DRAIN_RACKS} racks, ${((100 * cluster.drained.length) / HOSTS).toFixed(0)}%); start-up ${STARTUP / 1000}s` +
     `${JITTER ? ` + ≤${JITTER / 1000}s jitter` : ''}, kill ${KILL / 1000}s; re-plan ≤ every ${PLAN_INTERVAL / 1000}s; cluster built in ${build_ms.toFixed(0)} ms`,
 );
 console.log(`lower bound, any strategy (SLA budgets, make-before-break allowed): ${fmtDuration(lb.star)} (${lb.star / 1000}s)`);
 console.log(`lower bound, break-before-make (SLA budget waves):                ${fmtDuration(lb.bbm)} (${lb.bbm / 1000}s); critical job ${lb.critical}`);
 
-const out: Record<string, unknown> = { hosts: HOSTS, racks: RACKS, tasks: cluster.rows.length, jobs: cluster.jobs.length, drained: cluster.drained.length, startup_s: STARTUP / 1000, kill_s: KILL / 1000, jitter_s: JITTER / 1000, lb_star_s: lb.star / 1000, lb_bbm_s: lb.bbm / 1000 };
+const out: Record<string, unknown> = { hosts: HOSTS, racks: RACKS, tasks: cluster.rows.length, jobs: cluster.jobs.length, drained: cluster.drained.length, startup_s: STARTUP / 1000, kill_s: KILL / 1000, jitter_s: JITTER / 1000, fresh_jobs: cluster.agingMs.size, lb_star_s: lb.star / 1000, lb_bbm_s: lb.bbm / 1000 };
 const modes = (sarg('modes') ?? (process.argv.includes('--skip-baseline') ? 'mbb,bbm' : 'mbb,bbm,rack')).split(',');
 const runs = (
   [

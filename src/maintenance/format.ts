@@ -2,6 +2,8 @@
  * Pure formatting helpers for maintenance reasons and reports. No clock access: every time is a
  * parameter (ms since the Unix epoch, UTC).
  */
+import type { SlaStatus } from '../sla/index.js';
+import { describeSla } from '../sla/index.js';
 
 /** "12:34:56Z" — time of day in UTC, the form used in blocker reasons. */
 export function fmtClock(ms: number): string {
@@ -82,4 +84,28 @@ export function suggest(name: string, known: Iterable<string>, max = 3): string[
   }
   scored.sort((x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0));
   return scored.slice(0, max).map((s) => s[1]);
+}
+
+/**
+ * One-line reason for an operator, e.g.
+ * "job web: SLA 95% over 1800s allows 0 more down until 12:34:56Z (5 of 100 down: 3 killing, 2 starting)".
+ */
+export function slaBlockerText(st: SlaStatus, now: number): string {
+  if (st.unattainable) {
+    return `job ${st.job}: ${describeSla(st.sla)} requires ${st.required} up but the job has ${st.instances} instances — cannot be met, nothing may go down`;
+  }
+  let when: string;
+  if (st.budget >= 1) when = '';
+  else if (st.refill_at_ms !== undefined) when = ` until ${fmtClock(st.refill_at_ms)}`;
+  else if (st.max_budget <= 0) when = ' ever (only make-before-break replacements can move it)';
+  else when = ` until ${st.refill_needs_starts} replacement${st.refill_needs_starts === 1 ? ' starts and runs' : 's start and run'} ${Math.round(st.duration_ms / 1000)}s`;
+  const down = st.instances - st.up;
+  const parts: string[] = [];
+  if (st.killing) parts.push(`${st.killing} killing`);
+  if (st.starting) parts.push(`${st.starting} starting`);
+  if (st.aging) parts.push(`${st.aging} running < ${Math.round(st.duration_ms / 1000)}s`);
+  if (st.pending) parts.push(`${st.pending} pending`);
+  const below = st.margin < 0 ? `; below its SLA (${st.up} up < ${st.required} required): no running instance may go, only make-before-break` : '';
+  void now;
+  return `job ${st.job}: ${describeSla(st.sla)} allows ${st.budget} more down${when} (${down} of ${st.instances} down${parts.length ? ': ' + parts.join(', ') : ''})${below}`;
 }

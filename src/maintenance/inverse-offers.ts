@@ -5,8 +5,12 @@
  * - ACCEPT as soon as none of our tasks remains on the agent (host DRAINED or DOWN, or simply
  *   empty). Never while a task of ours is there — not even one being killed.
  * - DECLINE, logging the reason, when emptying the agent before the window's start is impossible:
- *   the start is still ahead and the drain estimate (from the SLA budgets, see estimateDrain)
- *   ends after it, or can never end (e.g. a 100% SLA and no room for make-before-break).
+ *   the start is still ahead and the drain estimate ends after it, or can never end (e.g. a 100%
+ *   SLA and no room for make-before-break). The estimate (core/drain-estimate.ts) follows the same
+ *   voluntary-kill invariant as the kills themselves (src/sla/kill.ts): a young instance of a job
+ *   below its SLA leaves only once the job is back at its SLA or its replacement counts as up, so an
+ *   agent whose instances age, or whose replacements would count as up, only after the window
+ *   start is declined.
  *   Declines use a short filter (decline_refuse_seconds, default 60 s) so that a fresh inverse offer
  *   comes back soon and we can ACCEPT once the agent is empty.
  * - Otherwise HOLD: leave the inverse offer unanswered. Reasoning: Mesos keeps one outstanding

@@ -13,8 +13,8 @@ import { DEFAULT_LEAD_MS, hostKey, resolveHosts, startMaintenance } from './host
 import { MaintenanceRequestError, type HostProblem } from './errors.js';
 import type { DrainOptions, DrainView } from './drainer.js';
 import { DEFAULT_DRAIN_OPTIONS, estimateDrain } from './drainer.js';
-import type { SlaInstance } from './sla.js';
-import { describeSla, durationMs, isLive, isRowUp, refillTime, rowsByJob, slaStatus } from './sla.js';
+import type { SlaInstance } from '../sla/index.js';
+import { describeSla, durationMs, isLive, isRowUp, killAllowed, killCost, refillTime, rowsByJob, slaStatus } from '../sla/index.js';
 import { fmtClock, fmtDuration } from './format.js';
 
 export interface ProbeHost {
@@ -90,20 +90,27 @@ export function slaProbe(
     for (const o of byJob.get(job) ?? []) if (isRowUp(o, D, now)) m.set(o.index, (m.get(o.index) ?? 0) + 1);
     return m;
   };
-  // Per host and job: up tasks that would cost budget (only up row of their instance, no kill pending).
-  const costOn = (k: string): Map<string, number> => {
-    const m = new Map<string, number>();
+  // Per host and job: what killing our tasks there costs (src/sla/kill.ts): up tasks spend budget,
+  // serving tasks younger than the SLA duration may not go while the job is below its SLA.
+  const costOn = (k: string): Map<string, { up: number; young: number }> => {
+    const m = new Map<string, { up: number; young: number }>();
     for (const r of tasksOn.get(k) ?? []) {
       const job = jobs.get(r.job);
       if (!job || r.kill_requested_ms !== undefined) continue;
       const D = durationMs(job);
-      if (!isRowUp(r, D, now)) continue;
-      if ((upRowsOf(r.job).get(r.index) ?? 0) > 1) continue; // another up row: free to kill
-      m.set(r.job, (m.get(r.job) ?? 0) + 1);
+      const inJob = Number.isInteger(r.index) && r.index >= 0 && r.index < job.instances;
+      const others = (upRowsOf(r.job).get(r.index) ?? 0) - (isRowUp(r, D, now) ? 1 : 0);
+      const cost = killCost(r, D, now, others, inJob);
+      if (cost === 'free') continue;
+      let c = m.get(r.job);
+      if (!c) m.set(r.job, (c = { up: 0, young: 0 }));
+      if (cost === 'up') c.up++;
+      else c.young++;
     }
     return m;
   };
   const est = estimateDrain(view, now, opts, hosts.map((h) => h.hostname));
+  /** Per job, up − required after the kills of the drainable hosts before. */
   const remaining = new Map<string, number>();
   const out: ProbeHost[] = [];
   for (const h of hosts) {
@@ -113,17 +120,26 @@ export function slaProbe(
     const reasons: string[] = [];
     let alone = true;
     let together = true;
-    for (const [job, n] of [...cost].sort()) {
+    for (const [job, { up: n, young }] of [...cost].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const st = statusOf(job);
-      const left = remaining.get(job) ?? st.budget;
-      if (n > st.budget) alone = false;
-      if (n > left) {
-        together = false;
-        const refill = refillTime({ ...st, budget: left }, now, n);
-        const jv = jobs.get(job)!;
+      const left = remaining.get(job) ?? st.margin;
+      const jv = jobs.get(job)!;
+      const youngOk = (margin: number): boolean => young === 0 || killAllowed('serving', st.required + margin - n, st.required);
+      if (n > Math.max(0, st.margin) || !youngOk(st.margin)) alone = false;
+      if (n <= Math.max(0, left) && youngOk(left)) continue;
+      together = false;
+      if (young && !youngOk(left)) {
+        const back = refillTime({ ...st, margin: left }, now, 0);
+        reasons.push(
+          `job ${job}: ${young} instance(s) here running < ${Math.round(st.duration_ms / 1000)}s and the job is below its SLA ` +
+            `(${st.required + left} up < ${st.required} required): none may go` + (back !== undefined ? ` before ${fmtClock(back)}` : ' until replacements run') + ' (or by make-before-break)',
+        );
+      }
+      if (n > Math.max(0, left)) {
+        const refill = refillTime({ ...st, margin: left }, now, n);
         reasons.push(
           `job ${job}: ${n} instance(s) up here, ${describeSla(jv.sla)} allows ${Math.max(0, left)} more down` +
-            (left < st.budget ? ` after the hosts before this one` : '') +
+            (left < st.margin ? ` after the hosts before this one` : '') +
             (st.unattainable ? ' (SLA cannot be met: it requires more instances than the job has)' :
               refill !== undefined ? ` (enough at ${fmtClock(refill)})` :
               st.max_budget < n ? ` (never at once: at most ${Math.max(0, st.max_budget)} may ever be down)` : ' (after replacements start)'),
@@ -132,14 +148,14 @@ export function slaProbe(
     }
     if (state !== 'UP') reasons.unshift(`already in maintenance (${state})`);
     const drainable = together && state === 'UP';
-    if (drainable) for (const [job, n] of cost) remaining.set(job, (remaining.get(job) ?? statusOf(job).budget) - n);
+    if (drainable) for (const [job, c] of cost) remaining.set(job, (remaining.get(job) ?? statusOf(job).margin) - c.up);
     const e = est.get(k) ?? now;
     const tasks = tasksOn.get(k) ?? [];
     out.push({
       hostname: h.hostname,
       state,
       tasks: tasks.length,
-      tasks_up: [...cost.values()].reduce((a, b) => a + b, 0),
+      tasks_up: [...cost.values()].reduce((a, b) => a + b.up, 0),
       drainable_now: drainable,
       drainable_alone: alone && state === 'UP',
       reasons,

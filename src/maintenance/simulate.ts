@@ -9,14 +9,17 @@
  * before make), launches surge rows for make-before-break orders, and places pending rows
  * next-fit on UP agents (never on hosts in maintenance), honouring host_unique.
  *
- * Ground truth checks, independent of src/maintenance/sla.ts: after every step, every job that
- * met its SLA at the start still has ≥ required instances up (RUNNING for the whole duration, no
- * kill requested); kills only target hosts that are DRAINING (or forced); inverse offers are never
- * accepted while a task remains.
+ * Ground truth checks after every step, from the rows themselves (only `required` and the duration
+ * come from src/sla): every job that met its SLA at the start still has ≥ required instances up
+ * (RUNNING for the whole duration, no kill requested); no voluntary kill of a RUNNING task leaves
+ * its job with fewer than required up — young tasks included — unless its instance stays up
+ * through its replacement; kills only target hosts that are DRAINING (or forced); inverse offers
+ * are never accepted while a task remains.
  */
 import type { HostRecord } from './host-state.js';
 import { hostKey, transition } from './host-state.js';
-import type { SlaInstance } from './sla.js';
+import type { SlaInstance } from '../sla/index.js';
+import { requiredUp } from '../sla/index.js';
 import type { AgentCapacity, DrainOptions, DrainPlan, DrainView, JobView } from './drainer.js';
 import { planDrain } from './drainer.js';
 import { decideInverseOffer } from './inverse-offers.js';
@@ -135,9 +138,7 @@ function less(x: Ev, y: Ev): boolean {
 }
 
 function requiredOf(job: JobView): number {
-  const s = job.sla;
-  if (!s) return 0;
-  return s.kind === 'percentage' ? Math.ceil((s.percentage * job.instances) / 100 - 1e-9) : Math.min(job.instances, s.count);
+  return requiredUp(job);
 }
 
 function hashStr(s: string, seed: number): number {
@@ -372,6 +373,7 @@ export function simulateDrain(sc: SimScenario): SimResult {
       if (rec.timed_out_ms === undefined) records.set(k, { ...rec, timed_out_ms: t });
     }
     const upBefore = new Map<string, number>();
+    const runningKilled: SlaInstance[] = [];
     for (const ko of plan.kills) {
       const j = jobs.get(ko.job);
       if (j && !upBefore.has(ko.job)) upBefore.set(ko.job, slaUp(j, t));
@@ -390,6 +392,7 @@ export function simulateDrain(sc: SimScenario): SimResult {
           violate(`double kill of ${ko.task_id}`);
           continue;
         }
+        if (ko.reason !== 'forced' && r.state === 'TASK_RUNNING') runningKilled.push(r);
         r.kill_requested_ms = t;
         kills++;
         if (ko.reason === 'forced') forcedKills++;
@@ -416,6 +419,21 @@ export function simulateDrain(sc: SimScenario): SimResult {
       // A job below its SLA (e.g. from the start) may never be made worse by Sluice's kills.
       const before = upBefore.get(name);
       if (before !== undefined && up < Math.min(before, req)) violate(`t+${t - sc.start_ms}ms job ${name}: kills took it from ${before} to ${up} up (required ${req})`);
+    }
+    // Ground truth: a voluntary kill of a RUNNING task (young or not) leaves ≥ required up, unless
+    // its instance stays up through another task (make-before-break).
+    if (forcedKills === 0) {
+      for (const r of runningKilled) {
+        const j = jobs.get(r.job);
+        if (!j || r.index >= j.instances) continue;
+        const D = (j.sla?.duration_seconds ?? 0) * 1000;
+        const stillUp = (rowsOfJob.get(r.job) ?? []).some(
+          (o) => o !== r && o.index === r.index && o.state === 'TASK_RUNNING' && o.kill_requested_ms === undefined && o.running_since_ms !== undefined && o.running_since_ms <= t - D,
+        );
+        const up = slaUp(j, t);
+        const req = requiredOf(j);
+        if (!stillUp && up < req) violate(`t+${t - sc.start_ms}ms job ${r.job}: kill of running ${r.task_id} (running ${Math.round((t - (r.running_since_ms ?? t)) / 1000)}s) left ${up} up < ${req} required`);
+      }
     }
     if (sc.check_inverse_offers) {
       const liveOn = new Map<string, number>();

@@ -4,16 +4,11 @@
  */
 
 /**
- * A job's availability promise, checked by the maintenance drainer before it takes an instance down
- * (Aurora's SLA policies). An instance counts as "up" once its current task has been RUNNING for at
- * least `duration_seconds` without interruption.
- * - percentage: at least `percentage`% of the job's instances must be up (e.g. 95 over 1800 s);
- * - count: at least `count` instances must be up.
- * There is no minimum job size below which the SLA is skipped.
+ * A job's availability promise, checked before Sluice takes an instance down (Aurora's SLA
+ * policies). Defined, with what "up" and "required" mean, in src/sla.
  */
-export type SlaPolicy =
-  | { kind: 'percentage'; percentage: number; duration_seconds: number }
-  | { kind: 'count'; count: number; duration_seconds: number };
+import type { SlaPolicy } from '../sla/index.js';
+export type { SlaPolicy };
 
 export interface PlacementConstraints {
   /** At most one instance of this job per host. */

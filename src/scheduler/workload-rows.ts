@@ -89,10 +89,3 @@ export function agentCapacity(s: SchedulerState, maxAgeMs = Infinity, now = 0): 
   }
   return out;
 }
-
-/** Instances a job's SLA requires up (ceil(percentage × instances) or count; 0 without SLA). */
-export function requiredUp(instances: number, sla: { kind: string; percentage?: number; count?: number } | undefined): number {
-  if (!sla) return 0;
-  if (sla.kind === 'count') return Math.min(instances, sla.count ?? 0);
-  return Math.ceil(((sla.percentage ?? 0) / 100) * instances - 1e-9);
-}

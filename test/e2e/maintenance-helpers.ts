@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { Sim } from '../../src/sim/index.js';
 import { parseTaskId } from '../../src/scheduler/task-id.js';
 import type { JobSpec } from '../../src/scheduler/job-spec.js';
-import { requiredUp } from '../../src/scheduler/workload-rows.js';
+import { requiredFor } from '../../src/sla/index.js';
 import { api, startEnv, type Env } from './workload-helpers.js';
 
 export function job(name: string, instances: number, extra: Partial<JobSpec> = {}): JobSpec {
@@ -53,7 +53,7 @@ export class SlaWatch {
       s.add(p.index);
     }
     for (const j of this.jobs) {
-      const need = requiredUp(j.instances, j.sla);
+      const need = requiredFor(j.instances, j.sla);
       const have = up.get(j.name)?.size ?? 0;
       this.minMargin.set(j.name, Math.min(this.minMargin.get(j.name) ?? Infinity, have - need));
       if (have < need && this.violations.length < 20) this.violations.push(`${new Date(now).toISOString()} job ${j.name}: ${have} up < ${need} required`);

@@ -75,13 +75,22 @@ describe('drainer: planDrain', () => {
     expect(plan.kills.filter((k) => k.reason === 'sla-budget')).to.have.length(4); // 1 already down
   });
 
-  it('kills tasks that are not up for free, whatever the budget', () => {
+  it('kills tasks that are not running for free; a young running task only while the job keeps its SLA', () => {
     const { job, rows } = webScenario();
-    for (let i = 20; i < 25; i++) rows[i]!.running_since_ms = T0 - MIN; // 5 young tasks elsewhere: budget 0
+    for (let i = 20; i < 23; i++) rows[i]!.running_since_ms = T0 - MIN; // 3 young tasks elsewhere
     rows[0]!.running_since_ms = T0 - MIN; // a young task on the draining host
-    rows[1]!.state = 'TASK_STARTING';
+    rows[1]!.state = 'TASK_STARTING'; // 95 up: the job is at its SLA, budget 0
     const plan = planDrain(view(draining(['h0'], inv), [job], rows), T0, { make_before_break: false });
     expect(plan.kills.map((k) => `${k.task_id}:${k.reason}`)).to.have.members(['web-0:not-up', 'web-1:not-up']);
+    // one more young task elsewhere: 94 up < 95 required — the young task on h0 must stay
+    rows[23]!.running_since_ms = T0 - MIN;
+    const below = planDrain(view(draining(['h0'], inv), [job], rows), T0, { make_before_break: false });
+    expect(below.kills.map((k) => `${k.task_id}:${k.reason}`)).to.deep.equal(['web-1:not-up']);
+    const w = below.waits.find((x) => x.job === 'web')!;
+    expect(w.tasks).to.equal(19);
+    expect(w.reason).to.match(/below its SLA \(94 up < 95 required\)/);
+    expect(w.reason).to.match(/1 task\(s\) here running < 1800s may go once the job is back at its SLA \(12:29:00Z\)/);
+    expect(w.until_ms).to.equal(T0 + 29 * MIN);
   });
 
   it('fast path: when the budget covers every task left, kills them all at once', () => {

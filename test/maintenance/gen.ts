@@ -27,6 +27,7 @@ export function generate(seed: number, opts: { ample?: boolean; force?: boolean 
   const jobs: JobView[] = [];
   const rows: SlaInstance[] = [];
   const nJobs = int(1, 6);
+  const freshJobs: string[] = [];
   for (let j = 0; j < nJobs; j++) {
     const instances = int(1, 40);
     const kind = pick(['none', 'pct', 'pct', 'count', 'count'] as const);
@@ -35,6 +36,9 @@ export function generate(seed: number, opts: { ample?: boolean; force?: boolean 
     if (kind === 'pct') job.sla = { kind: 'percentage', percentage: pick([50, 75, 90, 95, 99, 100]), duration_seconds };
     if (kind === 'count') job.sla = { kind: 'count', count: int(0, instances + 1), duration_seconds };
     if (rnd() < 0.2) job.host_unique = true;
+    // A quarter of the jobs were deployed less than their SLA duration ago: every instance is young.
+    const fresh = rnd() < 0.25 ? duration_seconds * 1000 * rnd() : undefined;
+    if (fresh !== undefined) freshJobs.push(job.name);
     jobs.push(job);
     for (let i = 0; i < instances; i++) {
       const r = rnd();
@@ -64,7 +68,7 @@ export function generate(seed: number, opts: { ample?: boolean; force?: boolean 
       if (r < 0.1) row.state = 'TASK_STAGING';
       else {
         row.state = 'TASK_RUNNING';
-        row.running_since_ms = r < 0.25 ? T0 - int(0, 3600) * 1000 : T0 - 10 * HOUR;
+        row.running_since_ms = fresh !== undefined ? T0 - Math.floor(fresh) : r < 0.25 ? T0 - int(0, 3600) * 1000 : T0 - 10 * HOUR;
       }
       rows.push(row);
     }
@@ -104,7 +108,7 @@ export function generate(seed: number, opts: { ample?: boolean; force?: boolean 
   return {
     sc,
     drained,
-    describe: `seed ${seed}: ${nHosts} hosts/${racks} racks, ${nJobs} jobs, drain ${nDrain} (${group_by}, max ${max_parallel ?? '∞'}), mbb ${make_before_break}, cap ${max_kills ?? '∞'}`,
+    describe: `seed ${seed}: ${nHosts} hosts/${racks} racks, ${nJobs} jobs (${freshJobs.length} freshly deployed), drain ${nDrain} (${group_by}, max ${max_parallel ?? '∞'}), mbb ${make_before_break}, cap ${max_kills ?? '∞'}`,
   };
 }
 
