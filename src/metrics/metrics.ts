@@ -55,6 +55,7 @@ export class SluiceMetrics {
   readonly heartbeatsReceived: client.Counter;
   readonly heartbeatsMissed: client.Counter;
   readonly reconnects: client.Counter;
+  readonly masterAuthFailures: client.Counter;
   readonly events: client.Counter;
   readonly calls: client.Counter;
   readonly offersReceived: client.Counter;
@@ -111,6 +112,11 @@ export class SluiceMetrics {
     this.heartbeatsReceived = counter('sluice_heartbeats_received_total', 'HEARTBEAT events received.');
     this.heartbeatsMissed = counter('sluice_heartbeats_missed_total', 'Times the heartbeat watchdog fired (no byte for 5 heartbeat intervals).');
     this.reconnects = counter('sluice_reconnects_total', 'Re-subscriptions after a lost or refused stream.');
+    this.masterAuthFailures = counter(
+      'sluice_master_auth_failures_total',
+      'Requests the master refused with 401 (framework principal/secret not accepted), by call (SUBSCRIBE or the call type).',
+      ['call'],
+    );
     this.events = counter('sluice_events_total', 'Scheduler events received, by type.', ['type']);
     this.calls = counter('sluice_calls_total', 'Scheduler calls sent, by type and result (accepted, http_4xx, http_5xx, network).', ['type', 'result']);
     this.offersReceived = counter('sluice_offers_received_total', 'Offers received.');

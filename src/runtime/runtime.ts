@@ -41,6 +41,7 @@ import type { BatchOp, Store } from '../store/index.js';
 import { RealClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { describeError } from '../client/http.js';
+import { redactUrl } from '../util/redact.js';
 import { changesToOps, loadState } from './persist.js';
 import { jobSlaSnapshot } from './sla-view.js';
 
@@ -143,6 +144,9 @@ export class SluiceRuntime {
   readonly store: Store;
   readonly client: SchedulerClientLike;
   private readonly metrics: SluiceMetrics | undefined;
+  /** Principal of the framework's HTTP Basic credentials (named in master_auth_refused; the secret never is). */
+  private readonly principal: string | undefined;
+  private readonly credentialsSent: boolean;
   private readonly extensions: RuntimeExtension[];
   private readonly tickMs: number;
   private s: SchedulerState;
@@ -167,6 +171,8 @@ export class SluiceRuntime {
     this.log = opts.logger ?? nullLogger();
     this.store = opts.store;
     this.metrics = opts.metrics;
+    this.principal = opts.framework.principal;
+    this.credentialsSent = !!(opts.framework.principal && opts.framework.secret);
     this.extensions = opts.extensions ?? [];
     this.tickMs = opts.tickMs ?? 1000;
     this.s = state;
@@ -232,6 +238,7 @@ export class SluiceRuntime {
         this.connection = c;
         this.metrics?.setConnectionState(c.state === 'backing-off' ? 'backing_off' : c.state);
         if (c.state === 'backing-off') {
+          if (c.error instanceof MesosHttpError && c.error.status === 401) this.authRefused('SUBSCRIBE', c.error, c.delayMs);
           this.metrics?.reconnects.inc();
           if (c.reason === 'heartbeat_missed') this.metrics?.heartbeatsMissed.inc();
         }
@@ -487,6 +494,7 @@ export class SluiceRuntime {
       if (c.type === 'DECLINE_INVERSE_OFFERS') this.metrics?.inverseOffersDeclined.inc(c.decline_inverse_offers?.inverse_offer_ids?.length ?? 0);
     } catch (e) {
       this.metrics?.recordCall(c.type, e instanceof MesosHttpError ? e.status : 'network');
+      if (e instanceof MesosHttpError && e.status === 401) this.authRefused(c.type, e);
       if (e instanceof ClientStoppedError || this.stopped) return;
       const quiet = e instanceof NotSubscribedError && (c.type === 'DECLINE' || c.type === 'ACKNOWLEDGE');
       if (!quiet) this.log.warn('call_failed', { event: 'call_failed', type: c.type, error: describeError(e) });
@@ -500,6 +508,26 @@ export class SluiceRuntime {
       for (const k in e.fields) if (e.fields[k] !== undefined) fields[k] = e.fields[k];
       this.log.log(e.level, e.event, fields);
     }
+  }
+
+  /**
+   * The master answered 401: its HTTP framework authentication refused our credentials (or we sent
+   * none). The client keeps retrying with its capped backoff; this makes the cause loud and counted.
+   */
+  private authRefused(call: string, e: MesosHttpError, retryInMs?: number): void {
+    this.metrics?.masterAuthFailures.inc({ call });
+    this.log.error('master_auth_refused', {
+      event: 'master_auth_refused',
+      call,
+      status: e.status,
+      principal: this.principal,
+      credentials: this.credentialsSent ? 'refused' : 'none sent',
+      master: e.url ? redactUrl(e.url.replace(/^([a-z]+:\/\/[^/]*).*$/i, '$1')) : undefined,
+      retry_in_ms: retryInMs,
+      reason: this.credentialsSent
+        ? `the master refused principal "${this.principal}": check --principal and the secret (SLUICE_SECRET) against the master's --credentials`
+        : 'the master requires HTTP framework authentication: set --principal and SLUICE_SECRET',
+    });
   }
 
   private fail(e: Error): void {

@@ -6,9 +6,12 @@
  */
 import { createLogger, type Logger } from '../util/logger.js';
 import { startSim, type Sim } from './cluster.js';
+import { readFileSync } from 'node:fs';
+import { parseCredentialsFile, type SimAuthenticate, type SimCredential } from './auth.js';
 
 export const SIM_USAGE = `Usage: sluice sim [--agents N] [--racks N] [--port P] [--masters N] [--seed N]
                  [--allocation-interval MS] [--startup-delay MS] [--log-level LEVEL]
+                 [--credentials P:S|FILE]... [--authenticate REALMS] [--clock-offset MS]
 
 Runs a simulated Apache Mesos 1.12 master (scheduler API, operator API, maintenance endpoints,
 /master/state) on 127.0.0.1 until interrupted. Point any Mesos client at the printed URL.
@@ -21,6 +24,11 @@ Runs a simulated Apache Mesos 1.12 master (scheduler API, operator API, maintena
   --allocation-interval MS allocation interval (default 1000)
   --startup-delay MS       delay between TASK_STARTING and TASK_RUNNING (default 0)
   --log-level LEVEL        simulator log level on stderr (default warn)
+  --credentials P:S|FILE   HTTP Basic credential principal:secret (repeatable), or a Mesos
+                           --credentials file (JSON {"credentials":[...]} or "principal secret" lines)
+  --authenticate REALMS    realms requiring it: frameworks,readonly,readwrite (default frameworks
+                           when credentials are given; as --authenticate_http_* of a real master)
+  --clock-offset MS        the cluster's clock runs MS ahead of this host (negative: behind)
 `;
 
 export interface SimCliOptions {
@@ -32,6 +40,9 @@ export interface SimCliOptions {
   allocationIntervalMs: number;
   startupDelayMs: number;
   logLevel: string;
+  credentials?: SimCredential[];
+  authenticate?: SimAuthenticate;
+  clockOffsetMs?: number;
 }
 
 export class SimCliError extends Error {}
@@ -75,6 +86,26 @@ export function parseSimArgs(argv: string[]): SimCliOptions | 'help' {
       case '--startup-delay':
         o.startupDelayMs = int(flag, value(), 0);
         break;
+      case '--credentials': {
+        const v = value();
+        if (!v) throw new SimCliError('--credentials needs principal:secret or a file');
+        (o.credentials ??= []).push(...credentialsArg(v));
+        break;
+      }
+      case '--authenticate': {
+        const v = value() ?? '';
+        const realms = v.split(',').map((x) => x.trim()).filter(Boolean);
+        const bad = realms.filter((r) => r !== 'frameworks' && r !== 'readonly' && r !== 'readwrite');
+        if (!realms.length || bad.length) throw new SimCliError('--authenticate takes frameworks, readonly, readwrite (comma-separated)');
+        o.authenticate = { frameworks: realms.includes('frameworks'), readonly: realms.includes('readonly'), readwrite: realms.includes('readwrite') };
+        break;
+      }
+      case '--clock-offset': {
+        const v = value();
+        if (v === undefined || !/^[-+]?\d+$/.test(v)) throw new SimCliError('--clock-offset needs a whole number of milliseconds');
+        o.clockOffsetMs = Number(v);
+        break;
+      }
       case '--log-level': {
         const v = value();
         if (!v) throw new SimCliError('--log-level needs a value');
@@ -85,7 +116,30 @@ export function parseSimArgs(argv: string[]): SimCliOptions | 'help' {
         throw new SimCliError(`unknown argument ${raw}`);
     }
   }
+  if (o.authenticate && !o.credentials?.length) throw new SimCliError('--authenticate needs --credentials');
   return o;
+}
+
+/** `principal:secret`, or a path (contains no `:` before a `/`, or starts with `/`, `.` or `file://`). */
+function credentialsArg(v: string): SimCredential[] {
+  const isPath = v.startsWith('/') || v.startsWith('.') || v.startsWith('file://') || !v.includes(':');
+  if (!isPath) {
+    const i = v.indexOf(':');
+    if (i === 0) throw new SimCliError('--credentials: the principal is empty');
+    return [{ principal: v.slice(0, i), secret: v.slice(i + 1) }];
+  }
+  const file = v.replace(/^file:\/\//, '');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SimCliError(`--credentials ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message}`);
+  }
+  try {
+    return parseCredentialsFile(text, `--credentials ${file}`);
+  } catch (e) {
+    throw new SimCliError((e as Error).message);
+  }
 }
 
 export interface SimCliIo {
@@ -141,6 +195,9 @@ export async function runSimCli(argv: string[], ctx?: unknown, io?: SimCliIo): P
       seed: o.seed,
       allocationIntervalMs: o.allocationIntervalMs,
       taskStartupDelayMs: o.startupDelayMs,
+      credentials: o.credentials,
+      authenticate: o.authenticate,
+      clockOffsetMs: o.clockOffsetMs,
       logger,
     });
   } catch (e) {
@@ -153,6 +210,12 @@ export async function runSimCli(argv: string[], ctx?: unknown, io?: SimCliIo): P
     out(`leader: ${sim.url}`);
     if (sim.urls.length > 1) out(`masters: ${sim.urls.join(' ')}`);
     out(`scheduler API: ${sim.url}/api/v1/scheduler   operator API: ${sim.url}/api/v1   state: ${sim.url}/master/state`);
+    if (o.credentials?.length) {
+      const a = o.authenticate ?? { frameworks: true };
+      const realms = (['frameworks', 'readonly', 'readwrite'] as const).filter((r) => a[r]);
+      out(`HTTP Basic authentication: ${realms.join(', ') || 'none'} (${o.credentials.length} principal(s): ${o.credentials.map((c) => c.principal).join(', ')})`);
+    }
+    if (o.clockOffsetMs) out(`cluster clock offset: ${o.clockOffsetMs > 0 ? '+' : ''}${o.clockOffsetMs} ms`);
     out('Press Ctrl-C to stop.');
     io?.onStarted?.(sim);
     await (io?.until ?? sig!.promise);

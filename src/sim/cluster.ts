@@ -11,6 +11,8 @@ import { MasterNode, type NodeHost } from './http.js';
 import { AGENT_REREGISTER_TIMEOUT_MS, Master, type MasterContext, type SimEvent } from './master.js';
 import { Agent, Conn, Framework, Task, type TaskBehaviour, isTerminalState, taskKey } from './model.js';
 import { Registry } from './registry.js';
+import { SimAuth, type SimAuthenticate, type SimCredential } from './auth.js';
+import { OffsetClock } from './clock-offset.js';
 import { type Res, containsRes, res, subInto } from './resources.js';
 import { TimerQueue } from './timers.js';
 import { Rng, newUuid } from './util.js';
@@ -26,8 +28,8 @@ export interface AgentSpec {
   disk?: number;
   /** Port ranges, inclusive (default [[31000, 32000]]). */
   ports?: Array<[number, number]>;
-  /** Rack (a TEXT attribute `rack`); default rack-(i % racks + 1). */
-  rack?: string;
+  /** Rack (a TEXT attribute `rack`); default rack-(i % racks + 1); null: no rack attribute. */
+  rack?: string | null;
   /** Extra TEXT attributes. */
   attributes?: Record<string, string>;
 }
@@ -58,6 +60,12 @@ export interface SimOptions {
   taskStartupDelayMs?: number;
   /** Per-task behaviour hook (takes precedence over labels / command markers). */
   taskBehaviour?: (info: TaskInfo, frameworkId: string, agent: AgentView) => Partial<TaskBehaviour> | undefined;
+  /** HTTP Basic credentials the masters accept (Mesos --credentials); see src/sim/auth.ts. */
+  credentials?: SimCredential[];
+  /** Realms requiring authentication (--authenticate_http_*); default { frameworks: true } with credentials. */
+  authenticate?: SimAuthenticate;
+  /** The cluster's clock runs this many ms ahead of `clock` (negative: behind): Date headers, timestamps, windows. */
+  clockOffsetMs?: number;
 }
 
 export interface AgentView {
@@ -166,9 +174,12 @@ export class Sim {
   private readonly resCache = new Map<string, Res>();
   private closed = false;
   readonly faults: Faults;
+  private readonly auth: SimAuth | undefined;
 
   constructor(private readonly opts: SimOptions) {
-    this.clock = opts.clock ?? new RealClock();
+    const base = opts.clock ?? new RealClock();
+    this.clock = opts.clockOffsetMs ? new OffsetClock(base, opts.clockOffsetMs) : base;
+    this.auth = SimAuth.from(opts.credentials, opts.authenticate);
     this.log = opts.logger ?? nullLogger();
     this.timers = new TimerQueue(this.clock);
     this.timers.onError = (e) => this.log.error('sim: timer callback failed', { error: e });
@@ -218,7 +229,7 @@ export class Sim {
     list.forEach((s, i) => {
       const hostname = s.hostname ?? `agent-${i + 1}`;
       const ip = s.ip ?? `127.0.${1 + Math.floor(i / 254)}.${1 + (i % 254)}`;
-      const rack = s.rack ?? `rack-${(i % racks) + 1}`;
+      const rack = s.rack === null ? undefined : (s.rack ?? `rack-${(i % racks) + 1}`);
       const ports = (s.ports ?? d.ports ?? [[31000, 32000]]).flat();
       const total = res(s.cpus ?? d.cpus ?? 4, s.mem ?? d.mem ?? 4096, s.disk ?? d.disk ?? 10000, ports);
       const attributes: Attribute[] = [];
@@ -265,6 +276,7 @@ export class Sim {
       emit: (e) => this.emit(e),
       observed: () => this.subject.observed,
       now: () => this.clock.now(),
+      auth: this.auth,
     };
   }
 
@@ -277,6 +289,7 @@ export class Sim {
       buildTime: this.buildTime,
       allocationIntervalMs: this.allocationIntervalMs,
       port: node.port,
+      authFlags: this.auth?.flags(),
     };
   }
 

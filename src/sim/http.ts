@@ -18,8 +18,9 @@ import type { Logger } from '../util/logger.js';
 import type { Master, SimEvent } from './master.js';
 import { Conn, responseSink } from './model.js';
 import type { TimerQueue } from './timers.js';
+import type { AuthRealm, SimAuth } from './auth.js';
 import { isValidUuidBytes, newUuid, packIp, type Rng } from './util.js';
-import { type StateContext, getAgents, getFrameworks, getState, getTasks, masterStateJson } from './views.js';
+import { type StateContext, getAgents, getFrameworks, getState, getTasks, masterStateJson, rolesJson } from './views.js';
 
 export const APPLICATION_JSON = 'application/json';
 export const APPLICATION_PROTOBUF = 'application/x-protobuf';
@@ -40,6 +41,8 @@ export interface NodeHost {
   /** Whether anyone listens to events$ (events are only built then). */
   observed(): boolean;
   now(): number;
+  /** HTTP Basic authentication (undefined: the master authenticates nothing). */
+  readonly auth?: SimAuth;
 }
 
 interface Reply {
@@ -95,10 +98,30 @@ const ROUTES = [
   'machine/down',
   'machine/up',
   'state',
+  'roles',
   'redirect',
   'health',
 ] as const;
 type Route = (typeof ROUTES)[number];
+
+/** The authentication realm of each route (src/master/master.cpp, Master::initialize). */
+const REALMS: Record<Route, AuthRealm | undefined> = {
+  'api/v1/scheduler': 'mesos-master-scheduler',
+  'api/v1': 'mesos-master-readwrite',
+  'maintenance/schedule': 'mesos-master-readwrite',
+  'maintenance/status': 'mesos-master-readonly',
+  'machine/down': 'mesos-master-readwrite',
+  'machine/up': 'mesos-master-readwrite',
+  state: 'mesos-master-readonly',
+  roles: 'mesos-master-readonly',
+  redirect: undefined,
+  health: undefined,
+};
+
+/** libprocess's Date header (`%a, %d %b %Y %H:%M:%S GMT`), from the master's clock. */
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
 
 export class MasterNode {
   readonly server: http.Server;
@@ -211,6 +234,7 @@ export class MasterNode {
     const body = r.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body, 'utf8');
     if (r.contentType) headers['Content-Type'] = r.contentType;
     headers['Content-Length'] = body.length;
+    headers['Date'] = httpDate(this.host.now());
     res.writeHead(r.status, headers);
     res.end(body);
   }
@@ -228,18 +252,26 @@ export class MasterNode {
 
   private route(req: http.IncomingMessage, body: Buffer, url: URL, res: http.ServerResponse): Reply | undefined | Promise<Reply | undefined> {
     const route = this.lookup(url.pathname);
+    if (!route) return text(404, '404 Not Found.');
+    // libprocess authenticates before the handler runs (so before any leader redirect)
+    const auth = this.host.auth?.check(REALMS[route], req.headers['authorization']);
+    if (auth?.challenge) {
+      const r = text(401, '401 Unauthorized.');
+      r.headers = { 'WWW-Authenticate': auth.challenge };
+      return r;
+    }
     const handlers: Record<Route, Handler> = {
-      'api/v1/scheduler': (q, b, u, r) => this.scheduler(q, b, u, r),
+      'api/v1/scheduler': (q, b, u, r) => this.scheduler(q, b, u, r, auth?.principal),
       'api/v1': (q, b, u) => this.operator(q, b, u),
       'maintenance/schedule': (q, b, u) => this.maintenanceSchedule(q, b, u),
       'maintenance/status': (q, _b, u) => this.maintenanceStatus(q, u),
       'machine/down': (q, b, u) => this.machineUpDown(q, b, u, 'down'),
       'machine/up': (q, b, u) => this.machineUpDown(q, b, u, 'up'),
       state: (q, _b, u) => this.state(q, u),
+      roles: (q, _b, u) => this.roles(q, u),
       redirect: (q, _b, u) => this.redirectEndpoint(q, u),
       health: () => empty(200),
     };
-    if (!route) return text(404, '404 Not Found.');
     return handlers[route](req, body, url, res);
   }
 
@@ -300,7 +332,7 @@ export class MasterNode {
     return { reply: text(415, `Expecting 'Content-Type' of ${APPLICATION_JSON} or ${APPLICATION_PROTOBUF}`) };
   }
 
-  private async scheduler(req: http.IncomingMessage, body: Buffer, url: URL, res: http.ServerResponse): Promise<Reply | undefined> {
+  private async scheduler(req: http.IncomingMessage, body: Buffer, url: URL, res: http.ServerResponse, principal?: string): Promise<Reply | undefined> {
     const lm = this.leaderMaster(url);
     if (lm.reply) return lm.reply;
     const master = lm.master!;
@@ -318,17 +350,21 @@ export class MasterNode {
       if (again !== master) return this.redirect(url);
     }
 
-    const reply = this.schedulerCall(master, req, call, res);
+    const reply = this.schedulerCall(master, req, call, res, principal);
     if (reply) this.host.emit({ kind: 'call', at: this.host.now(), frameworkId: call.framework_id?.value, type: call.type ?? 'UNKNOWN', status: reply.status });
     return reply;
   }
 
-  private validateCall(call: Call & Record<string, unknown>): string | undefined {
+  private validateCall(call: Call & Record<string, unknown>, principal: string | undefined): string | undefined {
     if (call.type === undefined) return "Expecting 'type' to be present";
     if (call.type === 'SUBSCRIBE') {
       if (!call.subscribe) return "Expecting 'subscribe' to be present";
-      if ((call.subscribe.framework_info.id?.value ?? '') !== (call.framework_id?.value ?? '')) {
+      const info = call.subscribe.framework_info;
+      if ((info.id?.value ?? '') !== (call.framework_id?.value ?? '')) {
         return "'framework_id' differs from 'subscribe.framework_info.id'";
+      }
+      if (principal !== undefined && info.principal !== undefined && info.principal !== principal) {
+        return `Authenticated principal '${principal}' does not match principal '${info.principal}' set in \`FrameworkInfo\``;
       }
       return undefined;
     }
@@ -364,8 +400,14 @@ export class MasterNode {
     return undefined;
   }
 
-  private schedulerCall(master: Master, req: http.IncomingMessage, call: Call & Record<string, unknown>, res: http.ServerResponse): Reply | undefined {
-    const err = this.validateCall(call);
+  private schedulerCall(
+    master: Master,
+    req: http.IncomingMessage,
+    call: Call & Record<string, unknown>,
+    res: http.ServerResponse,
+    principal: string | undefined,
+  ): Reply | undefined {
+    const err = this.validateCall(call, principal);
     if (err) return text(400, 'Failed to validate scheduler::Call: ' + err);
 
     let codec: Codec | undefined;
@@ -381,7 +423,7 @@ export class MasterNode {
         return text(400, "Subscribe calls should not include the 'Mesos-Stream-Id' header");
       }
       const streamId = newUuid(this.host.rng);
-      res.writeHead(200, { 'Content-Type': codec!.mediaType, 'Mesos-Stream-Id': streamId });
+      res.writeHead(200, { Date: httpDate(this.host.now()), 'Content-Type': codec!.mediaType, 'Mesos-Stream-Id': streamId });
       res.flushHeaders();
       const conn = new Conn(responseSink(res), codec!, streamId);
       conn.onEvent = (c, ev) => {
@@ -396,12 +438,20 @@ export class MasterNode {
         else conn.closed = true;
       });
       this.host.emit({ kind: 'call', at: this.host.now(), frameworkId: call.framework_id?.value, type: 'SUBSCRIBE', status: 200 });
-      master.subscribe(conn, call.subscribe!);
+      let subscribe = call.subscribe!;
+      // An authenticated framework without FrameworkInfo.principal gets the authenticated one.
+      if (principal !== undefined && subscribe.framework_info.principal === undefined) {
+        subscribe = { ...subscribe, framework_info: { ...subscribe.framework_info, principal } };
+      }
+      master.subscribe(conn, subscribe);
       return undefined;
     }
 
     const fw = master.getFramework(call.framework_id!.value);
     if (!fw) return text(400, 'Framework cannot be found');
+    if (principal !== undefined && principal !== (fw.info.principal ?? '')) {
+      return text(400, `Authenticated principal '${principal}' does not match principal '${fw.info.principal ?? ''}' set in \`FrameworkInfo\``);
+    }
     if (!fw.connected) return text(403, 'Framework is not subscribed');
     const sid = req.headers['mesos-stream-id'];
     if (sid === undefined) return text(400, "All non-subscribe calls should include the 'Mesos-Stream-Id' header");
@@ -635,5 +685,11 @@ export class MasterNode {
     const lm = this.leaderMaster(url);
     if (lm.reply) return lm.reply;
     return this.jsonReply(masterStateJson(lm.master!, this.host.stateContext(this)), url);
+  }
+
+  private roles(_req: http.IncomingMessage, url: URL): Reply {
+    const lm = this.leaderMaster(url);
+    if (lm.reply) return lm.reply;
+    return this.jsonReply(rolesJson(lm.master!), url);
   }
 }

@@ -30,6 +30,8 @@ export interface StateContext {
   buildTime: number;
   allocationIntervalMs: number;
   port: number;
+  /** --authenticate_http_* and authenticator flags when the masters authenticate (src/sim/auth.ts). */
+  authFlags?: Record<string, string>;
 }
 
 function resJson(r: Res): Record<string, unknown> {
@@ -215,6 +217,10 @@ export function masterStateJson(m: Master, s: StateContext): string {
 }
 
 export function flagsJson(s: StateContext): Record<string, string> {
+  if (s.authFlags) {
+    const merged: Record<string, string> = { ...flagsJson({ ...s, authFlags: undefined }), ...s.authFlags };
+    return Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]!]));
+  }
   return {
     agent_ping_timeout: '15secs',
     agent_reregister_timeout: '10mins',
@@ -374,4 +380,55 @@ export function getTasks(m: Master): Record<string, unknown> {
 
 export function getState(m: Master): Record<string, unknown> {
   return { get_tasks: getTasks(m), get_executors: {}, get_frameworks: getFrameworks(m), get_agents: getAgents(m) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /master/roles (Master::ReadOnlyHandler::roles): the roles the master knows — here the roles
+// of its frameworks and their ancestors (no weights, quotas, reservations or whitelist are
+// modelled), sorted; weight 1.0, empty quota, allocated/offered as scalar ResourceQuantities.
+
+function quantitiesJson(r: Res): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  if (r.cpus) o['cpus'] = dbl(r.cpus / 1000);
+  if (r.disk) o['disk'] = dbl(r.disk / 1000);
+  if (r.mem) o['mem'] = dbl(r.mem / 1000);
+  return o;
+}
+
+export function rolesJson(m: Master): string {
+  const frameworks = new Map<string, string[]>();
+  const known = new Set<string>();
+  for (const fw of m.frameworks.values()) {
+    for (const role of fw.roles) {
+      const l = frameworks.get(role) ?? [];
+      l.push(fw.id);
+      frameworks.set(role, l);
+      const parts = role.split('/');
+      for (let i = 1; i <= parts.length; i++) known.add(parts.slice(0, i).join('/'));
+    }
+  }
+  const roles = [...known].sort().map((name) => {
+    const allocated = emptyRes();
+    const offered = emptyRes();
+    for (const fw of m.frameworks.values()) {
+      for (const t of fw.tasks.values()) {
+        if (!isTerminalState(t.mState) && t.mState !== 'TASK_UNREACHABLE' && (t.role === name || t.role.startsWith(name + '/'))) addInto(allocated, t.res);
+      }
+      for (const o of fw.offers) if (o.role === name || o.role.startsWith(name + '/')) addInto(offered, o.res);
+    }
+    const both = emptyRes();
+    addInto(both, allocated);
+    addInto(both, offered);
+    return {
+      name,
+      weight: dbl(1),
+      quota: { role: name, guarantee: {}, limit: {}, consumed: quantitiesJson(allocated) },
+      resources: quantitiesJson(both),
+      allocated: quantitiesJson(allocated),
+      offered: quantitiesJson(offered),
+      reserved: {},
+      frameworks: frameworks.get(name) ?? [],
+    };
+  });
+  return writeJson({ roles });
 }

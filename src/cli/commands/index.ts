@@ -8,5 +8,6 @@ import { simCommand } from './sim.js';
 import { startCommand } from './start.js';
 import { hostCommand } from './host.js';
 import { slaCommand } from './sla.js';
+import { doctorCommand } from './doctor.js';
 
-export const COMMANDS: CommandModule[] = [startCommand, jobCommand, simCommand, hostCommand, slaCommand];
+export const COMMANDS: CommandModule[] = [startCommand, jobCommand, simCommand, hostCommand, slaCommand, doctorCommand];
