@@ -113,6 +113,7 @@ export type StreamCloseReason =
   | 'recordio_error'
   | 'codec_error'
   | 'heartbeat_missed'
+  | 'subscribe_timeout'
   | 'error_event'
   | 'not_subscribed'
   | 'bad_response'
