@@ -88,7 +88,9 @@ import {
   createDispatcher,
   describeError,
   errorCode,
+  masterCredentials,
   parseMasterUrls,
+  redactLocation,
   resolveLocation,
   type BasicAuth,
   type TlsOptions,
@@ -305,9 +307,9 @@ export class SchedulerClient {
     this.frameworkId = opts.frameworkInfo.id?.value;
     this.contentType = opts.contentType ?? 'application/json';
     this.codec = codecFor(this.contentType);
-    this.authHeader = basicAuthHeader(opts.auth);
     this.clock = opts.clock ?? new RealClock();
     this.log = opts.logger ?? nullLogger();
+    this.authHeader = basicAuthHeader(this.resolveAuth(opts));
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.heartbeatFactor = opts.heartbeatTimeoutFactor ?? 5;
     this.backoff = { ...DEFAULT_BACKOFF, ...(opts.backoff ?? {}) };
@@ -349,6 +351,26 @@ export class SchedulerClient {
       filter((e) => e.type === 'HEARTBEAT'),
       map(() => this.clock.now()),
     );
+  }
+
+  /**
+   * Explicit `auth` wins; otherwise credentials in the master URLs are used as HTTP Basic auth.
+   * Only the fact is logged (and the principal), never a secret.
+   */
+  private resolveAuth(opts: SchedulerClientOptions): BasicAuth | undefined {
+    const fromUrls = masterCredentials(opts.masters);
+    if (!fromUrls) return opts.auth;
+    if (opts.auth) {
+      if (opts.auth.principal !== fromUrls.principal || opts.auth.secret !== fromUrls.secret) {
+        this.log.warn('master_url_credentials_ignored', {
+          event: 'master_url_credentials_ignored',
+          detail: 'the master URLs carry credentials that differ from the configured principal/secret; the configured ones are used',
+        });
+      }
+      return opts.auth;
+    }
+    this.log.info('master_url_credentials', { event: 'master_url_credentials', principal: fromUrls.principal });
+    return fromUrls;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1080,11 +1102,16 @@ export class SchedulerClient {
           const location = headerValue(res.headers['location']);
           await res.body.dump().catch(() => undefined);
           if (!location) return { ok: false, error: new MesosHttpError(307, 'redirect without Location', type, url), retryable: false };
-          const target = resolveLocation(location, url);
-          this.log.info('redirected', { event: 'redirected', from: new URL(url).origin, to: target.origin, location, call: type });
+          let target: URL;
+          try {
+            target = resolveLocation(location, url);
+          } catch {
+            return { ok: false, error: new MesosHttpError(307, `unusable Location ${JSON.stringify(redactLocation(location))}`, type, url), retryable: false };
+          }
+          this.log.info('redirected', { event: 'redirected', from: new URL(url).origin, to: target.origin, location: redactLocation(location), call: type });
           this.detector.redirected(target.origin);
           if (redirects + 1 > this.maxRedirects) {
-            return { ok: false, error: new MesosHttpError(307, `too many redirects (last: ${location})`, type, url), retryable: false };
+            return { ok: false, error: new MesosHttpError(307, `too many redirects (last: ${redactLocation(location)})`, type, url), retryable: false };
           }
           url = target.href;
           continue;

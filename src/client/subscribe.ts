@@ -12,10 +12,10 @@ import { request, type Dispatcher } from 'undici';
 import { codecFor, type Codec } from '../mesos/codec.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { redactText, redactUrl } from '../util/redact.js';
+import { redactText } from '../util/redact.js';
 import type { LeaderDetector } from './detector.js';
 import { CallTimeoutError, ConnectionError, MesosHttpError, NoLeaderError, StreamError, type StreamCloseReason } from './errors.js';
-import { SCHEDULER_PATH, describeError, errorCode, resolveLocation } from './http.js';
+import { SCHEDULER_PATH, describeError, errorCode, redactLocation, resolveLocation } from './http.js';
 
 export interface StreamOutcome {
   reason: StreamCloseReason | 'http_error' | 'no_leader' | 'redirect_loop';
@@ -132,13 +132,13 @@ async function redirect(deps: SubscribeDeps, res: Dispatcher.ResponseData, url: 
     target = resolveLocation(location, url);
   } catch {
     deps.detector.failed(origin);
-    return failed({ reason: 'http_error', error: new MesosHttpError(307, `unusable Location ${JSON.stringify(redactUrl(location))}`, 'SUBSCRIBE', url), masterUrl: origin });
+    return failed({ reason: 'http_error', error: new MesosHttpError(307, `unusable Location ${JSON.stringify(redactLocation(location))}`, 'SUBSCRIBE', url), masterUrl: origin });
   }
-  deps.log.info('redirected', { event: 'redirected', from: origin, to: target.origin, location: redactUrl(location), call: 'SUBSCRIBE' });
+  deps.log.info('redirected', { event: 'redirected', from: origin, to: target.origin, location: redactLocation(location), call: 'SUBSCRIBE' });
   deps.detector.redirected(target.origin);
   if (redirects + 1 > deps.maxRedirects) {
     deps.detector.failed(target.origin);
-    const error = new MesosHttpError(307, `too many redirects (${deps.maxRedirects} followed, last: ${location})`, 'SUBSCRIBE', url);
+    const error = new MesosHttpError(307, `too many redirects (${deps.maxRedirects} followed, last: ${redactLocation(location)})`, 'SUBSCRIBE', url);
     deps.log.warn('subscribe_failed', { event: 'subscribe_failed', reason: 'redirect_loop', master: origin, error: error.message });
     return failed({ reason: 'redirect_loop', error, masterUrl: origin });
   }
