@@ -16,10 +16,13 @@
  *   ERROR "Framework has been removed": the framework id is dead for good, so the client reports a
  *   FrameworkRemovedError and stops (state `stopped` with that error). Starting over means creating
  *   a new client whose FrameworkInfo has no id — a new framework; deciding that is the caller's job.
- * - Heartbeat watchdog: if no byte arrives for `heartbeatTimeoutFactor` (5) ×
- *   `heartbeat_interval_seconds` (15 s until SUBSCRIBED says otherwise), `heartbeat_missed` is
- *   logged and the stream is aborted and re-established. The watchdog is suspended while the
- *   client itself has paused reading for backpressure.
+ * - Heartbeat watchdog: if no complete event arrives for `heartbeatTimeoutFactor` (5) ×
+ *   `heartbeat_interval_seconds`, `heartbeat_missed` is logged and the stream is aborted and
+ *   re-established (bytes of an unfinished record do not count). Before that, SUBSCRIBED must
+ *   arrive within `subscribedTimeoutMs` (30 s) of the response headers. Both are suspended while
+ *   the client itself has paused reading for backpressure.
+ * - The reconnect backoff starts over only after a stream stayed healthy for `healthyStreamMs`
+ *   (default 3 heartbeat intervals): no reconnect storm against a master that drops every stream.
  * - A malformed record (RecordIO framing or codec) never throws out of the client: events decoded
  *   before it are delivered, the error is logged with its stream offset, and the stream is
  *   re-established.
@@ -126,9 +129,9 @@ export interface SchedulerClientOptions {
   tls?: TlsOptions;
   clock?: Clock;
   logger?: Logger;
-  /** Largest RecordIO record accepted (default 64 MiB). */
+  /** Largest RecordIO record accepted (default 16 MiB, DEFAULT_MAX_RECORD_BYTES; see README "Record size"). */
   maxRecordBytes?: number;
-  /** Watchdog: reconnect after this many heartbeat intervals without a byte (default 5). */
+  /** Watchdog: reconnect after this many heartbeat intervals without a complete event (default 5). */
   heartbeatTimeoutFactor?: number;
   /** Reconnect backoff (default: 500 ms doubling, cap 15 s, 50 % jitter). */
   backoff?: Partial<BackoffPolicy>;
