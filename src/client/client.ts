@@ -16,10 +16,13 @@
  *   ERROR "Framework has been removed": the framework id is dead for good, so the client reports a
  *   FrameworkRemovedError and stops (state `stopped` with that error). Starting over means creating
  *   a new client whose FrameworkInfo has no id — a new framework; deciding that is the caller's job.
- * - Heartbeat watchdog: if no byte arrives for `heartbeatTimeoutFactor` (5) ×
- *   `heartbeat_interval_seconds` (15 s until SUBSCRIBED says otherwise), `heartbeat_missed` is
- *   logged and the stream is aborted and re-established. The watchdog is suspended while the
- *   client itself has paused reading for backpressure.
+ * - Heartbeat watchdog: if no complete event arrives for `heartbeatTimeoutFactor` (5) ×
+ *   `heartbeat_interval_seconds`, `heartbeat_missed` is logged and the stream is aborted and
+ *   re-established (bytes of an unfinished record do not count). Before that, SUBSCRIBED must
+ *   arrive within `subscribedTimeoutMs` (30 s) of the response headers. Both are suspended while
+ *   the client itself has paused reading for backpressure.
+ * - The reconnect backoff starts over only after a stream stayed healthy for `healthyStreamMs`
+ *   (default 3 heartbeat intervals): no reconnect storm against a master that drops every stream.
  * - A malformed record (RecordIO framing or codec) never throws out of the client: events decoded
  *   before it are delivered, the error is logged with its stream offset, and the stream is
  *   re-established.
@@ -69,6 +72,7 @@ import { nullLogger, type Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from '../util/backoff.js';
 import { calls, OFFER_SCOPED_CALLS, replaySafe, type IdLike } from './calls.js';
 import { StaticListDetector, type LeaderDetector } from './detector.js';
+import { headerValue, openSubscription, readText, type StreamBody, type StreamOutcome } from './subscribe.js';
 import {
   CallTimeoutError,
   ClientStoppedError,
@@ -76,11 +80,9 @@ import {
   FrameworkRemovedError,
   MesosErrorEvent,
   MesosHttpError,
-  NoLeaderError,
   NotSubscribedError,
   SchedulerClientError,
   StreamError,
-  type StreamCloseReason,
 } from './errors.js';
 import {
   SCHEDULER_PATH,
@@ -89,7 +91,9 @@ import {
   createDispatcher,
   describeError,
   errorCode,
+  masterCredentials,
   parseMasterUrls,
+  redactLocation,
   resolveLocation,
   type BasicAuth,
   type TlsOptions,
@@ -98,6 +102,11 @@ import {
 const EVENT = 'mesos.v1.scheduler.Event';
 const CALL = 'mesos.v1.scheduler.Call';
 const DEFAULT_HEARTBEAT_INTERVAL_S = 15;
+/** heartbeat_interval_seconds of SUBSCRIBED is clamped to [0.1 s, 5 min] (Mesos sends 15 s). */
+const MIN_HEARTBEAT_INTERVAL_MS = 100;
+const MAX_HEARTBEAT_INTERVAL_MS = 300_000;
+/** Least healthy time that resets the backoff by default, whatever the heartbeat interval. */
+const MIN_HEALTHY_STREAM_MS = 3_000;
 const FRAMEWORK_REMOVED = 'Framework has been removed';
 const NOT_SUBSCRIBED = 'Framework is not subscribed';
 
@@ -120,9 +129,9 @@ export interface SchedulerClientOptions {
   tls?: TlsOptions;
   clock?: Clock;
   logger?: Logger;
-  /** Largest RecordIO record accepted (default 64 MiB). */
+  /** Largest RecordIO record accepted (default 16 MiB, DEFAULT_MAX_RECORD_BYTES; see README "Record size"). */
   maxRecordBytes?: number;
-  /** Watchdog: reconnect after this many heartbeat intervals without a byte (default 5). */
+  /** Watchdog: reconnect after this many heartbeat intervals without a complete event (default 5). */
   heartbeatTimeoutFactor?: number;
   /** Reconnect backoff (default: 500 ms doubling, cap 15 s, 50 % jitter). */
   backoff?: Partial<BackoffPolicy>;
@@ -132,6 +141,18 @@ export interface SchedulerClientOptions {
   callTimeoutMs?: number;
   /** Time allowed for a SUBSCRIBE to get response headers (default 75 s). */
   subscribeTimeoutMs?: number;
+  /**
+   * Time allowed, after the 200 headers, for the SUBSCRIBED event to arrive complete (default 30 s).
+   * A master that answers 200 and then trickles bytes is abandoned after this and retried.
+   */
+  subscribedTimeoutMs?: number;
+  /**
+   * A stream resets the reconnect backoff only if it stayed healthy this long: from SUBSCRIBED to
+   * the last complete event it delivered (default: 3 × heartbeat_interval_seconds of SUBSCRIBED,
+   * 45 s with Mesos's 15 s). A master that subscribes and drops the stream at once is retried
+   * with a growing delay instead of ~2 times a second.
+   */
+  healthyStreamMs?: number;
   /** Retries of a call answered 503/404 or refused (default 3). */
   maxCallRetries?: number;
   /** Redirects followed per request (default 5). */
@@ -171,31 +192,36 @@ interface Waiter {
   timer: TimerHandle;
 }
 
-interface StreamOutcome {
-  reason: StreamCloseReason | 'http_error' | 'no_leader' | 'redirect_loop' | 'subscribe_timeout';
-  error?: Error;
-  fatal?: Error;
-  subscribed: boolean;
-  masterUrl?: string;
-}
-
 /** Live state of the stream being read. */
 interface StreamCtx {
   epoch: number;
   masterUrl: string;
   streamId: string;
   codec: Codec;
-  body: NodeJS.ReadableStream & { pause(): unknown; resume(): unknown; destroy(e?: Error): unknown };
+  body: StreamBody;
   abort: AbortController;
   decoder: RecordIODecoder;
   /** Stream offset of the next record (sum of framed sizes of the records seen). */
   offset: number;
   records: number;
-  lastByteAt: number;
+  /** Bytes read from this stream. */
+  bytes: number;
+  /** Clock time of the 200 headers (start of the subscribedTimeoutMs bound). */
+  openedAt: number;
+  /** Clock time of the SUBSCRIBED event. */
+  subscribedAt: number;
+  /**
+   * Clock time of the last complete record (bytes of a record still in flight do not count: a
+   * master trickling a never-ending record must trip the watchdog).
+   */
+  lastEventAt: number;
   watchdog?: TimerHandle;
+  /** heartbeat_interval_seconds of SUBSCRIBED, in ms (15 s until then). */
+  heartbeatIntervalMs: number;
+  /** Watchdog limit: heartbeatTimeoutFactor × heartbeatIntervalMs. */
   heartbeatMs: number;
   paused: boolean;
-  finish: (o: Omit<StreamOutcome, 'subscribed' | 'masterUrl'>) => void;
+  finish: (o: Omit<StreamOutcome, 'subscribed' | 'masterUrl' | 'healthyMs' | 'heartbeatIntervalMs'>) => void;
   done: boolean;
   subscribed: boolean;
 }
@@ -244,6 +270,8 @@ export class SchedulerClient {
   private readonly random: () => number;
   private readonly callTimeoutMs: number;
   private readonly subscribeTimeoutMs: number;
+  private readonly subscribedTimeoutMs: number;
+  private readonly healthyStreamMs: number | undefined;
   private readonly maxCallRetries: number;
   private readonly maxRedirects: number;
   private readonly maxQueuedCalls: number;
@@ -282,15 +310,17 @@ export class SchedulerClient {
     this.frameworkId = opts.frameworkInfo.id?.value;
     this.contentType = opts.contentType ?? 'application/json';
     this.codec = codecFor(this.contentType);
-    this.authHeader = basicAuthHeader(opts.auth);
     this.clock = opts.clock ?? new RealClock();
     this.log = opts.logger ?? nullLogger();
+    this.authHeader = basicAuthHeader(this.resolveAuth(opts));
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.heartbeatFactor = opts.heartbeatTimeoutFactor ?? 5;
     this.backoff = { ...DEFAULT_BACKOFF, ...(opts.backoff ?? {}) };
     this.random = opts.random ?? Math.random;
     this.callTimeoutMs = opts.callTimeoutMs ?? 75_000;
     this.subscribeTimeoutMs = opts.subscribeTimeoutMs ?? 75_000;
+    this.subscribedTimeoutMs = opts.subscribedTimeoutMs ?? 30_000;
+    this.healthyStreamMs = opts.healthyStreamMs;
     this.maxCallRetries = opts.maxCallRetries ?? 3;
     this.maxRedirects = opts.maxRedirects ?? 5;
     this.maxQueuedCalls = opts.maxQueuedCalls ?? 1000;
@@ -324,6 +354,26 @@ export class SchedulerClient {
       filter((e) => e.type === 'HEARTBEAT'),
       map(() => this.clock.now()),
     );
+  }
+
+  /**
+   * Explicit `auth` wins; otherwise credentials in the master URLs are used as HTTP Basic auth.
+   * Only the fact is logged (and the principal), never a secret.
+   */
+  private resolveAuth(opts: SchedulerClientOptions): BasicAuth | undefined {
+    const fromUrls = masterCredentials(opts.masters);
+    if (!fromUrls) return opts.auth;
+    if (opts.auth) {
+      if (opts.auth.principal !== fromUrls.principal || opts.auth.secret !== fromUrls.secret) {
+        this.log.warn('master_url_credentials_ignored', {
+          event: 'master_url_credentials_ignored',
+          detail: 'the master URLs carry credentials that differ from the configured principal/secret; the configured ones are used',
+        });
+      }
+      return opts.auth;
+    }
+    this.log.info('master_url_credentials', { event: 'master_url_credentials', principal: fromUrls.principal });
+    return fromUrls;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -543,7 +593,7 @@ export class SchedulerClient {
         await this.terminate(outcome.fatal);
         break;
       }
-      if (outcome.subscribed) failures = 0;
+      if (this.wasHealthy(outcome)) failures = 0;
       if (outcome.error) this.report(outcome.error);
       const delay = backoffDelay(failures, this.backoff, this.random);
       failures++;
@@ -560,115 +610,55 @@ export class SchedulerClient {
     }
   }
 
+  /**
+   * Did the stream stay healthy long enough to start the backoff over? Only a stream that kept
+   * delivering events for healthyStreamMs (default 3 heartbeat intervals) after SUBSCRIBED does:
+   * a master that subscribes and drops the stream (or garbles it) at once is retried with a
+   * growing delay, not in a storm.
+   */
+  private wasHealthy(o: StreamOutcome): boolean {
+    if (!o.subscribed) return false;
+    const need = this.healthyStreamMs ?? Math.max(MIN_HEALTHY_STREAM_MS, 3 * (o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_S * 1000));
+    return o.healthyMs >= need;
+  }
+
   /** One connection attempt: detect, SUBSCRIBE (following redirects), read the stream to its end. */
   private async attempt(attemptNo: number): Promise<StreamOutcome> {
-    let masterUrl: string;
     const ac = new AbortController();
     this.subscribeAbort = ac;
-    try {
-      masterUrl = await this.detector.detect(ac.signal);
-    } catch (e) {
-      const error = e instanceof Error ? e : new NoLeaderError(String(e));
-      this.log.warn('no_leader', { event: 'no_leader', error: describeError(error) });
-      return { reason: 'no_leader', error, subscribed: false };
+    const opened = await openSubscription(
+      {
+        detector: this.detector,
+        dispatcher: this.streamAgent,
+        clock: this.clock,
+        log: this.log,
+        codec: this.codec,
+        subscribeTimeoutMs: this.subscribeTimeoutMs,
+        maxRedirects: this.maxRedirects,
+        stopped: () => this.stopped,
+        headers: () => this.headers(undefined),
+        body: () => this.codec.encode(CALL, this.subscribeCall()),
+        onRequest: (origin) => {
+          this.setState({ state: 'connecting', attempt: attemptNo, masterUrl: origin });
+          this.log.info('subscribe_attempt', {
+            event: 'subscribe_attempt',
+            master: origin,
+            attempt: attemptNo,
+            framework_id: this.frameworkId,
+            content_type: this.contentType,
+          });
+        },
+      },
+      ac,
+    );
+    if ('failed' in opened) return opened.failed;
+    const { body, origin, streamId, codec } = opened.stream;
+    const outcome = await this.readStream(body, ac, origin, streamId, codec);
+    // the master may be gone (cut, EOF, silence, garbage): let the detector look again next time
+    if (outcome.reason !== 'error_event' && outcome.reason !== 'not_subscribed' && outcome.reason !== 'stopped') {
+      this.detector.failed(origin);
     }
-    let url = masterUrl + SCHEDULER_PATH;
-    for (let redirects = 0; ; redirects++) {
-      if (this.stopped) return { reason: 'stopped', subscribed: false };
-      const origin = new URL(url).origin;
-      this.setState({ state: 'connecting', attempt: attemptNo, masterUrl: origin });
-      this.log.info('subscribe_attempt', {
-        event: 'subscribe_attempt',
-        master: origin,
-        attempt: attemptNo,
-        framework_id: this.frameworkId,
-        content_type: this.contentType,
-      });
-      const subscribeCall = this.subscribeCall();
-      let res: Dispatcher.ResponseData;
-      let timedOut = false;
-      const timer = this.clock.setTimeout(() => {
-        timedOut = true;
-        ac.abort();
-      }, this.subscribeTimeoutMs);
-      try {
-        res = await request(url, {
-          method: 'POST',
-          headers: this.headers(undefined),
-          body: this.codec.encode(CALL, subscribeCall),
-          dispatcher: this.streamAgent,
-          signal: ac.signal,
-        });
-      } catch (e) {
-        this.clock.clearTimer(timer);
-        if (this.stopped) return { reason: 'stopped', subscribed: false };
-        this.detector.failed(origin);
-        if (timedOut) {
-          return {
-            reason: 'subscribe_timeout',
-            error: new CallTimeoutError('SUBSCRIBE', this.subscribeTimeoutMs),
-            subscribed: false,
-            masterUrl: origin,
-          };
-        }
-        const code = errorCode(e);
-        const error = new ConnectionError(`SUBSCRIBE to ${origin} failed: ${describeError(e)}`, url, code, e);
-        this.log.warn('subscribe_failed', { event: 'subscribe_failed', reason: 'connection_error', master: origin, error: error.message, code });
-        return { reason: 'connection_error', error, subscribed: false, masterUrl: origin };
-      }
-      this.clock.clearTimer(timer);
-      const status = res.statusCode;
-      if (status === 307) {
-        const location = headerValue(res.headers['location']);
-        await res.body.dump().catch(() => undefined);
-        if (!location) {
-          const error = new MesosHttpError(307, 'redirect without Location', 'SUBSCRIBE', url);
-          this.detector.failed(origin);
-          return { reason: 'http_error', error, subscribed: false, masterUrl: origin };
-        }
-        const target = resolveLocation(location, url);
-        this.log.info('redirected', { event: 'redirected', from: origin, to: target.origin, location, call: 'SUBSCRIBE' });
-        this.detector.redirected(target.origin);
-        if (redirects + 1 > this.maxRedirects) {
-          const error = new MesosHttpError(307, `too many redirects (last: ${location})`, 'SUBSCRIBE', url);
-          this.detector.failed(target.origin);
-          return { reason: 'redirect_loop', error, subscribed: false, masterUrl: origin };
-        }
-        url = target.href;
-        continue;
-      }
-      if (status !== 200) {
-        const text = await readText(res.body);
-        const error = new MesosHttpError(status, text, 'SUBSCRIBE', url);
-        this.log.warn('subscribe_failed', { event: 'subscribe_failed', status, body: text, master: origin });
-        // 503 (no leader / recovering) and 404 (starting) are transient; try another master next
-        if (status === 503 || status === 404) this.detector.failed(origin);
-        return { reason: 'http_error', error, subscribed: false, masterUrl: origin };
-      }
-      // 200: the event stream
-      const streamId = headerValue(res.headers['mesos-stream-id']);
-      const mediaType = (headerValue(res.headers['content-type']) ?? '').split(';')[0]!.trim();
-      let codec: Codec;
-      try {
-        codec = mediaType ? codecFor(mediaType) : this.codec;
-      } catch {
-        res.body.destroy();
-        const error = new StreamError(`SUBSCRIBE answered with unsupported Content-Type ${JSON.stringify(mediaType)}`, 'bad_response');
-        return { reason: 'bad_response', error, subscribed: false, masterUrl: origin };
-      }
-      if (!streamId) {
-        res.body.destroy();
-        const error = new StreamError('SUBSCRIBE answered 200 without a Mesos-Stream-Id header', 'bad_response');
-        this.detector.failed(origin);
-        return { reason: 'bad_response', error, subscribed: false, masterUrl: origin };
-      }
-      const outcome = await this.readStream(res.body as unknown as StreamCtx['body'], ac, origin, streamId, codec);
-      // the master may be gone (cut, EOF, silence, garbage): let the detector look again next time
-      if (outcome.reason !== 'error_event' && outcome.reason !== 'not_subscribed' && outcome.reason !== 'stopped') {
-        this.detector.failed(origin);
-      }
-      return { ...outcome, masterUrl: origin };
-    }
+    return { ...outcome, masterUrl: origin };
   }
 
   private subscribeCall(): Call {
@@ -713,7 +703,11 @@ export class SchedulerClient {
         decoder: new RecordIODecoder({ maxRecordBytes: this.maxRecordBytes }),
         offset: 0,
         records: 0,
-        lastByteAt: this.clock.now(),
+        bytes: 0,
+        openedAt: this.clock.now(),
+        subscribedAt: 0,
+        lastEventAt: this.clock.now(),
+        heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_S * 1000,
         heartbeatMs: this.heartbeatFactor * DEFAULT_HEARTBEAT_INTERVAL_S * 1000,
         paused: false,
         done: false,
@@ -741,7 +735,12 @@ export class SchedulerClient {
             records: ctx.records,
             ...(o.error ? { error: o.error.message } : {}),
           });
-          resolveOutcome({ ...o, subscribed: ctx.subscribed });
+          resolveOutcome({
+            ...o,
+            subscribed: ctx.subscribed,
+            healthyMs: ctx.subscribed ? Math.max(0, ctx.lastEventAt - ctx.subscribedAt) : 0,
+            heartbeatIntervalMs: ctx.heartbeatIntervalMs,
+          });
         },
       };
       this.stream = ctx;
@@ -778,7 +777,7 @@ export class SchedulerClient {
 
   private onChunk(ctx: StreamCtx, chunk: Buffer): void {
     if (ctx.done) return;
-    ctx.lastByteAt = this.clock.now();
+    ctx.bytes += chunk.length;
     this.statsCounters.bytes += chunk.length;
     this.statsCounters.chunks++;
     const records: Buffer[] = [];
@@ -793,6 +792,7 @@ export class SchedulerClient {
       const recordOffset = ctx.offset;
       ctx.offset += decimalDigits(rec.length) + 1 + rec.length;
       ctx.records++;
+      ctx.lastEventAt = this.clock.now();
       this.statsCounters.records++;
       let ev: Event;
       try {
@@ -854,8 +854,17 @@ export class SchedulerClient {
         }
         this.frameworkId = fid;
         const hb = sub.heartbeat_interval_seconds;
-        if (typeof hb === 'number' && hb > 0) ctx.heartbeatMs = this.heartbeatFactor * hb * 1000;
+        if (typeof hb === 'number' && hb > 0) {
+          // a hostile interval can neither make the watchdog fire constantly nor switch it off
+          const intervalMs = Math.min(MAX_HEARTBEAT_INTERVAL_MS, Math.max(MIN_HEARTBEAT_INTERVAL_MS, hb * 1000));
+          ctx.heartbeatIntervalMs = intervalMs;
+          ctx.heartbeatMs = this.heartbeatFactor * intervalMs;
+        }
         ctx.subscribed = true;
+        ctx.subscribedAt = this.clock.now();
+        // from now on the heartbeat limit applies (not the SUBSCRIBED deadline)
+        this.clock.clearTimer(ctx.watchdog);
+        this.armWatchdog(ctx);
         this.session = { frameworkId: fid, streamId: ctx.streamId, masterUrl: ctx.masterUrl, epoch: ctx.epoch, codec: ctx.codec };
         this.log.info('subscribed', {
           event: 'subscribed',
@@ -937,40 +946,76 @@ export class SchedulerClient {
     } else if (!this.consumerPaused || (backlog <= Math.floor(this.maxBufferedEvents / 2) && backlog < this.maxBufferedEvents)) {
       // consumer back, or (re-paused) with the backlog down to half: read again
       ctx.paused = false;
-      ctx.lastByteAt = this.clock.now(); // the watchdog was suspended while we did not read
+      this.restartWatchdogClock(ctx); // the watchdog was suspended while we did not read
       this.log.info('consumer_caught_up', { event: 'consumer_caught_up', buffered_events: backlog, master: ctx.masterUrl });
       ctx.body.resume();
     }
   }
 
+  /**
+   * One timer per stream, two limits: until SUBSCRIBED, the event must arrive complete within
+   * subscribedTimeoutMs of the response headers; after it, a complete record must arrive at least
+   * every heartbeatMs. Bytes alone never count (a master trickling one byte a second cannot hold
+   * the client). Both are suspended while the client itself paused reading (backpressure).
+   */
   private armWatchdog(ctx: StreamCtx): void {
+    const limit = () => (ctx.subscribed ? ctx.heartbeatMs : this.subscribedTimeoutMs);
+    const since = () => (ctx.subscribed ? ctx.lastEventAt : ctx.openedAt);
     const check = () => {
       ctx.watchdog = undefined;
       if (ctx.done) return;
       const now = this.clock.now();
       if (ctx.paused) {
-        ctx.lastByteAt = now;
-        ctx.watchdog = this.clock.setTimeout(check, ctx.heartbeatMs);
+        this.restartWatchdogClock(ctx);
+        ctx.watchdog = this.clock.setTimeout(check, limit());
         return;
       }
-      const silence = now - ctx.lastByteAt;
-      if (silence >= ctx.heartbeatMs) {
-        this.log.warn('heartbeat_missed', {
-          event: 'heartbeat_missed',
-          master: ctx.masterUrl,
-          stream_id: ctx.streamId,
-          silence_ms: silence,
-          timeout_ms: ctx.heartbeatMs,
-        });
-        ctx.finish({
-          reason: 'heartbeat_missed',
-          error: new StreamError(`No byte from ${ctx.masterUrl} for ${silence} ms (limit ${ctx.heartbeatMs} ms)`, 'heartbeat_missed'),
-        });
-        return;
-      }
-      ctx.watchdog = this.clock.setTimeout(check, ctx.heartbeatMs - silence);
+      const silence = now - since();
+      if (silence >= limit()) return this.watchdogFired(ctx, silence);
+      ctx.watchdog = this.clock.setTimeout(check, limit() - silence);
     };
-    ctx.watchdog = this.clock.setTimeout(check, ctx.heartbeatMs);
+    ctx.watchdog = this.clock.setTimeout(check, Math.max(0, limit() - (this.clock.now() - since())));
+  }
+
+  private restartWatchdogClock(ctx: StreamCtx): void {
+    const now = this.clock.now();
+    ctx.lastEventAt = now;
+    if (!ctx.subscribed) ctx.openedAt = now;
+  }
+
+  private watchdogFired(ctx: StreamCtx, silence: number): void {
+    if (!ctx.subscribed) {
+      const received = ctx.decoder.bufferedBytes;
+      this.log.warn('subscribed_timeout', {
+        event: 'subscribed_timeout',
+        master: ctx.masterUrl,
+        stream_id: ctx.streamId,
+        waited_ms: silence,
+        timeout_ms: this.subscribedTimeoutMs,
+        partial_record_bytes: received,
+      });
+      ctx.finish({
+        reason: 'subscribe_timeout',
+        error: new StreamError(
+          `No SUBSCRIBED event from ${ctx.masterUrl} within ${this.subscribedTimeoutMs} ms of the response headers ` +
+            `(${ctx.bytes} bytes received, ${received} of them in an incomplete record)`,
+          'subscribe_timeout',
+        ),
+      });
+      return;
+    }
+    this.log.warn('heartbeat_missed', {
+      event: 'heartbeat_missed',
+      master: ctx.masterUrl,
+      stream_id: ctx.streamId,
+      silence_ms: silence,
+      timeout_ms: ctx.heartbeatMs,
+      partial_record_bytes: ctx.decoder.bufferedBytes,
+    });
+    ctx.finish({
+      reason: 'heartbeat_missed',
+      error: new StreamError(`No complete event from ${ctx.masterUrl} for ${silence} ms (limit ${ctx.heartbeatMs} ms)`, 'heartbeat_missed'),
+    });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1060,11 +1105,16 @@ export class SchedulerClient {
           const location = headerValue(res.headers['location']);
           await res.body.dump().catch(() => undefined);
           if (!location) return { ok: false, error: new MesosHttpError(307, 'redirect without Location', type, url), retryable: false };
-          const target = resolveLocation(location, url);
-          this.log.info('redirected', { event: 'redirected', from: new URL(url).origin, to: target.origin, location, call: type });
+          let target: URL;
+          try {
+            target = resolveLocation(location, url);
+          } catch {
+            return { ok: false, error: new MesosHttpError(307, `unusable Location ${JSON.stringify(redactLocation(location))}`, type, url), retryable: false };
+          }
+          this.log.info('redirected', { event: 'redirected', from: new URL(url).origin, to: target.origin, location: redactLocation(location), call: type });
           this.detector.redirected(target.origin);
           if (redirects + 1 > this.maxRedirects) {
-            return { ok: false, error: new MesosHttpError(307, `too many redirects (last: ${location})`, type, url), retryable: false };
+            return { ok: false, error: new MesosHttpError(307, `too many redirects (last: ${redactLocation(location)})`, type, url), retryable: false };
           }
           url = target.href;
           continue;
@@ -1162,20 +1212,6 @@ export class SchedulerClient {
       ]);
     })();
     return this.shuttingDown;
-  }
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  if (Array.isArray(v)) return v[0];
-  return v;
-}
-
-async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
-  try {
-    const text = await body.text();
-    return text.length > 4096 ? text.slice(0, 4096) + '…' : text;
-  } catch (e) {
-    return `(body unreadable: ${describeError(e)})`;
   }
 }
 

@@ -4,9 +4,17 @@
  * operators get a message they can act on.
  */
 
-/** Base class: everything the client rejects with or reports on `clientErrors$`. */
+import { redactText, redactUrl } from '../util/redact.js';
+
+/**
+ * Base class: everything the client rejects with or reports on `clientErrors$`. Messages and URL
+ * fields never carry credentials (URL user info, Authorization values): they are redacted here.
+ */
 export class SchedulerClientError extends Error {
   override readonly name: string = 'SchedulerClientError';
+  constructor(message: string) {
+    super(redactText(message));
+  }
 }
 
 /**
@@ -20,11 +28,13 @@ export class MesosHttpError extends SchedulerClientError {
     readonly body: string,
     /** Call type, e.g. "ACCEPT" or "SUBSCRIBE". */
     readonly callType: string,
-    /** URL the request went to. */
-    readonly url: string = '',
+    url: string = '',
   ) {
     super(`${callType} got HTTP ${status}${body ? `: ${body.trim().slice(0, 500)}` : ''}${url ? ` (${url})` : ''}`);
+    this.url = redactUrl(url);
   }
+  /** URL the request went to (user info redacted). */
+  readonly url: string;
 }
 
 /**
@@ -60,13 +70,16 @@ export class CallTimeoutError extends SchedulerClientError {
 /** The HTTP request failed below HTTP (connection refused/reset, DNS, TLS). */
 export class ConnectionError extends SchedulerClientError {
   override readonly name = 'ConnectionError';
+  /** URL of the failed request (user info redacted). */
+  readonly url: string;
   constructor(
     message: string,
-    readonly url: string,
+    url: string,
     readonly code: string | undefined,
     override readonly cause?: unknown,
   ) {
     super(message);
+    this.url = redactUrl(url);
   }
 }
 
@@ -113,6 +126,7 @@ export type StreamCloseReason =
   | 'recordio_error'
   | 'codec_error'
   | 'heartbeat_missed'
+  | 'subscribe_timeout'
   | 'error_event'
   | 'not_subscribed'
   | 'bad_response'

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { Agent } from 'undici';
+import { redactUrl } from '../util/redact.js';
 import { UnsupportedMasterUrlError } from './errors.js';
 
 export const SCHEDULER_PATH = '/api/v1/scheduler';
@@ -29,7 +30,8 @@ export interface BasicAuth {
  * Normalises the configured masters to origins (`scheme://host:port`).
  * `host:port` without a scheme means http. `zk://` is rejected: ZooKeeper detection is not
  * implemented yet. A path after host:port is ignored (the scheduler API lives at a fixed path and
- * a master's redirects name only host:port).
+ * a master's redirects name only host:port). User info (`user:pass@`) is never part of the result
+ * (see masterCredentials) and never appears in an error message.
  */
 export function parseMasterUrls(masters: readonly string[]): string[] {
   if (!Array.isArray(masters) || masters.length === 0) {
@@ -40,7 +42,7 @@ export function parseMasterUrls(masters: readonly string[]): string[] {
     const s = String(raw).trim();
     if (/^zk:\/\//i.test(s)) {
       throw new UnsupportedMasterUrlError(
-        `ZooKeeper master detection is not supported yet (${s}); list the masters as http(s)://host:port URLs instead`,
+        `ZooKeeper master detection is not supported yet (${redactUrl(s)}); list the masters as http(s)://host:port URLs instead`,
       );
     }
     const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `http://${s}`;
@@ -48,10 +50,10 @@ export function parseMasterUrls(masters: readonly string[]): string[] {
     try {
       u = new URL(withScheme);
     } catch {
-      throw new UnsupportedMasterUrlError(`Malformed master URL ${JSON.stringify(s)}`);
+      throw new UnsupportedMasterUrlError(`Malformed master URL ${JSON.stringify(redactUrl(s))}`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      throw new UnsupportedMasterUrlError(`Unsupported master URL scheme ${u.protocol} in ${JSON.stringify(s)} (use http or https)`);
+      throw new UnsupportedMasterUrlError(`Unsupported master URL scheme ${u.protocol} in ${JSON.stringify(redactUrl(s))} (use http or https)`);
     }
     if (!out.includes(u.origin)) out.push(u.origin);
   }
@@ -64,6 +66,49 @@ export function parseMasterUrls(masters: readonly string[]): string[] {
  */
 export function resolveLocation(location: string, base: string): URL {
   return new URL(location, base);
+}
+
+/**
+ * HTTP Basic credentials carried by the master URLs (`http://principal:secret@master:5050`), if any.
+ * They are what curl and other frameworks would send, so the client uses them when no explicit
+ * `auth` is given. Percent-escapes are decoded. All URLs that carry credentials must carry the
+ * same ones (a master list is one cluster); otherwise, and for a user without a secret, this
+ * throws an error that names no secret.
+ */
+export function masterCredentials(masters: readonly string[]): BasicAuth | undefined {
+  let found: BasicAuth | undefined;
+  for (const raw of masters) {
+    const s = String(raw).trim();
+    let u: URL;
+    try {
+      u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s : `http://${s}`);
+    } catch {
+      continue; // parseMasterUrls reports it
+    }
+    if (!u.username && !u.password) continue;
+    let auth: BasicAuth;
+    try {
+      auth = { principal: decodeURIComponent(u.username), secret: decodeURIComponent(u.password) };
+    } catch {
+      throw new UnsupportedMasterUrlError(`Master URL ${redactUrl(s)} has badly escaped credentials; use --principal/--secret instead`);
+    }
+    if (!auth.principal || !auth.secret) {
+      throw new UnsupportedMasterUrlError(`Master URL ${redactUrl(s)} carries a principal or a secret without the other; use --principal/--secret instead`);
+    }
+    if (found && (found.principal !== auth.principal || found.secret !== auth.secret)) {
+      throw new UnsupportedMasterUrlError('The master URLs carry different credentials; give one principal/secret (--principal/--secret) instead');
+    }
+    found = auth;
+  }
+  return found;
+}
+
+/**
+ * redactUrl for a `Location` header: Mesos sends them protocol-relative (`//host:port/path`),
+ * which redactUrl alone does not recognise as a URL with user info.
+ */
+export function redactLocation(location: string): string {
+  return location.startsWith('//') ? redactUrl('http:' + location).slice('http:'.length) : redactUrl(location);
 }
 
 export function basicAuthHeader(auth: BasicAuth | undefined): string | undefined {

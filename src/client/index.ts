@@ -7,6 +7,7 @@ export {
   SCHEDULER_PATH,
   REDIRECT_PATH,
   parseMasterUrls,
+  masterCredentials,
   resolveLocation,
   basicAuthHeader,
   type TlsOptions,

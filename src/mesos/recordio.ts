@@ -2,18 +2,25 @@
  * RecordIO framing (docs/recordio.md in Mesos): `<decimal byte length>\n<exactly that many bytes>`,
  * repeated, with no separator. HTTP chunk boundaries are unrelated to record boundaries.
  *
- * The decoder is a push parser: feed it chunks, get whole records back. It never copies a chunk
- * more than once, handles a length prefix split across chunks, and fails the stream with a
+ * The decoder is a push parser: feed it chunks, get whole records back. A record inside one chunk
+ * is a view of it (no copy); a record spanning chunks is copied once into a buffer of its exact
+ * size. It handles a length prefix split across chunks, and fails the stream with a
  * RecordIOError (never a crash, never a silent skip) on a bad prefix or an oversized record.
  */
 import { RecordIOError } from './errors.js';
 
-export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
+/**
+ * Default largest record: 16 MiB. The largest events a master sends are OFFERS (one event per
+ * allocation run with every offer for the framework: ~1–2 KiB per offer, so ~8,000–16,000 agents'
+ * offers fit) and SUBSCRIBED. A hostile or broken master cannot make the client buffer more than
+ * this per record; clusters whose offer bursts are bigger raise it (maxRecordBytes).
+ */
+export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 /** A u64 has at most 20 decimal digits. */
 const MAX_LENGTH_DIGITS = 20;
 
 export interface RecordIODecoderOptions {
-  /** Largest record accepted, in bytes (default 64 MiB). */
+  /** Largest record accepted, in bytes (default 16 MiB). */
   maxRecordBytes?: number;
 }
 
@@ -27,8 +34,9 @@ export class RecordIODecoder {
   private lengthValue = 0;
   private lengthDigits = 0;
   private needed = 0;
-  private parts: Buffer[] = [];
-  private partsBytes = 0;
+  /** The record being assembled when it spans chunks (exactly its size). */
+  private record: Buffer | undefined;
+  private filled = 0;
   private failed: RecordIOError | undefined;
 
   constructor(opts: RecordIODecoderOptions = {}) {
@@ -81,21 +89,28 @@ export class RecordIODecoder {
         continue;
       }
       // reading payload
-      const want = this.needed - this.partsBytes;
+      const want = this.needed - this.filled;
       const avail = n - i;
-      if (this.partsBytes === 0 && avail >= want) {
+      if (this.record === undefined && avail >= want) {
+        // the whole record is in this chunk: hand out a view, no copy
         out.push(buf.subarray(i, i + want));
         i += want;
         this.startRecord(this.consumed + i);
         continue;
       }
+      // the record spans chunks: copy into one buffer of exactly its size, allocated when its
+      // first payload byte arrives (not at the prefix, so a declared size costs nothing until the
+      // bytes come; allocUnsafe pages are not resident until written). Peak memory per record is
+      // its size, not chunks retained plus a concatenated copy.
+      this.record ??= Buffer.allocUnsafe(this.needed);
       const take = Math.min(want, avail);
-      this.parts.push(buf.subarray(i, i + take));
-      this.partsBytes += take;
+      buf.copy(this.record, this.filled, i, i + take);
+      this.filled += take;
       i += take;
-      if (this.partsBytes === this.needed) {
-        out.push(Buffer.concat(this.parts, this.partsBytes));
+      if (this.filled === this.needed) {
+        const rec = this.record;
         this.startRecord(this.consumed + i);
+        out.push(rec);
       }
     }
     this.consumed += n;
@@ -105,7 +120,7 @@ export class RecordIODecoder {
   end(): void {
     if (this.failed) throw this.failed;
     if (!this.readingLength || this.lengthDigits > 0) {
-      const have = this.readingLength ? 0 : this.partsBytes;
+      const have = this.readingLength ? 0 : this.filled;
       this.failed = new RecordIOError(
         this.readingLength
           ? 'Stream ended inside a RecordIO length prefix'
@@ -123,7 +138,7 @@ export class RecordIODecoder {
 
   /** Bytes buffered for the record in progress (for slow-consumer diagnostics). */
   get bufferedBytes(): number {
-    return this.partsBytes;
+    return this.filled;
   }
 
   private startRecord(streamOffset: number): void {
@@ -131,8 +146,8 @@ export class RecordIODecoder {
     this.lengthValue = 0;
     this.lengthDigits = 0;
     this.needed = 0;
-    this.parts = [];
-    this.partsBytes = 0;
+    this.record = undefined;
+    this.filled = 0;
     this.recordStart = streamOffset;
   }
 

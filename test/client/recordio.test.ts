@@ -161,6 +161,34 @@ describe('RecordIO framing (property-style)', () => {
     });
   }
 
+  it('a record spanning chunks is copied once into a buffer of its size; the chunks are not retained', () => {
+    // The HTTP layer may reuse or free a chunk once the decoder returns. If the decoder kept views
+    // of the chunks (and concatenated them at the end) a record would hold every chunk plus a copy:
+    // overwriting each chunk after feeding it would then corrupt the record.
+    const payload = Buffer.from(JSON.stringify({ type: 'MESSAGE', pad: 'x'.repeat(10_000) }));
+    const framed = encodeRecord(payload);
+    const d = new RecordIODecoder();
+    const out: Buffer[] = [];
+    for (let i = 0; i < framed.length; i += 777) {
+      const chunk = Buffer.from(framed.subarray(i, i + 777)); // a private copy, as a socket read would be
+      d.feed(chunk, (r) => out.push(r));
+      chunk.fill(0x21); // the chunk's memory is gone/reused
+    }
+    expect(out).to.have.length(1);
+    expect(out[0]!.equals(payload), 'record intact').to.equal(true);
+    expect(out[0]!.buffer.byteLength, 'one buffer of exactly the record size').to.equal(payload.length);
+    // a record inside one chunk is a view of it (no copy)
+    const small = encodeRecord(Buffer.from('{"type":"HEARTBEAT"}'));
+    const [rec] = new RecordIODecoder().push(small);
+    expect(rec!.buffer).to.equal(small.buffer);
+  });
+
+  it('the default limit is 16 MiB: a larger length prefix fails before any payload byte', () => {
+    const d = new RecordIODecoder();
+    expect(() => d.push(Buffer.from(`${16 * 1024 * 1024 + 1}\n`))).to.throw(RecordIOError, /too large/);
+    expect(new RecordIODecoder().push(Buffer.from(`${16 * 1024 * 1024}\n`))).to.deep.equal([]);
+  });
+
   it('a stream ending inside a record or a prefix is reported by end()', () => {
     const rec = encodeRecord(Buffer.from('{"type":"HEARTBEAT"}'));
     const d = new RecordIODecoder();
