@@ -107,8 +107,9 @@ export function masterCredentials(masters: readonly string[]): BasicAuth | undef
  * redactUrl for a `Location` header: Mesos sends them protocol-relative (`//host:port/path`),
  * which redactUrl alone does not recognise as a URL with user info.
  */
+/** A redirect Location (often protocol-relative, `//host:5050`) without its user info. */
 export function redactLocation(location: string): string {
-  return location.startsWith('//') ? redactUrl('http:' + location).slice('http:'.length) : redactUrl(location);
+  return redactUrl(location);
 }
 
 export function basicAuthHeader(auth: BasicAuth | undefined): string | undefined {

@@ -8,12 +8,16 @@
  */
 
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@'"<>]*)@/gi;
+/** Protocol-relative URLs (`//user:pass@host:5050/...`, the form of Mesos's redirect Locations). */
+const RELATIVE_USERINFO = /(^|[\s'"(<=,])\/\/([^\s/@'"<>]+)@/g;
 const SECRET_PAIR = /\b(authorization|proxy-authorization)(\s*[:=]\s*)(?:(basic|bearer|digest)\s+)?[^\s,'"]+/gi;
 const NAMED_SECRET = /\b((?:api[_-]?)?token|secret|password|passwd)(\s*[=:]\s*)[^\s,&'"]+/gi;
 
 /** `scheme://user:pass@host…` → `scheme://***@host…`; text without user info is returned unchanged. */
 export function redactUrl(url: string): string {
-  return url.replace(URL_USERINFO, (_m, scheme: string, info: string) => (info.length ? `${scheme}***@` : `${scheme}@`));
+  return url
+    .replace(URL_USERINFO, (_m, scheme: string, info: string) => (info.length ? `${scheme}***@` : `${scheme}@`))
+    .replace(RELATIVE_USERINFO, (_m, lead: string) => `${lead}//***@`);
 }
 
 /** Masks every credential-looking fragment of free text (URLs with user info, auth headers, name=secret pairs). */
@@ -25,10 +29,7 @@ export function redactText(text: string): string {
 
 /** True when the URL carries user info (a password or a user name before `@`). */
 export function hasUserInfo(url: string): boolean {
-  URL_USERINFO.lastIndex = 0;
-  const found = URL_USERINFO.test(url);
-  URL_USERINFO.lastIndex = 0;
-  return found;
+  return redactUrl(url) !== url;
 }
 
 /**
