@@ -16,7 +16,8 @@
  * | API allowed Host names   | --api-allowed-hosts     | SLUICE_API_ALLOWED_HOSTS  | api_allowed_hosts   | none (listen address, localhost) |
  * | Implicit reconciliation  | --reconcile-interval    | SLUICE_RECONCILE_INTERVAL | reconcile_interval  | 15m                  |
  * | Log level                | --log-level             | SLUICE_LOG_LEVEL          | log_level           | info                 |
- * | Log format (json/pretty) | --log-format            | SLUICE_LOG_FORMAT         | log_format          | json                 |
+ * | Log format (json/pretty) | --log-format            | SLUICE_LOG_FORMAT         | log_format          | pretty on a terminal, else json |
+ * | Master codec             | --codec                 | SLUICE_CODEC              | codec               | json                 |
  * | Config file              | --config                | SLUICE_CONFIG             | -                   | none                 |
  * | Demo jobs (embedded sim) | --no-demo               | SLUICE_DEMO=0             | demo                | true                 |
  * | Simulated agents / racks | --sim-agents/--sim-racks| -                         | sim_agents/sim_racks| 12 / 3               |
@@ -50,7 +51,10 @@ export interface SluiceConfig {
   apiAllowedHosts: string[];
   reconcileIntervalSeconds: number;
   logLevel: string;
-  logFormat: 'json' | 'pretty';
+  /** Undefined: pretty when stderr is a terminal, JSON otherwise (see util/logger defaultLogFormat). */
+  logFormat?: 'json' | 'pretty';
+  /** Media type spoken to the master's scheduler API. */
+  codec: Codec;
   demo: boolean;
   simAgents: number;
   simRacks: number;
@@ -61,6 +65,9 @@ export interface SluiceConfig {
   /** Where each setting came from (for `sluice start` to print). */
   sources: Record<string, 'flag' | 'env' | 'file' | 'default'>;
 }
+
+export type Codec = 'json' | 'protobuf';
+export const DEFAULT_CODEC: Codec = 'json';
 
 export const DEFAULT_API_LISTEN = '127.0.0.1:5070';
 export const DEFAULT_API_URL = 'http://127.0.0.1:5070';
@@ -124,6 +131,7 @@ const FILE_KEYS = [
   'reconcile_interval',
   'log_level',
   'log_format',
+  'codec',
   'demo',
   'sim_agents',
   'sim_racks',
@@ -197,8 +205,12 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
   const ri = pick('reconcileIntervalSeconds', 'reconcile-interval', 'SLUICE_RECONCILE_INTERVAL', 'reconcile_interval');
   const reconcileIntervalSeconds = ri ? parseSeconds(ri.v, ri.where) : 900;
   if (reconcileIntervalSeconds < 1) throw new ConfigError(`${ri!.where}: must be at least 1 second`);
-  const logFormat = str('logFormat', 'log-format', 'SLUICE_LOG_FORMAT', 'log_format') ?? 'json';
-  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`log format must be json or pretty; got ${JSON.stringify(logFormat)}`);
+  const logFormat = str('logFormat', 'log-format', 'SLUICE_LOG_FORMAT', 'log_format');
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new ConfigError(`log format must be json or pretty; got ${JSON.stringify(logFormat)}`);
+  }
+  const codec = str('codec', 'codec', 'SLUICE_CODEC', 'codec') ?? DEFAULT_CODEC;
+  if (codec !== 'json' && codec !== 'protobuf') throw new ConfigError(`codec must be json or protobuf; got ${JSON.stringify(codec)}`);
 
   let demo = true;
   if (flags['no-demo'] === true) {
@@ -228,6 +240,7 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     reconcileIntervalSeconds,
     logLevel: str('logLevel', 'log-level', 'SLUICE_LOG_LEVEL', 'log_level') ?? 'info',
     logFormat,
+    codec,
     demo,
     simAgents: ag ? parseIntIn(ag.v, ag.where, 1, 100_000) : 12,
     simRacks: rk ? parseIntIn(rk.v, rk.where, 1, 1000) : 3,
@@ -266,5 +279,6 @@ export function describeConfig(c: SluiceConfig): string[] {
     `operator API:      ${c.apiListen}${c.apiToken ? ' (token required)' : ''}${src('apiListen')}` +
       (c.apiAllowedHosts.length ? `, also answers to ${c.apiAllowedHosts.join(', ')}` : ''),
     `reconciliation:    implicit every ${c.reconcileIntervalSeconds} s`,
+    `master codec:      ${c.codec}${src('codec')}`,
   ];
 }

@@ -51,13 +51,15 @@ async function expectReject(p: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
-/** Writes `n` single-put records k0..k{n-1} into a new store; returns the wal.log end offset after each. */
-async function writeRecords(dir: string, n: number): Promise<number[]> {
+/** Writes `n` single-put records k0..k{n-1} into a new store; returns the wal.log end offset after
+ *  each, and (with `states`) the whole file as it was on disk right after each acknowledgement. */
+async function writeRecords(dir: string, n: number, states?: Buffer[]): Promise<number[]> {
   const { store } = await open(dir);
   const ends: number[] = [];
   for (let i = 0; i < n; i++) {
     await store.put('c', `k${i}`, { i, text: `value ${i}` });
     ends.push(store.stats().walBytes);
+    states?.push(fs.readFileSync(walPath(dir)));
   }
   await store.close();
   return ends;
@@ -323,16 +325,21 @@ describe('store: compaction', () => {
 });
 
 describe('store: torn tail recovery', () => {
-  it('truncating the last record by every possible byte count recovers exactly the records before it', async () => {
+  // A crash while appending record 5 leaves the file as it was once record 4 was acknowledged (its
+  // commit block claims 4 records) plus part of record 5, which was never acknowledged.
+  it('a partly written record after the last acknowledged one is dropped, whatever its length', async () => {
     const src = tmpDir();
-    const ends = await writeRecords(src, 5);
+    const states: Buffer[] = [];
+    const ends = await writeRecords(src, 5, states);
     const full = fs.readFileSync(walPath(src));
     expect(full.length).to.equal(ends[4]);
     const lastStart = ends[3]!;
     const lastLen = full.length - lastStart;
+    const acked4 = states[3]!;
+    expect(acked4.length).to.equal(lastStart);
     const dir = tmpDir();
     for (let cut = 1; cut < lastLen; cut++) {
-      fs.writeFileSync(walPath(dir), full.subarray(0, full.length - cut));
+      fs.writeFileSync(walPath(dir), Buffer.concat([acked4, full.subarray(lastStart, full.length - cut)]));
       const { store, logger } = await open(dir, { fsync: false });
       expect(store.list('c').map(([k]) => k), `cut ${cut}`).to.deep.equal(['k0', 'k1', 'k2', 'k3']);
       const warn = logger.lines.find((l) => l.level === 'warn');
@@ -342,8 +349,8 @@ describe('store: torn tail recovery', () => {
       await store.close();
       expect(fs.statSync(walPath(dir)).size).to.equal(lastStart);
     }
-    // Removing the whole record is a clean log.
-    fs.writeFileSync(walPath(dir), full.subarray(0, lastStart));
+    // Without any byte of record 5 it is a clean log.
+    fs.writeFileSync(walPath(dir), acked4);
     const { store, logger } = await open(dir);
     expect(store.list('c')).to.have.length(4);
     expect(logger.lines.filter((l) => l.level !== 'info')).to.deep.equal([]);
@@ -355,23 +362,25 @@ describe('store: torn tail recovery', () => {
     await again.close();
   });
 
-  it('garbage appended after the last record, or a damaged last record, is a torn tail', async () => {
+  it('garbage after the last acknowledged record, or a damaged unacknowledged record, is a torn tail', async () => {
     const src = tmpDir();
-    const ends = await writeRecords(src, 4);
+    const states: Buffer[] = [];
+    const ends = await writeRecords(src, 4, states);
     const full = fs.readFileSync(walPath(src));
     const header = Buffer.alloc(8);
     header.writeUInt32BE(100, 0); // plausible header whose payload never arrived
-    const flipped = Buffer.from(full);
+    // Record 4 written but not acknowledged (the commit block still claims 3 records), then damaged.
+    const flipped = Buffer.concat([states[2]!, full.subarray(ends[2]!)]);
     flipped[full.length - 3] ^= 0x40; // payload byte of the last record
-    const badLen = Buffer.from(full);
+    const badLen = Buffer.concat([states[2]!, full.subarray(ends[2]!)]);
     badLen[ends[2]!] = 0x7f; // length field of the last record
     const cases: Array<[string, Buffer, number]> = [
       ['zeros', Buffer.concat([full, Buffer.alloc(4096)]), 4],
       ['random', Buffer.concat([full, Buffer.from(Array.from({ length: 777 }, (_, i) => (i * 131 + 17) & 0xff))]), 4],
       ['header only', Buffer.concat([full, header]), 4],
       ['header and part of a payload', Buffer.concat([full, header, Buffer.from('{"s":5,"o":[')]), 4],
-      ['crc mismatch in the last record', flipped, 3],
-      ['bad length in the last record', badLen, 3],
+      ['crc mismatch in the unacknowledged last record', flipped, 3],
+      ['bad length in the unacknowledged last record', badLen, 3],
     ];
     for (const [name, bytes, keep] of cases) {
       const dir = tmpDir();

@@ -134,6 +134,7 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
       scheduler: { implicitReconcileIntervalMs: cfg.reconcileIntervalSeconds * 1000, ...opts.runtime?.scheduler },
       extensions: [...extensions, ...(opts.runtime?.extensions ?? [])],
       newFramework: cfg.newFramework,
+      client: { contentType: cfg.codec === 'protobuf' ? 'application/x-protobuf' : 'application/json', ...opts.runtime?.client },
     });
     cleanups.push(() => runtime.stop());
 
@@ -213,6 +214,14 @@ export function banner(app: SluiceApp): string {
     cli('job create -f job.json'),
     cli('job delete hello'),
     `  curl -s ${api}/api/v1/status`,
+    '',
+    'Drain a host for maintenance (try a dry run first):',
+    cli('host query'),
+    cli('sla probe <host>'),
+    cli('host maintenance start <host> --dry-run'),
+    cli('host maintenance start <host>'),
+    cli('host maintenance complete <host>'),
+    cli('host maintenance abort <host>'),
   );
   if (!defaultApi) lines.push(`  (or: export SLUICE_API=${api})`);
   lines.push('', 'Ctrl-C stops Sluice; the framework stays registered and a restart resumes it.', '');

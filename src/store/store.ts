@@ -26,9 +26,21 @@ import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from './crc32.js';
-import { StoreClosedError, StoreCorruptError } from './errors.js';
+import { StoreClosedError, StoreCorruptError, StoreError } from './errors.js';
+import { fsyncDir, prepareStoreDir } from './dir.js';
 import { acquireLock, type LockHandle } from './lock.js';
-import { WAL_HEADER_BYTES, decodeWalHeader, encodeRecord, encodeWalHeader, scanRecords, MAX_RECORD_BYTES } from './wal.js';
+import { bootTag } from './boot.js';
+import {
+  COMMIT_BLOCK_OFFSET,
+  WAL_HEADER_BYTES,
+  decodeWalHeader,
+  encodeCommitBlock,
+  encodeRecord,
+  encodeWalHeader,
+  MAX_RECORD_BYTES,
+  type CommitInfo,
+} from './wal.js';
+import { deepFreeze, isUint, replayWal, type MemOp, type WalReplay } from './recover-wal.js';
 import { createLogger } from '../util/logger.js';
 
 export interface StoreLogger {
@@ -82,8 +94,6 @@ const DEFAULT_COMPACT_AFTER = 32 * 1024 * 1024;
 /** A group commit takes queued batches until their payloads reach this size. */
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 
-type MemOp = ['p', string, string, unknown] | ['d', string, string];
-
 interface PendingBatch {
   kind: 'batch';
   opsJson: string[];
@@ -111,6 +121,8 @@ export class Store {
   private seq = 0;
   private wal: FileHandle | undefined;
   private walSize = 0;
+  /** What the commit block on disk says (ackedEnd < end until the latest group is sealed). */
+  private commitBlock: CommitInfo = { end: WAL_HEADER_BYTES, ackedEnd: WAL_HEADER_BYTES, seq: 0, bootTag: bootTag() };
   /** Compaction is attempted when walSize reaches this (raised after a failed attempt). */
   private compactAt: number;
 
@@ -144,16 +156,19 @@ export class Store {
   static async open(dir: string, opts: StoreOptions & { repair?: boolean } = {}): Promise<Store> {
     const abs = path.resolve(dir);
     const logger = opts.logger ?? createLogger({ defaultMeta: { component: 'store' } });
-    const created = await fsp.mkdir(abs, { recursive: true });
-    if (created !== undefined && (opts.fsync ?? true)) await fsyncDir(path.dirname(created));
-    const lock = await acquireLock(abs, logger);
+    await prepareStoreDir(abs, opts.fsync ?? true);
+    const lock = await acquireLock(abs, logger).catch((err: unknown) => {
+      throw err instanceof StoreError ? err : new StoreError(`cannot lock the store directory ${abs}: ${(err as Error).message}`, abs);
+    });
     const store = new Store(abs, lock, opts, logger);
     try {
       await store.recover(opts.repair ?? false);
     } catch (err) {
       await store.wal?.close().catch(() => undefined);
       lock.release();
-      throw err;
+      if (err instanceof StoreError) throw err;
+      const e = err as NodeJS.ErrnoException;
+      throw new StoreError(`cannot open the store in ${abs}: ${e.message}`, e.path ?? abs);
     }
     return store;
   }
@@ -278,6 +293,7 @@ export class Store {
       this.closing = (async () => {
         await this.idle();
         try {
+          if (this.wal && !this.failed) await this.sealCommitBlock().catch(() => undefined);
           await this.wal?.close();
         } finally {
           this.wal = undefined;
@@ -372,14 +388,23 @@ export class Store {
       return encodeRecord(this.generation, Buffer.from(`{"s":${seq},"o":[${b.opsJson.join(',')}]}`, 'utf8'));
     });
     const buf = records.length === 1 ? records[0]! : Buffer.concat(records);
+    const block: CommitInfo = { end: start + buf.length, ackedEnd: start, seq, bootTag: bootTag() };
     try {
-      writeFullySync(wal.fd, buf, start); // page-cache copy: cheaper inline than a threadpool hop
+      // Records first, then the block claiming them: a process killed in between leaves only an
+      // unclaimed (unacknowledged) tail. One fdatasync makes both durable. Page-cache copies are
+      // cheaper inline than a threadpool hop.
+      writeFullySync(wal.fd, buf, start);
+      writeFullySync(wal.fd, encodeCommitBlock(this.generation, block), COMMIT_BLOCK_OFFSET);
+      this.commitBlock = block;
       if (this.fsyncEnabled) await wal.datasync();
     } catch (err) {
       // Put the file back to its last durable length so a rejected batch can never reappear.
       let rolledBack = false;
       try {
         await wal.truncate(start);
+        const back: CommitInfo = { end: start, ackedEnd: start, seq: this.seq, bootTag: bootTag() };
+        writeFullySync(wal.fd, encodeCommitBlock(this.generation, back), COMMIT_BLOCK_OFFSET);
+        this.commitBlock = back;
         if (this.fsyncEnabled) await wal.datasync();
         rolledBack = true;
       } catch {
@@ -423,6 +448,17 @@ export class Store {
       }
       b.resolve();
     });
+  }
+
+  /** Marks the latest group as acknowledged in the commit block (its records are already durable). */
+  private async sealCommitBlock(): Promise<void> {
+    const c = this.commitBlock;
+    if (!this.wal || (c.ackedEnd === c.end && c.end === this.walSize && c.bootTag === bootTag())) return;
+    const block: CommitInfo = { end: this.walSize, ackedEnd: this.walSize, seq: this.seq, bootTag: bootTag() };
+    if (this.fsyncEnabled) await this.wal.datasync();
+    writeFullySync(this.wal.fd, encodeCommitBlock(this.generation, block), COMMIT_BLOCK_OFFSET);
+    if (this.fsyncEnabled) await this.wal.datasync();
+    this.commitBlock = block;
   }
 
   private apply(op: MemOp): void {
@@ -506,7 +542,9 @@ export class Store {
     const tmp = file + '.tmp';
     const h = await fsp.open(tmp, 'w+');
     try {
-      await writeFully(h, encodeWalHeader(generation), 0);
+      const block: CommitInfo = { end: WAL_HEADER_BYTES, ackedEnd: WAL_HEADER_BYTES, seq: this.seq, bootTag: bootTag() };
+      await writeFully(h, encodeWalHeader(generation, block), 0);
+      this.commitBlock = block;
       if (this.fsyncEnabled) await h.sync();
       await fsp.rename(tmp, file);
       if (this.fsyncEnabled) await fsyncDir(this.dir);
@@ -638,53 +676,23 @@ export class Store {
       toSetAside.push(walFile);
     }
 
-    const scan = scanRecords(buf, walGen);
-    let expectSeq: number | undefined = snapshotLost || needCompact ? undefined : snapSeq + 1;
-    let lastSeq = snapSeq;
-    let goodEnd = WAL_HEADER_BYTES;
-    let payloadBad = false;
-    for (const rec of scan.records) {
-      let parsed: { seq: number; ops: MemOp[] };
-      try {
-        parsed = parsePayload(rec.payload);
-        if (expectSeq !== undefined && parsed.seq !== expectSeq) {
-          throw new Error(`sequence number ${parsed.seq}, expected ${expectSeq}`);
-        }
-      } catch (err) {
-        this.corrupt(
-          repair,
-          new StoreCorruptError(
-            `${walFile}: record at offset ${rec.offset} has a valid CRC but is not a valid batch: ${(err as Error).message}`,
-            walFile,
-            rec.offset,
-          ),
-        );
-        payloadBad = true;
-        break;
-      }
-      for (const op of parsed.ops) this.apply(op);
-      lastSeq = parsed.seq;
-      expectSeq = parsed.seq + 1;
-      goodEnd = rec.offset + (rec.payload.length + 8);
-    }
-    if (!payloadBad) goodEnd = scan.goodEnd;
+    const r = replayWal(buf, header, {
+      file: walFile,
+      baseSeq: snapSeq,
+      expectSeq: snapshotLost || needCompact ? undefined : snapSeq + 1,
+      bootTag: bootTag(),
+    });
+    for (const ops of r.batches) for (const op of ops) this.apply(op);
     this.generation = walGen > snapGen || snapshotLost ? walGen : snapGen;
-    this.seq = lastSeq;
-
-    if (payloadBad || (scan.bad && scan.bad.nextValidOffset !== undefined)) {
-      if (!payloadBad) {
-        const bad = scan.bad!;
-        this.corrupt(
-          repair,
-          new StoreCorruptError(
-            `${walFile}: corrupt record at offset ${bad.offset} (${bad.reason}), followed by a valid record at offset ` +
-              `${bad.nextValidOffset}: this is damage inside the log, not a torn write at its tail`,
-            walFile,
-            bad.offset,
-          ),
-        );
-      }
+    this.seq = r.lastSeq;
+    if (r.corrupt) {
+      this.corrupt(repair, new StoreCorruptError(r.corrupt.message, walFile, r.corrupt.offset));
       if (!toSetAside.includes(walFile)) toSetAside.push(walFile);
+      needCompact = true;
+    }
+    if (!header.commit && !needCompact) {
+      if (r.torn) this.logTorn(walFile, r.torn, r.batches.length, buf.length - r.goodEnd);
+      this.logger.info(`store ${walFile} is format version 1; rewriting it as version 2`, { event: 'store_upgrade' });
       needCompact = true;
     }
     if (needCompact) {
@@ -694,21 +702,31 @@ export class Store {
 
     const h = await fsp.open(walFile, 'r+');
     try {
-      if (scan.bad) {
-        this.logger.warn(
-          `store ${walFile}: torn record at offset ${scan.bad.offset} (${scan.bad.reason}), the tail of a write ` +
-            `interrupted by a crash; recovered ${scan.records.length} record(s), discarding the last ${buf.length - goodEnd} byte(s)`,
-          { event: 'store_torn_tail', file: walFile, offset: scan.bad.offset, discarded_bytes: buf.length - goodEnd },
-        );
-        await h.truncate(goodEnd);
-        if (this.fsyncEnabled) await h.datasync();
+      this.wal = h;
+      this.walSize = r.goodEnd;
+      this.commitBlock = header.commit!;
+      if (r.torn) {
+        this.logTorn(walFile, r.torn, r.batches.length, buf.length - r.goodEnd);
+        await h.truncate(r.goodEnd);
       }
+      // Records kept past the old block (written, never acknowledged) are made durable and claimed.
+      await this.sealCommitBlock();
     } catch (err) {
+      this.wal = undefined;
       await h.close();
       throw err;
     }
-    this.wal = h;
-    this.walSize = goodEnd;
+  }
+
+  private logTorn(walFile: string, torn: NonNullable<WalReplay['torn']>, kept: number, discarded: number): void {
+    const why = torn.afterReboot
+      ? 'the latest group commit, interrupted when the machine went down during its fsync (never acknowledged)'
+      : 'the tail of a write interrupted by a crash (never acknowledged)';
+    this.logger.warn(
+      `store ${walFile}: torn record at offset ${torn.offset} (${torn.reason}), ${why}; ` +
+        `recovered ${kept} record(s), discarding the last ${discarded} byte(s)`,
+      { event: 'store_torn_tail', file: walFile, offset: torn.offset, discarded_bytes: discarded, after_reboot: torn.afterReboot },
+    );
   }
 
   /** After a repair: copy the damaged files aside, then write a clean snapshot and log. */
@@ -754,37 +772,6 @@ export class Store {
 
 class SnapshotError extends Error {}
 
-function isUint(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-function parsePayload(payload: Buffer): { seq: number; ops: MemOp[] } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(payload.toString('utf8'));
-  } catch (err) {
-    throw new Error(`payload is not valid JSON (${(err as Error).message})`);
-  }
-  const d = doc as { s?: unknown; o?: unknown };
-  if (d === null || typeof d !== 'object' || !isUint(d.s) || !Array.isArray(d.o)) throw new Error('payload is not {"s":seq,"o":[...]}');
-  const ops: MemOp[] = d.o.map((op: unknown, i: number) => {
-    if (Array.isArray(op) && typeof op[1] === 'string' && typeof op[2] === 'string') {
-      if (op[0] === 'p' && op.length === 4) return ['p', op[1], op[2], deepFreeze(op[3])];
-      if (op[0] === 'd' && op.length === 3) return ['d', op[1], op[2]];
-    }
-    throw new Error(`operation ${i} is malformed`);
-  });
-  return { seq: d.s, ops };
-}
-
-function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v as object)) deepFreeze(x);
-  }
-  return v;
-}
-
 async function writeFully(h: FileHandle, buf: Buffer, position: number): Promise<void> {
   let off = 0;
   while (off < buf.length) {
@@ -801,20 +788,6 @@ async function writeFileDurably(file: string, text: string, sync: boolean): Prom
     if (sync) await h.sync();
   } finally {
     await h.close();
-  }
-}
-
-/** fsync a directory so renames/creations in it are durable (a no-op where unsupported). */
-export async function fsyncDir(dir: string): Promise<void> {
-  let h: FileHandle | undefined;
-  try {
-    h = await fsp.open(dir, 'r');
-    await h.sync();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw err;
-  } finally {
-    await h?.close();
   }
 }
 

@@ -3,44 +3,121 @@
  *
  * File header, 16 bytes:
  *   0..5   magic "SLUWAL"
- *   6..7   format version, uint16 big-endian (1)
+ *   6..7   format version, uint16 big-endian (2; version 1 files are still read, see below)
  *   8..11  generation, uint32 BE (equals the generation of the snapshot the log continues)
  *   12..15 CRC-32 of bytes 0..11, uint32 BE
- * Then records, back to back, one per committed batch:
+ * Commit block, 32 bytes (version 2 only), rewritten in place by every group commit:
+ *   16..23 end       uint64 BE: file length once the latest group commit is complete
+ *   24..31 ackedEnd  uint64 BE: file length already durable and acknowledged before that group began
+ *   32..39 seq       uint64 BE: sequence number of the record that ends at `end`
+ *   40..43 boot tag  uint32 BE: which boot of the machine wrote the block (see boot.ts)
+ *   44..47 CRC-32 of (generation uint32 BE ‖ bytes 16..43), uint32 BE
+ * Then records, back to back from byte 48 (16 in version 1), one per committed batch:
  *   0..3   payload length L, uint32 BE (1 ≤ L ≤ MAX_RECORD_BYTES)
  *   4..7   CRC-32 of (generation uint32 BE ‖ L uint32 BE ‖ payload), uint32 BE
  *   8..    payload: L bytes of UTF-8 JSON (see store.ts)
  * Seeding the record CRC with the generation means a record left over from an older log can never
  * validate in a newer one; covering L means a damaged length is caught like a damaged payload.
+ *
+ * The commit block is what tells a torn tail from lost data: a group commit writes its records,
+ * then the block (in that order, into the page cache), then one fdatasync makes both durable before
+ * any batch of the group is acknowledged. Bytes past `end` were never acknowledged; bytes before
+ * `ackedEnd` were acknowledged by an earlier fsync that had completed; [ackedEnd, end) is the latest
+ * group, acknowledged unless the machine itself went down during its fsync (see store.ts).
  */
 import { crc32 } from './crc32.js';
 
 export const WAL_MAGIC = Buffer.from('SLUWAL', 'latin1');
-export const WAL_VERSION = 1;
-export const WAL_HEADER_BYTES = 16;
+export const WAL_VERSION = 2;
+/** Size of the fixed part of the header (magic, version, generation, CRC). */
+export const WAL_FILE_HEADER_BYTES = 16;
+export const COMMIT_BLOCK_OFFSET = 16;
+export const COMMIT_BLOCK_BYTES = 32;
+/** Offset of the first record in a current (version 2) log. */
+export const WAL_HEADER_BYTES = COMMIT_BLOCK_OFFSET + COMMIT_BLOCK_BYTES;
+/** Offset of the first record in a version 1 log (no commit block). */
+export const WAL_V1_HEADER_BYTES = 16;
 export const RECORD_HEADER_BYTES = 8;
 /** Upper bound on one record's payload (a single batch). */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
-export function encodeWalHeader(generation: number): Buffer {
+/** What the commit block of a version 2 log says. */
+export interface CommitInfo {
+  /** File length once the latest group commit is complete. */
+  end: number;
+  /** File length that was durable and acknowledged before the latest group commit began. */
+  ackedEnd: number;
+  /** Sequence number of the record ending at `end` (the snapshot's seq when no record does). */
+  seq: number;
+  /** Boot of the machine that wrote the block. */
+  bootTag: number;
+}
+
+export interface WalHeader {
+  generation: number;
+  version: number;
+  /** Offset of the first record. */
+  recordsStart: number;
+  /** Absent in version 1 logs. */
+  commit?: CommitInfo;
+}
+
+export function encodeWalHeader(generation: number, commit: CommitInfo): Buffer {
   const b = Buffer.alloc(WAL_HEADER_BYTES);
   WAL_MAGIC.copy(b, 0);
   b.writeUInt16BE(WAL_VERSION, 6);
   b.writeUInt32BE(generation >>> 0, 8);
   b.writeUInt32BE(crc32(b.subarray(0, 12)), 12);
+  encodeCommitBlock(generation, commit).copy(b, COMMIT_BLOCK_OFFSET);
   return b;
 }
 
-/** Parses the file header; returns the generation or a description of what is wrong. */
-export function decodeWalHeader(buf: Buffer): { generation: number } | { error: string } {
-  if (buf.length < WAL_HEADER_BYTES) return { error: `file is ${buf.length} bytes, shorter than the ${WAL_HEADER_BYTES}-byte header` };
+/** The 32-byte commit block, written at COMMIT_BLOCK_OFFSET. */
+export function encodeCommitBlock(generation: number, c: CommitInfo): Buffer {
+  const b = Buffer.alloc(COMMIT_BLOCK_BYTES);
+  b.writeBigUInt64BE(BigInt(c.end), 0);
+  b.writeBigUInt64BE(BigInt(c.ackedEnd), 8);
+  b.writeBigUInt64BE(BigInt(c.seq), 16);
+  b.writeUInt32BE(c.bootTag >>> 0, 24);
+  b.writeUInt32BE(commitCrc(generation, b.subarray(0, 28)), 28);
+  return b;
+}
+
+function commitCrc(generation: number, body: Uint8Array): number {
+  const pre = Buffer.alloc(4);
+  pre.writeUInt32BE(generation >>> 0, 0);
+  return crc32(body, crc32(pre));
+}
+
+/** Parses the file header (and commit block); returns it or a description of what is wrong. */
+export function decodeWalHeader(buf: Buffer): WalHeader | { error: string } {
+  if (buf.length < WAL_FILE_HEADER_BYTES) {
+    return { error: `file is ${buf.length} bytes, shorter than the ${WAL_FILE_HEADER_BYTES}-byte header` };
+  }
   if (!buf.subarray(0, 6).equals(WAL_MAGIC)) return { error: `bad magic ${JSON.stringify(buf.subarray(0, 6).toString('latin1'))} (expected "SLUWAL")` };
   const stored = buf.readUInt32BE(12);
   const computed = crc32(buf.subarray(0, 12));
   if (stored !== computed) return { error: `header CRC mismatch (stored 0x${hex(stored)}, computed 0x${hex(computed)})` };
   const version = buf.readUInt16BE(6);
-  if (version !== WAL_VERSION) return { error: `unsupported format version ${version} (this build reads ${WAL_VERSION})` };
-  return { generation: buf.readUInt32BE(8) };
+  const generation = buf.readUInt32BE(8);
+  if (version === 1) return { generation, version, recordsStart: WAL_V1_HEADER_BYTES };
+  if (version !== WAL_VERSION) return { error: `unsupported format version ${version} (this build reads 1 and ${WAL_VERSION})` };
+  if (buf.length < WAL_HEADER_BYTES) {
+    return { error: `file is ${buf.length} bytes, shorter than the ${WAL_HEADER_BYTES}-byte header with its commit block` };
+  }
+  const block = buf.subarray(COMMIT_BLOCK_OFFSET, WAL_HEADER_BYTES);
+  const blockStored = block.readUInt32BE(28);
+  const blockComputed = commitCrc(generation, block.subarray(0, 28));
+  if (blockStored !== blockComputed) {
+    return { error: `commit block CRC mismatch at offset ${COMMIT_BLOCK_OFFSET} (stored 0x${hex(blockStored)}, computed 0x${hex(blockComputed)})` };
+  }
+  const end = Number(block.readBigUInt64BE(0));
+  const ackedEnd = Number(block.readBigUInt64BE(8));
+  const seq = Number(block.readBigUInt64BE(16));
+  if (!Number.isSafeInteger(end) || !Number.isSafeInteger(seq) || ackedEnd < WAL_HEADER_BYTES || ackedEnd > end) {
+    return { error: `commit block is inconsistent (end ${end}, acknowledged end ${ackedEnd}, seq ${seq})` };
+  }
+  return { generation, version, recordsStart: WAL_HEADER_BYTES, commit: { end, ackedEnd, seq, bootTag: block.readUInt32BE(24) } };
 }
 
 function recordCrc(generation: number, len: number, payload: Uint8Array): number {

@@ -17,7 +17,7 @@ import { projectRoot } from '../helpers/fixtures.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import type { JobSpec } from '../../src/scheduler/job-spec.js';
 import { parseTaskId } from '../../src/scheduler/task-id.js';
-import { api, liveByInstance, quietLogger, realDelay, tmpDir, type Env } from './workload-helpers.js';
+import { api, childEnv, liveByInstance, quietLogger, realDelay, tmpDir, type Env } from './workload-helpers.js';
 import { SlaWatch, allRunning, hostStates, job, masterJson, startWebOnTwelveAgents } from './maintenance-helpers.js';
 
 const MAIN = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -33,7 +33,7 @@ interface Child {
 function spawnSluice(simUrl: string, storeDir: string): Promise<Child> {
   const proc = spawn(process.execPath, [MAIN, 'start', '--master', simUrl, '--store', storeDir, '--api-listen', '127.0.0.1:0', '--no-demo', '--log-level', 'info'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SLUICE_LOG_FORMAT: 'json' },
+    env: childEnv({ SLUICE_LOG_FORMAT: 'json' }),
   });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -14,7 +14,7 @@ import { projectRoot } from '../helpers/fixtures.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import type { JobSpec } from '../../src/scheduler/job-spec.js';
 import { WAL_FILE } from '../../src/store/index.js';
-import { api, DuplicateWatch, liveByInstance, quietLogger, realDelay, tmpDir } from './workload-helpers.js';
+import { api, childEnv, DuplicateWatch, liveByInstance, quietLogger, realDelay, tmpDir } from './workload-helpers.js';
 
 const MAIN = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
 
@@ -28,7 +28,7 @@ interface Child {
 function spawnSluice(simUrl: string, storeDir: string, extra: string[] = []): { proc: ChildProcess; ready: Promise<Child>; exited: Promise<number | null>; output: () => string } {
   const proc = spawn(process.execPath, [MAIN, 'start', '--master', simUrl, '--store', storeDir, '--api-listen', '127.0.0.1:0', '--no-demo', '--log-level', 'info', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SLUICE_LOG_FORMAT: 'json' },
+    env: childEnv({ SLUICE_LOG_FORMAT: 'json' }),
   });
   let out = '';
   let err = '';

@@ -23,6 +23,15 @@ export function quietLogger(): Logger {
   return createLogger({ level: process.env['SLUICE_TEST_LOG'] ? 'debug' : 'error', silent: !process.env['SLUICE_TEST_LOG'] });
 }
 
+/** The codec Sluice speaks to the simulator in the e2e suites: SLUICE_TEST_CODEC=json|protobuf
+ *  (unset: Sluice's default). `npm test` runs the e2e suites once more under the non-default one. */
+export const TEST_CODEC: string | undefined = process.env['SLUICE_TEST_CODEC'] || undefined;
+
+/** Environment for a spawned `sluice start` that honours SLUICE_TEST_CODEC. */
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...(TEST_CODEC ? { SLUICE_CODEC: TEST_CODEC } : {}), ...extra };
+}
+
 export const realDelay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface ApiResponse {
@@ -121,7 +130,7 @@ export async function startEnv(o: { sim?: SimOptions; storeDir?: string } = {}):
   const logger = quietLogger();
   const sim = await startSim({ agents: 12, racks: 3, clock, seed: 7, taskStartupDelayMs: 500, logger, ...o.sim });
   const storeDir = o.storeDir ?? tmpDir('sluice-e2e-');
-  const cfg = loadConfig({ master: [sim.url], store: storeDir, 'api-listen': '127.0.0.1:0', 'no-demo': true }, {});
+  const cfg = loadConfig({ master: [sim.url], store: storeDir, 'api-listen': '127.0.0.1:0', 'no-demo': true, codec: TEST_CODEC }, {});
   const start = () =>
     startSluice(cfg, {
       clock,
