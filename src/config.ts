@@ -4,6 +4,7 @@
  * | Setting                  | Flag                    | Environment               | File key            | Default              |
  * |--------------------------|-------------------------|---------------------------|---------------------|----------------------|
  * | Mesos master URL(s)      | --master (repeat/comma) | SLUICE_MASTER (comma)     | master (str/array)  | none: embedded sim   |
+ * |   or one zk:// URL       | --master zk://h1:2181,h2:2181/mesos (ZooKeeper detection; file:// holding one) |  |      |
  * | Framework name           | --framework-name        | SLUICE_FRAMEWORK_NAME     | framework_name      | sluice               |
  * | Role                     | --role                  | SLUICE_ROLE               | role                | *                    |
  * | Unix user of tasks       | --user                  | SLUICE_USER               | user                | current user         |
@@ -116,6 +117,13 @@ function splitList(v: unknown, where: string): string[] {
   return out;
 }
 
+/** Like splitList, but a `zk://h1:2181,h2:2181/path` (or `file://`) URL is one item: its commas separate ZooKeeper servers. */
+function splitMasters(v: unknown, where: string): string[] {
+  const items = Array.isArray(v) ? v : [v];
+  const zk = items.filter((x) => typeof x === 'string' && /^\s*(zk|file):\/\//i.test(x));
+  return zk.length ? [...zk.map((x) => (x as string).trim()), ...splitList(items.filter((x) => !zk.includes(x)), where)] : splitList(v, where);
+}
+
 const FILE_KEYS = [
   'master',
   'framework_name',
@@ -200,7 +208,7 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
   };
 
   const m = pick('masters', 'master', 'SLUICE_MASTER', 'master');
-  const masters = m ? splitList(m.v, m.where) : [];
+  const masters = m ? splitMasters(m.v, m.where) : [];
   const fo = pick('failoverTimeoutSeconds', 'failover-timeout', 'SLUICE_FAILOVER_TIMEOUT', 'failover_timeout');
   const ri = pick('reconcileIntervalSeconds', 'reconcile-interval', 'SLUICE_RECONCILE_INTERVAL', 'reconcile_interval');
   const reconcileIntervalSeconds = ri ? parseSeconds(ri.v, ri.where) : 900;

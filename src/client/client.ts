@@ -111,7 +111,7 @@ const FRAMEWORK_REMOVED = 'Framework has been removed';
 const NOT_SUBSCRIBED = 'Framework is not subscribed';
 
 export interface SchedulerClientOptions {
-  /** Master URLs, `http(s)://host:port` (bare `host:port` = http). `zk://` is not supported yet. */
+  /** Master URLs, `http(s)://host:port` (bare `host:port` = http), or one `zk://h1:2181,h2:2181/mesos` (or `file://`) URL. */
   masters: readonly string[];
   /**
    * The FrameworkInfo sent on SUBSCRIBE. The client adds nothing: choose `capabilities` (e.g.
@@ -161,7 +161,7 @@ export interface SchedulerClientOptions {
   maxQueuedCalls?: number;
   /** Events held for a paused consumer before the HTTP body is paused (default 1000). */
   maxBufferedEvents?: number;
-  /** Leader detection (default: StaticListDetector over `masters`). */
+  /** Leader detection (default: createLeaderDetector(masters): ZooKeeper for zk://, else StaticListDetector). */
   detector?: LeaderDetector;
 }
 
@@ -303,7 +303,8 @@ export class SchedulerClient {
   private readonly readyWaiters = new Set<{ resolve: (s: ConnectionState) => void; reject: (e: Error) => void }>();
 
   constructor(opts: SchedulerClientOptions) {
-    this.masters = parseMasterUrls(opts.masters);
+    // with a detector of its own (e.g. ZooKeeper for a zk:// URL), the masters are its business
+    this.masters = opts.detector ? [] : parseMasterUrls(opts.masters);
     if (!opts.frameworkInfo) throw new SchedulerClientError('frameworkInfo is required');
     this.frameworkInfo = opts.frameworkInfo;
     this.suppressedRoles = opts.suppressedRoles ?? [];
@@ -330,6 +331,15 @@ export class SchedulerClient {
     this.ownsDetector = !opts.detector;
     this.detector =
       opts.detector ?? new StaticListDetector(this.masters, { tls: opts.tls, clock: this.clock, logger: this.log });
+    // ZooKeeper announced another leader: drop the stream to the old one (or stop backing off) at once
+    this.leaderChangeOff = this.detector.onLeaderChange?.((origin) => {
+      if (!origin || this.stopped) return;
+      const s = this.stream;
+      if (s && !s.done && s.masterUrl !== origin) {
+        this.log.info('leader_changed', { event: 'leader_changed', from: s.masterUrl, to: origin, framework_id: this.frameworkId });
+        s.finish({ reason: 'leader_changed' });
+      } else if (!s) this.sleeper?.resolve();
+    });
 
     this.connection$ = new BehaviorSubject<ConnectionState>({ state: 'disconnected' });
     this.events$ = this.eventsSubject.asObservable();
@@ -361,7 +371,8 @@ export class SchedulerClient {
    * Only the fact is logged (and the principal), never a secret.
    */
   private resolveAuth(opts: SchedulerClientOptions): BasicAuth | undefined {
-    const fromUrls = masterCredentials(opts.masters);
+    // (a detector's URL, e.g. zk://user:pass@…, carries its own credentials, not the master's)
+    const fromUrls = opts.detector ? undefined : masterCredentials(opts.masters);
     if (!fromUrls) return opts.auth;
     if (opts.auth) {
       if (opts.auth.principal !== fromUrls.principal || opts.auth.secret !== fromUrls.secret) {
@@ -1178,11 +1189,13 @@ export class SchedulerClient {
   }
 
   private shuttingDown: Promise<void> | undefined;
+  private leaderChangeOff: (() => void) | undefined;
 
   private terminate(error: Error | undefined): Promise<void> {
     if (this.shuttingDown) return this.shuttingDown;
     this.shuttingDown = (async () => {
       this.stopped = true;
+      this.leaderChangeOff?.();
       this.session = undefined;
       this.subscribeAbort?.abort();
       this.stream?.finish({ reason: 'stopped' });

@@ -1,15 +1,17 @@
 /**
  * Leader detection. The client asks a LeaderDetector which master to talk to and tells it what it
  * learned (redirects, failures). StaticListDetector works from a fixed list of master URLs using
- * each master's `/master/redirect` endpoint; a ZooKeeper detector can implement the same interface
- * later (zk:// URLs are rejected by parseMasterUrls until then).
+ * each master's `/master/redirect` endpoint; ZkMasterDetector (src/zk) reads the leader from
+ * ZooKeeper for a `zk://` (or `file://`) master URL. createLeaderDetector picks one.
  */
 import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../util/clock.js';
 import { RealClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
-import { NoLeaderError } from './errors.js';
+import { ZkMasterDetector } from '../zk/master-detector.js';
+import { isZkUrl } from '../zk/url.js';
+import { NoLeaderError, UnsupportedMasterUrlError } from './errors.js';
 import { REDIRECT_PATH, createDispatcher, describeError, parseMasterUrls, resolveLocation, type TlsOptions } from './http.js';
 
 export interface LeaderDetector {
@@ -23,6 +25,29 @@ export interface LeaderDetector {
   /** Talking to `origin` failed (refused, reset, 503, 404, dead stream): do not prefer it next time. */
   failed(origin: string): void;
   close(): Promise<void>;
+  /**
+   * Optional push of leader changes (ZooKeeper): the listener gets the new leader's origin
+   * (undefined = none known) so a client connected elsewhere re-subscribes at once. Returns an
+   * unsubscribe function.
+   */
+  onLeaderChange?(listener: (origin: string | undefined) => void): () => void;
+}
+
+/** True when the masters are one ZooKeeper URL (`zk://…` or `file://…`) rather than a list of HTTP masters. */
+export function isZkMasters(masters: readonly string[]): boolean {
+  return Array.isArray(masters) && masters.some((m) => typeof m === 'string' && isZkUrl(m));
+}
+
+/**
+ * The detector for configured masters: ZooKeeper for a single `zk://`/`file://` URL (https when TLS
+ * options are given), the static list otherwise. A zk:// URL mixed with other masters is refused.
+ */
+export function createLeaderDetector(masters: readonly string[], opts: StaticListDetectorOptions = {}): LeaderDetector {
+  if (!isZkMasters(masters)) return new StaticListDetector(masters, opts);
+  if (masters.length !== 1) {
+    throw new UnsupportedMasterUrlError('A zk:// master URL must be the only master given (it names the whole ensemble: zk://h1:2181,h2:2181/mesos)');
+  }
+  return new ZkMasterDetector(masters[0]!, { scheme: opts.tls ? 'https' : 'http', logger: opts.logger });
 }
 
 export interface StaticListDetectorOptions {

@@ -130,6 +130,7 @@ export type StreamCloseReason =
   | 'error_event'
   | 'not_subscribed'
   | 'bad_response'
+  | 'leader_changed'
   | 'stopped';
 
 /** No master in the list could be reached or named a leader. */

@@ -2,16 +2,18 @@
  * `sluice sim`: runs the Mesos master simulator alone (real time) and prints the URL(s) to point any
  * Mesos client at, until SIGINT/SIGTERM.
  *
- *   sluice sim --agents 12 --racks 3 [--port 5050] [--masters 1] [--seed N]
+ *   sluice sim --agents 12 --racks 3 [--port 5050] [--masters 1] [--seed N] [--zk zk://host:2181/mesos]
  */
 import { createLogger, type Logger } from '../util/logger.js';
+import { redactUrl } from '../util/redact.js';
+import { parseZkUrl } from '../zk/url.js';
 import { startSim, type Sim } from './cluster.js';
 import { readFileSync } from 'node:fs';
 import { parseCredentialsFile, type SimAuthenticate, type SimCredential } from './auth.js';
 
 export const SIM_USAGE = `Usage: sluice sim [--agents N] [--racks N] [--port P] [--masters N] [--seed N]
                  [--allocation-interval MS] [--startup-delay MS] [--log-level LEVEL]
-                 [--credentials P:S|FILE]... [--authenticate REALMS] [--clock-offset MS]
+                 [--credentials P:S|FILE]... [--authenticate REALMS] [--clock-offset MS] [--zk URL]
 
 Runs a simulated Apache Mesos 1.12 master (scheduler API, operator API, maintenance endpoints,
 /master/state) on 127.0.0.1 until interrupted. Point any Mesos client at the printed URL.
@@ -29,6 +31,9 @@ Runs a simulated Apache Mesos 1.12 master (scheduler API, operator API, maintena
   --authenticate REALMS    realms requiring it: frameworks,readonly,readwrite (default frameworks
                            when credentials are given; as --authenticate_http_* of a real master)
   --clock-offset MS        the cluster's clock runs MS ahead of this host (negative: behind)
+  --zk URL                 zk://[user:pass@]host:port[,host:port...]/path: the masters register in
+                           ZooKeeper as Mesos masters do (json.info_ nodes, lowest leads); point
+                           Sluice at the same URL with --master
 `;
 
 export interface SimCliOptions {
@@ -43,6 +48,7 @@ export interface SimCliOptions {
   credentials?: SimCredential[];
   authenticate?: SimAuthenticate;
   clockOffsetMs?: number;
+  zk?: string;
 }
 
 export class SimCliError extends Error {}
@@ -104,6 +110,17 @@ export function parseSimArgs(argv: string[]): SimCliOptions | 'help' {
         const v = value();
         if (v === undefined || !/^[-+]?\d+$/.test(v)) throw new SimCliError('--clock-offset needs a whole number of milliseconds');
         o.clockOffsetMs = Number(v);
+        break;
+      }
+      case '--zk': {
+        const v = value();
+        if (!v) throw new SimCliError('--zk needs a zk://host:port/path URL');
+        try {
+          parseZkUrl(v);
+        } catch (e) {
+          throw new SimCliError(`--zk: ${(e as Error).message}`);
+        }
+        o.zk = v;
         break;
       }
       case '--log-level': {
@@ -198,6 +215,7 @@ export async function runSimCli(argv: string[], ctx?: unknown, io?: SimCliIo): P
       credentials: o.credentials,
       authenticate: o.authenticate,
       clockOffsetMs: o.clockOffsetMs,
+      zk: o.zk,
       logger,
     });
   } catch (e) {
@@ -209,6 +227,7 @@ export async function runSimCli(argv: string[], ctx?: unknown, io?: SimCliIo): P
     out(`Mesos master simulator (Mesos 1.12 API): ${o.agents} agents on ${o.racks} racks, ${o.masters} master(s)`);
     out(`leader: ${sim.url}`);
     if (sim.urls.length > 1) out(`masters: ${sim.urls.join(' ')}`);
+    if (o.zk) out(`ZooKeeper: masters registered under ${redactUrl(o.zk)} (run Sluice with --master ${redactUrl(o.zk)})`);
     out(`scheduler API: ${sim.url}/api/v1/scheduler   operator API: ${sim.url}/api/v1   state: ${sim.url}/master/state`);
     if (o.credentials?.length) {
       const a = o.authenticate ?? { frameworks: true };

@@ -16,6 +16,8 @@ import { OffsetClock } from './clock-offset.js';
 import { type Res, containsRes, res, subInto } from './resources.js';
 import { TimerQueue } from './timers.js';
 import { Rng, newUuid } from './util.js';
+import { ZkMasterGroup } from '../zk/master-registrar.js';
+import { parseZkUrl } from '../zk/url.js';
 import type { StateContext } from './views.js';
 
 export interface AgentSpec {
@@ -58,6 +60,12 @@ export interface SimOptions {
   cluster?: string;
   /** Delay between TASK_STARTING and TASK_RUNNING (default 0). */
   taskStartupDelayMs?: number;
+  /**
+   * `zk://host:port/mesos`: every master registers an ephemeral sequential `json.info_` znode with
+   * its MasterInfo (as a Mesos master does), the lowest sequence leads, failover() goes through
+   * ZooKeeper (the old leader's node is deleted) and close() removes every node.
+   */
+  zk?: string;
   /** Per-task behaviour hook (takes precedence over labels / command markers). */
   taskBehaviour?: (info: TaskInfo, frameworkId: string, agent: AgentView) => Partial<TaskBehaviour> | undefined;
   /** HTTP Basic credentials the masters accept (Mesos --credentials); see src/sim/auth.ts. */
@@ -160,6 +168,8 @@ export class Sim {
   private readonly transitionListeners = new Set<(t: TaskTransition) => void>();
   private readonly callFaults: CallFaultRule[] = [];
   private leaderIndex: number | undefined;
+  /** The masters' ZooKeeper registrations (with SimOptions.zk). */
+  zkGroup: ZkMasterGroup | undefined;
   /** The leading master's state. */
   master: Master | undefined;
   private epoch = 0;
@@ -252,6 +262,11 @@ export class Sim {
     }
     const base = this.opts.port ?? 0;
     for (let i = 0; i < n; i++) await this.nodes[i]!.listen(base === 0 ? 0 : base + i);
+    if (this.opts.zk) {
+      // in order, so master 0 has the lowest sequence and leads
+      this.zkGroup = new ZkMasterGroup(parseZkUrl(this.opts.zk), { logger: this.log });
+      for (let i = 0; i < n; i++) await this.zkGroup.register(i, this.nodes[i]!.info);
+    }
     // Agents of a fresh cluster register at once.
     this.elect(0, { agentReregisterDelayMs: 0 });
   }
@@ -404,6 +419,8 @@ export class Sim {
       this.master = undefined;
       old.destroyStreams();
       old.masterId = newUuid(this.rng);
+      // its ZooKeeper session ends with the process: the node goes, ZooKeeper announces the next
+      await this.zkGroup?.withdraw(oldIndex);
     }
     for (const a of this.agentList) {
       a.m = undefined;
@@ -414,6 +431,11 @@ export class Sim {
     this.emit({ kind: 'leader', at: this.clock.now(), masterId: undefined, url: undefined });
     const n = this.nodes.length;
     const to = o.to ?? (oldIndex === undefined ? 0 : (oldIndex + 1) % n);
+    // ZooKeeper decides who leads: `to` must hold the lowest sequence
+    if (this.zkGroup) {
+      if (!this.zkGroup.registration(to)) await this.zkGroup.register(to, this.nodes[to]!.info);
+      await this.zkGroup.makeLowest(to, (i) => this.nodes[i]!.info);
+    }
     if (o.gapMs && o.gapMs > 0) {
       await new Promise<void>((resolve) =>
         this.timers.after(o.gapMs!, () => {
@@ -424,6 +446,8 @@ export class Sim {
     } else {
       this.elect(to, o);
     }
+    // the old leader's process restarted as a standby with a new id: it joins the group again
+    if (this.zkGroup && oldIndex !== undefined && oldIndex !== to) await this.zkGroup.register(oldIndex, this.nodes[oldIndex]!.info);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -658,6 +682,7 @@ export class Sim {
     this.master?.close();
     this.master = undefined;
     this.timers.close();
+    await this.zkGroup?.close();
     await Promise.all(this.nodes.map((n) => n.close()));
     this.subject.complete();
     this.transitionListeners.clear();
