@@ -111,7 +111,7 @@ const FRAMEWORK_REMOVED = 'Framework has been removed';
 const NOT_SUBSCRIBED = 'Framework is not subscribed';
 
 export interface SchedulerClientOptions {
-  /** Master URLs, `http(s)://host:port` (bare `host:port` = http), or one `zk://h1:2181,h2:2181/mesos` (or `file://`) URL. */
+  /** Master URLs, `http(s)://host:port` (bare `host:port` = http). For `zk://` masters the runtime passes a ZkMasterDetector as `detector`. */
   masters: readonly string[];
   /**
    * The FrameworkInfo sent on SUBSCRIBE. The client adds nothing: choose `capabilities` (e.g.
@@ -161,7 +161,7 @@ export interface SchedulerClientOptions {
   maxQueuedCalls?: number;
   /** Events held for a paused consumer before the HTTP body is paused (default 1000). */
   maxBufferedEvents?: number;
-  /** Leader detection (default: createLeaderDetector(masters): ZooKeeper for zk://, else StaticListDetector). */
+  /** Leader detection (default: StaticListDetector over `masters`; `masters` are then not used). */
   detector?: LeaderDetector;
 }
 

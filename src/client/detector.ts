@@ -2,16 +2,14 @@
  * Leader detection. The client asks a LeaderDetector which master to talk to and tells it what it
  * learned (redirects, failures). StaticListDetector works from a fixed list of master URLs using
  * each master's `/master/redirect` endpoint; ZkMasterDetector (src/zk) reads the leader from
- * ZooKeeper for a `zk://` (or `file://`) master URL. createLeaderDetector picks one.
+ * ZooKeeper for a `zk://` master URL (the runtime passes it as the client's `detector`).
  */
 import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../util/clock.js';
 import { RealClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
-import { ZkMasterDetector } from '../zk/master-detector.js';
-import { isZkUrl } from '../zk/url.js';
-import { NoLeaderError, UnsupportedMasterUrlError } from './errors.js';
+import { NoLeaderError } from './errors.js';
 import { REDIRECT_PATH, createDispatcher, describeError, parseMasterUrls, resolveLocation, type TlsOptions } from './http.js';
 
 export interface LeaderDetector {
@@ -31,23 +29,6 @@ export interface LeaderDetector {
    * unsubscribe function.
    */
   onLeaderChange?(listener: (origin: string | undefined) => void): () => void;
-}
-
-/** True when the masters are one ZooKeeper URL (`zk://…` or `file://…`) rather than a list of HTTP masters. */
-export function isZkMasters(masters: readonly string[]): boolean {
-  return Array.isArray(masters) && masters.some((m) => typeof m === 'string' && isZkUrl(m));
-}
-
-/**
- * The detector for configured masters: ZooKeeper for a single `zk://`/`file://` URL (https when TLS
- * options are given), the static list otherwise. A zk:// URL mixed with other masters is refused.
- */
-export function createLeaderDetector(masters: readonly string[], opts: StaticListDetectorOptions = {}): LeaderDetector {
-  if (!isZkMasters(masters)) return new StaticListDetector(masters, opts);
-  if (masters.length !== 1) {
-    throw new UnsupportedMasterUrlError('A zk:// master URL must be the only master given (it names the whole ensemble: zk://h1:2181,h2:2181/mesos)');
-  }
-  return new ZkMasterDetector(masters[0]!, { scheme: opts.tls ? 'https' : 'http', logger: opts.logger });
 }
 
 export interface StaticListDetectorOptions {

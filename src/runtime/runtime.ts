@@ -42,6 +42,7 @@ import { RealClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { describeError } from '../client/http.js';
 import { redactUrl } from '../util/redact.js';
+import { zkMasterDetectorFor, type ZkMasterDetector } from '../zk/master-detector.js';
 import { changesToOps, loadState } from './persist.js';
 import { jobSlaSnapshot } from './sla-view.js';
 
@@ -143,6 +144,8 @@ export class SluiceRuntime {
   readonly log: Logger;
   readonly store: Store;
   readonly client: SchedulerClientLike;
+  /** Leader detection through ZooKeeper (`--master zk://…`), closed by stop(). */
+  zkDetector: ZkMasterDetector | undefined;
   private readonly metrics: SluiceMetrics | undefined;
   /** Principal of the framework's HTTP Basic credentials (named in master_auth_refused; the secret never is). */
   private readonly principal: string | undefined;
@@ -197,8 +200,12 @@ export class SluiceRuntime {
     if (opts.framework.principal && opts.framework.secret) {
       clientOpts.auth = { principal: opts.framework.principal, secret: opts.framework.secret };
     }
+    // `--master zk://…`: the leader comes from ZooKeeper
+    const zkDetector = clientOpts.detector ? undefined : zkMasterDetectorFor(opts.masters, { scheme: clientOpts.tls ? 'https' : 'http', logger: opts.logger });
+    if (zkDetector) clientOpts.detector = zkDetector;
     const client = opts.createClient ? opts.createClient(clientOpts) : new SchedulerClient(clientOpts);
     const rt = new SluiceRuntime(opts, state, client);
+    rt.zkDetector = zkDetector;
     rt.begin(opts);
     return rt;
   }
@@ -317,6 +324,7 @@ export class SluiceRuntime {
     for (const s of this.subs) s.unsubscribe();
     this.subs = [];
     await this.client.stop();
+    await this.zkDetector?.close();
     await Promise.allSettled([...this.inflight]);
     this.stopped = true;
     this.log.info('runtime_stopped', { event: 'runtime_stopped' });

@@ -18,6 +18,11 @@ export class ZkUnreachableError extends ZkError {
   override readonly name = 'ZkUnreachableError';
 }
 
+/** No leading master is known (the message says why: unreachable, nothing registered, NO_AUTH, ...). */
+export class ZkNoLeaderError extends ZkError {
+  override readonly name = 'ZkNoLeaderError';
+}
+
 /** The session ended (expired at the server, or lost for longer than the session timeout). */
 export class ZkSessionExpiredError extends ZkError {
   override readonly name = 'ZkSessionExpiredError';

@@ -1,6 +1,6 @@
 /**
  * ZooKeeper master detection (`--master zk://host:2181,host2:2181/mesos`), behind the client's
- * LeaderDetector seam: the leading master is the `json.info_` znode with the lowest sequence under
+ * LeaderDetector seam (plugged in by the runtime): the leading master is the `json.info_` znode with the lowest sequence under
  * the path (see master-info.ts); its MasterInfo gives the address. The children are watched, so a
  * leader change is known as soon as ZooKeeper announces it, and listeners (the scheduler client)
  * are told at once so they re-subscribe to the new leader.
@@ -13,14 +13,12 @@
  * - session expired → a new session, the leader is read again.
  */
 import { BehaviorSubject, type Subscription } from 'rxjs';
-import type { LeaderDetector } from '../client/detector.js';
-import { NoLeaderError } from '../client/errors.js';
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
-import { ZkOperationError, ZkSessionExpiredError, ZkUnreachableError } from './errors.js';
+import { ZkNoLeaderError, ZkOperationError, ZkSessionExpiredError, ZkUnreachableError, ZkUrlError } from './errors.js';
 import { leaderNode, masterOrigin, parseMasterInfo, type ZkMasterInfo } from './master-info.js';
 import { ZkSession } from './session.js';
-import { parseZkUrl, type ZkUrl } from './url.js';
+import { isZkUrl, parseZkUrl, type ZkUrl } from './url.js';
 
 export type ZkDetectionStateName = 'connecting' | 'unreachable' | 'no_master' | 'leader' | 'error' | 'closed';
 
@@ -44,7 +42,11 @@ export interface ZkMasterDetectorOptions {
   detectWaitMs?: number;
 }
 
-export class ZkMasterDetector implements LeaderDetector {
+/**
+ * Implements the scheduler client's LeaderDetector interface (src/client/detector.ts) structurally:
+ * src/zk does not import the client (layering), the runtime plugs it in.
+ */
+export class ZkMasterDetector {
   readonly url: ZkUrl;
   /** Detection state (current first). */
   readonly state$: BehaviorSubject<ZkDetectionState>;
@@ -90,7 +92,7 @@ export class ZkMasterDetector implements LeaderDetector {
         sub?.unsubscribe();
         signal?.removeEventListener('abort', onAbort);
         if (origin) resolve(origin);
-        else reject(new NoLeaderError(`No leading master found via ZooKeeper: ${this.state$.value.message}`));
+        else reject(new ZkNoLeaderError(`No leading master found via ZooKeeper: ${this.state$.value.message}`));
       };
       const onAbort = (): void => finish();
       const t = setTimeout(() => finish(), waitMs);
@@ -268,6 +270,18 @@ export class ZkMasterDetector implements LeaderDetector {
       this.wake = done;
     });
   }
+}
+
+/**
+ * The detector for configured masters when they are one `zk://` (or `file://`) URL; undefined for
+ * http(s) masters. A zk:// URL mixed with other masters is refused (ZkUrlError).
+ */
+export function zkMasterDetectorFor(masters: readonly string[], opts: ZkMasterDetectorOptions = {}): ZkMasterDetector | undefined {
+  if (!masters.some((m) => typeof m === 'string' && isZkUrl(m))) return undefined;
+  if (masters.length !== 1) {
+    throw new ZkUrlError('A zk:// master URL must be the only master given (it names the whole ensemble: zk://h1:2181,h2:2181/mesos)');
+  }
+  return new ZkMasterDetector(masters[0]!, opts);
 }
 
 function zkProblem(e: unknown, url: ZkUrl): string {

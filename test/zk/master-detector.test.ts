@@ -5,9 +5,8 @@
  * masters, changes are watched and pushed, and every failure says what is wrong.
  */
 import { expect } from 'chai';
-import { createLeaderDetector } from '../../src/client/detector.js';
-import { NoLeaderError } from '../../src/client/errors.js';
-import { ZkMasterDetector, type ZkMasterDetectorOptions } from '../../src/zk/master-detector.js';
+import { ZkNoLeaderError as NoLeaderError } from '../../src/zk/errors.js';
+import { ZkMasterDetector, zkMasterDetectorFor, type ZkMasterDetectorOptions } from '../../src/zk/master-detector.js';
 import { leaderNode, masterCandidates, masterInfoJson, masterOrigin, parseMasterInfo, unpackIp } from '../../src/zk/master-info.js';
 import { ZkSession, digestId } from '../../src/zk/session.js';
 import { parseZkUrl } from '../../src/zk/url.js';
@@ -175,14 +174,15 @@ describe('ZooKeeper master detector (real ZooKeeper)', function () {
     expect(e.message).to.match(/znode \/garbage\/json\.info_\d{10} holds no usable MasterInfo: MasterInfo has no id/);
   });
 
-  it('createLeaderDetector: zk:// → ZooKeeper (https with TLS options); mixed with other masters → refused', async () => {
+  it('zkMasterDetectorFor: zk:// → ZooKeeper (https when asked), http masters → none, mixed → refused', async () => {
     const s = await session();
     await s.mkdirp('/tls');
     await s.create('/tls/json.info_', DATA_5050, { mode: 'ephemeral_sequential' });
-    const d = createLeaderDetector([zk.url('/tls')], { tls: { rejectUnauthorized: false } });
+    const d = zkMasterDetectorFor([zk.url('/tls')], { scheme: 'https' })!;
     closers.push(() => d.close());
     expect(d).to.be.instanceOf(ZkMasterDetector);
     expect(await d.detect()).to.equal('https://127.0.0.1:5050');
-    expect(() => createLeaderDetector([zk.url('/tls'), 'http://m:5050'])).to.throw(/must be the only master/);
+    expect(zkMasterDetectorFor(['http://m1:5050', 'http://m2:5050'])).to.equal(undefined);
+    expect(() => zkMasterDetectorFor([zk.url('/tls'), 'http://m:5050'])).to.throw(/must be the only master/);
   });
 });

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { firstValueFrom, filter, take, timeout, toArray } from 'rxjs';
 import { SchedulerClient, type ConnectionState } from '../../src/client/client.js';
 import { masterInfoJson } from '../../src/zk/master-info.js';
+import { ZkMasterDetector } from '../../src/zk/master-detector.js';
 import { loadConfig } from '../../src/config.js';
 import { startSluice, type SluiceApp } from '../../src/runtime/app.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
@@ -112,7 +113,9 @@ describe('simulator masters in ZooKeeper + Sluice with --master zk:// (real ZooK
     await owner.mkdirp('/push');
     const n0 = await owner.create('/push/json.info_', masterInfoJson(sim.nodes[0]!.info), { mode: 'ephemeral_sequential' });
     const log = captureLogger();
-    const client = new SchedulerClient({ masters: [zk.url('/push')], frameworkInfo: { user: 'u', name: 'push-test', roles: ['*'], failover_timeout: 3600, capabilities: [{ type: 'MULTI_ROLE' }] }, logger: log.logger, backoff: { initialMs: 50, maxMs: 200, factor: 2, jitter: 0 } });
+    const detector = new ZkMasterDetector(zk.url('/push'), { logger: log.logger });
+    cleanups.push(() => detector.close());
+    const client = new SchedulerClient({ masters: [zk.url('/push')], detector, frameworkInfo: { user: 'u', name: 'push-test', roles: ['*'], failover_timeout: 3600, capabilities: [{ type: 'MULTI_ROLE' }] }, logger: log.logger, backoff: { initialMs: 50, maxMs: 200, factor: 2, jitter: 0 } });
     cleanups.push(() => client.stop());
     client.start();
     const subscribed = (n: number) => firstValueFrom(client.connection$.pipe(filter((c) => c.state === 'subscribed'), take(n), toArray(), timeout(30_000)));
