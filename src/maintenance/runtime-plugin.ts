@@ -827,7 +827,7 @@ export class MaintenanceService implements RuntimeExtension {
             estimated_empty_ms: p?.estimated_empty_ms !== undefined && Number.isFinite(p.estimated_empty_ms) ? p.estimated_empty_ms : undefined,
             drain_started_ms: r.drain_started_ms,
             timed_out: r.timed_out_ms !== undefined,
-            options: r.options,
+            options: r.options.post_drain ? { ...r.options, post_drain: cleanText(r.options.post_drain, this.opts.secrets) } : r.options,
             down_posted_ms: r.down_posted_ms,
             post_drain: postDrainStatus(r),
             post_drain_result: r.post_drain_result && { ...r.post_drain_result, output_tail: r.post_drain_result.output_tail && cleanText(r.post_drain_result.output_tail, this.opts.secrets) },
