@@ -15,17 +15,20 @@
  * - offers / inverse offers carrying `unavailability` for hosts not held → external drain flow;
  * - inverse offers answered by `decideInverseOffer`: ACCEPT only with none of our tasks on the agent
  *   (asserted where the call is built), DECLINE logged with its reason, HOLD re-decided after plans.
- * Outside the loop (async, results applied through runtime.run):
- * - operator requests start / complete / abort (GET → merge → POST the schedule; machine up);
- * - machine down for DRAINED hosts Sluice put in maintenance (downDecision), then `post_drain`;
- * - periodic reconciliation with the master's schedule and status (reconcileSchedule).
+ * Outside the loop (async, results applied through runtime.run). Every write to the master goes
+ * through ONE ScheduleWriter (schedule-writer.ts: queued, coalesced, re-read before each POST) and
+ * is announced by a durable intent record (core/pending.ts, pending-ops.ts) resolved after it:
+ * - operator requests start / complete / abort (schedule edits; machine up);
+ * - machine down for DRAINED hosts Sluice put in maintenance (downDecision), then `post_drain`
+ *   (post-drain.ts: minimal environment, masked and bounded output, never re-run after a crash);
+ * - periodic reconciliation with the master's schedule and status (reconcileSchedule), after
+ *   resolving the intents a previous process left; hosts with a write of ours pending are skipped.
  */
 import { randomUUID } from 'node:crypto';
-import type { Call, Event, InverseOffer, Offer } from '../mesos/types.js';
-import type { SchedulerCommand, Effect } from '../scheduler/reducer.js';
+import type { Call, Event, InverseOffer, MachineID, Offer } from '../mesos/types.js';
 import { agentCapacity, workloadJobs, workloadRows } from '../scheduler/workload-rows.js';
 import type { SchedulerState } from '../scheduler/state.js';
-import type { BatchOp, Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { HostSnapshot, SluiceMetrics } from '../metrics/metrics.js';
@@ -54,11 +57,14 @@ import { addWindow, machineEquals, machineIdOf, reconcileSchedule, removeMachine
 import { dryRunStart, slaProbe, probeText } from './probe.js';
 import { MaintenanceOperatorClient } from './operator-client.js';
 import { ScheduleWriter } from './schedule-writer.js';
+import { PendingOps } from './pending-ops.js';
+import { Step } from './step.js';
+import { cleanText, countBy, hostView, tasksOnAgent, tasksPerHost } from './host-view.js';
 import { runPostDrain } from './post-drain.js';
 import { PENDING_COLLECTION, interruptedPostDrain, resolvePending, type PendingOp } from './core/pending.js';
 import { MaintenanceRequestError } from './errors.js';
 import { attributeText } from '../mesos/types.js';
-import { maskSecrets, redactText } from '../util/redact.js';
+import { redactText } from '../util/redact.js';
 
 export const HOSTS_COLLECTION = 'hosts';
 
@@ -88,20 +94,6 @@ interface HeldInverseOffer {
   window: { start_ms: number; duration_ms?: number };
 }
 
-/** A step under construction. */
-class Step {
-  calls: Call[] = [];
-  commands: SchedulerCommand[] = [];
-  storeOps: BatchOp[] = [];
-  logs: Effect[] = [];
-  log(level: Effect['level'], event: string, fields: Record<string, unknown>): void {
-    this.logs.push({ kind: 'log', level, event, fields });
-  }
-  out<T>(result?: T): ExtensionStep & { result?: T } {
-    return { calls: this.calls, commands: this.commands, storeOps: this.storeOps, logs: this.logs, result };
-  }
-}
-
 export class MaintenanceService implements RuntimeExtension {
   readonly name = 'maintenance';
   readonly records = new Map<string, HostRecord>();
@@ -122,10 +114,8 @@ export class MaintenanceService implements RuntimeExtension {
   private reconciling = false;
   /** The one writer of the master's maintenance state (serialized, coalescing). */
   readonly writer: ScheduleWriter;
-  /** Pending two-phase operations of this process (their intents are in the store). */
-  private readonly live = new Map<string, PendingOp>();
-  /** Intents left in the store by a previous process: resolved by the next reconciliation. */
-  private readonly orphans = new Map<string, PendingOp>();
+  /** Pending two-phase operations: this process's and those a previous one left (intents in the store). */
+  private readonly ops = new PendingOps();
   private readonly downInflight = new Set<string>();
   private readonly lastDownCheck = new Map<string, number>();
 
@@ -175,9 +165,9 @@ export class MaintenanceService implements RuntimeExtension {
   onStart(ctx: ExtensionContext): ExtensionStep {
     const st = new Step();
     for (const [key, v] of ctx.store.list<HostRecord>(HOSTS_COLLECTION)) this.records.set(key, structuredClone(v) as HostRecord);
-    for (const [, op] of ctx.store.list<PendingOp>(PENDING_COLLECTION)) this.orphans.set(op.id, structuredClone(op) as PendingOp);
+    this.ops.load(ctx.store.list<PendingOp>(PENDING_COLLECTION).map(([, op]) => structuredClone(op) as PendingOp));
     // a hook that was running when Sluice stopped is not run again (it may not be idempotent)
-    for (const op of [...this.orphans.values()].filter((o) => o.kind === 'post-drain')) {
+    for (const op of [...this.ops.orphans.values()].filter((o) => o.kind === 'post-drain')) {
       for (const rec of interruptedPostDrain(op, this.records, ctx.now)) {
         this.put(st, rec, []);
         st.log('warn', 'post_drain_interrupted', {
@@ -187,7 +177,7 @@ export class MaintenanceService implements RuntimeExtension {
           reason: 'Sluice stopped while the post_drain hook ran; it is NOT run again automatically — check the host and run the hook by hand if needed',
         });
       }
-      this.dropOp(st, op.id);
+      this.ops.drop(st.storeOps, op.id);
     }
     const active = [...this.records.values()].filter((r) => r.state !== 'UP');
     if (this.records.size) {
@@ -409,7 +399,7 @@ export class MaintenanceService implements RuntimeExtension {
 
   private enterExternal(agent: InventoryHost, window: { start_ms: number; duration_ms?: number }, now: number, st: Step): void {
     const key = hostKey(agent.hostname);
-    if (this.busy(key)) return;
+    if (this.ops.busy(key)) return;
     const existing = this.records.get(key);
     if (existing && existing.state !== 'UP') {
       if (existing.origin !== 'external') return;
@@ -471,39 +461,16 @@ export class MaintenanceService implements RuntimeExtension {
   // machine down and post-drain (async). Every write to the master goes through `writer` (one at
   // a time) and is preceded by a durable intent record (core/pending.ts), resolved after.
 
-  /** Hosts with an operation of ours pending: in flight in this process, or left by a previous one. */
-  private busy(key: string): boolean {
-    for (const op of this.live.values()) if (op.hosts.includes(key)) return true;
-    for (const op of this.orphans.values()) if (op.hosts.includes(key)) return true;
-    return false;
-  }
-
-  private newOp<K extends PendingOp['kind']>(kind: K, hosts: string[], now: number, extra: Omit<Extract<PendingOp, { kind: K }>, 'id' | 'kind' | 'hosts' | 'created_ms'>): PendingOp {
-    const op = { id: `op-${randomUUID()}`, kind, hosts, created_ms: now, ...extra } as PendingOp;
-    this.live.set(op.id, op);
-    return op;
-  }
-
-  private putOp(st: Step, op: PendingOp): void {
-    st.storeOps.push({ op: 'put', collection: PENDING_COLLECTION, key: op.id, value: op });
-  }
-
-  private dropOp(st: Step, id: string): void {
-    this.live.delete(id);
-    this.orphans.delete(id);
-    st.storeOps.push({ op: 'delete', collection: PENDING_COLLECTION, key: id });
-  }
-
   /** Intent written (durably) on its own, before the request it announces. */
   private async persistOp(op: PendingOp): Promise<void> {
     try {
       await this.rt.run(() => {
         const st = new Step();
-        this.putOp(st, op);
+        this.ops.put(st.storeOps, op);
         return st.out();
       });
     } catch (e) {
-      this.live.delete(op.id);
+      this.ops.live.delete(op.id);
       throw e;
     }
   }
@@ -512,14 +479,14 @@ export class MaintenanceService implements RuntimeExtension {
     if (!this.runtime) return;
     for (const [key, r] of this.records) {
       if (r.origin === 'sluice' && r.state === 'DRAINED' && r.down_posted_ms === undefined && r.schedule_posted_ms !== undefined) {
-        if (this.downInflight.has(key) || this.busy(key)) continue;
+        if (this.downInflight.has(key) || this.ops.busy(key)) continue;
         if (ctx.now - (this.lastDownCheck.get(key) ?? -Infinity) < this.opts.downCheckIntervalMs) continue;
         this.lastDownCheck.set(key, ctx.now);
         this.downInflight.add(key);
         void this.checkDown(key).finally(() => this.downInflight.delete(key));
       }
-      if (r.state === 'DOWN' && r.options.post_drain && r.down_posted_ms !== undefined && !r.post_drain_result && !this.busy(key)) {
-        const op = this.newOp('post-drain', [key], ctx.now, { command: r.options.post_drain, request_id: r.request_id });
+      if (r.state === 'DOWN' && r.options.post_drain && r.down_posted_ms !== undefined && !r.post_drain_result && !this.ops.busy(key)) {
+        const op = this.ops.create('post-drain', [key], ctx.now, { command: r.options.post_drain, request_id: r.request_id });
         void this.postDrain(r, op);
       }
     }
@@ -529,9 +496,9 @@ export class MaintenanceService implements RuntimeExtension {
     try {
       const [status, state] = await Promise.all([this.client.getStatus(), this.client.getState()]);
       for (const a of state.agents) this.learnAgent(a);
-      const go = await this.rt.run((ctx) => {
+      const go = await this.rt.run<{ reason: string; op: PendingOp; machine: MachineID }>((ctx) => {
         const rec = this.records.get(key);
-        if (!rec || this.busy(key)) return {};
+        if (!rec || this.ops.busy(key)) return {};
         const m = rec.ip ? machineIdOf(rec) : undefined;
         const statuses = m ? (status.draining_machines ?? []).find((d) => machineEquals(d.id, m))?.statuses : undefined;
         const agent = state.agents.find((a) => hostKey(a.hostname) === key);
@@ -540,8 +507,8 @@ export class MaintenanceService implements RuntimeExtension {
         const st = new Step();
         st.log('debug', 'machine_down_decision', { host: rec.hostname, down: d.down, reason: d.reason });
         if (!d.down) return st.out();
-        const op = this.newOp('machine-down', [key], ctx.now, { request_id: rec.request_id });
-        this.putOp(st, op); // durable before the POST below
+        const op = this.ops.create('machine-down', [key], ctx.now, { request_id: rec.request_id });
+        this.ops.put(st.storeOps, op); // durable before the POST below
         return st.out({ reason: d.reason, op, machine: machineIdOf(rec) });
       });
       if (!go) return;
@@ -550,7 +517,7 @@ export class MaintenanceService implements RuntimeExtension {
       } catch (e) {
         await this.rt.run(() => {
           const st = new Step();
-          this.dropOp(st, go.op.id);
+          this.ops.drop(st.storeOps, go.op.id);
           return st.out();
         });
         throw e;
@@ -559,7 +526,7 @@ export class MaintenanceService implements RuntimeExtension {
         const st = new Step();
         const cur = this.records.get(key);
         if (cur && cur.state !== 'DOWN' && cur.state !== 'UP') this.move(st, cur, 'DOWN', ctx.now, `machine down posted: ${go.reason}`, { down_posted_ms: ctx.now });
-        this.dropOp(st, go.op.id);
+        this.ops.drop(st.storeOps, go.op.id);
         return st.out();
       });
     } catch (e) {
@@ -591,7 +558,7 @@ export class MaintenanceService implements RuntimeExtension {
         const st = new Step();
         const cur = this.records.get(key);
         if (cur && cur.state === 'DOWN') this.put(st, { ...cur, post_drain_result: { ...result, at_ms: ctx.now } }, []);
-        this.dropOp(st, op.id);
+        this.ops.drop(st.storeOps, op.id);
         return st.out();
       })
       .catch(() => undefined);
@@ -614,7 +581,7 @@ export class MaintenanceService implements RuntimeExtension {
         const table = new Map(this.records);
         const repost: string[] = [];
         // 1. intents left by a previous process: recognise what the master already took
-        for (const op of [...this.orphans.values()]) {
+        for (const op of [...this.ops.orphans.values()]) {
           const r = resolvePending(op, table, read, ctx.now);
           for (const { record, transitions } of r.records) {
             table.set(hostKey(record.hostname), record);
@@ -622,15 +589,15 @@ export class MaintenanceService implements RuntimeExtension {
           }
           for (const l of r.logs) st.log(l.level, l.event, l.fields);
           repost.push(...r.repost);
-          this.dropOp(st, op.id);
+          this.ops.drop(st.storeOps, op.id);
         }
         // 2. what changed outside Sluice, leaving alone every host we are writing (or just wrote
         //    after this read): the comparison is against what Sluice last wrote
-        const settled = new Map([...table].filter(([k]) => !this.busy(k) && !this.writer.busy(k) && !this.writer.changedSince(k, read.gen) && !repost.includes(k)));
+        const settled = new Map([...table].filter(([k]) => !this.ops.busy(k) && !this.writer.busy(k) && !this.writer.changedSince(k, read.gen) && !repost.includes(k)));
         const actions = reconcileSchedule(settled, read.schedule, read.status, this.inventory(ctx.state), ctx.now, this.opts.leadMs);
         for (const a of actions) {
           if (a.kind === 'repost') repost.push(hostKey(a.hostname));
-          else if (a.record && !this.busy(hostKey(a.hostname))) this.put(st, a.record, a.transitions, { reconcile: a.kind });
+          else if (a.record && !this.ops.busy(hostKey(a.hostname))) this.put(st, a.record, a.transitions, { reconcile: a.kind });
         }
         this.syncBlocked(st);
         return st.out(repost);
@@ -644,12 +611,12 @@ export class MaintenanceService implements RuntimeExtension {
   }
 
   private async repost(key: string): Promise<void> {
-    const pre = await this.rt.run((ctx) => {
+    const pre = await this.rt.run<{ rec: HostRecord; op: PendingOp }>((ctx) => {
       const rec = this.records.get(key);
-      if (!rec || rec.state === 'UP' || !rec.window || !rec.ip || rec.schedule_posted_ms !== undefined || this.busy(key)) return {};
+      if (!rec || rec.state === 'UP' || !rec.window || !rec.ip || rec.schedule_posted_ms !== undefined || this.ops.busy(key)) return {};
       const st = new Step();
-      const op = this.newOp('schedule-add', [key], ctx.now, { window: rec.window, request_id: rec.request_id });
-      this.putOp(st, op);
+      const op = this.ops.create('schedule-add', [key], ctx.now, { window: rec.window, request_id: rec.request_id });
+      this.ops.put(st.storeOps, op);
       return st.out({ rec, op });
     });
     if (!pre) return;
@@ -661,7 +628,7 @@ export class MaintenanceService implements RuntimeExtension {
         const st = new Step();
         const cur = this.records.get(key);
         if (cur && cur.state !== 'UP') this.put(st, { ...cur, schedule_posted_ms: ctx.now }, []);
-        this.dropOp(st, op.id);
+        this.ops.drop(st.storeOps, op.id);
         st.log('info', 'maintenance_window_reposted', { host: rec.hostname, reason: 'window was not on the master (Sluice stopped before the master took it)' });
         return st.out();
       });
@@ -669,7 +636,7 @@ export class MaintenanceService implements RuntimeExtension {
       this.log.warn('maintenance_repost_failed', { event: 'maintenance_repost_failed', host: rec.hostname, error: redactText((e as Error).message) });
       await this.rt.run(() => {
         const st = new Step();
-        this.dropOp(st, op.id);
+        this.ops.drop(st.storeOps, op.id);
         return st.out();
       }).catch(() => undefined);
     }
@@ -702,8 +669,8 @@ export class MaintenanceService implements RuntimeExtension {
         this.put(st, rec, r.transitions.filter((t) => hostKey(t.hostname) === key));
       }
       // the intent, in the same batch as the records: durable before the POST
-      const op = this.newOp('schedule-add', keys, ctx.now, { window: r.window, request_id: requestId });
-      this.putOp(st, op);
+      const op = this.ops.create('schedule-add', keys, ctx.now, { window: r.window, request_id: requestId });
+      this.ops.put(st.storeOps, op);
       this.syncBlocked(st);
       return st.out({ ...r, keys, op });
     });
@@ -724,7 +691,7 @@ export class MaintenanceService implements RuntimeExtension {
             st.storeOps.push({ op: 'delete', collection: HOSTS_COLLECTION, key });
           }
         }
-        this.dropOp(st, op.id);
+        this.ops.drop(st.storeOps, op.id);
         st.log('warn', 'maintenance_start_rolled_back', { request_id: requestId, hosts: keys, reason: `the master did not take the window: ${redactText((e as Error).message)}` });
         this.syncBlocked(st);
         return st.out();
@@ -741,7 +708,7 @@ export class MaintenanceService implements RuntimeExtension {
         this.put(st, next, []);
         hosts.push({ hostname: next.hostname, state: next.state, group: next.group, rack: next.rack, agent_id: next.agent_id });
       }
-      this.dropOp(st, op.id);
+      this.ops.drop(st.storeOps, op.id);
       st.log('info', 'maintenance_started', { request_id: requestId, hosts: keys, reason: 'window posted to the master' });
       return st.out({ request_id: requestId, window: res!.window, options: res!.options, hosts });
     });
@@ -752,7 +719,7 @@ export class MaintenanceService implements RuntimeExtension {
     const pre = await this.rt.run((ctx) => {
       const r = fn(this.records, hosts, ctx.now);
       const keys = r.records.map((rec) => hostKey(rec.hostname));
-      const busy = r.records.filter((rec) => this.busy(hostKey(rec.hostname)));
+      const busy = r.records.filter((rec) => this.ops.busy(hostKey(rec.hostname)));
       if (busy.length) {
         throw new MaintenanceRequestError(`host maintenance ${verb}`, busy.map((rec) => ({
           hostname: rec.hostname,
@@ -761,8 +728,8 @@ export class MaintenanceService implements RuntimeExtension {
         })));
       }
       const st = new Step();
-      const op = this.newOp('schedule-remove', keys, ctx.now, { verb });
-      this.putOp(st, op);
+      const op = this.ops.create('schedule-remove', keys, ctx.now, { verb });
+      this.ops.put(st.storeOps, op);
       return st.out({ ...r, keys, op });
     });
     const { keys, op } = pre!;
@@ -778,7 +745,7 @@ export class MaintenanceService implements RuntimeExtension {
     } catch (e) {
       await this.rt.run(() => {
         const st = new Step();
-        this.dropOp(st, op.id);
+        this.ops.drop(st.storeOps, op.id);
         return st.out();
       });
       throw e;
@@ -793,7 +760,7 @@ export class MaintenanceService implements RuntimeExtension {
         this.lastDownCheck.delete(key);
         out.push({ hostname: next.hostname, state: next.state });
       }
-      this.dropOp(st, op.id);
+      this.ops.drop(st.storeOps, op.id);
       this.syncBlocked(st);
       return st.out({ [verb === 'complete' ? 'completed' : 'aborted']: out });
     });
@@ -808,35 +775,9 @@ export class MaintenanceService implements RuntimeExtension {
       const hosts = recs
         .sort((a, b) => a.hostname.localeCompare(b.hostname))
         .map((r) => {
-          const p = progress.get(hostKey(r.hostname));
-          const out: Record<string, unknown> = {
-            hostname: r.hostname,
-            state: r.state,
-            origin: r.origin,
-            request_id: r.request_id,
-            agent_id: r.agent_id,
-            ip: r.ip,
-            rack: r.rack,
-            group: r.group,
-            since_ms: r.since_ms,
-            window: r.window ? { start_ms: r.window.start_ms, start: new Date(r.window.start_ms).toISOString(), duration_ms: r.window.duration_ms } : undefined,
-            tasks_left: onHost.get(hostKey(r.hostname)) ?? 0,
-            killing: p?.killing ?? 0,
-            replacing: p?.replacing ?? 0,
-            blockers: p?.blockers ?? [],
-            estimated_empty_ms: p?.estimated_empty_ms !== undefined && Number.isFinite(p.estimated_empty_ms) ? p.estimated_empty_ms : undefined,
-            drain_started_ms: r.drain_started_ms,
-            timed_out: r.timed_out_ms !== undefined,
-            options: r.options.post_drain ? { ...r.options, post_drain: cleanText(r.options.post_drain, this.opts.secrets) } : r.options,
-            down_posted_ms: r.down_posted_ms,
-            post_drain: postDrainStatus(r),
-            post_drain_result: r.post_drain_result && { ...r.post_drain_result, output_tail: r.post_drain_result.output_tail && cleanText(r.post_drain_result.output_tail, this.opts.secrets) },
-          };
-          if (r.state === 'SCHEDULED') out['waiting'] = scheduledReason(r, this.records.values(), ctx.now, { lead_ms: this.opts.leadMs });
-          if (r.origin === 'sluice' && r.schedule_posted_ms === undefined && r.state !== 'UP') {
-            out['waiting'] = this.busy(hostKey(r.hostname)) ? 'window being posted to the master (or confirmed with it after a restart)' : 'window not posted to the master yet';
-          }
-          return out;
+          const k = hostKey(r.hostname);
+          const waiting = r.state === 'SCHEDULED' ? scheduledReason(r, this.records.values(), ctx.now, { lead_ms: this.opts.leadMs }) : undefined;
+          return hostView(r, { progress: progress.get(k), tasks_left: onHost.get(k) ?? 0, busy: this.ops.busy(k), waiting, secrets: this.opts.secrets });
         });
       return { result: { now_ms: ctx.now, hosts } };
     });
@@ -848,45 +789,6 @@ export class MaintenanceService implements RuntimeExtension {
       return { result: { ...r, text: probeText(r) } };
     });
   }
-}
-
-/** Hook output as it may leave Sluice: configured secret values and credential-looking text masked. */
-function cleanText(text: string, secrets: readonly string[]): string {
-  return redactText(maskSecrets(text, secrets));
-}
-
-/** One word for the operator: where the host's post_drain hook stands. */
-function postDrainStatus(r: HostRecord): string | undefined {
-  if (!r.options.post_drain) return undefined;
-  const res = r.post_drain_result;
-  if (!res) return r.state === 'DOWN' && r.down_posted_ms !== undefined ? 'running' : 'pending';
-  if (res.interrupted) return 'interrupted';
-  if (res.timed_out) return 'timed out';
-  return res.exit_code === 0 ? 'succeeded' : `failed (exit ${res.exit_code ?? res.signal ?? '?'})`;
-}
-
-function countBy(xs: string[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
-  return m;
-}
-
-/** Our non-terminal tasks per host key (instances, surges, orphans being killed). */
-export function tasksPerHost(s: SchedulerState): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const t of s.tasks.values()) {
-    if (!t.host) continue;
-    const k = hostKey(t.host);
-    m.set(k, (m.get(k) ?? 0) + 1);
-  }
-  return m;
-}
-
-/** Our non-terminal tasks on an agent (by agent id or host name): what must be 0 to ACCEPT. */
-export function tasksOnAgent(s: SchedulerState, agentId: string, key: string): number {
-  let n = 0;
-  for (const t of s.tasks.values()) if (t.agent_id === agentId || (t.host !== undefined && hostKey(t.host) === key)) n++;
-  return n;
 }
 
 /** The plugin registered in APP_PLUGINS. */
