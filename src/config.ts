@@ -17,6 +17,7 @@
  * | API allowed Host names   | --api-allowed-hosts     | SLUICE_API_ALLOWED_HOSTS  | api_allowed_hosts   | none (listen address, localhost) |
  * | Implicit reconciliation  | --reconcile-interval    | SLUICE_RECONCILE_INTERVAL | reconcile_interval  | 15m                  |
  * | Log level                | --log-level             | SLUICE_LOG_LEVEL          | log_level           | info                 |
+ * | Env names for post_drain | --post-drain-env (comma)| SLUICE_POST_DRAIN_ENV     | post_drain_env      | none                 |
  * | Log format (json/pretty) | --log-format            | SLUICE_LOG_FORMAT         | log_format          | pretty on a terminal, else json |
  * | Master codec             | --codec                 | SLUICE_CODEC              | codec               | json                 |
  * | Config file              | --config                | SLUICE_CONFIG             | -                   | none                 |
@@ -51,6 +52,8 @@ export interface SluiceConfig {
   /** Extra Host names the operator API answers to (`name` or `name:port`; e.g. behind a proxy). */
   apiAllowedHosts: string[];
   reconcileIntervalSeconds: number;
+  /** Environment variable NAMES passed through to post_drain hooks (secrets never are). */
+  postDrainEnv: string[];
   logLevel: string;
   /** Undefined: pretty when stderr is a terminal, JSON otherwise (see util/logger defaultLogFormat). */
   logFormat?: 'json' | 'pretty';
@@ -137,6 +140,7 @@ const FILE_KEYS = [
   'api_token',
   'api_allowed_hosts',
   'reconcile_interval',
+  'post_drain_env',
   'log_level',
   'log_format',
   'codec',
@@ -213,6 +217,9 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
   const ri = pick('reconcileIntervalSeconds', 'reconcile-interval', 'SLUICE_RECONCILE_INTERVAL', 'reconcile_interval');
   const reconcileIntervalSeconds = ri ? parseSeconds(ri.v, ri.where) : 900;
   if (reconcileIntervalSeconds < 1) throw new ConfigError(`${ri!.where}: must be at least 1 second`);
+  const pde = pick('postDrainEnv', 'post-drain-env', 'SLUICE_POST_DRAIN_ENV', 'post_drain_env');
+  const postDrainEnv = pde ? splitList(pde.v, pde.where) : [];
+  for (const n of postDrainEnv) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) throw new ConfigError(`${pde!.where}: ${JSON.stringify(n)} is not an environment variable name`);
   const logFormat = str('logFormat', 'log-format', 'SLUICE_LOG_FORMAT', 'log_format');
   if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
     throw new ConfigError(`log format must be json or pretty; got ${JSON.stringify(logFormat)}`);
@@ -246,6 +253,7 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     apiToken: str('apiToken', 'api-token', 'SLUICE_API_TOKEN', 'api_token'),
     apiAllowedHosts,
     reconcileIntervalSeconds,
+    postDrainEnv,
     logLevel: str('logLevel', 'log-level', 'SLUICE_LOG_LEVEL', 'log_level') ?? 'info',
     logFormat,
     codec,
@@ -289,4 +297,25 @@ export function describeConfig(c: SluiceConfig): string[] {
     `reconciliation:    implicit every ${c.reconcileIntervalSeconds} s`,
     `master codec:      ${c.codec}${src('codec')}`,
   ];
+}
+
+/**
+ * The secret values of a configuration (framework secret, API token, user info of master URLs):
+ * what must never reach a hook's environment nor its recorded output.
+ */
+export function configSecrets(c: Pick<SluiceConfig, 'secret' | 'apiToken' | 'masters'>): string[] {
+  const out = [c.secret, c.apiToken];
+  for (const m of c.masters) {
+    const at = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(m);
+    if (!at) continue;
+    const info = at[1]!;
+    const pass = info.includes(':') ? info.slice(info.indexOf(':') + 1) : info;
+    out.push(info, pass);
+    try {
+      out.push(decodeURIComponent(pass));
+    } catch {
+      // not percent-encoded
+    }
+  }
+  return [...new Set(out.filter((s): s is string => !!s && s.length >= 4))];
 }

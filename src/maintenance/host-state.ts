@@ -94,8 +94,11 @@ export interface HostRecord {
   schedule_posted_ms?: number;
   /** When Sluice posted /machine/down for it (Sluice-origin hosts). */
   down_posted_ms?: number;
-  /** Post-drain command outcome, once run. */
-  post_drain_result?: { exit_code: number | null; signal?: string; timed_out: boolean; at_ms: number; output_tail?: string };
+  /**
+   * Post-drain command outcome, once run (output redacted and bounded). `interrupted`: Sluice
+   * stopped while the hook ran; it is not run again automatically (src/maintenance/core/pending.ts).
+   */
+  post_drain_result?: { exit_code: number | null; signal?: string; timed_out: boolean; at_ms: number; output_tail?: string; interrupted?: boolean };
   /** Most recent transitions, oldest first (capped at HISTORY_LIMIT). */
   history: HostTransition[];
 }

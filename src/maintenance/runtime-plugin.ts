@@ -15,18 +15,20 @@
  * - offers / inverse offers carrying `unavailability` for hosts not held → external drain flow;
  * - inverse offers answered by `decideInverseOffer`: ACCEPT only with none of our tasks on the agent
  *   (asserted where the call is built), DECLINE logged with its reason, HOLD re-decided after plans.
- * Outside the loop (async, results applied through runtime.run):
- * - operator requests start / complete / abort (GET → merge → POST the schedule; machine up);
- * - machine down for DRAINED hosts Sluice put in maintenance (downDecision), then `post_drain`;
- * - periodic reconciliation with the master's schedule and status (reconcileSchedule).
+ * Outside the loop (async, results applied through runtime.run). Every write to the master goes
+ * through ONE ScheduleWriter (schedule-writer.ts: queued, coalesced, re-read before each POST) and
+ * is announced by a durable intent record (core/pending.ts, pending-ops.ts) resolved after it:
+ * - operator requests start / complete / abort (schedule edits; machine up);
+ * - machine down for DRAINED hosts Sluice put in maintenance (downDecision), then `post_drain`
+ *   (post-drain.ts: minimal environment, masked and bounded output, never re-run after a crash);
+ * - periodic reconciliation with the master's schedule and status (reconcileSchedule), after
+ *   resolving the intents a previous process left; hosts with a write of ours pending are skipped.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { Call, Event, InverseOffer, Offer } from '../mesos/types.js';
-import type { SchedulerCommand, Effect } from '../scheduler/reducer.js';
+import type { Call, Event, InverseOffer, MachineID, Offer } from '../mesos/types.js';
 import { agentCapacity, workloadJobs, workloadRows } from '../scheduler/workload-rows.js';
 import type { SchedulerState } from '../scheduler/state.js';
-import type { BatchOp, Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { HostSnapshot, SluiceMetrics } from '../metrics/metrics.js';
@@ -54,7 +56,15 @@ import { decideInverseOffer, enterFromUnavailability, windowFromUnavailability, 
 import { addWindow, machineEquals, machineIdOf, reconcileSchedule, removeMachines } from './schedule.js';
 import { dryRunStart, slaProbe, probeText } from './probe.js';
 import { MaintenanceOperatorClient } from './operator-client.js';
+import { ScheduleWriter } from './schedule-writer.js';
+import { PendingOps } from './pending-ops.js';
+import { Step } from './step.js';
+import { cleanText, countBy, hostView, tasksOnAgent, tasksPerHost } from './host-view.js';
+import { runPostDrain } from './post-drain.js';
+import { PENDING_COLLECTION, interruptedPostDrain, resolvePending, type PendingOp } from './core/pending.js';
+import { MaintenanceRequestError } from './errors.js';
 import { attributeText } from '../mesos/types.js';
+import { redactText } from '../util/redact.js';
 
 export const HOSTS_COLLECTION = 'hosts';
 
@@ -68,6 +78,10 @@ export interface MaintenancePluginOptions {
   downCheckIntervalMs?: number;
   /** Post-drain command timeout (real time). */
   postDrainTimeoutMs?: number;
+  /** Environment variable names passed through to post_drain hooks (src/maintenance/post-drain.ts). */
+  postDrainEnv?: readonly string[];
+  /** Secret values: never in a hook's environment, masked in its output. */
+  secrets?: readonly string[];
   drain?: Partial<DrainOptions>;
   inverseOffers?: Partial<InverseOfferOptions>;
   rackAttribute?: string;
@@ -78,20 +92,6 @@ interface HeldInverseOffer {
   agent_id: string;
   key: string;
   window: { start_ms: number; duration_ms?: number };
-}
-
-/** A step under construction. */
-class Step {
-  calls: Call[] = [];
-  commands: SchedulerCommand[] = [];
-  storeOps: BatchOp[] = [];
-  logs: Effect[] = [];
-  log(level: Effect['level'], event: string, fields: Record<string, unknown>): void {
-    this.logs.push({ kind: 'log', level, event, fields });
-  }
-  out<T>(result?: T): ExtensionStep & { result?: T } {
-    return { calls: this.calls, commands: this.commands, storeOps: this.storeOps, logs: this.logs, result };
-  }
 }
 
 export class MaintenanceService implements RuntimeExtension {
@@ -112,15 +112,16 @@ export class MaintenanceService implements RuntimeExtension {
   private lastPlanMs = -Infinity;
   private nextReconcileMs = 0;
   private reconciling = false;
-  /** Hosts with an operator request or machine operation in flight (reconcile leaves them alone). */
-  private readonly inflight = new Set<string>();
-  /** Bumped whenever Sluice changes the master's maintenance state; stale reconciles are dropped. */
-  private epoch = 0;
+  /** The one writer of the master's maintenance state (serialized, coalescing). */
+  readonly writer: ScheduleWriter;
+  /** Pending two-phase operations: this process's and those a previous one left (intents in the store). */
+  private readonly ops = new PendingOps();
   private readonly downInflight = new Set<string>();
   private readonly lastDownCheck = new Map<string, number>();
-  private readonly postDrainRunning = new Set<string>();
 
-  constructor(ctx: { store: Store; clock: Clock; logger: Logger; metrics?: SluiceMetrics; masters: readonly string[] }, options: MaintenancePluginOptions = {}) {
+  constructor(
+    ctx: { store: Store; clock: Clock; logger: Logger; metrics?: SluiceMetrics; masters: readonly string[]; secrets?: readonly string[]; postDrainEnv?: readonly string[] },
+    options: MaintenancePluginOptions = {}) {
     this.store = ctx.store;
     this.clock = ctx.clock;
     this.log = ctx.logger;
@@ -131,11 +132,14 @@ export class MaintenanceService implements RuntimeExtension {
       reconcileIntervalMs: options.reconcileIntervalMs ?? 30_000,
       downCheckIntervalMs: options.downCheckIntervalMs ?? 5_000,
       postDrainTimeoutMs: options.postDrainTimeoutMs ?? 10 * 60_000,
+      postDrainEnv: options.postDrainEnv ?? ctx.postDrainEnv ?? [],
+      secrets: options.secrets ?? ctx.secrets ?? [],
       rackAttribute: options.rackAttribute ?? 'rack',
       drain: options.drain,
       inverseOffers: options.inverseOffers,
     };
     this.client = new MaintenanceOperatorClient({ masters: ctx.masters, clock: ctx.clock, logger: ctx.logger, rackAttribute: this.opts.rackAttribute });
+    this.writer = new ScheduleWriter(this.client, ctx.logger);
   }
 
   now(): number {
@@ -161,6 +165,20 @@ export class MaintenanceService implements RuntimeExtension {
   onStart(ctx: ExtensionContext): ExtensionStep {
     const st = new Step();
     for (const [key, v] of ctx.store.list<HostRecord>(HOSTS_COLLECTION)) this.records.set(key, structuredClone(v) as HostRecord);
+    this.ops.load(ctx.store.list<PendingOp>(PENDING_COLLECTION).map(([, op]) => structuredClone(op) as PendingOp));
+    // a hook that was running when Sluice stopped is not run again (it may not be idempotent)
+    for (const op of [...this.ops.orphans.values()].filter((o) => o.kind === 'post-drain')) {
+      for (const rec of interruptedPostDrain(op, this.records, ctx.now)) {
+        this.put(st, rec, []);
+        st.log('warn', 'post_drain_interrupted', {
+          host: rec.hostname,
+          agent_id: rec.agent_id,
+          pending_op: op.id,
+          reason: 'Sluice stopped while the post_drain hook ran; it is NOT run again automatically — check the host and run the hook by hand if needed',
+        });
+      }
+      this.ops.drop(st.storeOps, op.id);
+    }
     const active = [...this.records.values()].filter((r) => r.state !== 'UP');
     if (this.records.size) {
       st.log('info', 'maintenance_restored', {
@@ -381,7 +399,7 @@ export class MaintenanceService implements RuntimeExtension {
 
   private enterExternal(agent: InventoryHost, window: { start_ms: number; duration_ms?: number }, now: number, st: Step): void {
     const key = hostKey(agent.hostname);
-    if (this.inflight.has(key)) return;
+    if (this.ops.busy(key)) return;
     const existing = this.records.get(key);
     if (existing && existing.state !== 'UP') {
       if (existing.origin !== 'external') return;
@@ -440,21 +458,36 @@ export class MaintenanceService implements RuntimeExtension {
   }
 
   // ------------------------------------------------------------------------------------------
-  // machine down and post-drain (async)
+  // machine down and post-drain (async). Every write to the master goes through `writer` (one at
+  // a time) and is preceded by a durable intent record (core/pending.ts), resolved after.
+
+  /** Intent written (durably) on its own, before the request it announces. */
+  private async persistOp(op: PendingOp): Promise<void> {
+    try {
+      await this.rt.run(() => {
+        const st = new Step();
+        this.ops.put(st.storeOps, op);
+        return st.out();
+      });
+    } catch (e) {
+      this.ops.live.delete(op.id);
+      throw e;
+    }
+  }
 
   private machineWork(ctx: ExtensionContext): void {
     if (!this.runtime) return;
     for (const [key, r] of this.records) {
       if (r.origin === 'sluice' && r.state === 'DRAINED' && r.down_posted_ms === undefined && r.schedule_posted_ms !== undefined) {
-        if (this.downInflight.has(key) || this.inflight.has(key)) continue;
+        if (this.downInflight.has(key) || this.ops.busy(key)) continue;
         if (ctx.now - (this.lastDownCheck.get(key) ?? -Infinity) < this.opts.downCheckIntervalMs) continue;
         this.lastDownCheck.set(key, ctx.now);
         this.downInflight.add(key);
         void this.checkDown(key).finally(() => this.downInflight.delete(key));
       }
-      if (r.state === 'DOWN' && r.options.post_drain && r.down_posted_ms !== undefined && !r.post_drain_result && !this.postDrainRunning.has(key)) {
-        this.postDrainRunning.add(key);
-        void this.runPostDrain(r).finally(() => this.postDrainRunning.delete(key));
+      if (r.state === 'DOWN' && r.options.post_drain && r.down_posted_ms !== undefined && !r.post_drain_result && !this.ops.busy(key)) {
+        const op = this.ops.create('post-drain', [key], ctx.now, { command: r.options.post_drain, request_id: r.request_id });
+        void this.postDrain(r, op);
       }
     }
   }
@@ -463,9 +496,9 @@ export class MaintenanceService implements RuntimeExtension {
     try {
       const [status, state] = await Promise.all([this.client.getStatus(), this.client.getState()]);
       for (const a of state.agents) this.learnAgent(a);
-      const go = await this.rt.run((ctx) => {
+      const go = await this.rt.run<{ reason: string; op: PendingOp; machine: MachineID }>((ctx) => {
         const rec = this.records.get(key);
-        if (!rec) return {};
+        if (!rec || this.ops.busy(key)) return {};
         const m = rec.ip ? machineIdOf(rec) : undefined;
         const statuses = m ? (status.draining_machines ?? []).find((d) => machineEquals(d.id, m))?.statuses : undefined;
         const agent = state.agents.find((a) => hostKey(a.hostname) === key);
@@ -473,60 +506,46 @@ export class MaintenanceService implements RuntimeExtension {
         const d = downDecision(rec, { statuses: statuses ?? [], frameworks_on_agent: frameworks }, ctx.now);
         const st = new Step();
         st.log('debug', 'machine_down_decision', { host: rec.hostname, down: d.down, reason: d.reason });
-        return st.out(d.down ? d.reason : undefined);
+        if (!d.down) return st.out();
+        const op = this.ops.create('machine-down', [key], ctx.now, { request_id: rec.request_id });
+        this.ops.put(st.storeOps, op); // durable before the POST below
+        return st.out({ reason: d.reason, op, machine: machineIdOf(rec) });
       });
       if (!go) return;
-      const rec = this.records.get(key)!;
-      this.inflight.add(key);
       try {
-        await this.client.machineDown([machineIdOf(rec)]);
-        this.epoch++;
-      } finally {
-        this.inflight.delete(key);
+        await this.writer.exclusive([key], () => this.client.machineDown([go.machine]));
+      } catch (e) {
+        await this.rt.run(() => {
+          const st = new Step();
+          this.ops.drop(st.storeOps, go.op.id);
+          return st.out();
+        });
+        throw e;
       }
       await this.rt.run((ctx) => {
         const st = new Step();
         const cur = this.records.get(key);
-        if (cur && cur.state !== 'DOWN' && cur.state !== 'UP') this.move(st, cur, 'DOWN', ctx.now, `machine down posted: ${go}`, { down_posted_ms: ctx.now });
+        if (cur && cur.state !== 'DOWN' && cur.state !== 'UP') this.move(st, cur, 'DOWN', ctx.now, `machine down posted: ${go.reason}`, { down_posted_ms: ctx.now });
+        this.ops.drop(st.storeOps, go.op.id);
         return st.out();
       });
     } catch (e) {
-      this.log.warn('machine_down_failed', { event: 'machine_down_failed', host: key, error: (e as Error).message });
+      this.log.warn('machine_down_failed', { event: 'machine_down_failed', host: key, error: redactText((e as Error).message) });
     }
   }
 
-  private async runPostDrain(rec: HostRecord): Promise<void> {
-    const cmd = rec.options.post_drain!;
+  /** Runs a host's post_drain hook once: start and end recorded durably (a restart never re-runs it). */
+  private async postDrain(rec: HostRecord, op: PendingOp): Promise<void> {
     const key = hostKey(rec.hostname);
-    this.log.info('post_drain_started', { event: 'post_drain_started', host: rec.hostname, agent_id: rec.agent_id, command: cmd });
-    const result = await new Promise<{ exit_code: number | null; signal?: string; timed_out: boolean; output_tail: string }>((resolve) => {
-      let tail = '';
-      let timedOut = false;
-      const child = spawn('sh', ['-c', cmd], {
-        env: { ...process.env, SLUICE_HOST: rec.hostname, SLUICE_IP: rec.ip ?? '', SLUICE_AGENT_ID: rec.agent_id ?? '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const onData = (stream: string) => (b: Buffer) => {
-        const text = b.toString('utf8');
-        tail = (tail + text).slice(-4000);
-        for (const line of text.split('\n')) if (line.trim()) this.log.info('post_drain_output', { event: 'post_drain_output', host: rec.hostname, stream, line });
-      };
-      child.stdout.on('data', onData('stdout'));
-      child.stderr.on('data', onData('stderr'));
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, this.opts.postDrainTimeoutMs);
-      child.on('error', (e) => {
-        tail += `\n${e.message}`;
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        const r: { exit_code: number | null; signal?: string; timed_out: boolean; output_tail: string } = { exit_code: code, timed_out: timedOut, output_tail: tail };
-        if (signal) r.signal = signal;
-        resolve(r);
-      });
-    });
+    try {
+      await this.persistOp(op);
+    } catch {
+      return; // Sluice is stopping: the hook has not started
+    }
+    const cmd = rec.options.post_drain!;
+    const cfg = { passEnv: this.opts.postDrainEnv, secrets: this.opts.secrets, timeoutMs: this.opts.postDrainTimeoutMs };
+    this.log.info('post_drain_started', { event: 'post_drain_started', host: rec.hostname, agent_id: rec.agent_id, command: cleanText(cmd, this.opts.secrets) });
+    const result = await runPostDrain(cmd, rec, cfg, (stream, line) => this.log.info('post_drain_output', { event: 'post_drain_output', host: rec.hostname, stream, line }));
     this.log.log(result.exit_code === 0 ? 'info' : 'warn', 'post_drain_finished', {
       event: 'post_drain_finished',
       host: rec.hostname,
@@ -539,6 +558,7 @@ export class MaintenanceService implements RuntimeExtension {
         const st = new Step();
         const cur = this.records.get(key);
         if (cur && cur.state === 'DOWN') this.put(st, { ...cur, post_drain_result: { ...result, at_ms: ctx.now } }, []);
+        this.ops.drop(st.storeOps, op.id);
         return st.out();
       })
       .catch(() => undefined);
@@ -549,50 +569,76 @@ export class MaintenanceService implements RuntimeExtension {
 
   private async reconcile(): Promise<void> {
     this.reconciling = true;
-    const epoch0 = this.epoch;
     try {
-      const [schedule, status, state] = await Promise.all([this.client.getSchedule(), this.client.getStatus(), this.client.getState()]);
-      for (const a of state.agents) this.learnAgent(a);
+      // Read inside the writer's queue: no write of ours is half done while we read.
+      const read = await this.writer.exclusive([], async () => {
+        const [schedule, status, state] = await Promise.all([this.client.getSchedule(), this.client.getStatus(), this.client.getState()]);
+        return { schedule, status, state, gen: this.writer.generation };
+      });
+      for (const a of read.state.agents) this.learnAgent(a);
       const reposts = await this.rt.run((ctx) => {
         const st = new Step();
-        if (this.epoch !== epoch0) return st.out<string[]>([]);
-        const table = new Map([...this.records].filter(([k]) => !this.inflight.has(k)));
-        const actions = reconcileSchedule(table, schedule, status, this.inventory(ctx.state), ctx.now, this.opts.leadMs);
-        const out: string[] = [];
+        const table = new Map(this.records);
+        const repost: string[] = [];
+        // 1. intents left by a previous process: recognise what the master already took
+        for (const op of [...this.ops.orphans.values()]) {
+          const r = resolvePending(op, table, read, ctx.now);
+          for (const { record, transitions } of r.records) {
+            table.set(hostKey(record.hostname), record);
+            this.put(st, record, transitions, { reconcile: 'pending-op', pending_op: op.id });
+          }
+          for (const l of r.logs) st.log(l.level, l.event, l.fields);
+          repost.push(...r.repost);
+          this.ops.drop(st.storeOps, op.id);
+        }
+        // 2. what changed outside Sluice, leaving alone every host we are writing (or just wrote
+        //    after this read): the comparison is against what Sluice last wrote
+        const settled = new Map([...table].filter(([k]) => !this.ops.busy(k) && !this.writer.busy(k) && !this.writer.changedSince(k, read.gen) && !repost.includes(k)));
+        const actions = reconcileSchedule(settled, read.schedule, read.status, this.inventory(ctx.state), ctx.now, this.opts.leadMs);
         for (const a of actions) {
-          if (a.kind === 'repost') out.push(hostKey(a.hostname));
-          else if (a.record) this.put(st, a.record, a.transitions, { reconcile: a.kind });
+          if (a.kind === 'repost') repost.push(hostKey(a.hostname));
+          else if (a.record && !this.ops.busy(hostKey(a.hostname))) this.put(st, a.record, a.transitions, { reconcile: a.kind });
         }
         this.syncBlocked(st);
-        return st.out(out);
+        return st.out(repost);
       });
       for (const key of reposts ?? []) await this.repost(key);
     } catch (e) {
-      this.log.warn('maintenance_reconcile_failed', { event: 'maintenance_reconcile_failed', error: (e as Error).message });
+      this.log.warn('maintenance_reconcile_failed', { event: 'maintenance_reconcile_failed', error: redactText((e as Error).message) });
     } finally {
       this.reconciling = false;
     }
   }
 
   private async repost(key: string): Promise<void> {
-    const rec = this.records.get(key);
-    if (!rec || rec.state === 'UP' || !rec.window || this.inflight.has(key)) return;
-    this.inflight.add(key);
+    const pre = await this.rt.run<{ rec: HostRecord; op: PendingOp }>((ctx) => {
+      const rec = this.records.get(key);
+      if (!rec || rec.state === 'UP' || !rec.window || !rec.ip || rec.schedule_posted_ms !== undefined || this.ops.busy(key)) return {};
+      const st = new Step();
+      const op = this.ops.create('schedule-add', [key], ctx.now, { window: rec.window, request_id: rec.request_id });
+      this.ops.put(st.storeOps, op);
+      return st.out({ rec, op });
+    });
+    if (!pre) return;
+    const { rec, op } = pre;
     try {
       const m = machineIdOf(rec);
-      await this.client.updateSchedule((s) => addWindow(s, [m], rec.window!, [m]));
-      this.epoch++;
+      await this.writer.edit({ hosts: [key], apply: (s) => addWindow(s, [m], rec.window!, [m]) });
       await this.rt.run((ctx) => {
         const st = new Step();
         const cur = this.records.get(key);
         if (cur && cur.state !== 'UP') this.put(st, { ...cur, schedule_posted_ms: ctx.now }, []);
-        st.log('info', 'maintenance_window_reposted', { host: rec.hostname, reason: 'window was not on the master (crash between persist and post?)' });
+        this.ops.drop(st.storeOps, op.id);
+        st.log('info', 'maintenance_window_reposted', { host: rec.hostname, reason: 'window was not on the master (Sluice stopped before the master took it)' });
         return st.out();
       });
     } catch (e) {
-      this.log.warn('maintenance_repost_failed', { event: 'maintenance_repost_failed', host: rec.hostname, error: (e as Error).message });
-    } finally {
-      this.inflight.delete(key);
+      this.log.warn('maintenance_repost_failed', { event: 'maintenance_repost_failed', host: rec.hostname, error: redactText((e as Error).message) });
+      await this.rt.run(() => {
+        const st = new Step();
+        this.ops.drop(st.storeOps, op.id);
+        return st.out();
+      }).catch(() => undefined);
     }
   }
 
@@ -616,20 +662,22 @@ export class MaintenanceService implements RuntimeExtension {
       // someone else's window on one of these machines: refuse before writing anything
       addWindow(schedule, r.records.map(machineIdOf), r.window);
       const st = new Step();
+      const keys = r.records.map((rec) => hostKey(rec.hostname));
       for (const rec of r.records) {
         const key = hostKey(rec.hostname);
         prev.set(key, this.records.get(key));
-        this.inflight.add(key);
         this.put(st, rec, r.transitions.filter((t) => hostKey(t.hostname) === key));
       }
+      // the intent, in the same batch as the records: durable before the POST
+      const op = this.ops.create('schedule-add', keys, ctx.now, { window: r.window, request_id: requestId });
+      this.ops.put(st.storeOps, op);
       this.syncBlocked(st);
-      return st.out(r);
+      return st.out({ ...r, keys, op });
     });
-    const keys = res!.records.map((r) => hostKey(r.hostname));
+    const { keys, op } = res!;
     const machines = res!.records.map(machineIdOf);
     try {
-      await this.client.updateSchedule((s) => addWindow(s, machines, res!.window));
-      this.epoch++;
+      await this.writer.edit({ hosts: keys, apply: (s) => addWindow(s, machines, res!.window) });
     } catch (e) {
       await this.rt.run(() => {
         const st = new Step();
@@ -642,66 +690,81 @@ export class MaintenanceService implements RuntimeExtension {
             this.records.delete(key);
             st.storeOps.push({ op: 'delete', collection: HOSTS_COLLECTION, key });
           }
-          this.inflight.delete(key);
         }
-        st.log('warn', 'maintenance_start_rolled_back', { request_id: requestId, hosts: keys, reason: `the master did not take the window: ${(e as Error).message}` });
+        this.ops.drop(st.storeOps, op.id);
+        st.log('warn', 'maintenance_start_rolled_back', { request_id: requestId, hosts: keys, reason: `the master did not take the window: ${redactText((e as Error).message)}` });
         this.syncBlocked(st);
         return st.out();
       });
       throw e;
     }
-    const out = await this.rt.run((ctx) => {
+    return this.rt.run((ctx) => {
       const st = new Step();
       const hosts: unknown[] = [];
       for (const key of keys) {
-        this.inflight.delete(key);
         const cur = this.records.get(key);
         if (!cur) continue;
         const next = { ...cur, schedule_posted_ms: ctx.now };
         this.put(st, next, []);
         hosts.push({ hostname: next.hostname, state: next.state, group: next.group, rack: next.rack, agent_id: next.agent_id });
       }
+      this.ops.drop(st.storeOps, op.id);
       st.log('info', 'maintenance_started', { request_id: requestId, hosts: keys, reason: 'window posted to the master' });
       return st.out({ request_id: requestId, window: res!.window, options: res!.options, hosts });
     });
-    return out;
   }
 
   async end(verb: 'complete' | 'abort', hosts: readonly string[]): Promise<unknown> {
     const fn = verb === 'complete' ? completeMaintenance : abortMaintenance;
     const pre = await this.rt.run((ctx) => {
       const r = fn(this.records, hosts, ctx.now);
-      for (const rec of r.records) this.inflight.add(hostKey(rec.hostname));
-      return { result: r };
+      const keys = r.records.map((rec) => hostKey(rec.hostname));
+      const busy = r.records.filter((rec) => this.ops.busy(hostKey(rec.hostname)));
+      if (busy.length) {
+        throw new MaintenanceRequestError(`host maintenance ${verb}`, busy.map((rec) => ({
+          hostname: rec.hostname,
+          code: 'wrong-state' as const,
+          message: 'an operation of Sluice on this host is still in progress with the master; retry in a moment',
+        })));
+      }
+      const st = new Step();
+      const op = this.ops.create('schedule-remove', keys, ctx.now, { verb });
+      this.ops.put(st.storeOps, op);
+      return st.out({ ...r, keys, op });
     });
-    const keys = pre!.records.map((r) => hostKey(r.hostname));
+    const { keys, op } = pre!;
     try {
-      if (pre!.machines_up.length) await this.client.machineUp(pre!.machines_up.map(machineIdOf));
+      if (pre!.machines_up.length) {
+        const up = pre!.machines_up.map(machineIdOf);
+        await this.writer.exclusive(keys, () => this.client.machineUp(up));
+      }
       if (pre!.machines_unscheduled.length) {
         const ids = pre!.machines_unscheduled.map(machineIdOf);
-        await this.client.updateSchedule((s, status) => removeMachines(s, ids, status.down_machines ?? []));
+        await this.writer.edit({ hosts: keys, apply: (s, status) => removeMachines(s, ids, status.down_machines ?? []) });
       }
-      this.epoch++;
     } catch (e) {
-      for (const k of keys) this.inflight.delete(k);
+      await this.rt.run(() => {
+        const st = new Step();
+        this.ops.drop(st.storeOps, op.id);
+        return st.out();
+      });
       throw e;
     }
     return this.rt.run((ctx) => {
       const st = new Step();
       const out: unknown[] = [];
       for (const key of keys) {
-        this.inflight.delete(key);
         const cur = this.records.get(key);
         if (!cur || cur.state === 'UP') continue;
         const next = this.move(st, cur, 'UP', ctx.now, verb === 'complete' ? 'maintenance complete' : 'maintenance aborted');
         this.lastDownCheck.delete(key);
         out.push({ hostname: next.hostname, state: next.state });
       }
+      this.ops.drop(st.storeOps, op.id);
       this.syncBlocked(st);
       return st.out({ [verb === 'complete' ? 'completed' : 'aborted']: out });
     });
   }
-
   async query(states: readonly HostState[] | undefined): Promise<unknown> {
     return this.rt.run((ctx) => {
       const recs = [...this.records.values()].filter((r) => !states || states.includes(r.state));
@@ -712,32 +775,9 @@ export class MaintenanceService implements RuntimeExtension {
       const hosts = recs
         .sort((a, b) => a.hostname.localeCompare(b.hostname))
         .map((r) => {
-          const p = progress.get(hostKey(r.hostname));
-          const out: Record<string, unknown> = {
-            hostname: r.hostname,
-            state: r.state,
-            origin: r.origin,
-            request_id: r.request_id,
-            agent_id: r.agent_id,
-            ip: r.ip,
-            rack: r.rack,
-            group: r.group,
-            since_ms: r.since_ms,
-            window: r.window ? { start_ms: r.window.start_ms, start: new Date(r.window.start_ms).toISOString(), duration_ms: r.window.duration_ms } : undefined,
-            tasks_left: onHost.get(hostKey(r.hostname)) ?? 0,
-            killing: p?.killing ?? 0,
-            replacing: p?.replacing ?? 0,
-            blockers: p?.blockers ?? [],
-            estimated_empty_ms: p?.estimated_empty_ms !== undefined && Number.isFinite(p.estimated_empty_ms) ? p.estimated_empty_ms : undefined,
-            drain_started_ms: r.drain_started_ms,
-            timed_out: r.timed_out_ms !== undefined,
-            options: r.options,
-            down_posted_ms: r.down_posted_ms,
-            post_drain_result: r.post_drain_result,
-          };
-          if (r.state === 'SCHEDULED') out['waiting'] = scheduledReason(r, this.records.values(), ctx.now, { lead_ms: this.opts.leadMs });
-          if (r.origin === 'sluice' && r.schedule_posted_ms === undefined && r.state !== 'UP') out['waiting'] = 'window not posted to the master yet';
-          return out;
+          const k = hostKey(r.hostname);
+          const waiting = r.state === 'SCHEDULED' ? scheduledReason(r, this.records.values(), ctx.now, { lead_ms: this.opts.leadMs }) : undefined;
+          return hostView(r, { progress: progress.get(k), tasks_left: onHost.get(k) ?? 0, busy: this.ops.busy(k), waiting, secrets: this.opts.secrets });
         });
       return { result: { now_ms: ctx.now, hosts } };
     });
@@ -749,30 +789,6 @@ export class MaintenanceService implements RuntimeExtension {
       return { result: { ...r, text: probeText(r) } };
     });
   }
-}
-
-function countBy(xs: string[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
-  return m;
-}
-
-/** Our non-terminal tasks per host key (instances, surges, orphans being killed). */
-export function tasksPerHost(s: SchedulerState): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const t of s.tasks.values()) {
-    if (!t.host) continue;
-    const k = hostKey(t.host);
-    m.set(k, (m.get(k) ?? 0) + 1);
-  }
-  return m;
-}
-
-/** Our non-terminal tasks on an agent (by agent id or host name): what must be 0 to ACCEPT. */
-export function tasksOnAgent(s: SchedulerState, agentId: string, key: string): number {
-  let n = 0;
-  for (const t of s.tasks.values()) if (t.agent_id === agentId || (t.host !== undefined && hostKey(t.host) === key)) n++;
-  return n;
 }
 
 /** The plugin registered in APP_PLUGINS. */

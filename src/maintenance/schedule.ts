@@ -191,6 +191,7 @@ export type ReconcileKind =
   | 'window-removed'
   | 'observed-down'
   | 'observed-up'
+  | 'adopted'
   | 'repost';
 
 export interface ReconcileAction {
@@ -206,7 +207,10 @@ export interface ReconcileAction {
  * Compare Sluice's records with the master's schedule and status and say what changed outside
  * Sluice: windows posted by someone else on agents we know (→ external drain), external windows
  * changed or removed, machines brought DOWN or UP by someone else, our own windows removed by
- * someone else (→ UP), and our records whose window was never posted (→ repost, after a crash).
+ * someone else (→ UP), our records whose window was never posted (→ repost, after a crash), and
+ * our records whose window the master took just before a crash (same machine, same window →
+ * adopted: the drain resumes). The caller passes only hosts with no write of its own queued, in
+ * flight or completed after the schedule was read (src/maintenance/schedule-writer.ts).
  */
 export function reconcileSchedule(
   table: HostTable,
@@ -247,6 +251,13 @@ export function reconcileSchedule(
         one(rec, 'UP', 'window-removed', rec.origin === 'external'
           ? 'external maintenance window removed from the master\'s schedule'
           : 'Sluice\'s maintenance window was removed from the master\'s schedule by someone else');
+      }
+      continue;
+    }
+    if (entry && rec.origin === 'sluice' && rec.schedule_posted_ms === undefined) {
+      const w = rec.window;
+      if (w && w.start_ms === entry.window.start_ms && w.duration_ms === entry.window.duration_ms) {
+        out.push({ kind: 'adopted', hostname: rec.hostname, record: { ...rec, schedule_posted_ms: now }, transitions: [], reason: 'Sluice\'s window found on the master (taken just before a restart): the drain resumes' });
       }
       continue;
     }

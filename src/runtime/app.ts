@@ -7,7 +7,7 @@ import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-ro
 import { Router } from '../api/router.js';
 import { ApiConfigError, checkApiExposure } from '../util/api-address.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
-import { ConfigError, DEFAULT_API_URL, type SluiceConfig } from '../config.js';
+import { ConfigError, DEFAULT_API_URL, configSecrets, type SluiceConfig } from '../config.js';
 import { SluiceMetrics } from '../metrics/metrics.js';
 import { startSim } from '../sim/index.js';
 import { Store, StoreCorruptError, StoreLockedError } from '../store/index.js';
@@ -113,7 +113,8 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
     }
 
     const plugins = opts.plugins ?? APP_PLUGINS;
-    const pctx: PluginContext = { store, clock, logger, metrics, masters };
+    const secrets = [...configSecrets(cfg), ...['SLUICE_SECRET', 'SLUICE_API_TOKEN'].flatMap((n) => (process.env[n] ? [process.env[n]!] : []))];
+    const pctx: PluginContext = { store, clock, logger, metrics, masters, secrets, postDrainEnv: cfg.postDrainEnv };
     const extensions = plugins.flatMap((p) => (p.extension ? [p.extension(pctx)] : []));
 
     const runtime = SluiceRuntime.start({

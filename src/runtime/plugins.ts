@@ -21,6 +21,10 @@ export interface PluginContext {
   metrics: SluiceMetrics;
   /** Mesos master URLs Sluice uses (the embedded simulator's when there is no --master). */
   masters: readonly string[];
+  /** Secret values (framework secret, API token, master URL passwords): never passed to hooks, masked in their output. */
+  secrets?: readonly string[];
+  /** Environment variable names the operator passes through to post_drain hooks. */
+  postDrainEnv?: readonly string[];
 }
 
 export interface AppPlugin {

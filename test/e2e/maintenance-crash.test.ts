@@ -10,56 +10,17 @@
  *    recorded and blocks no other host. In-process, VirtualClock (like maintenance.test.ts).
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../helpers/fixtures.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import type { JobSpec } from '../../src/scheduler/job-spec.js';
 import { parseTaskId } from '../../src/scheduler/task-id.js';
-import { api, childEnv, liveByInstance, quietLogger, realDelay, tmpDir, type Env } from './workload-helpers.js';
+import { api, liveByInstance, quietLogger, realDelay, tmpDir, type Env } from './workload-helpers.js';
 import { SlaWatch, allRunning, hostStates, job, masterJson, startWebOnTwelveAgents } from './maintenance-helpers.js';
+import { spawnSluice, waitFor } from './maintenance-child.js';
 
-const MAIN = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR']);
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnSluice(simUrl: string, storeDir: string): Promise<Child> {
-  const proc = spawn(process.execPath, [MAIN, 'start', '--master', simUrl, '--store', storeDir, '--api-listen', '127.0.0.1:0', '--no-demo', '--log-level', 'info'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: childEnv({ SLUICE_LOG_FORMAT: 'json' }),
-  });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return new Promise<Child>((resolve, reject) => {
-    const check = () => {
-      const m = /operator API:\s+(http:\/\/\S+)/.exec(out);
-      if (m) {
-        proc.stdout!.off('data', check);
-        resolve({ proc, url: m[1]!, output: () => out, exited });
-      }
-    };
-    proc.stdout!.on('data', check);
-    void exited.then((code) => reject(new Error(`sluice exited (${code}) before it was ready:\n${out.slice(-3000)}`)));
-  });
-}
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await realDelay(20);
-  }
-  if (process.env['SLUICE_TEST_TIMING']) console.log(`    [${what}: ${Date.now() - t0} ms]`);
-}
 
 /**
  * Per instance, at every agent-side transition: live tasks in total, and live tasks outside the

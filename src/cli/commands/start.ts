@@ -19,6 +19,7 @@ export const START_FLAGS: FlagSpecs = {
   'api-token': { type: 'string', description: 'Require "Authorization: Bearer <token>" (prefer SLUICE_API_TOKEN)' },
   'api-allowed-hosts': { type: 'strings', description: 'Extra Host names the API answers to (name or name:port; comma list), e.g. behind a proxy' },
   'reconcile-interval': { type: 'string', description: 'Implicit reconciliation period (default 15m)' },
+  'post-drain-env': { type: 'string', description: 'Comma list of environment variable NAMES passed to post_drain hooks (secrets never are)' },
   'log-level': { type: 'string', description: 'error, warn, info, debug (default info)' },
   'log-format': { type: 'string', description: 'json or pretty (default: pretty on a terminal, json otherwise)' },
   codec: { type: 'string', description: 'Encoding spoken to the master: json (default) or protobuf' },
