@@ -204,7 +204,10 @@ describe('faults: huge records (client in its own child process, RSS measured th
     const base = await child.next((o) => o['kind'] === 'subscribed', 20_000, 'subscribed');
     const err = await child.next((o) => o['kind'] === 'client_error', 20_000, 'the oversized record to be refused');
     expect(err['message']).to.match(/too large/);
-    expect((err['maxRss'] as number) - (base['rss'] as number), 'nothing allocated for the declared size').to.be.below(20 * MiB);
+    // Allocating the declared 60 MiB would show as ≥ 60 MiB of growth; what remains under load is
+    // noise (lazy module loading, GC timing: up to ~36 MiB seen on a loaded 2-core machine). The exact
+    // property (no buffer before the length is accepted) is asserted in test/client/recordio.test.ts.
+    expect((err['maxRss'] as number) - (base['rss'] as number), 'nothing allocated for the declared size').to.be.below(0.75 * 60 * MiB);
   });
 
   /** Peak RSS growth of the client child while it receives and decodes one record of `size` bytes. */
