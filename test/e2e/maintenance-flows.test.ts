@@ -3,22 +3,12 @@
  * a window posted to the master by someone else, abort mid-drain, drain timeout with --force.
  * Real Sluice + real simulator over loopback HTTP, VirtualClock; truth from the simulator.
  */
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { main } from '../../src/cli/main.js';
 import { api, type Env } from './workload-helpers.js';
 import { allRunning, hostStates, job, masterJson, startWebOnTwelveAgents } from './maintenance-helpers.js';
+import { sink } from '../helpers/sink.js';
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      (w as Writable & { text: string }).text += chunk.toString();
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = '';
-  return w;
-}
 
 async function cli(env: Env, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const stdout = sink();

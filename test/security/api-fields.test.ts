@@ -6,12 +6,12 @@
  * they were. Also the out-of-range maintenance windows (issue 9 item 8) and the deletion of a job of
  * 0 instances (item 9), end to end. Real Sluice + the simulator over loopback HTTP, VirtualClock.
  */
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { main } from '../../src/cli/main.js';
 import { MAINTENANCE_LIMITS } from '../../src/maintenance/host-state.js';
 import { api, startEnv, type ApiResponse, type Env } from '../e2e/workload-helpers.js';
 import { allRunning, job } from '../e2e/maintenance-helpers.js';
+import { sink } from '../helpers/sink.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -68,16 +68,6 @@ function expect400(r: ApiResponse, path: string, what: string): void {
   expect(paths, `${what}: ${JSON.stringify(r.body.details).slice(0, 300)}`).to.include(path);
 }
 
-function sink(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      (w as Writable & { text: string }).text += chunk.toString();
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = '';
-  return w;
-}
 
 describe('security: every field of every API route refuses hostile values (400, path, nothing written)', function () {
   this.timeout(120_000);
