@@ -3,7 +3,8 @@
  *
  *   <root>/epoch                          data = the id of the replica that took over last;
  *                                         its VERSION is the epoch
- *   <root>/state/<collection>/k<key>      one node per record: the JSON of the value
+ *   <root>/state/<collection>/k<key>      one node per record: "<i>:<JSON of the value>", i = the
+ *                                         op's index in the multi that created the node
  *                                         (collection and key URI-encoded; "k" keeps "." / ".." /
  *                                         "" valid node names)
  *
@@ -15,8 +16,9 @@
  * Same guarantees as the file store: all state is read into memory at open (reads never touch
  * ZooKeeper), a batch is all-or-nothing and in order, it resolves once the ensemble has committed
  * it (a quorum has it in its log), batches are serialised in call order, values are deeply frozen,
- * and list() keeps insertion order (the creation zxid of the record's node: an overwritten key keeps
- * its place, a deleted and re-created one moves to the end).
+ * and list() keeps insertion order (the creation zxid of the record's node, then <i> — all nodes of
+ * one multi share a zxid: an overwritten key keeps its place, a deleted and re-created one moves to
+ * the end).
  *
  * Limits (ZooKeeper's jute.maxbuffer, 1 MB by default, bounds a node AND a whole multi request):
  * one value may hold at most MAX_VALUE_BYTES of JSON; a batch larger than MAX_MULTI_BYTES is written
@@ -49,12 +51,15 @@ export interface ZkStoreOptions {
 interface Rec {
   value: unknown;
   czxid: bigint;
+  idx: number;
 }
 
 export class ZkStore implements KvStore {
   readonly dir: string;
   private readonly data = new Map<string, Map<string, unknown>>();
   private readonly knownCollections = new Set<string>();
+  /** "<collection>\0<key>" → <i> of its node (kept when the value is overwritten). */
+  private readonly order = new Map<string, number>();
   private epochVersion = -1;
   private chain: Promise<void> = Promise.resolve();
   private failed: Error | undefined;
@@ -115,18 +120,23 @@ export class ZkStore implements KvStore {
             const key = decodeName(k);
             if (key === undefined) return undefined;
             const { data, stat } = await this.session.getData(`${dir}/${k}`);
+            const text = data.toString('utf8');
+            const colon = text.indexOf(':');
+            const idx = Number(text.slice(0, colon));
             let value: unknown;
             try {
-              value = JSON.parse(data.toString('utf8'));
+              if (colon < 1 || !Number.isSafeInteger(idx)) throw new Error('no index');
+              value = JSON.parse(text.slice(colon + 1));
             } catch {
-              throw new StoreError(`ZooKeeper store: ${dir}/${k} does not hold JSON`, `${dir}/${k}`);
+              throw new StoreError(`ZooKeeper store: ${dir}/${k} does not hold "<index>:<JSON>"`, `${dir}/${k}`);
             }
-            return [key, { value: deepFreeze(value), czxid: BigInt(`0x${stat.czxid}`) }] as [string, Rec];
+            return [key, { value: deepFreeze(value), czxid: BigInt(`0x${stat.czxid}`), idx }] as [string, Rec];
           }),
         );
         for (const g of got) if (g) recs.push(g);
       }
-      recs.sort((a, b) => (a[1].czxid < b[1].czxid ? -1 : a[1].czxid > b[1].czxid ? 1 : 0));
+      recs.sort((a, b) => (a[1].czxid < b[1].czxid ? -1 : a[1].czxid > b[1].czxid ? 1 : a[1].idx - b[1].idx));
+      for (const [k, r] of recs) this.order.set(`${name}\u0000${k}`, r.idx);
       if (recs.length) this.data.set(name, new Map(recs.map(([k, r]) => [k, r.value])));
       total += recs.length;
     }
@@ -183,6 +193,7 @@ export class ZkStore implements KvStore {
     const exists = (c: string, k: string, overlay: Map<string, boolean>): boolean =>
       overlay.get(`${c}\u0000${k}`) ?? this.data.get(c)?.has(k) ?? false;
     const overlay = new Map<string, boolean>();
+    const created = new Map<string, number>();
     const newCollections = new Set<string>();
     const parts: ZkOp[][] = [];
     let part: ZkOp[] = [];
@@ -207,7 +218,17 @@ export class ZkStore implements KvStore {
           newCollections.add(o.collection);
           push({ op: 'create', path: cdir }, cdir.length);
         }
-        push(had ? { op: 'set', path, data: o.json } : { op: 'create', path, data: o.json }, o.json.length + path.length);
+        const ok = `${o.collection}\u0000${o.key}`;
+        let idx = had ? (created.get(ok) ?? this.order.get(ok) ?? 0) : part.length;
+        if (!had) created.set(ok, idx);
+        const data = `${idx}:${o.json}`;
+        push(had ? { op: 'set', path, data } : { op: 'create', path, data }, data.length + path.length);
+        if (!had && part[part.length - 1]?.path === path && part.length - 1 !== idx) {
+          // the op landed in a new part: its index is its place in that part
+          idx = part.length - 1;
+          created.set(ok, idx);
+          part[part.length - 1] = { op: 'create', path, data: `${idx}:${o.json}` };
+        }
         overlay.set(`${o.collection}\u0000${o.key}`, true);
       } else if (had) {
         push({ op: 'remove', path }, path.length);
@@ -219,6 +240,7 @@ export class ZkStore implements KvStore {
     for (const p of parts) await this.multi(p);
     for (const c of newCollections) this.knownCollections.add(c);
     for (const o of ops) this.apply(o);
+    for (const [k, i] of created) this.order.set(k, i);
     try {
       this.opts.onWrite?.((performance.now() - startedAt) / 1000, bytes);
     } catch (e) {
@@ -249,7 +271,10 @@ export class ZkStore implements KvStore {
     if (o.op === 'put') {
       if (!m) this.data.set(o.collection, (m = new Map()));
       m.set(o.key, o.value);
-    } else m?.delete(o.key);
+    } else {
+      m?.delete(o.key);
+      this.order.delete(`${o.collection}\u0000${o.key}`);
+    }
   }
 
   async close(): Promise<void> {
