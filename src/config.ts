@@ -66,6 +66,13 @@ export interface SluiceConfig {
   newFramework: boolean;
   /** Open a damaged store keeping its last good write (damaged files are set aside). */
   repairStore: boolean;
+  /**
+   * HA: `zk://hosts/path` — run as one of several replicas: leader election and the store in
+   * ZooKeeper under that path (the file store is not used). Undefined: one process, file store.
+   */
+  ha?: string;
+  /** HA: ZooKeeper session timeout (the lease is 2/3 of it). */
+  haSessionTimeoutMs: number;
   /** Where each setting came from (for `sluice start` to print). */
   sources: Record<string, 'flag' | 'env' | 'file' | 'default'>;
 }
@@ -262,8 +269,20 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     simRacks: rk ? parseIntIn(rk.v, rk.where, 1, 1000) : 3,
     newFramework: flags['new-framework'] === true,
     repairStore: flags['repair-store'] === true,
+    ha: str('ha', 'ha', 'SLUICE_HA', 'ha'),
+    haSessionTimeoutMs: 10_000,
     sources,
   };
+  const hst = pick('haSessionTimeoutMs', 'ha-session-timeout', 'SLUICE_HA_SESSION_TIMEOUT', 'ha_session_timeout');
+  if (hst) {
+    const sec = parseSeconds(hst.v, hst.where);
+    if (sec < 1 || sec > 120) throw new ConfigError(`${hst.where}: the ZooKeeper session timeout must be between 1 s and 120 s`);
+    cfg.haSessionTimeoutMs = sec * 1000;
+  }
+  if (cfg.ha !== undefined) {
+    if (!/^zk:\/\//.test(cfg.ha)) throw new ConfigError(`--ha: expected zk://host:port[,host:port...]/path; got ${JSON.stringify(redactUrl(cfg.ha))}`);
+    if (!cfg.masters.length) throw new ConfigError('--ha needs a Mesos master (--master): replicas cannot share an embedded simulator');
+  }
   if (cfg.secret && !cfg.principal) throw new ConfigError('a secret was given without a principal (--principal / SLUICE_PRINCIPAL)');
   if (cfg.failoverTimeoutSeconds === 0) {
     // Mesos tears the framework down (killing every task) on any disconnect with 0.
@@ -291,7 +310,9 @@ export function describeConfig(c: SluiceConfig): string[] {
     `master:            ${c.masters.length ? c.masters.map(redactUrl).join(', ') : 'embedded simulator'}${src('masters')}`,
     `framework:         ${c.frameworkName}, role ${c.role}, user ${c.user}${c.principal ? `, principal ${c.principal}` : ''}`,
     `failover timeout:  ${c.failoverTimeoutSeconds} s${src('failoverTimeoutSeconds')}`,
-    `store:             ${c.storePath}${src('storePath')}`,
+    c.ha
+      ? `HA:                ${redactUrl(c.ha)} (leader election + store in ZooKeeper), session timeout ${c.haSessionTimeoutMs / 1000} s${src('ha')}`
+      : `store:             ${c.storePath}${src('storePath')}`,
     `operator API:      ${c.apiListen}${c.apiToken ? ' (token required)' : ''}${src('apiListen')}` +
       (c.apiAllowedHosts.length ? `, also answers to ${c.apiAllowedHosts.join(', ')}` : ''),
     `reconciliation:    implicit every ${c.reconcileIntervalSeconds} s`,

@@ -43,6 +43,7 @@ import { nullLogger, type Logger } from '../util/logger.js';
 import { describeError } from '../client/http.js';
 import { redactUrl } from '../util/redact.js';
 import { zkMasterDetectorFor, type ZkMasterDetector } from '../zk/master-detector.js';
+import { StaticListDetector, type LeaderDetector } from '../client/detector.js';
 import { changesToOps, loadState } from './persist.js';
 import { jobSlaSnapshot } from './sla-view.js';
 
@@ -121,7 +122,24 @@ export interface RuntimeOptions {
   newFramework?: boolean;
   /** For tests: build the client differently. */
   createClient?: (opts: SchedulerClientOptions) => SchedulerClientLike;
+  /**
+   * HA: may this process act? Checked synchronously before every SUBSCRIBE, every call and every
+   * event; once it says no, the runtime stops for good (NotLeaderError) without another call.
+   */
+  gate?: () => boolean;
 }
+
+/** HA: this replica no longer leads (or never did); it stopped without acting. */
+export class NotLeaderError extends Error {
+  override readonly name = 'NotLeaderError';
+}
+
+/** The master gave our framework to another scheduler (ERROR "Framework failed over"). */
+export class FrameworkFailedOverError extends Error {
+  override readonly name = 'FrameworkFailedOverError';
+}
+
+const FRAMEWORK_FAILED_OVER = 'Framework failed over';
 
 type Input =
   | { kind: 'event'; event: Event }
@@ -146,12 +164,14 @@ export class SluiceRuntime {
   readonly client: SchedulerClientLike;
   /** Leader detection through ZooKeeper (`--master zk://…`), closed by stop(). */
   zkDetector: ZkMasterDetector | undefined;
+  private ownedDetector: LeaderDetector | undefined;
   private readonly metrics: SluiceMetrics | undefined;
   /** Principal of the framework's HTTP Basic credentials (named in master_auth_refused; the secret never is). */
   private readonly principal: string | undefined;
   private readonly credentialsSent: boolean;
   private readonly extensions: RuntimeExtension[];
   private readonly tickMs: number;
+  private readonly gate: (() => boolean) | undefined;
   private s: SchedulerState;
   private queue: Input[] = [];
   private draining = false;
@@ -178,6 +198,7 @@ export class SluiceRuntime {
     this.credentialsSent = !!(opts.framework.principal && opts.framework.secret);
     this.extensions = opts.extensions ?? [];
     this.tickMs = opts.tickMs ?? 1000;
+    this.gate = opts.gate;
     this.s = state;
     this.client = client;
   }
@@ -203,9 +224,16 @@ export class SluiceRuntime {
     // `--master zk://…`: the leader comes from ZooKeeper
     const zkDetector = clientOpts.detector ? undefined : zkMasterDetectorFor(opts.masters, { scheme: clientOpts.tls ? 'https' : 'http', logger: opts.logger });
     if (zkDetector) clientOpts.detector = zkDetector;
+    // HA: no SUBSCRIBE unless this replica leads (checked right before each attempt)
+    let gatedDetector: LeaderDetector | undefined;
+    if (opts.gate) {
+      const inner = clientOpts.detector ?? new StaticListDetector(opts.masters, { tls: clientOpts.tls, clock: opts.clock, logger: opts.logger });
+      clientOpts.detector = gatedDetector = gateDetector(inner, opts.gate);
+    }
     const client = opts.createClient ? opts.createClient(clientOpts) : new SchedulerClient(clientOpts);
     const rt = new SluiceRuntime(opts, state, client);
     rt.zkDetector = zkDetector;
+    if (gatedDetector && !zkDetector) rt.ownedDetector = gatedDetector;
     rt.begin(opts);
     return rt;
   }
@@ -232,6 +260,13 @@ export class SluiceRuntime {
     this.subs.push(
       this.client.events$.subscribe({
         next: (event) => {
+          if (this.gate && !this.gate()) return this.notLeader(`${event.type} event`);
+          if (event.type === 'ERROR' && event.error?.message?.includes(FRAMEWORK_FAILED_OVER)) {
+            // another scheduler (a newer leader) took the framework id: step down, never re-subscribe
+            void this.client.stop();
+            this.fail(new FrameworkFailedOverError(`The master gave framework ${this.s.frameworkId ?? ''} to another scheduler ("${event.error.message}"): stepping down without re-subscribing`));
+            return;
+          }
           this.metrics?.recordEvent(event.type);
           if (event.type === 'OFFERS') this.metrics?.offersReceived.inc(event.offers?.offers?.length ?? 0);
           if (event.type === 'INVERSE_OFFERS') this.metrics?.inverseOffersReceived.inc(event.inverse_offers?.inverse_offers?.length ?? 0);
@@ -325,6 +360,7 @@ export class SluiceRuntime {
     this.subs = [];
     await this.client.stop();
     await this.zkDetector?.close();
+    await this.ownedDetector?.close();
     await Promise.allSettled([...this.inflight]);
     this.stopped = true;
     this.log.info('runtime_stopped', { event: 'runtime_stopped' });
@@ -493,6 +529,7 @@ export class SluiceRuntime {
   }
 
   private async sendOne(c: Call): Promise<void> {
+    if (this.gate && !this.gate()) return this.notLeader(`${c.type} call`);
     try {
       await this.client.call(c);
       this.metrics?.recordCall(c.type, 'accepted');
@@ -536,6 +573,13 @@ export class SluiceRuntime {
         ? `the master refused principal "${this.principal}": check --principal and the secret (SLUICE_SECRET) against the master's --credentials`
         : 'the master requires HTTP framework authentication: set --principal and SLUICE_SECRET',
     });
+  }
+
+  /** HA gate said no: stop the client at once (no SUBSCRIBE retry) and fail without acting. */
+  private notLeader(what: string): void {
+    if (this.fatalError) return;
+    void this.client.stop();
+    this.fail(new NotLeaderError(`not the leader any more: ${what} dropped, stopping without acting`));
   }
 
   private fail(e: Error): void {
@@ -604,4 +648,22 @@ function frameworkRemovedHelp(e: FrameworkRemovedError): Error {
   );
   err.name = 'FrameworkRemovedError';
   return err;
+}
+
+/** A detector that refuses to name a master unless `gate()` says this process may act. */
+function gateDetector(inner: LeaderDetector, gate: () => boolean): LeaderDetector {
+  const refuse = () => new NotLeaderError('not the leader: no SUBSCRIBE');
+  const d: LeaderDetector = {
+    async detect(signal?: AbortSignal): Promise<string> {
+      if (!gate()) throw refuse();
+      const m = await inner.detect(signal);
+      if (!gate()) throw refuse();
+      return m;
+    },
+    failed: (o: string) => inner.failed(o),
+    redirected: (o: string) => inner.redirected(o),
+    close: () => inner.close(),
+  };
+  if (inner.onLeaderChange) d.onLeaderChange = (l) => inner.onLeaderChange!(l);
+  return d;
 }

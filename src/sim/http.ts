@@ -351,7 +351,10 @@ export class MasterNode {
     }
 
     const reply = this.schedulerCall(master, req, call, res, principal);
-    if (reply) this.host.emit({ kind: 'call', at: this.host.now(), frameworkId: call.framework_id?.value, type: call.type ?? 'UNKNOWN', status: reply.status });
+    if (reply) {
+      const sid = req.headers['mesos-stream-id'];
+      this.host.emit({ kind: 'call', at: this.host.now(), frameworkId: call.framework_id?.value, type: call.type ?? 'UNKNOWN', status: reply.status, streamId: typeof sid === 'string' ? sid : undefined });
+    }
     return reply;
   }
 
@@ -437,7 +440,7 @@ export class MasterNode {
         if (m) m.exited(conn);
         else conn.closed = true;
       });
-      this.host.emit({ kind: 'call', at: this.host.now(), frameworkId: call.framework_id?.value, type: 'SUBSCRIBE', status: 200 });
+      this.host.emit({ kind: 'call', at: this.host.now(), frameworkId: call.framework_id?.value, type: 'SUBSCRIBE', status: 200, streamId });
       let subscribe = call.subscribe!;
       // An authenticated framework without FrameworkInfo.principal gets the authenticated one.
       if (principal !== undefined && subscribe.framework_info.principal === undefined) {

@@ -75,7 +75,7 @@ const DAYS_365_S = 365 * 86400;
 export type SimEvent =
   | ({ kind: 'task' } & TaskTransition)
   | { kind: 'event'; at: number; frameworkId: string; type: string; event: Event }
-  | { kind: 'call'; at: number; frameworkId?: string; type: string; status: number }
+  | { kind: 'call'; at: number; frameworkId?: string; type: string; status: number; /** Mesos-Stream-Id the call carried (SUBSCRIBE: the stream it opened). */ streamId?: string }
   | { kind: 'agent'; at: number; agentId: string; hostname: string; what: string; message?: string }
   | { kind: 'framework'; at: number; frameworkId: string; what: string; message?: string }
   | { kind: 'maintenance'; at: number; what: string; machines?: MachineID[] }

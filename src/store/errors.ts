@@ -44,3 +44,11 @@ export class StoreLockedError extends StoreError {
 export class StoreClosedError extends StoreError {
   override readonly name = 'StoreClosedError';
 }
+
+/**
+ * A write was refused because another Sluice replica has taken over the store (HA): its leader
+ * epoch moved. The writer is deposed and must stop acting at once.
+ */
+export class StoreFencedError extends StoreError {
+  override readonly name = 'StoreFencedError';
+}

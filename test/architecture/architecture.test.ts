@@ -29,6 +29,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   config: ['util', 'mesos'],
   store: ['util'],
   zk: ['util'],
+  ha: ['util', 'zk', 'store'],
   client: ['mesos', 'util'],
   metrics: ['mesos', 'util'],
   sla: ['mesos', 'util'],

@@ -1,9 +1,10 @@
 /** `sluice start`: run the scheduler (with the embedded simulator when no master is given). */
-import { ConfigError, describeConfig, loadConfig } from '../../config.js';
+import { ConfigError, describeConfig, loadConfig, type SluiceConfig } from '../../config.js';
 import { banner, startSluice, StartupError, type SluiceApp } from '../../runtime/app.js';
-import { createLogger } from '../../util/logger.js';
+import { EXIT_LEADERSHIP_LOST, startHaReplica, type HaReplica } from '../../app/ha.js';
+import { createLogger, type Logger } from '../../util/logger.js';
 import { flagHelp, parseFlags, type FlagSpecs } from '../args.js';
-import { CliError, write, type CommandModule } from '../command.js';
+import { CliError, write, type CliContext, type CommandModule } from '../command.js';
 
 export const START_FLAGS: FlagSpecs = {
   master: { type: 'strings', description: 'Mesos master URL (repeat or comma-separate for several); none = embedded simulator' },
@@ -27,6 +28,8 @@ export const START_FLAGS: FlagSpecs = {
   'sim-agents': { type: 'string', description: 'Embedded simulator: agents (default 12)' },
   'sim-racks': { type: 'string', description: 'Embedded simulator: racks (default 3)' },
   'new-framework': { type: 'boolean', description: 'Forget the stored framework id and register anew (jobs are kept)' },
+  ha: { type: 'string', description: 'HA replica: zk://host:port[,host:port]/path (leader election + store in ZooKeeper; needs --master)' },
+  'ha-session-timeout': { type: 'string', description: 'HA: ZooKeeper session timeout (default 10s; leadership is dropped after 2/3 of it unconfirmed)' },
   'repair-store': { type: 'boolean', description: 'Open a damaged store, keeping everything up to the last good write' },
   help: { type: 'boolean', short: 'h', description: 'Show this help' },
 };
@@ -61,6 +64,7 @@ export const startCommand: CommandModule = {
     const logger = createLogger({ level: cfg.logLevel, format: cfg.logFormat, defaultMeta: { service: 'sluice' } });
     for (const line of describeConfig(cfg)) logger.info('config', { event: 'config', line });
 
+    if (cfg.ha) return runHaReplica(cfg, logger, ctx);
     let app: SluiceApp;
     try {
       app = await startSluice(cfg, { logger });
@@ -97,3 +101,30 @@ export const startCommand: CommandModule = {
     });
   },
 };
+
+/** `sluice start --ha`: one replica; exits EXIT_LEADERSHIP_LOST when it loses the leadership. */
+async function runHaReplica(cfg: SluiceConfig, logger: Logger, ctx: CliContext): Promise<number> {
+  let r: HaReplica;
+  try {
+    r = await startHaReplica(cfg, { logger });
+  } catch (e) {
+    if (e instanceof StartupError) throw new CliError(e.message, 1);
+    throw e;
+  }
+  write(ctx.stdout, `\nSluice HA replica is running (standby until elected).\n  operator API:  ${r.api.url}\n  status:        ${r.api.url}/api/v1/status\n`);
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (why: string, code: number) => {
+      if (stopping) process.exit(code || 130);
+      stopping = true;
+      logger.info('shutdown', { event: 'shutdown', reason: why });
+      void r.stop().then(() => resolve(code), () => resolve(code || 1));
+    };
+    process.once('SIGINT', () => stop('SIGINT', 0));
+    process.once('SIGTERM', () => stop('SIGTERM', 0));
+    void r.lost.then((why) => {
+      write(ctx.stderr, `sluice: leadership lost (${why}); exiting with ${EXIT_LEADERSHIP_LOST} so a supervisor restarts this replica as a standby`);
+      stop('leadership_lost', EXIT_LEADERSHIP_LOST);
+    });
+  });
+}
