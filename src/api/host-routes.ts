@@ -1,12 +1,17 @@
 /**
  * Operator API routes of host maintenance (src/maintenance/runtime-plugin.ts does the work):
  *
- *   POST /api/v1/hosts/maintenance/start     {hosts, window?{start, duration}, group_by?, max_parallel?,
- *                                            timeout?, force?, post_drain?, dry_run?}   → 202 (200 dry run)
+ *   POST /api/v1/hosts/maintenance/start     {hosts?, racks?, attributes?, window?{start, duration}, group_by?,
+ *                                            max_parallel?, timeout?, force?, post_drain?, dry_run?}
+ *                                            → 202 (200 dry run); with a selector the answer has `selection`
  *   POST /api/v1/hosts/maintenance/complete  {hosts}   DRAINED/DOWN → UP (machine up, window removed)
  *   POST /api/v1/hosts/maintenance/abort     {hosts}   SCHEDULED/DRAINING/DRAINED → UP
  *   GET  /api/v1/hosts?states=DRAINING,DRAINED        state, tasks left, SLA blockers, window
- *   POST /api/v1/sla/probe                   {hosts}   which hosts could be drained now, and why not
+ *   POST /api/v1/sla/probe                   {hosts?, racks?, attributes?}   which hosts could be drained now, and why not
+ *   GET  /api/v1/sla/safe?rack=R&group_by=host|rack   hosts (racks) safe to drain alone now (src/maintenance/list-safe.ts)
+ *
+ * Selectors (`racks`: any of; `attributes`: all of) resolve against the agents the master reports:
+ * (hosts ∪ racks) ∩ attributes (src/maintenance/select.ts); one that matches no agent is a 400.
  *
  * `hosts` is an array of names or a comma-separated string. Times: `window.start` is ISO-8601, `now`,
  * `+10m` (relative to Sluice's clock) or ms since the epoch; durations (`window.duration`, `timeout`)
@@ -19,7 +24,8 @@
 import { ApiError, type ApiResult, type Router } from './router.js';
 import { MaintenanceError } from '../maintenance/errors.js';
 import type { HostState, StartRequest } from '../maintenance/host-state.js';
-import { validateHostsBody, validateHostsQuery, validateStartBody } from '../maintenance/request-validate.js';
+import { validateHostsBody, validateHostsQuery, validateProbeBody, validateSafeQuery, validateStartBody } from '../maintenance/request-validate.js';
+import type { HostSelector } from '../maintenance/select.js';
 import { MasterHttpError, MasterUnavailableError } from '../maintenance/operator-client.js';
 import { RuntimeStoppedError } from '../runtime/runtime.js';
 
@@ -27,10 +33,11 @@ import { RuntimeStoppedError } from '../runtime/runtime.js';
 export interface HostMaintenanceService {
   /** The scheduler's clock (relative window starts like "+10m" use it). */
   now(): number;
-  start(req: StartRequest): Promise<unknown>;
+  start(req: StartRequest & { select?: HostSelector }): Promise<unknown>;
   end(verb: 'complete' | 'abort', hosts: readonly string[]): Promise<unknown>;
   query(states: readonly HostState[] | undefined): Promise<unknown>;
-  probe(hosts: readonly string[]): Promise<unknown>;
+  probe(hosts: readonly string[], select?: HostSelector): Promise<unknown>;
+  listSafe(q: { racks?: string[]; group_by: 'host' | 'rack' }): Promise<unknown>;
 }
 
 /** Maps errors of the maintenance service to `{error, code, details}` answers. */
@@ -95,9 +102,19 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
     '/api/v1/sla/probe',
     async (req) =>
       guarded(async () => {
-        const hosts = validateHostsBody(await req.json(), 'sla probe');
-        return { status: 200, body: await svc.probe(hosts) };
+        const r = validateProbeBody(await req.json(), 'sla probe');
+        return { status: 200, body: await svc.probe(r.hosts, r.select) };
       }),
     { summary: 'Which hosts could be drained now without breaking an SLA, and why not' },
+  );
+
+  router.get(
+    '/api/v1/sla/safe',
+    async (req) =>
+      guarded(async () => {
+        const q = validateSafeQuery(req.query);
+        return { status: 200, body: await svc.listSafe(q) };
+      }),
+    { summary: 'Hosts (or racks) that could be drained alone right now without breaking any SLA' },
   );
 }

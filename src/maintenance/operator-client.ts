@@ -52,6 +52,8 @@ export interface MasterAgent {
   hostname: string;
   ip?: string;
   rack?: string;
+  /** The agent's attributes as /master/state shows them (text; scalars, sets, ranges as text). */
+  attributes?: Record<string, string>;
 }
 
 export interface MasterStateView {
@@ -128,6 +130,7 @@ export class MaintenanceOperatorClient {
       if (m) a.ip = m[1]!;
       const rack = s.attributes?.[rackAttr];
       if (rack !== undefined) a.rack = String(rack);
+      if (s.attributes && typeof s.attributes === 'object') a.attributes = Object.fromEntries(Object.entries(s.attributes).map(([k, v]) => [k, String(v)]));
       return a;
     });
     const frameworksOnAgent = new Map<string, string[]>();

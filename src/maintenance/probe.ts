@@ -27,6 +27,9 @@ export interface ProbeHost {
   drainable_now: boolean;
   drainable_alone: boolean;
   reasons: string[];
+  /** Jobs whose SLA refuses a kill here: `blocked_jobs` after the hosts before, `_alone` on its own. */
+  blocked_jobs: string[];
+  blocked_jobs_alone: string[];
   /** Estimated drain time from now if started now together with the other probed hosts. */
   estimated_drain_ms: number;
 }
@@ -120,14 +123,20 @@ export function slaProbe(
     const reasons: string[] = [];
     let alone = true;
     let together = true;
+    const blockedJobs: string[] = [];
+    const blockedAlone: string[] = [];
     for (const [job, { up: n, young }] of [...cost].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const st = statusOf(job);
       const left = remaining.get(job) ?? st.margin;
       const jv = jobs.get(job)!;
       const youngOk = (margin: number): boolean => young === 0 || killAllowed('serving', st.required + margin - n, st.required);
-      if (n > Math.max(0, st.margin) || !youngOk(st.margin)) alone = false;
+      if (n > Math.max(0, st.margin) || !youngOk(st.margin)) {
+        alone = false;
+        blockedAlone.push(job);
+      }
       if (n <= Math.max(0, left) && youngOk(left)) continue;
       together = false;
+      blockedJobs.push(job);
       if (young && !youngOk(left)) {
         const back = refillTime({ ...st, margin: left }, now, 0);
         reasons.push(
@@ -159,6 +168,8 @@ export function slaProbe(
       drainable_now: drainable,
       drainable_alone: alone && state === 'UP',
       reasons,
+      blocked_jobs: blockedJobs,
+      blocked_jobs_alone: blockedAlone,
       estimated_drain_ms: e - now,
     });
   }

@@ -5,9 +5,14 @@
  * refused (with "did you mean" when one is close), wrong types are refused — `"dry_run": "yes"` is
  * an error, never a real drain — and strings and lists are bounded (MAINTENANCE_LIMITS).
  *
- *   start     {hosts, window?{start?, duration?}, group_by?, max_parallel?, timeout?, force?,
- *              post_drain?, dry_run?}
- *   complete, abort, probe   {hosts}
+ *   start     {hosts?, racks?, attributes?, window?{start?, duration?}, group_by?, max_parallel?,
+ *              timeout?, force?, post_drain?, dry_run?}
+ *   probe     {hosts?, racks?, attributes?}
+ *   complete, abort   {hosts}
+ *   GET /api/v1/sla/safe     ?rack=R (repeatable)&group_by=host|rack
+ *
+ * `racks` (["rack-7"]) and `attributes` ({"zone": "a"}) select agents as the master reports them
+ * (select.ts: (hosts ∪ racks) ∩ attributes); `hosts` may then be left out.
  *   GET /api/v1/hosts        ?states=S1,S2
  *
  * `hosts` is an array of names or a comma-separated string. Times: `window.start` is ISO-8601,
@@ -31,6 +36,13 @@ import {
   type HostState,
   type StartRequest,
 } from './host-state.js';
+import type { HostSelector } from './select.js';
+
+/** Bounds of the selector fields. */
+export const SELECTOR_LIMITS = { maxRacks: 1000, maxAttributes: 32, maxNameLength: 128, maxValueLength: 253 } as const;
+
+/** A request that may name hosts by selector; `select` is absent when none was given. */
+export type SelectingRequest = { hosts: string[]; select?: HostSelector };
 
 /** A refused request: `problems` has one entry per bad field, each with its `path`. */
 export class MaintenanceFieldError extends MaintenanceError {
@@ -45,7 +57,7 @@ export class MaintenanceFieldError extends MaintenanceError {
 
 type Obj = Record<string, unknown>;
 
-const START_FIELDS = ['hosts', 'window', 'group_by', 'max_parallel', 'timeout', 'force', 'post_drain', 'dry_run'] as const;
+const START_FIELDS = ['hosts', 'racks', 'attributes', 'window', 'group_by', 'max_parallel', 'timeout', 'force', 'post_drain', 'dry_run'] as const;
 const WINDOW_FIELDS = ['start', 'duration'] as const;
 const GROUPS: readonly GroupBy[] = ['rack', 'host'];
 
@@ -94,10 +106,11 @@ function body(b: unknown, p: Problems, shape: string): Obj | undefined {
 }
 
 /** `hosts`: an array of names or "h1,h2"; bounded; names of the right type and length. */
-function hostList(o: Obj, p: Problems): string[] {
+function hostList(o: Obj, p: Problems, optional = false): string[] {
   const v = own(o, 'hosts');
   const L = MAINTENANCE_LIMITS;
   let list: unknown[];
+  if (v === undefined && optional) return [];
   if (v === undefined) {
     p.fields.push({ hostname: '', code: 'empty-request', path: 'hosts', message: 'is required (an array of host names, or "h1,h2")' });
     return [];
@@ -134,6 +147,60 @@ function hostList(o: Obj, p: Problems): string[] {
   resolveHosts(list.map((h) => (typeof h === 'string' ? h : '')), [], names, false);
   p.names.push(...names.filter((n) => n.code !== 'unknown-host' && !typed.has(n.path ?? '')));
   return list.filter((h): h is string => typeof h === 'string');
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function selectorText(v: unknown, path: string, max: number, p: Problems): string | undefined {
+  if (typeof v !== 'string') p.bad(path, `must be a string, got ${typeName(v)}`);
+  else if (v.trim() === '' || v !== v.trim()) p.bad(path, v.trim() === '' ? 'must not be empty' : `'${shortText(v, 40)}' has leading or trailing spaces`);
+  else if (v.length > max) p.bad(path, `'${shortText(v, 40)}' is longer than ${max} characters`);
+  else if (CONTROL.test(v)) p.bad(path, 'must not contain control characters');
+  else return v;
+  return undefined;
+}
+
+/** `racks` (array of names) and `attributes` ({name: value}); undefined when neither is given. */
+function selector(o: Obj, p: Problems): HostSelector | undefined {
+  const S = SELECTOR_LIMITS;
+  const out: HostSelector = {};
+  const r = own(o, 'racks');
+  if (r !== undefined) {
+    if (!Array.isArray(r)) p.bad('racks', `must be an array of rack names, got ${typeName(r)}`);
+    else if (r.length === 0) p.bad('racks', 'must name at least one rack (or leave the field out)');
+    else if (r.length > S.maxRacks) p.bad('racks', `at most ${S.maxRacks} racks, got ${r.length}`);
+    else {
+      const racks: string[] = [];
+      r.forEach((x, i) => {
+        const t = selectorText(x, `racks[${i}]`, S.maxValueLength, p);
+        if (t === undefined) return;
+        if (racks.includes(t)) p.bad(`racks[${i}]`, `'${shortText(t, 40)}' is listed more than once`);
+        else racks.push(t);
+      });
+      out.racks = racks;
+    }
+  }
+  const a = own(o, 'attributes');
+  if (a !== undefined) {
+    if (!isObj(a)) p.bad('attributes', `must be an object {"name": "value"}, got ${typeName(a)}`);
+    else {
+      const keys = Object.keys(a);
+      if (keys.length === 0) p.bad('attributes', 'must have at least one name (or leave the field out)');
+      else if (keys.length > S.maxAttributes) p.bad('attributes', `at most ${S.maxAttributes} attributes, got ${keys.length}`);
+      else {
+        const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
+        for (const k of keys) {
+          const path = `attributes.${shortText(k, 60)}`;
+          const name = selectorText(k, path, S.maxNameLength, p);
+          const value = selectorText(a[k], path, S.maxValueLength, p);
+          if (name !== undefined && value !== undefined) attrs[name] = value;
+        }
+        out.attributes = { ...attrs };
+      }
+    }
+  }
+  return r === undefined && a === undefined ? undefined : out;
 }
 
 /** A duration field in ms: "30m", "2h", "1800s", "1h30m" or a number of seconds. */
@@ -208,13 +275,15 @@ function bool(o: Obj, key: string, p: Problems): boolean | undefined {
  * Checks a `host maintenance start` body and builds the StartRequest. Throws MaintenanceFieldError
  * (HTTP 400) listing every bad field. `now` is the scheduler's clock.
  */
-export function validateStartBody(input: unknown, now: number): StartRequest {
+export function validateStartBody(input: unknown, now: number): StartRequest & { select?: HostSelector } {
   const verb = 'host maintenance start';
   const p = new Problems();
   const b = body(input, p, `{${START_FIELDS.join(', ')}}`);
   if (!b) return p.throwIfAny(verb) as never;
   p.known(b, '', START_FIELDS);
-  const req: StartRequest = { hosts: hostList(b, p) };
+  const select = selector(b, p);
+  const req: StartRequest & { select?: HostSelector } = { hosts: hostList(b, p, select !== undefined) };
+  if (select) req.select = select;
   const L = MAINTENANCE_LIMITS;
 
   const w = own(b, 'window');
@@ -287,6 +356,49 @@ export function validateHostsBody(input: unknown, verb: string): string[] {
   const hosts = hostList(b, p);
   p.throwIfAny(verb);
   return hosts;
+}
+
+/** Checks a `{hosts?, racks?, attributes?}` body (sla probe): at least one of them. */
+export function validateProbeBody(input: unknown, verb: string): SelectingRequest {
+  const p = new Problems();
+  const b = body(input, p, '{hosts?, racks?, attributes?}');
+  if (!b) return p.throwIfAny(verb) as never;
+  p.known(b, '', ['hosts', 'racks', 'attributes']);
+  const select = selector(b, p);
+  const out: SelectingRequest = { hosts: hostList(b, p, select !== undefined) };
+  if (select) out.select = select;
+  p.throwIfAny(verb);
+  return out;
+}
+
+/** Checks the query string of GET /api/v1/sla/safe: `rack` (repeatable) and `group_by`. */
+export function validateSafeQuery(query: URLSearchParams): { racks?: string[]; group_by: GroupBy } {
+  const verb = 'sla list-safe';
+  const p = new Problems();
+  for (const k of new Set(query.keys())) {
+    if (k === 'rack' || k === 'group_by') continue;
+    const near = suggest(k, ['rack', 'group_by'], 1)[0];
+    p.bad(shortText(k, 60), `unknown query parameter${near ? ` (did you mean "${near}"?)` : ''}; allowed: rack, group_by`);
+  }
+  const racks = query.getAll('rack');
+  if (racks.length > SELECTOR_LIMITS.maxRacks) p.bad('rack', `at most ${SELECTOR_LIMITS.maxRacks} racks`);
+  const out: { racks?: string[]; group_by: GroupBy } = { group_by: 'host' };
+  if (racks.length && racks.length <= SELECTOR_LIMITS.maxRacks) {
+    const list: string[] = [];
+    racks.forEach((r, i) => {
+      const t = selectorText(r, `rack[${i}]`, SELECTOR_LIMITS.maxValueLength, p);
+      if (t !== undefined && !list.includes(t)) list.push(t);
+    });
+    out.racks = list;
+  }
+  const g = query.getAll('group_by');
+  if (g.length > 1) p.bad('group_by', 'give it once');
+  else if (g.length === 1) {
+    if (!GROUPS.includes(g[0] as GroupBy)) p.bad('group_by', `must be "rack" or "host", got '${shortText(g[0]!, 20)}'`);
+    else out.group_by = g[0] as GroupBy;
+  }
+  p.throwIfAny(verb);
+  return out;
 }
 
 /** Checks the query string of GET /api/v1/hosts (`states` only, once). */

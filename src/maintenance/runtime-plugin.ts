@@ -55,6 +55,9 @@ import { hostProgress, planDrain, type DrainOptions, type DrainPlan, type DrainV
 import { decideInverseOffer, enterFromUnavailability, windowFromUnavailability, downDecision, type InverseOfferOptions } from './inverse-offers.js';
 import { addWindow, machineEquals, machineIdOf, reconcileSchedule, removeMachines } from './schedule.js';
 import { dryRunStart, slaProbe, probeText } from './probe.js';
+import { listSafe } from './list-safe.js';
+import { hasSelector, selectHosts, type HostSelector, type Selection } from './select.js';
+import type { MasterAgent } from './operator-client.js';
 import { MaintenanceOperatorClient } from './operator-client.js';
 import { ScheduleWriter } from './schedule-writer.js';
 import { PendingOps } from './pending-ops.js';
@@ -62,7 +65,7 @@ import { Step } from './step.js';
 import { cleanText, countBy, hostView, tasksOnAgent, tasksPerHost } from './host-view.js';
 import { runPostDrain } from './post-drain.js';
 import { PENDING_COLLECTION, interruptedPostDrain, resolvePending, type PendingOp } from './core/pending.js';
-import { MaintenanceRequestError } from './errors.js';
+import { MaintenanceRequestError, type HostProblem } from './errors.js';
 import { attributeText } from '../mesos/types.js';
 import { redactText } from '../util/redact.js';
 
@@ -645,14 +648,27 @@ export class MaintenanceService implements RuntimeExtension {
   // ------------------------------------------------------------------------------------------
   // operator requests (used by src/api/host-routes.ts)
 
-  async start(req: StartRequest): Promise<unknown> {
+  /** Resolves `--rack`/`--attribute` against the agents the master reports (400 when nothing matches). */
+  private select(verb: string, hosts: readonly string[], sel: HostSelector | undefined, agents: readonly MasterAgent[]): { hosts: string[]; selection?: Selection } {
+    if (!hasSelector(sel)) return { hosts: [...hosts] };
+    const problems: HostProblem[] = [];
+    const selection = selectHosts(hosts, sel, agents, problems);
+    if (problems.length) throw new MaintenanceRequestError(verb, problems);
+    return { hosts: selection.hosts, selection };
+  }
+
+  async start(input: StartRequest & { select?: HostSelector }): Promise<unknown> {
     const [state, schedule] = await Promise.all([this.client.getState(), this.client.getSchedule()]);
     for (const a of state.agents) this.learnAgent(a);
+    const { select: sel, ...rest } = input;
+    const picked = this.select('host maintenance start', rest.hosts, sel, state.agents);
+    const req: StartRequest = { ...rest, hosts: picked.hosts };
+    const selection = picked.selection ? { selection: picked.selection } : {};
     const requestId = `mnt-${randomUUID().slice(0, 8)}`;
     if (req.dry_run) {
       return this.rt.run((ctx) => {
         const r = dryRunStart(this.records, req, this.inventory(ctx.state), this.view(ctx.state), ctx.now, requestId, this.drainOptions());
-        return { result: r };
+        return { result: { ...r, ...selection } };
       });
     }
     const lead = { lead_ms: this.opts.leadMs };
@@ -710,7 +726,7 @@ export class MaintenanceService implements RuntimeExtension {
       }
       this.ops.drop(st.storeOps, op.id);
       st.log('info', 'maintenance_started', { request_id: requestId, hosts: keys, reason: 'window posted to the master' });
-      return st.out({ request_id: requestId, window: res!.window, options: res!.options, hosts });
+      return st.out({ request_id: requestId, window: res!.window, options: res!.options, hosts, ...selection });
     });
   }
 
@@ -783,10 +799,28 @@ export class MaintenanceService implements RuntimeExtension {
     });
   }
 
-  async probe(hosts: readonly string[]): Promise<unknown> {
+  async probe(hosts: readonly string[], sel?: HostSelector): Promise<unknown> {
+    let picked: { hosts: string[]; selection?: Selection } = { hosts: [...hosts] };
+    if (hasSelector(sel)) {
+      const state = await this.client.getState();
+      for (const a of state.agents) this.learnAgent(a);
+      picked = this.select('sla probe', hosts, sel, state.agents);
+    }
     return this.rt.run((ctx) => {
-      const r = slaProbe(hosts, this.view(ctx.state), this.inventory(ctx.state), ctx.now, this.drainOptions());
-      return { result: { ...r, text: probeText(r) } };
+      const r = slaProbe(picked.hosts, this.view(ctx.state), this.inventory(ctx.state), ctx.now, this.drainOptions());
+      return { result: { ...r, text: probeText(r), ...(picked.selection ? { selection: picked.selection } : {}) } };
+    });
+  }
+
+  /** `sla list-safe`: hosts (or racks) safe to drain alone now, from the agents the master reports. */
+  async listSafe(q: { racks?: string[]; group_by: 'host' | 'rack' }): Promise<unknown> {
+    const state = await this.client.getState();
+    for (const a of state.agents) this.learnAgent(a);
+    if (q.racks?.length) this.select('sla list-safe', [], { racks: q.racks }, state.agents);
+    return this.rt.run((ctx) => {
+      const known = new Set(state.agents.map((a) => hostKey(a.hostname)));
+      const inventory = this.inventory(ctx.state).filter((h) => known.has(hostKey(h.hostname)));
+      return { result: listSafe(this.view(ctx.state), inventory, ctx.now, q, this.drainOptions()) };
     });
   }
 }

@@ -5,6 +5,7 @@ import { CliError, write, type CliContext, type CommandModule } from '../command
 import { json, table } from '../output.js';
 import { API_FLAGS } from './job.js';
 import { parseDuration, fmtDuration } from '../../maintenance/format.js';
+import { SELECT_FLAGS, SELECT_HELP, selectionBody } from '../host-select.js';
 
 const FLAGS: FlagSpecs = {
   window: { type: 'string', description: 'START,DURATION — START: ISO-8601, now or +10m; DURATION: 30m, 2h, 1800s' },
@@ -16,11 +17,13 @@ const FLAGS: FlagSpecs = {
   'dry-run': { type: 'boolean', description: 'Validate and estimate; change nothing' },
   states: { type: 'string', description: 'host query: only these states (e.g. DRAINING,DRAINED)' },
   watch: { type: 'boolean', short: 'w', description: 'host query: redraw every 2 s until Ctrl-C' },
+  ...SELECT_FLAGS,
   ...API_FLAGS,
 };
 
 const USAGE = `Usage:
-  sluice host maintenance start h1,h2 [--window START,DURATION] [--group-by rack|host]
+  sluice host maintenance start [h1,h2] [--hosts-file FILE|-] [--rack R]... [--attribute K=V]...
+                                      [--window START,DURATION] [--group-by rack|host]
                                       [--max-parallel N] [--timeout D] [--force]
                                       [--post-drain CMD] [--dry-run]
   sluice host maintenance complete h1,h2     DRAINED/DOWN hosts back UP (machine up)
@@ -28,6 +31,9 @@ const USAGE = `Usage:
   sluice host query [--states S1,S2] [--watch]
 
 Durations: 30m, 2h, 1800s. START: ISO-8601 (2026-05-01T10:00:00Z), now, or +10m.
+
+${SELECT_HELP}
+  --dry-run prints the resolved host list.
 
 Options:
 ${flagHelp(FLAGS)}
@@ -132,7 +138,7 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
   const api = new ApiClient(apiOptions(flags, ctx.env));
   switch (verb) {
     case 'maintenance start': {
-      const body: Record<string, unknown> = { hosts: hostsArg(pos, 'sluice host maintenance start h1,h2 [options]') };
+      const body = await selectionBody(pos, flags, ctx, 'sluice host maintenance start h1,h2 | --hosts-file F | --rack R | --attribute K=V [options]');
       if (flags['window']) body['window'] = parseWindowFlag(flags['window'] as string);
       if (flags['group-by']) {
         if (flags['group-by'] !== 'rack' && flags['group-by'] !== 'host') throw new CliError('--group-by must be rack or host', 2);
@@ -154,11 +160,14 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
       if (asJson) write(ctx.stdout, json(r.body));
       else if (body['dry_run']) {
         write(ctx.stdout, `dry run (${r.body.request_id}): nothing changed`);
+        write(ctx.stdout, `resolved ${r.body.hosts.length} host(s): ${r.body.hosts.map((h: { hostname: string }) => h.hostname).join(',')}`);
+        for (const x of r.body.selection?.excluded ?? []) write(ctx.stdout, `left out: ${x.hostname} (${x.reason})`);
         write(ctx.stdout, table(['HOST', 'WOULD BE', 'GROUP', 'TASKS', 'EST. DRAIN'], r.body.hosts.map((h: any) => [h.hostname, h.state, h.group, h.tasks, fmtDuration(h.estimated_drain_ms)]))); // eslint-disable-line @typescript-eslint/no-explicit-any
         write(ctx.stdout, `estimated makespan: ${fmtDuration(r.body.estimated_makespan_ms)}`);
         for (const n of r.body.notes ?? []) write(ctx.stdout, `note: ${n}`);
       } else {
         write(ctx.stdout, `maintenance ${r.body.request_id} started for ${r.body.hosts.length} host(s):`);
+        for (const x of r.body.selection?.excluded ?? []) write(ctx.stdout, `left out: ${x.hostname} (${x.reason})`);
         write(ctx.stdout, table(['HOST', 'STATE', 'GROUP'], r.body.hosts.map((h: any) => [h.hostname, h.state, h.group]))); // eslint-disable-line @typescript-eslint/no-explicit-any
         write(ctx.stdout, `follow it with: sluice host query --watch`);
       }
