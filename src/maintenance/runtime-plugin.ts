@@ -120,7 +120,7 @@ export class MaintenanceService implements RuntimeExtension {
   private readonly lastDownCheck = new Map<string, number>();
 
   constructor(
-    ctx: { store: Store; clock: Clock; logger: Logger; metrics?: SluiceMetrics; masters: readonly string[]; secrets?: readonly string[]; postDrainEnv?: readonly string[] },
+    ctx: Pick<PluginContext, 'store' | 'clock' | 'logger' | 'metrics' | 'masters' | 'secrets' | 'postDrainEnv' | 'auth'>,
     options: MaintenancePluginOptions = {}) {
     this.store = ctx.store;
     this.clock = ctx.clock;
@@ -138,7 +138,14 @@ export class MaintenanceService implements RuntimeExtension {
       drain: options.drain,
       inverseOffers: options.inverseOffers,
     };
-    this.client = new MaintenanceOperatorClient({ masters: ctx.masters, clock: ctx.clock, logger: ctx.logger, rackAttribute: this.opts.rackAttribute });
+    this.client = new MaintenanceOperatorClient({
+      masters: ctx.masters,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      rackAttribute: this.opts.rackAttribute,
+      auth: ctx.auth,
+      onAuthRefused: (call) => ctx.metrics?.masterAuthFailures.inc({ call }),
+    });
     this.writer = new ScheduleWriter(this.client, ctx.logger);
   }
 

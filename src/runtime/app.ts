@@ -114,7 +114,8 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
 
     const plugins = opts.plugins ?? APP_PLUGINS;
     const secrets = [...configSecrets(cfg), ...['SLUICE_SECRET', 'SLUICE_API_TOKEN'].flatMap((n) => (process.env[n] ? [process.env[n]!] : []))];
-    const pctx: PluginContext = { store, clock, logger, metrics, masters, secrets, postDrainEnv: cfg.postDrainEnv };
+    const auth = cfg.principal && cfg.secret ? { principal: cfg.principal, secret: cfg.secret } : undefined;
+    const pctx: PluginContext = { store, clock, logger, metrics, masters, secrets, postDrainEnv: cfg.postDrainEnv, auth };
     const extensions = plugins.flatMap((p) => (p.extension ? [p.extension(pctx)] : []));
 
     const runtime = SluiceRuntime.start({

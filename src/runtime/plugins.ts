@@ -25,6 +25,8 @@ export interface PluginContext {
   secrets?: readonly string[];
   /** Environment variable names the operator passes through to post_drain hooks. */
   postDrainEnv?: readonly string[];
+  /** The framework's HTTP Basic credentials (--principal / SLUICE_SECRET), for the master's operator endpoints. */
+  auth?: { principal: string; secret: string };
 }
 
 export interface AppPlugin {
