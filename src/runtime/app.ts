@@ -136,7 +136,7 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
       scheduler: { implicitReconcileIntervalMs: cfg.reconcileIntervalSeconds * 1000, ...opts.runtime?.scheduler },
       extensions: [...extensions, ...(opts.runtime?.extensions ?? [])],
       newFramework: cfg.newFramework,
-      client: { contentType: cfg.codec === 'protobuf' ? 'application/x-protobuf' : 'application/json', ...opts.runtime?.client },
+      client: { contentType: cfg.codec === 'protobuf' ? 'application/x-protobuf' : 'application/json', maxRecordBytes: cfg.maxRecordBytes, ...opts.runtime?.client },
     });
     cleanups.push(() => runtime.stop());
 
