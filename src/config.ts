@@ -19,6 +19,7 @@
  * | Log level                | --log-level             | SLUICE_LOG_LEVEL          | log_level           | info                 |
  * | Env names for post_drain | --post-drain-env (comma)| SLUICE_POST_DRAIN_ENV     | post_drain_env      | none                 |
  * | Log format (json/pretty) | --log-format            | SLUICE_LOG_FORMAT         | log_format          | pretty on a terminal, else json |
+ * | Rack attribute of agents | --rack-attribute        | SLUICE_RACK_ATTRIBUTE     | rack_attribute      | rack                 |
  * | Master codec             | --codec                 | SLUICE_CODEC              | codec               | json                 |
  * | Largest event record     | --max-record-bytes      | SLUICE_MAX_RECORD_BYTES   | max_record_bytes    | 16MiB                |
  * | Config file              | --config                | SLUICE_CONFIG             | -                   | none                 |
@@ -61,6 +62,8 @@ export interface SluiceConfig {
   logFormat?: 'json' | 'pretty';
   /** Media type spoken to the master's scheduler API. */
   codec: Codec;
+  /** Agent attribute naming the rack: --group-by rack, rack_spread (unless the job names one), doctor. */
+  rackAttribute: string;
   /** Largest RecordIO record (one event) accepted on the subscription stream. */
   maxRecordBytes: number;
   demo: boolean;
@@ -173,6 +176,7 @@ const FILE_KEYS = [
   'log_format',
   'codec',
   'max_record_bytes',
+  'rack_attribute',
   'demo',
   'sim_agents',
   'sim_racks',
@@ -256,6 +260,8 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
   const codec = str('codec', 'codec', 'SLUICE_CODEC', 'codec') ?? DEFAULT_CODEC;
   if (codec !== 'json' && codec !== 'protobuf') throw new ConfigError(`codec must be json or protobuf; got ${JSON.stringify(codec)}`);
 
+  const rackAttribute = str('rackAttribute', 'rack-attribute', 'SLUICE_RACK_ATTRIBUTE', 'rack_attribute') ?? 'rack';
+  if (!rackAttribute.trim() || /[\s\x00]/.test(rackAttribute)) throw new ConfigError(`rack attribute must be a non-empty attribute name without spaces; got ${JSON.stringify(rackAttribute)}`);
   const mrb = pick('maxRecordBytes', 'max-record-bytes', 'SLUICE_MAX_RECORD_BYTES', 'max_record_bytes');
   const maxRecordBytes = mrb ? parseBytes(mrb.v, mrb.where, 1024, 1024 ** 3) : DEFAULT_MAX_RECORD_BYTES;
 
@@ -290,6 +296,7 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     logFormat,
     codec,
     maxRecordBytes,
+    rackAttribute,
     demo,
     simAgents: ag ? parseIntIn(ag.v, ag.where, 1, 100_000) : 12,
     simRacks: rk ? parseIntIn(rk.v, rk.where, 1, 1000) : 3,

@@ -1,4 +1,5 @@
 /**
+ * `--rack-attribute` (flag, SLUICE_RACK_ATTRIBUTE, config key `rack_attribute`; default rack).
  * `--max-record-bytes` (flag, SLUICE_MAX_RECORD_BYTES, config key `max_record_bytes`; default
  * 16 MiB): parsed with binary units, refused clearly when out of range, and it reaches the
  * scheduler client: against the simulator, a limit smaller than an OFFERS event closes the stream
@@ -33,6 +34,23 @@ describe('configuration: max record bytes', () => {
       expect(() => loadConfig({ 'max-record-bytes': 'lots' }, {}, dir)).to.throw(ConfigError, /--max-record-bytes: expected a size .* got "lots"/);
       expect(() => loadConfig({ 'max-record-bytes': '10' }, {}, dir)).to.throw(ConfigError, /from 1024 bytes/);
       expect(() => loadConfig({}, { SLUICE_MAX_RECORD_BYTES: '2TiB' }, dir)).to.throw(ConfigError, /SLUICE_MAX_RECORD_BYTES/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('configuration: rack attribute', () => {
+  it('comes from flag, environment or config file; rack by default; an empty or spaced name is refused', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-rack-cfg-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ rack_attribute: 'row' }));
+      expect(loadConfig({}, {}, dir).rackAttribute).to.equal('rack');
+      expect(loadConfig({ config: 'c.json' }, {}, dir).rackAttribute).to.equal('row');
+      expect(loadConfig({ config: 'c.json' }, { SLUICE_RACK_ATTRIBUTE: 'zone' }, dir).rackAttribute).to.equal('zone');
+      expect(loadConfig({ 'rack-attribute': 'pod' }, { SLUICE_RACK_ATTRIBUTE: 'zone' }, dir).rackAttribute).to.equal('pod');
+      expect(() => loadConfig({ 'rack-attribute': '' }, {}, dir)).to.throw(ConfigError, /rack attribute must be a non-empty/);
+      expect(() => loadConfig({ 'rack-attribute': 'my zone' }, {}, dir)).to.throw(ConfigError, /without spaces/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

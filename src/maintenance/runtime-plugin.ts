@@ -120,7 +120,7 @@ export class MaintenanceService implements RuntimeExtension {
   private readonly lastDownCheck = new Map<string, number>();
 
   constructor(
-    ctx: Pick<PluginContext, 'store' | 'clock' | 'logger' | 'metrics' | 'masters' | 'secrets' | 'postDrainEnv' | 'auth'>,
+    ctx: Pick<PluginContext, 'store' | 'clock' | 'logger' | 'metrics' | 'masters' | 'secrets' | 'postDrainEnv' | 'auth' | 'rackAttribute'>,
     options: MaintenancePluginOptions = {}) {
     this.store = ctx.store;
     this.clock = ctx.clock;
@@ -134,7 +134,7 @@ export class MaintenanceService implements RuntimeExtension {
       postDrainTimeoutMs: options.postDrainTimeoutMs ?? 10 * 60_000,
       postDrainEnv: options.postDrainEnv ?? ctx.postDrainEnv ?? [],
       secrets: options.secrets ?? ctx.secrets ?? [],
-      rackAttribute: options.rackAttribute ?? 'rack',
+      rackAttribute: options.rackAttribute ?? ctx.rackAttribute ?? 'rack',
       drain: options.drain,
       inverseOffers: options.inverseOffers,
     };

@@ -115,7 +115,7 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
     const plugins = opts.plugins ?? APP_PLUGINS;
     const secrets = [...configSecrets(cfg), ...['SLUICE_SECRET', 'SLUICE_API_TOKEN'].flatMap((n) => (process.env[n] ? [process.env[n]!] : []))];
     const auth = cfg.principal && cfg.secret ? { principal: cfg.principal, secret: cfg.secret } : undefined;
-    const pctx: PluginContext = { store, clock, logger, metrics, masters, secrets, postDrainEnv: cfg.postDrainEnv, auth };
+    const pctx: PluginContext = { store, clock, logger, metrics, masters, secrets, postDrainEnv: cfg.postDrainEnv, auth, rackAttribute: cfg.rackAttribute };
     const extensions = plugins.flatMap((p) => (p.extension ? [p.extension(pctx)] : []));
 
     const runtime = SluiceRuntime.start({
@@ -133,7 +133,7 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
         secret: cfg.secret,
         failoverTimeoutSeconds: cfg.failoverTimeoutSeconds,
       },
-      scheduler: { implicitReconcileIntervalMs: cfg.reconcileIntervalSeconds * 1000, ...opts.runtime?.scheduler },
+      scheduler: { implicitReconcileIntervalMs: cfg.reconcileIntervalSeconds * 1000, rackAttribute: cfg.rackAttribute, ...opts.runtime?.scheduler },
       extensions: [...extensions, ...(opts.runtime?.extensions ?? [])],
       newFramework: cfg.newFramework,
       client: { contentType: cfg.codec === 'protobuf' ? 'application/x-protobuf' : 'application/json', maxRecordBytes: cfg.maxRecordBytes, ...opts.runtime?.client },

@@ -27,6 +27,8 @@ export interface PluginContext {
   postDrainEnv?: readonly string[];
   /** The framework's HTTP Basic credentials (--principal / SLUICE_SECRET), for the master's operator endpoints. */
   auth?: { principal: string; secret: string };
+  /** Agent attribute naming the rack (--rack-attribute; default 'rack'). */
+  rackAttribute?: string;
 }
 
 export interface AppPlugin {
