@@ -18,6 +18,7 @@
  * must stay): re-read and retry, a bounded number of times.
  */
 import { request } from 'undici';
+import type { LeaderDetector } from '../client/detector.js';
 import { basicAuthHeader, masterCredentials, type BasicAuth } from '../client/http.js';
 import type { ClusterStatus, MachineID, Schedule } from '../mesos/types.js';
 import { decodeJsonText, encodeJsonText } from '../mesos/codec.js';
@@ -102,6 +103,11 @@ export interface OperatorClientOptions {
    * credentials carried by the master URLs (`http://principal:secret@master:5050`) are used.
    */
   auth?: BasicAuth;
+  /**
+   * Leader detection for a `zk://` (or `file://`) master: the scheduler client's detector (the
+   * runtime's ZooKeeper session, shared), asked for the leading master before each request.
+   */
+  detector?: Pick<LeaderDetector, 'detect'>;
   /** Told of every 401 (for the sluice_master_auth_failures_total counter); `call` names the endpoint. */
   onAuthRefused?: (call: string) => void;
 }
@@ -114,13 +120,21 @@ export class MaintenanceOperatorClient {
   private readonly auth: BasicAuth | undefined;
   private readonly authHeader: string | undefined;
 
+  /** The configured ZooKeeper URL(s), redacted (for messages). */
+  private readonly detected: string[];
+
   constructor(private readonly opts: OperatorClientOptions) {
+    const zk = opts.masters.filter(isDetectorUrl);
+    const http = opts.masters.filter((m) => !isDetectorUrl(m));
+    if (zk.length && !opts.detector) throw new Error(`a ZooKeeper master (${zk.map(redactUrl).join(', ')}) needs a leader detector`);
+    this.detected = zk.map(redactUrl);
     // user info never stays in a URL we request or name (it becomes the Authorization header)
-    this.masters = opts.masters.map((m) => stripUserInfo((/^https?:\/\//.test(m) ? m : `http://${m}`).replace(/\/+$/, '')));
-    if (!this.masters.length) throw new Error('no Mesos master configured');
+    this.masters = http.map((m) => stripUserInfo((/^https?:\/\//.test(m) ? m : `http://${m}`).replace(/\/+$/, '')));
+    if (!this.masters.length && !opts.detector) throw new Error('no Mesos master configured');
     this.clock = opts.clock ?? new RealClock();
     this.log = opts.logger ?? nullLogger();
-    this.auth = opts.auth ?? masterCredentials(opts.masters);
+    // (a zk:// URL's user info is ZooKeeper's credentials, never the master's)
+    this.auth = opts.auth ?? masterCredentials(http);
     this.authHeader = basicAuthHeader(this.auth);
   }
 
@@ -228,8 +242,10 @@ export class MaintenanceOperatorClient {
     const maxRedirects = this.opts.maxRedirects ?? 5;
     let retries = 0;
     let lastError: unknown;
-    // candidates: the known leader first, then every configured master
-    const order = [...new Set([...(this.leader ? [this.leader] : []), ...this.masters])];
+    // candidates: the leader ZooKeeper names (if detected), the known leader, every configured master
+    const detected = await this.detectLeader();
+    if (detected instanceof Error) lastError = detected;
+    const order = [...new Set([...(typeof detected === 'string' ? [detected] : []), ...(this.leader ? [this.leader] : []), ...this.masters])];
     for (let m = 0; m < order.length; m++) {
       let base = order[m]!;
       let url = base + path;
@@ -282,7 +298,18 @@ export class MaintenanceOperatorClient {
       }
     }
     const why = redactText((lastError as Error)?.message ?? 'unknown error');
-    throw new MasterUnavailableError(`${what}: no Mesos master reachable (${this.masters.map(redactUrl).join(', ')}): ${why}`);
+    const tried = [...this.detected, ...this.masters.map(redactUrl)];
+    throw new MasterUnavailableError(`${what}: no Mesos master reachable (${tried.join(', ')}): ${why}`);
+  }
+
+  /** The leading master's origin from the detector; its error when it knows none; undefined without one. */
+  private async detectLeader(): Promise<string | Error | undefined> {
+    if (!this.opts.detector) return undefined;
+    try {
+      return stripUserInfo((await this.opts.detector.detect()).replace(/\/+$/, ''));
+    } catch (e) {
+      return e as Error;
+    }
   }
 
   /** A 401: counted, logged loudly (principal, never the secret), and a typed error. */
@@ -301,6 +328,11 @@ export class MaintenanceOperatorClient {
     });
     return err;
   }
+}
+
+/** Masters found through a detector: `zk://…`, or `file://` naming a file that holds one. */
+function isDetectorUrl(m: string): boolean {
+  return /^\s*(zk|file):\/\//i.test(m);
 }
 
 /** `scheme://user:pass@host:port` → `scheme://host:port` (the credentials go in the Authorization header). */

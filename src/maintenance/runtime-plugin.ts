@@ -120,7 +120,7 @@ export class MaintenanceService implements RuntimeExtension {
   private readonly lastDownCheck = new Map<string, number>();
 
   constructor(
-    ctx: Pick<PluginContext, 'store' | 'clock' | 'logger' | 'metrics' | 'masters' | 'secrets' | 'postDrainEnv' | 'auth' | 'rackAttribute'>,
+    ctx: Pick<PluginContext, 'store' | 'clock' | 'logger' | 'metrics' | 'masters' | 'secrets' | 'postDrainEnv' | 'auth' | 'rackAttribute' | 'detector'>,
     options: MaintenancePluginOptions = {}) {
     this.store = ctx.store;
     this.clock = ctx.clock;
@@ -144,6 +144,7 @@ export class MaintenanceService implements RuntimeExtension {
       logger: ctx.logger,
       rackAttribute: this.opts.rackAttribute,
       auth: ctx.auth,
+      detector: ctx.detector,
       onAuthRefused: (call) => ctx.metrics?.masterAuthFailures.inc({ call }),
     });
     this.writer = new ScheduleWriter(this.client, ctx.logger);

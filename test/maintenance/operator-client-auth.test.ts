@@ -57,4 +57,23 @@ describe('MaintenanceOperatorClient: HTTP authentication', function () {
     expect(err).to.be.instanceOf(MasterUnavailableError);
     expect((err as Error).message).to.include('127.0.0.1:1').and.not.include(SECRET);
   });
+
+  it('a zk:// master: the leader comes from the detector; its credentials are never sent to nor named for the master', async () => {
+    const zk = `zk://zkuser:${SECRET}@127.0.0.1:1/mesos`;
+    let thrown: unknown;
+    try {
+      new MaintenanceOperatorClient({ masters: [zk] });
+    } catch (e) {
+      thrown = e;
+    }
+    expect((thrown as Error).message).to.match(/needs a leader detector/).and.not.include(SECRET);
+    const asked: string[] = [];
+    const ok = new MaintenanceOperatorClient({ masters: [zk], auth: { principal: 'ops', secret: SECRET }, detector: { detect: async () => (asked.push('detect'), sim.url) }, maxRetries: 0 });
+    expect((await ok.getState()).agents).to.have.length(2);
+    expect(asked).to.deep.equal(['detect']);
+    const none = new MaintenanceOperatorClient({ masters: [zk], detector: { detect: async () => Promise.reject(new Error('No leading master found via ZooKeeper: no master has registered under /mesos yet')) }, maxRetries: 0 });
+    const err = await none.getSchedule().then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(MasterUnavailableError);
+    expect((err as Error).message).to.include('zk://***@127.0.0.1:1/mesos').and.include('no master has registered').and.not.include(SECRET);
+  });
 });
