@@ -19,7 +19,9 @@
  * | Log level                | --log-level             | SLUICE_LOG_LEVEL          | log_level           | info                 |
  * | Env names for post_drain | --post-drain-env (comma)| SLUICE_POST_DRAIN_ENV     | post_drain_env      | none                 |
  * | Log format (json/pretty) | --log-format            | SLUICE_LOG_FORMAT         | log_format          | pretty on a terminal, else json |
+ * | Rack attribute of agents | --rack-attribute        | SLUICE_RACK_ATTRIBUTE     | rack_attribute      | rack                 |
  * | Master codec             | --codec                 | SLUICE_CODEC              | codec               | json                 |
+ * | Largest event record     | --max-record-bytes      | SLUICE_MAX_RECORD_BYTES   | max_record_bytes    | 16MiB                |
  * | Config file              | --config                | SLUICE_CONFIG             | -                   | none                 |
  * | Demo jobs (embedded sim) | --no-demo               | SLUICE_DEMO=0             | demo                | true                 |
  * | Simulated agents / racks | --sim-agents/--sim-racks| -                         | sim_agents/sim_racks| 12 / 3               |
@@ -36,6 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApiConfigError, checkApiExposure, parseAllowedHosts } from './util/api-address.js';
 import { redactUrl } from './util/redact.js';
+import { DEFAULT_MAX_RECORD_BYTES } from './mesos/recordio.js';
 
 export interface SluiceConfig {
   /** Empty: start the embedded simulator. */
@@ -59,6 +62,10 @@ export interface SluiceConfig {
   logFormat?: 'json' | 'pretty';
   /** Media type spoken to the master's scheduler API. */
   codec: Codec;
+  /** Agent attribute naming the rack: --group-by rack, rack_spread (unless the job names one), doctor. */
+  rackAttribute: string;
+  /** Largest RecordIO record (one event) accepted on the subscription stream. */
+  maxRecordBytes: number;
   demo: boolean;
   simAgents: number;
   simRacks: number;
@@ -108,6 +115,23 @@ function parseIntIn(v: unknown, where: string, min: number, max: number): number
   return n;
 }
 
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** Bytes from `16777216`, `"16MiB"`, `"512k"`, `"1GiB"` (binary units), within [min, max]. */
+export function parseBytes(v: unknown, where: string, min: number, max: number): number {
+  let n = NaN;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v);
+    const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+    if (m && unit !== undefined) n = Math.round(Number(m[1]) * unit);
+  }
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${where}: expected a size from ${min} bytes to ${max / 1024 ** 3} GiB, like 16MiB, 512KiB or 1048576; got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
 function parseBool(v: unknown, where: string): boolean {
   if (typeof v === 'boolean') return v;
   if (typeof v === 'string') {
@@ -151,6 +175,8 @@ const FILE_KEYS = [
   'log_level',
   'log_format',
   'codec',
+  'max_record_bytes',
+  'rack_attribute',
   'demo',
   'sim_agents',
   'sim_racks',
@@ -234,6 +260,11 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
   const codec = str('codec', 'codec', 'SLUICE_CODEC', 'codec') ?? DEFAULT_CODEC;
   if (codec !== 'json' && codec !== 'protobuf') throw new ConfigError(`codec must be json or protobuf; got ${JSON.stringify(codec)}`);
 
+  const rackAttribute = str('rackAttribute', 'rack-attribute', 'SLUICE_RACK_ATTRIBUTE', 'rack_attribute') ?? 'rack';
+  if (!rackAttribute.trim() || /[\s\x00]/.test(rackAttribute)) throw new ConfigError(`rack attribute must be a non-empty attribute name without spaces; got ${JSON.stringify(rackAttribute)}`);
+  const mrb = pick('maxRecordBytes', 'max-record-bytes', 'SLUICE_MAX_RECORD_BYTES', 'max_record_bytes');
+  const maxRecordBytes = mrb ? parseBytes(mrb.v, mrb.where, 1024, 1024 ** 3) : DEFAULT_MAX_RECORD_BYTES;
+
   let demo = true;
   if (flags['no-demo'] === true) {
     demo = false;
@@ -264,6 +295,8 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     logLevel: str('logLevel', 'log-level', 'SLUICE_LOG_LEVEL', 'log_level') ?? 'info',
     logFormat,
     codec,
+    maxRecordBytes,
+    rackAttribute,
     demo,
     simAgents: ag ? parseIntIn(ag.v, ag.where, 1, 100_000) : 12,
     simRacks: rk ? parseIntIn(rk.v, rk.where, 1, 1000) : 3,
@@ -316,7 +349,7 @@ export function describeConfig(c: SluiceConfig): string[] {
     `operator API:      ${c.apiListen}${c.apiToken ? ' (token required)' : ''}${src('apiListen')}` +
       (c.apiAllowedHosts.length ? `, also answers to ${c.apiAllowedHosts.join(', ')}` : ''),
     `reconciliation:    implicit every ${c.reconcileIntervalSeconds} s`,
-    `master codec:      ${c.codec}${src('codec')}`,
+    `master codec:      ${c.codec}${src('codec')}, records up to ${c.maxRecordBytes} bytes${src('maxRecordBytes')}`,
   ];
 }
 

@@ -26,7 +26,7 @@ import { MaintenanceError } from '../maintenance/errors.js';
 import type { HostState, StartRequest } from '../maintenance/host-state.js';
 import { validateHostsBody, validateHostsQuery, validateProbeBody, validateSafeQuery, validateStartBody } from '../maintenance/request-validate.js';
 import type { HostSelector } from '../maintenance/select.js';
-import { MasterHttpError, MasterUnavailableError } from '../maintenance/operator-client.js';
+import { MasterAuthError, MasterHttpError, MasterUnavailableError } from '../maintenance/operator-client.js';
 import { RuntimeStoppedError } from '../runtime/runtime.js';
 
 /** What the routes need (MaintenanceService implements it). */
@@ -49,6 +49,7 @@ export function toApiError(e: unknown): ApiError {
     return err;
   }
   if (e instanceof MasterUnavailableError) return new ApiError(503, 'no Mesos master reachable', e.message);
+  if (e instanceof MasterAuthError) return new ApiError(502, e.message, { status: e.status, principal: e.principal ?? null });
   if (e instanceof MasterHttpError) return new ApiError(502, `the Mesos master refused: ${e.body.trim() || e.status}`, { status: e.status, body: e.body, url: e.url });
   if (e instanceof RuntimeStoppedError) return new ApiError(503, 'the scheduler cannot take commands now', e.message);
   return new ApiError(500, `maintenance request failed: ${(e as Error)?.message ?? String(e)}`);

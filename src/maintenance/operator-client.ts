@@ -18,10 +18,13 @@
  * must stay): re-read and retry, a bounded number of times.
  */
 import { request } from 'undici';
+import type { LeaderDetector } from '../client/detector.js';
+import { basicAuthHeader, masterCredentials, type BasicAuth } from '../client/http.js';
 import type { ClusterStatus, MachineID, Schedule } from '../mesos/types.js';
 import { decodeJsonText, encodeJsonText } from '../mesos/codec.js';
 import { RealClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
+import { redactText, redactUrl } from '../util/redact.js';
 import { validateSchedule } from './schedule.js';
 import { ScheduleError } from './errors.js';
 
@@ -40,6 +43,26 @@ export class MasterHttpError extends Error {
 /** The master refused the request (400): `body` is its explanation. */
 export class MasterRequestError extends MasterHttpError {
   override readonly name = 'MasterRequestError';
+}
+
+/**
+ * The master answered 401: its HTTP authentication (--authenticate_http_readonly/readwrite) refused
+ * our credentials, or we sent none. Names the principal, never the secret.
+ */
+export class MasterAuthError extends MasterHttpError {
+  override readonly name = 'MasterAuthError';
+  constructor(
+    body: string,
+    url: string,
+    what: string,
+    /** The principal sent (undefined: no credentials were sent). */
+    readonly principal: string | undefined,
+  ) {
+    super(401, body, url, what);
+    this.message = principal
+      ? `${what}: the Mesos master refused the credentials of principal "${principal}" (401): check --principal and the secret (SLUICE_SECRET) against the master's --credentials`
+      : `${what}: the Mesos master requires HTTP authentication (401) and no credentials are configured: set --principal and SLUICE_SECRET`;
+  }
 }
 
 export class MasterUnavailableError extends Error {
@@ -77,6 +100,18 @@ export interface OperatorClientOptions {
   timeoutMs?: number;
   /** Attribute naming the rack (default 'rack'). */
   rackAttribute?: string;
+  /**
+   * HTTP Basic credentials sent on every request (the framework's principal/secret). Without them,
+   * credentials carried by the master URLs (`http://principal:secret@master:5050`) are used.
+   */
+  auth?: BasicAuth;
+  /**
+   * Leader detection for a `zk://` (or `file://`) master: the scheduler client's detector (the
+   * runtime's ZooKeeper session, shared), asked for the leading master before each request.
+   */
+  detector?: Pick<LeaderDetector, 'detect'>;
+  /** Told of every 401 (for the sluice_master_auth_failures_total counter); `call` names the endpoint. */
+  onAuthRefused?: (call: string) => void;
 }
 
 export class MaintenanceOperatorClient {
@@ -84,12 +119,25 @@ export class MaintenanceOperatorClient {
   private leader: string | undefined;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly auth: BasicAuth | undefined;
+  private readonly authHeader: string | undefined;
+
+  /** The configured ZooKeeper URL(s), redacted (for messages). */
+  private readonly detected: string[];
 
   constructor(private readonly opts: OperatorClientOptions) {
-    this.masters = opts.masters.map((m) => (/^https?:\/\//.test(m) ? m : `http://${m}`).replace(/\/+$/, ''));
-    if (!this.masters.length) throw new Error('no Mesos master configured');
+    const zk = opts.masters.filter(isDetectorUrl);
+    const http = opts.masters.filter((m) => !isDetectorUrl(m));
+    if (zk.length && !opts.detector) throw new Error(`a ZooKeeper master (${zk.map(redactUrl).join(', ')}) needs a leader detector`);
+    this.detected = zk.map(redactUrl);
+    // user info never stays in a URL we request or name (it becomes the Authorization header)
+    this.masters = http.map((m) => stripUserInfo((/^https?:\/\//.test(m) ? m : `http://${m}`).replace(/\/+$/, '')));
+    if (!this.masters.length && !opts.detector) throw new Error('no Mesos master configured');
     this.clock = opts.clock ?? new RealClock();
     this.log = opts.logger ?? nullLogger();
+    // (a zk:// URL's user info is ZooKeeper's credentials, never the master's)
+    this.auth = opts.auth ?? masterCredentials(http);
+    this.authHeader = basicAuthHeader(this.auth);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -197,8 +245,10 @@ export class MaintenanceOperatorClient {
     const maxRedirects = this.opts.maxRedirects ?? 5;
     let retries = 0;
     let lastError: unknown;
-    // candidates: the known leader first, then every configured master
-    const order = [...new Set([...(this.leader ? [this.leader] : []), ...this.masters])];
+    // candidates: the leader ZooKeeper names (if detected), the known leader, every configured master
+    const detected = await this.detectLeader();
+    if (detected instanceof Error) lastError = detected;
+    const order = [...new Set([...(typeof detected === 'string' ? [detected] : []), ...(this.leader ? [this.leader] : []), ...this.masters])];
     for (let m = 0; m < order.length; m++) {
       let base = order[m]!;
       let url = base + path;
@@ -208,10 +258,12 @@ export class MaintenanceOperatorClient {
         let text: string;
         let location: string | undefined;
         try {
+          const headers: Record<string, string> = body !== undefined ? { 'content-type': 'application/json' } : {};
+          if (this.authHeader) headers['authorization'] = this.authHeader;
           const res = await request(url, {
             method,
             body,
-            headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+            headers,
             headersTimeout: this.opts.timeoutMs ?? 15_000,
             bodyTimeout: this.opts.timeoutMs ?? 15_000,
           });
@@ -221,7 +273,7 @@ export class MaintenanceOperatorClient {
           location = Array.isArray(loc) ? loc[0] : loc;
         } catch (e) {
           lastError = e;
-          this.log.debug('maintenance_master_unreachable', { event: 'maintenance_master_unreachable', url, error: (e as Error).message });
+          this.log.debug('maintenance_master_unreachable', { event: 'maintenance_master_unreachable', url: redactUrl(url), error: redactText((e as Error).message) });
           if (this.leader === base) this.leader = undefined;
           break; // next master
         }
@@ -244,11 +296,51 @@ export class MaintenanceOperatorClient {
           return text;
         }
         if (status === 400) throw new MasterRequestError(status, text, url, what);
+        if (status === 401) throw this.authRefused(text, url, path, what);
         throw new MasterHttpError(status, text, url, what);
       }
     }
-    throw new MasterUnavailableError(`${what}: no Mesos master reachable (${this.masters.join(', ')}): ${(lastError as Error)?.message ?? 'unknown error'}`);
+    const why = redactText((lastError as Error)?.message ?? 'unknown error');
+    const tried = [...this.detected, ...this.masters.map(redactUrl)];
+    throw new MasterUnavailableError(`${what}: no Mesos master reachable (${tried.join(', ')}): ${why}`);
   }
+
+  /** The leading master's origin from the detector; its error when it knows none; undefined without one. */
+  private async detectLeader(): Promise<string | Error | undefined> {
+    if (!this.opts.detector) return undefined;
+    try {
+      return stripUserInfo((await this.opts.detector.detect()).replace(/\/+$/, ''));
+    } catch (e) {
+      return e as Error;
+    }
+  }
+
+  /** A 401: counted, logged loudly (principal, never the secret), and a typed error. */
+  private authRefused(text: string, url: string, path: string, what: string): MasterAuthError {
+    const err = new MasterAuthError(text, url, what, this.auth?.principal);
+    this.opts.onAuthRefused?.(path);
+    this.log.error('master_auth_refused', {
+      event: 'master_auth_refused',
+      call: path,
+      request: what,
+      status: 401,
+      principal: this.auth?.principal,
+      credentials: this.auth ? 'refused' : 'none sent',
+      master: redactUrl(new URL(url).origin),
+      reason: err.message,
+    });
+    return err;
+  }
+}
+
+/** Masters found through a detector: `zk://…`, or `file://` naming a file that holds one. */
+function isDetectorUrl(m: string): boolean {
+  return /^\s*(zk|file):\/\//i.test(m);
+}
+
+/** `scheme://user:pass@host:port` → `scheme://host:port` (the credentials go in the Authorization header). */
+function stripUserInfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
 
 /** `//host:port/path` (libprocess's protocol-relative Location) → absolute, with the asked URL's scheme. */

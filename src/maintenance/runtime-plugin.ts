@@ -123,7 +123,7 @@ export class MaintenanceService implements RuntimeExtension {
   private readonly lastDownCheck = new Map<string, number>();
 
   constructor(
-    ctx: { store: Store; clock: Clock; logger: Logger; metrics?: SluiceMetrics; masters: readonly string[]; secrets?: readonly string[]; postDrainEnv?: readonly string[] },
+    ctx: Pick<PluginContext, 'store' | 'clock' | 'logger' | 'metrics' | 'masters' | 'secrets' | 'postDrainEnv' | 'auth' | 'rackAttribute' | 'detector'>,
     options: MaintenancePluginOptions = {}) {
     this.store = ctx.store;
     this.clock = ctx.clock;
@@ -137,11 +137,19 @@ export class MaintenanceService implements RuntimeExtension {
       postDrainTimeoutMs: options.postDrainTimeoutMs ?? 10 * 60_000,
       postDrainEnv: options.postDrainEnv ?? ctx.postDrainEnv ?? [],
       secrets: options.secrets ?? ctx.secrets ?? [],
-      rackAttribute: options.rackAttribute ?? 'rack',
+      rackAttribute: options.rackAttribute ?? ctx.rackAttribute ?? 'rack',
       drain: options.drain,
       inverseOffers: options.inverseOffers,
     };
-    this.client = new MaintenanceOperatorClient({ masters: ctx.masters, clock: ctx.clock, logger: ctx.logger, rackAttribute: this.opts.rackAttribute });
+    this.client = new MaintenanceOperatorClient({
+      masters: ctx.masters,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      rackAttribute: this.opts.rackAttribute,
+      auth: ctx.auth,
+      detector: ctx.detector,
+      onAuthRefused: (call) => ctx.metrics?.masterAuthFailures.inc({ call }),
+    });
     this.writer = new ScheduleWriter(this.client, ctx.logger);
   }
 

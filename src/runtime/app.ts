@@ -17,6 +17,7 @@ import { redactUrl } from '../util/redact.js';
 import { DEMO_JOBS } from './demo.js';
 import { APP_PLUGINS, type AppPlugin, type PluginContext } from './plugins.js';
 import { SluiceRuntime, type RuntimeOptions } from './runtime.js';
+import { zkMasterDetectorFor } from '../zk/master-detector.js';
 
 export interface EmbeddedSim {
   /** Base URL of the simulated master, e.g. http://127.0.0.1:5050 */
@@ -112,9 +113,15 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
       masters = [sim.url];
     }
 
+    // `--master zk://…`: ONE ZooKeeper session finds the leader for the scheduler client and the
+    // maintenance operator client alike (the runtime builds none when given this one)
+    const detector = opts.runtime?.client?.detector ?? zkMasterDetectorFor(masters, { scheme: opts.runtime?.client?.tls ? 'https' : 'http', logger: logger.child({ component: 'scheduler' }) });
+    if (detector && !opts.runtime?.client?.detector) cleanups.push(() => detector.close());
+
     const plugins = opts.plugins ?? APP_PLUGINS;
     const secrets = [...configSecrets(cfg), ...['SLUICE_SECRET', 'SLUICE_API_TOKEN'].flatMap((n) => (process.env[n] ? [process.env[n]!] : []))];
-    const pctx: PluginContext = { store, clock, logger, metrics, masters, secrets, postDrainEnv: cfg.postDrainEnv };
+    const auth = cfg.principal && cfg.secret ? { principal: cfg.principal, secret: cfg.secret } : undefined;
+    const pctx: PluginContext = { store, clock, logger, metrics, masters, secrets, postDrainEnv: cfg.postDrainEnv, auth, rackAttribute: cfg.rackAttribute, detector };
     const extensions = plugins.flatMap((p) => (p.extension ? [p.extension(pctx)] : []));
 
     const runtime = SluiceRuntime.start({
@@ -132,10 +139,10 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
         secret: cfg.secret,
         failoverTimeoutSeconds: cfg.failoverTimeoutSeconds,
       },
-      scheduler: { implicitReconcileIntervalMs: cfg.reconcileIntervalSeconds * 1000, ...opts.runtime?.scheduler },
+      scheduler: { implicitReconcileIntervalMs: cfg.reconcileIntervalSeconds * 1000, rackAttribute: cfg.rackAttribute, ...opts.runtime?.scheduler },
       extensions: [...extensions, ...(opts.runtime?.extensions ?? [])],
       newFramework: cfg.newFramework,
-      client: { contentType: cfg.codec === 'protobuf' ? 'application/x-protobuf' : 'application/json', ...opts.runtime?.client },
+      client: { contentType: cfg.codec === 'protobuf' ? 'application/x-protobuf' : 'application/json', maxRecordBytes: cfg.maxRecordBytes, ...(detector ? { detector } : {}), ...opts.runtime?.client },
     });
     cleanups.push(() => runtime.stop());
 

@@ -7,6 +7,7 @@
  *   export const APP_PLUGINS: AppPlugin[] = [maintenancePlugin];
  */
 import type { Router } from '../api/router.js';
+import type { LeaderDetector } from '../client/detector.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { SluiceMetrics } from '../metrics/metrics.js';
@@ -25,6 +26,12 @@ export interface PluginContext {
   secrets?: readonly string[];
   /** Environment variable names the operator passes through to post_drain hooks. */
   postDrainEnv?: readonly string[];
+  /** The framework's HTTP Basic credentials (--principal / SLUICE_SECRET), for the master's operator endpoints. */
+  auth?: { principal: string; secret: string };
+  /** Leader detection for `--master zk://…` (the scheduler client's, one ZooKeeper session for both). */
+  detector?: LeaderDetector;
+  /** Agent attribute naming the rack (--rack-attribute; default 'rack'). */
+  rackAttribute?: string;
 }
 
 export interface AppPlugin {

@@ -32,6 +32,8 @@ export interface PlaceOptions {
   blocked: ReadonlySet<string> | ((host: string) => boolean);
   /** Number of distinct values of a rack attribute across known agents (for rack_spread). */
   rackCount: (attribute: string) => number;
+  /** Rack attribute of jobs whose constraints name none (default 'rack'). */
+  rackAttribute?: string;
   /** Role of jobs without one. */
   defaultRole: string;
   nowMs: number;
@@ -262,7 +264,7 @@ export function place(requests: readonly PlacementRequest[], offers: readonly Of
   for (const req of requests) {
     if (req.indices.length === 0) continue;
     const c = req.spec.constraints;
-    const rackAttr = c?.rack_spread ? (c.rack_attribute ?? 'rack') : undefined;
+    const rackAttr = c?.rack_spread ? (c.rack_attribute ?? opts.rackAttribute ?? 'rack') : undefined;
     cursors.push({
       req,
       next: 0,

@@ -617,7 +617,7 @@ function adoptOrKill(st: Step, status: TaskStatus): void {
     // Its task definition is unknown; it is assumed current (a later update replaces it anyway).
     base.version = jobTaskVersion(job);
     if (status.state === 'TASK_RUNNING') base.running_since_ms = st.now;
-    base.rack = host ? s.agents.get(agentId!)?.attributes[job.spec.constraints?.rack_attribute ?? 'rack'] : undefined;
+    base.rack = host ? s.agents.get(agentId!)?.attributes[job.spec.constraints?.rack_attribute ?? s.config.rackAttribute] : undefined;
     s.tasks.set(id, base);
     st.task(id);
     attach(st, inst, base);
@@ -893,6 +893,7 @@ function handleOffers(st: Step, offers: Offer[]): void {
   const result = place(requests, offers, {
     blocked: s.placementBlockedHosts,
     rackCount: (attr) => rackCount(s, attr),
+    rackAttribute: s.config.rackAttribute,
     defaultRole: s.config.roles[0] ?? '*',
     nowMs: st.now,
   });
@@ -904,7 +905,7 @@ function handleOffers(st: Step, offers: Offer[]): void {
       const inst = getInstance(s, pl.job, pl.index)!;
       const seq = s.nextTaskSeq++;
       const taskId = makeTaskId(pl.job, pl.index, seq);
-      const rack = pl.rack ?? offerAttribute(acc.offer, job.spec.constraints?.rack_attribute ?? 'rack');
+      const rack = pl.rack ?? offerAttribute(acc.offer, job.spec.constraints?.rack_attribute ?? s.config.rackAttribute);
       const t: TaskRecord = {
         task_id: taskId,
         job: pl.job,

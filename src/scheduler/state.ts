@@ -143,6 +143,8 @@ export interface SchedulerConfig {
   restartPlacementHoldMs: number;
   /** refuse_seconds for offers declined during that hold. */
   declineHoldSeconds: number;
+  /** Agent attribute naming the rack, for jobs whose rack_spread names none (--rack-attribute). */
+  rackAttribute: string;
 }
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
@@ -163,6 +165,7 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   defaultKillGraceSeconds: 10,
   restartPlacementHoldMs: 3_000,
   declineHoldSeconds: 1,
+  rackAttribute: 'rack',
 };
 
 /** Live hosts/racks used by one job's instances (indexes for the placement constraints). */

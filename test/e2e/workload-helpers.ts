@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type FlagValues } from '../../src/config.js';
 import { startSluice, type SluiceApp } from '../../src/runtime/app.js';
 import { startSim, type Sim, type SimOptions } from '../../src/sim/index.js';
 import type { TaskTransition } from '../../src/sim/index.js';
@@ -125,12 +125,13 @@ export interface Env {
   stop(): Promise<void>;
 }
 
-export async function startEnv(o: { sim?: SimOptions; storeDir?: string } = {}): Promise<Env> {
+/** `flags`: extra `sluice start` flags (principal, secret, rack-attribute...); `logger`: Sluice's logger. */
+export async function startEnv(o: { sim?: SimOptions; storeDir?: string; flags?: FlagValues; logger?: Logger; master?: string } = {}): Promise<Env> {
   const clock = new VirtualClock();
-  const logger = quietLogger();
-  const sim = await startSim({ agents: 12, racks: 3, clock, seed: 7, taskStartupDelayMs: 500, logger, ...o.sim });
+  const logger = o.logger ?? quietLogger();
+  const sim = await startSim({ agents: 12, racks: 3, clock, seed: 7, taskStartupDelayMs: 500, logger: quietLogger(), ...o.sim });
   const storeDir = o.storeDir ?? tmpDir('sluice-e2e-');
-  const cfg = loadConfig({ master: [sim.url], store: storeDir, 'api-listen': '127.0.0.1:0', 'no-demo': true, codec: TEST_CODEC }, {});
+  const cfg = loadConfig({ master: [o.master ?? sim.url], store: storeDir, 'api-listen': '127.0.0.1:0', 'no-demo': true, codec: TEST_CODEC, ...o.flags }, {});
   const start = () =>
     startSluice(cfg, {
       clock,

@@ -10,7 +10,7 @@ export const DOCTOR_FLAGS: FlagSpecs = {
   principal: { type: 'string', description: 'Framework principal' },
   secret: { type: 'string', description: 'Secret for HTTP Basic authentication (prefer SLUICE_SECRET)' },
   role: { type: 'string', description: 'Mesos role Sluice registers with (default *)' },
-  'rack-attribute': { type: 'string', description: 'Agent attribute naming the rack (default rack)' },
+  'rack-attribute': { type: 'string', description: 'Agent attribute naming the rack (default: as for `sluice start`, rack)' },
   'max-clock-skew': { type: 'string', description: 'Clock offset to the master that fails the check (default 5s)' },
   timeout: { type: 'string', description: 'Per-request timeout (default 5s)' },
   json: { type: 'boolean', description: 'Print the report as JSON' },
@@ -63,8 +63,8 @@ export const doctorCommand: CommandModule = {
       throw e;
     }
     if (!cfg.masters.length) throw new CliError('sluice doctor: no master given (--master URL, SLUICE_MASTER or "master" in the config file)', 2);
-    const rackAttribute = (flags['rack-attribute'] as string | undefined) ?? 'rack';
-    if (!rackAttribute.trim()) throw new CliError('sluice doctor: --rack-attribute must not be empty', 2);
+    // --rack-attribute, SLUICE_RACK_ATTRIBUTE or the config file's rack_attribute, as `sluice start` uses it
+    const rackAttribute = cfg.rackAttribute;
 
     // loaded only when run: `sluice help` and other commands do not pay for undici and the checks
     const { runDoctor } = await import('../../doctor/probe.js');

@@ -24,6 +24,8 @@ export const START_FLAGS: FlagSpecs = {
   'log-level': { type: 'string', description: 'error, warn, info, debug (default info)' },
   'log-format': { type: 'string', description: 'json or pretty (default: pretty on a terminal, json otherwise)' },
   codec: { type: 'string', description: 'Encoding spoken to the master: json (default) or protobuf' },
+  'rack-attribute': { type: 'string', description: 'Agent attribute naming the rack, for --group-by rack and rack_spread (default rack)' },
+  'max-record-bytes': { type: 'string', description: 'Largest event record accepted from the master, e.g. 32MiB (default 16MiB)' },
   demo: { type: 'boolean', description: 'Submit the demo jobs to the embedded simulator (default; --no-demo)' },
   'sim-agents': { type: 'string', description: 'Embedded simulator: agents (default 12)' },
   'sim-racks': { type: 'string', description: 'Embedded simulator: racks (default 3)' },
