@@ -3,7 +3,8 @@
  * the same Mesos object form (docs/DESIGN.md), so nothing above this layer knows which one is used.
  */
 import { lookupType, protobuf } from './proto.js';
-import { fromJsonText, fromProtobufMessage, toJsonText, toProtobufObject } from './stout.js';
+import { fromJsonText, fromProtobufMessage } from './stout.js';
+import { toJsonText, toProtobufObject } from './stout-writer.js';
 import { CodecError } from './errors.js';
 
 export type MediaType = 'application/json' | 'application/x-protobuf';
