@@ -14,14 +14,48 @@ import type { protobuf } from './proto.js';
 import { formatDouble } from './json.js';
 import { FILLED_DEFAULTS, PathError, planFor, prefixed, shown, toCodecError, writeScalar, type FieldPlan, type TypePlan } from './stout.js';
 
-type Writer = (v: unknown) => string;
+type Writer = (v: unknown) => void;
 type PbConv = (v: unknown) => unknown;
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-/** Characters JSON.stringify escapes in a string: controls, quote, backslash, (lone) surrogates. */
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
-/** Runtime shared by the generated code (checks that are not worth inlining). */
+const INITIAL = 64 * 1024;
+/** The output buffer of the JSON writer (one encode at a time: writers never call back out). */
+const B = { buf: Buffer.allocUnsafeSlow(INITIAL), pos: 0 };
+
+function grow(n: number): void {
+  const nb = Buffer.allocUnsafeSlow(Math.max(B.buf.length * 2, B.pos + n));
+  B.buf.copy(nb, 0, 0, B.pos);
+  B.buf = nb;
+}
+
+function ascii(s: string): Uint8Array {
+  const b = Buffer.from(s, 'latin1');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+function utf8(s: string): Uint8Array {
+  const b = Buffer.from(s, 'utf8');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Is every object reachable from `v` frozen? Such a value cannot change any more, so its JSON bytes
+ * can be kept and reused (the scheduler freezes the parts of TaskInfos shared by a job's tasks).
+ */
+function deeplyFrozen(v: object, depth: number): boolean {
+  if (!Object.isFrozen(v) || depth > 32) return false;
+  if (ArrayBuffer.isView(v)) return false; // typed arrays cannot be frozen with elements; never reuse
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (typeof x === 'object' && x !== null && !deeplyFrozen(x, depth + 1)) return false;
+  }
+  return true;
+}
+
+const TRUE = ascii('true');
+const FALSE = ascii('false');
+
+/** Runtime shared by the generated code (byte output, checks that are not worth inlining). */
 const W = {
   PathError,
   prefixed,
@@ -29,31 +63,87 @@ const W = {
   notObject(v: unknown): boolean {
     return typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array;
   },
-  str(v: unknown): string {
+  pos(): number {
+    return B.pos;
+  },
+  byte(c: number): void {
+    if (B.pos >= B.buf.length) grow(1);
+    B.buf[B.pos++] = c;
+  },
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length;
+    if (B.pos + n > B.buf.length) grow(n);
+    const b = B.buf;
+    let p = B.pos;
+    for (let i = 0; i < n; i++) b[p++] = bytes[i]!;
+    B.pos = p;
+  },
+  /** A string known to be ASCII (numbers, base64). */
+  ascii(s: string): void {
+    const n = s.length;
+    if (B.pos + n > B.buf.length) grow(n);
+    const b = B.buf;
+    let p = B.pos;
+    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+    B.pos = p;
+  },
+  utf8(s: string): void {
+    if (B.pos + s.length * 3 > B.buf.length) grow(s.length * 3);
+    B.pos += B.buf.write(s, B.pos, 'utf8');
+  },
+  str(v: unknown): void {
     if (typeof v !== 'string') throw new PathError('Expecting a string', '');
-    // most strings need no escaping: quoting them is ~1.6x cheaper than JSON.stringify
-    return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : '"' + v + '"';
+    const n = v.length;
+    if (B.pos + n + 2 > B.buf.length) grow(n + 2);
+    const b = B.buf;
+    const start = B.pos;
+    let p = start;
+    b[p++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+        // escapes or non-ASCII (lone surrogates included): JSON.stringify's text, as UTF-8
+        B.pos = start;
+        W.utf8(JSON.stringify(v));
+        return;
+      }
+      b[p++] = c;
+    }
+    b[p++] = 0x22;
+    B.pos = p;
   },
-  dbl(v: unknown): string {
+  dbl(v: unknown): void {
     if (typeof v !== 'number') throw new PathError('Expecting a number', '');
-    return formatDouble(v);
+    W.ascii(formatDouble(v));
   },
-  i32(v: unknown): string {
+  i32(v: unknown): void {
     if (typeof v !== 'number' || !Number.isInteger(v)) throw new PathError('Expecting an integer', '');
-    return String(v);
+    W.ascii(String(v));
   },
-  i64(v: unknown): string {
-    if (typeof v === 'bigint') return v.toString();
-    if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
-    throw new PathError('Expecting a bigint', '');
+  i64(v: unknown): void {
+    if (typeof v === 'bigint') W.ascii(v.toString());
+    else if (typeof v === 'number' && Number.isSafeInteger(v)) W.ascii(String(v));
+    else throw new PathError('Expecting a bigint', '');
   },
-  bool(v: unknown): string {
+  bool(v: unknown): void {
     if (typeof v !== 'boolean') throw new PathError('Expecting a boolean', '');
-    return v ? 'true' : 'false';
+    W.raw(v ? TRUE : FALSE);
   },
-  bytes(v: unknown): string {
+  bytes(v: unknown): void {
     if (!(v instanceof Uint8Array)) throw new PathError('Expecting bytes (Uint8Array)', '');
-    return '"' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') + '"';
+    W.byte(0x22);
+    W.ascii(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'));
+    W.byte(0x22);
+  },
+  /**
+   * Bytes of a deeply frozen object already written as this type, or undefined (then `memoEnd`
+   * records them, when the object is deeply frozen, after it is written).
+   */
+  memo(m: WeakMap<object, Uint8Array | null>, o: object): Uint8Array | null | undefined {
+    return m.get(o);
+  },
+  memoEnd(m: WeakMap<object, Uint8Array | null>, o: object, start: number): void {
+    m.set(o, deeplyFrozen(o, 0) ? new Uint8Array(B.buf.subarray(start, B.pos)) : null); // a copy
   },
   badEnum(prefix: string, v: unknown): never {
     throw new PathError(prefix + shown(v), '');
@@ -143,30 +233,31 @@ function gen(): Gen {
   };
 }
 
-/** JS expression writing value `x` of field `fp` as JSON text. */
-function jsonValueExpr(g: Gen, fp: FieldPlan, x: string): string {
+/** JS statement writing value `x` of field `fp` as JSON text into the output buffer. */
+function jsonValueStmt(g: Gen, fp: FieldPlan, x: string): string {
   switch (fp.kind) {
     case 'string':
-      return `W.str(${x})`;
+      return `W.str(${x});`;
     case 'double':
-      return `W.dbl(${x})`;
+      return `W.dbl(${x});`;
     case 'int32':
     case 'uint32':
-      return `W.i32(${x})`;
+      return `W.i32(${x});`;
     case 'int64':
     case 'uint64':
-      return `W.i64(${x})`;
+      return `W.i64(${x});`;
     case 'bool':
-      return `W.bool(${x})`;
+      return `W.bool(${x});`;
     case 'bytes':
-      return `W.bytes(${x})`;
+      return `W.bytes(${x});`;
     case 'enum': {
-      const names = g.dep(new Set(Object.keys(fp.enumType!.values)));
+      // enum names are ASCII identifiers: their quoted bytes are precomputed
+      const quoted = g.dep(new Map(Object.keys(fp.enumType!.values).map((n) => [n, ascii(`"${n}"`)])));
       const err = g.dep(`Unknown ${fp.enumType!.name} value `);
-      return `(typeof ${x} === 'string' && ${names}.has(${x}) ? '"' + ${x} + '"' : W.badEnum(${err}, ${x}))`;
+      return `t = typeof ${x} === 'string' ? ${quoted}.get(${x}) : undefined; if (t === undefined) W.badEnum(${err}, ${x}); W.raw(t);`;
     }
     case 'message':
-      return `${g.dep(jsonWriter(fp.messageType!))}(${x})`;
+      return `${g.dep(jsonWriter(fp.messageType!))}(${x});`;
   }
 }
 
@@ -188,14 +279,15 @@ function generateJsonWriter(type: protobuf.Type): Writer {
   const plan = planFor(type);
   const g = gen();
   const { L } = g;
-  emitBody(g, plan, "let s = '';", (fp, i) => {
+  const memo = g.dep(new WeakMap<object, Uint8Array | null>());
+  // a frozen object: reuse its bytes if it was written before (and found deeply frozen then)
+  g.L.push(`let start = -1; if (typeof o === 'object' && o !== null && Object.isFrozen(o)) { const m = W.memo(${memo}, o); if (m) { W.raw(m); return; } if (m === undefined) start = W.pos(); }`);
+  emitBody(g, plan, 'let first = true; W.byte(0x7b);', (fp, i) => {
     const A = `o[${JSON.stringify(fp.name)}]`;
-    const K = JSON.stringify(fp.jsonKey);
-    const CK = JSON.stringify(',' + fp.jsonKey);
-    const sep = `(s === '' ? ${K} : ${CK})`;
+    const key = `W.raw(first ? ${g.dep(ascii(fp.jsonKey))} : ${g.dep(ascii(',' + fp.jsonKey))}); first = false;`;
     L.push(`x = ${A};`);
     let absent: string;
-    if (fp.hasFill) absent = `s += ${sep} + ${JSON.stringify(writeScalar(fp, fp.fill))};`;
+    if (fp.hasFill) absent = `${key} W.raw(${g.dep(utf8(writeScalar(fp, fp.fill)))});`;
     else if (fp.required) absent = `f = -1; throw new W.PathError('', '', [${JSON.stringify(fp.name)}]);`;
     else absent = '';
     L.push(`if (x === undefined || x === null) { ${absent} } else {`);
@@ -203,23 +295,24 @@ function generateJsonWriter(type: protobuf.Type): Writer {
     if (fp.isMap) {
       L.push('const ks = Object.keys(x);');
       L.push('if (ks.length !== 0) {');
-      L.push("t = '{';");
-      L.push(`for (j = 0; j < ks.length; j++) t += (j ? ',' : '') + JSON.stringify(ks[j]) + ':' + ${jsonValueExpr(g, fp, 'x[ks[j]]')};`);
-      L.push("j = -1; s += " + sep + " + t + '}';");
+      L.push(`${key} W.byte(0x7b);`);
+      L.push(`for (j = 0; j < ks.length; j++) { if (j) W.byte(0x2c); W.utf8(JSON.stringify(ks[j])); W.byte(0x3a); ${jsonValueStmt(g, fp, 'x[ks[j]]')} }`);
+      L.push('j = -1; W.byte(0x7d);');
       L.push('}');
     } else if (fp.repeated) {
       L.push(`if (!Array.isArray(x)) throw new W.PathError('Expecting an array', '');`);
       L.push('if (x.length !== 0) {');
-      L.push(`t = '[' + ${jsonValueExpr(g, fp, 'x[j = 0]')};`);
-      L.push(`for (j = 1; j < x.length; j++) t += ',' + ${jsonValueExpr(g, fp, 'x[j]')};`);
-      L.push("j = -1; s += " + sep + " + t + ']';");
+      L.push(`${key} W.byte(0x5b);`);
+      L.push(`for (j = 0; j < x.length; j++) { if (j) W.byte(0x2c); ${jsonValueStmt(g, fp, 'x[j]')} }`);
+      L.push('j = -1; W.byte(0x5d);');
       L.push('}');
     } else {
-      L.push(`s += ${sep} + ${jsonValueExpr(g, fp, 'x')};`);
+      L.push(`${key} ${jsonValueStmt(g, fp, 'x')}`);
     }
     L.push('}');
   });
-  L.push("return '{' + s + '}';");
+  L.push('W.byte(0x7d);');
+  L.push(`if (start >= 0) W.memoEnd(${memo}, o, start);`);
   const factory = new Function('W', 'D', `return function write_${type.name}(o) {\n${g.L.join('\n')}\n};`) as (w: typeof W, d: unknown[]) => Writer;
   return factory(W, g.deps);
 }
@@ -279,13 +372,37 @@ function generatePbConverter(type: protobuf.Type): PbConv {
   return factory(W, g.deps);
 }
 
-/** Mesos object form -> Mesos JSON text (byte-compatible with a Mesos master's writer). */
-export function toJsonText(type: protobuf.Type, obj: unknown): string {
+/** Runs the JSON writer of `type` over `obj`; the text is in B.buf[0, B.pos). */
+function writeJson(type: protobuf.Type, obj: unknown): void {
+  B.pos = 0;
   try {
-    return jsonWriter(type)(obj);
+    jsonWriter(type)(obj);
   } catch (e) {
     throw toCodecError(e);
   }
+}
+
+/** Keeps the shared buffer small after an unusually large document. */
+function release(): void {
+  if (B.buf.length > 16 * INITIAL) B.buf = Buffer.allocUnsafeSlow(INITIAL);
+  B.pos = 0;
+}
+
+/** Mesos object form -> Mesos JSON text as UTF-8 bytes (byte-compatible with a Mesos master's writer). */
+export function toJsonBytes(type: protobuf.Type, obj: unknown): Buffer {
+  writeJson(type, obj);
+  const out = Buffer.allocUnsafe(B.pos);
+  B.buf.copy(out, 0, 0, B.pos);
+  release();
+  return out;
+}
+
+/** Mesos object form -> Mesos JSON text. */
+export function toJsonText(type: protobuf.Type, obj: unknown): string {
+  writeJson(type, obj);
+  const s = B.buf.toString('utf8', 0, B.pos);
+  release();
+  return s;
 }
 
 /** Mesos object form -> plain object for protobufjs Type.encode (proto2 presence kept, see FILLED_DEFAULTS). */
