@@ -44,9 +44,13 @@ function utf8(s: string): Uint8Array {
  */
 function deeplyFrozen(v: object, depth: number): boolean {
   if (!Object.isFrozen(v) || depth > 32) return false;
-  if (ArrayBuffer.isView(v)) return false; // typed arrays cannot be frozen with elements; never reuse
-  for (const k of Object.keys(v)) {
-    const x = (v as Record<string, unknown>)[k];
+  // plain objects and arrays only: a prototype's properties or a getter could still change
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return false;
+  for (const k of Object.getOwnPropertyNames(v)) {
+    const d = Object.getOwnPropertyDescriptor(v, k)!;
+    if (!('value' in d)) return false;
+    const x = d.value as unknown;
     if (typeof x === 'object' && x !== null && !deeplyFrozen(x, depth + 1)) return false;
   }
   return true;

@@ -197,4 +197,36 @@ describe('compiled writers (src/mesos/stout-writer.ts) agree with the interpreti
       expect(back.kill.kill_policy.grace_period.nanoseconds).to.equal(ns);
     }
   });
+
+  it('reuses the bytes of deeply frozen objects only: a mutable child, a getter or a prototype is written afresh', () => {
+    const label = (v: string) => ({ type: 'KILL', kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds: 5n } } }, framework_id: { value: v } });
+    // deeply frozen: same bytes every time, equal to the reference
+    const frozen = Object.freeze({ value: 'fw' });
+    const a = same(CALL, { ...label('x'), framework_id: frozen }, 'frozen');
+    expect(same(CALL, { ...label('x'), framework_id: frozen }, 'frozen again')).to.equal(a);
+    // frozen, with a mutable child: the child's change shows
+    const child = { nanoseconds: 5n };
+    const policy = Object.freeze({ grace_period: child });
+    const call = (p: object) => ({ type: 'KILL', kill: { task_id: { value: 't' }, kill_policy: p } });
+    expect(same(CALL, call(policy), 'mutable child')).to.contain('"nanoseconds":5}');
+    child.nanoseconds = 7n;
+    expect(same(CALL, call(policy), 'mutable child changed')).to.contain('"nanoseconds":7}');
+    // frozen, with a getter
+    let n = 1n;
+    const getter = Object.freeze({
+      get nanoseconds() {
+        return n;
+      },
+    });
+    expect(same(CALL, call(Object.freeze({ grace_period: getter })), 'getter')).to.contain('"nanoseconds":1}');
+    n = 2n;
+    expect(same(CALL, call(Object.freeze({ grace_period: getter })), 'getter changed')).to.contain('"nanoseconds":2}');
+    // frozen, reading through a prototype
+    const proto = { value: 'p1' };
+    const viaProto = Object.freeze(Object.create(proto) as { value: string });
+    const k = (id: object) => ({ type: 'KILL', kill: { task_id: id } });
+    expect(same(CALL, k(viaProto), 'prototype')).to.contain('"value":"p1"');
+    proto.value = 'p2';
+    expect(same(CALL, k(viaProto), 'prototype changed')).to.contain('"value":"p2"');
+  });
 });
