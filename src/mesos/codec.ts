@@ -3,7 +3,8 @@
  * the same Mesos object form (docs/DESIGN.md), so nothing above this layer knows which one is used.
  */
 import { lookupType, protobuf } from './proto.js';
-import { fromJsonText, fromProtobufMessage, toJsonText, toProtobufObject } from './stout.js';
+import { fromJsonText, fromProtobufMessage } from './stout.js';
+import { toJsonBytes, toJsonText, toProtobufObject } from './stout-writer.js';
 import { CodecError } from './errors.js';
 
 export type MediaType = 'application/json' | 'application/x-protobuf';
@@ -45,7 +46,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export const jsonCodec: Codec = {
   mediaType: 'application/json',
   encode(type, obj) {
-    return Buffer.from(toJsonText(typeOf(type), obj), 'utf8');
+    return toJsonBytes(typeOf(type), obj);
   },
   decode<T>(type: MessageName, bytes: Uint8Array): T {
     let text: string;

@@ -5,23 +5,76 @@
  * write non-finite doubles as bare `Infinity`/`NaN` tokens. `JSON.parse` would round the former and
  * reject the latter. `parseJsonLossless` keeps both: integers with 16 or more digits and non-finite
  * tokens outside strings are turned into strings before `JSON.parse`; the schema walk (stout.ts)
- * then turns them into bigint / number according to the field type. Text without a 16-digit run
- * takes the fast path (a skipping scan, then plain `JSON.parse`; only if that throws, e.g. on bare
- * Infinity/NaN tokens, is the text quoted and parsed again).
+ * then turns them into bigint / number according to the field type. Text without a 16-digit run,
+ * or whose long runs all look like integer tokens, takes the fast path (a skipping scan, quoting
+ * those runs, then plain `JSON.parse`; only if that throws, e.g. on bare Infinity/NaN tokens or a
+ * digit run inside a string, is the whole text scanned exactly and parsed again).
  */
 import { CodecError } from './errors.js';
 
 export function parseJsonLossless(text: string): unknown {
-  if (!hasLongDigitRun(text)) {
-    // fast path: no integer can exceed 2^53 (that needs 16 digits); bare Infinity/NaN make
-    // JSON.parse throw, and so does invalid JSON (then re-thrown below with the same message)
+  // fast path: no integer can exceed 2^53 (that needs 16 digits), or every long digit run is a
+  // number token that quoteLongNumbers could quote without knowing where strings are; bare
+  // Infinity/NaN make JSON.parse throw, and so does invalid JSON (then the exact path below runs
+  // and throws with its message)
+  const quick = hasLongDigitRun(text) ? quoteLongNumbers(text) : text;
+  if (quick !== undefined) {
     try {
-      return JSON.parse(text);
+      return JSON.parse(quick);
     } catch {
       /* fall through */
     }
   }
   return parseOrThrow(quoteUnsafeTokens(text));
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * quoteUnsafeTokens for the common case, without scanning the whole text: finds every run of 16
+ * or more digits (looking at every 16th character, as hasLongDigitRun does) and quotes it when it
+ * has the shape of an integer token — an optional '-', preceded by ',' ':' or '[' and followed by
+ * ',' '}' or ']' (JSON whitespace allowed between). Any other long run (in a fraction, an
+ * exponent, a string) gives undefined: the caller takes the exact path.
+ *
+ * Why a successful JSON.parse of the result equals JSON.parse(quoteUnsafeTokens(text)): take the
+ * first quote inserted inside a string of the original text (everything before it was quoted
+ * exactly as quoteUnsafeTokens does). That quote is unescaped (the character before it is not a
+ * backslash) and closes the string, and the next character is a digit or '-': no JSON value may
+ * follow a string directly, so JSON.parse throws. If it does not throw, every run was quoted
+ * outside strings, i.e. exactly the runs quoteUnsafeTokens quotes (and bare Infinity/NaN, which
+ * are left alone here, would have made it throw).
+ */
+export function quoteLongNumbers(text: string): string | undefined {
+  const n = text.length;
+  let out = '';
+  let copied = 0;
+  let i = 15;
+  while (i < n) {
+    if (!isDigit(text.charCodeAt(i))) {
+      i += 16;
+      continue;
+    }
+    let a = i;
+    while (a > 0 && isDigit(text.charCodeAt(a - 1))) a--;
+    let b = i + 1;
+    while (b < n && isDigit(text.charCodeAt(b))) b++;
+    if (b - a >= 16) {
+      const start = a > 0 && text.charCodeAt(a - 1) === 0x2d ? a - 1 : a;
+      let p = start - 1;
+      while (p >= 0 && isSpace(text.charCodeAt(p))) p--;
+      const before = p >= 0 ? text.charCodeAt(p) : 0;
+      let q = b;
+      while (q < n && isSpace(text.charCodeAt(q))) q++;
+      const after = q < n ? text.charCodeAt(q) : 0;
+      if ((before !== 0x2c && before !== 0x3a && before !== 0x5b) || (after !== 0x2c && after !== 0x7d && after !== 0x5d)) return undefined;
+      out += text.slice(copied, start) + '"' + text.slice(start, b) + '"';
+      copied = b;
+    }
+    i = b + 16;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
 
 /**

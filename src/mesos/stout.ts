@@ -14,9 +14,9 @@ import { protobuf } from './proto.js';
 import { CodecError } from './errors.js';
 import { formatDouble, parseJsonLossless } from './json.js';
 
-type ScalarKind = 'int64' | 'uint64' | 'int32' | 'uint32' | 'double' | 'bool' | 'string' | 'bytes' | 'enum' | 'message';
+export type ScalarKind = 'int64' | 'uint64' | 'int32' | 'uint32' | 'double' | 'bool' | 'string' | 'bytes' | 'enum' | 'message';
 
-interface FieldPlan {
+export interface FieldPlan {
   readonly name: string;
   /** `"name":` — the JSON key as written. */
   readonly jsonKey: string;
@@ -272,7 +272,12 @@ export function fromJsonValueInterpreted(type: protobuf.Type, value: unknown): R
 // The writer builds no path strings on the way down: an error is thrown as a PathError relative to
 // the value being written, and each enclosing message prefixes the field it was writing.
 
-function writeScalar(fp: FieldPlan, v: unknown): string {
+/** A value as an error message shows it (JSON.stringify throws on a bigint). */
+export function shown(v: unknown): string {
+  return typeof v === 'bigint' ? String(v) : String(JSON.stringify(v));
+}
+
+export function writeScalar(fp: FieldPlan, v: unknown): string {
   switch (fp.kind) {
     case 'string':
       if (typeof v !== 'string') throw new PathError('Expecting a string', '');
@@ -297,7 +302,7 @@ function writeScalar(fp: FieldPlan, v: unknown): string {
       return '"' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') + '"';
     case 'enum':
       if (typeof v !== 'string' || !Object.prototype.hasOwnProperty.call(fp.enumType!.values, v)) {
-        throw new PathError(`Unknown ${fp.enumType!.name} value ${JSON.stringify(v)}`, '');
+        throw new PathError(`Unknown ${fp.enumType!.name} value ${shown(v)}`, '');
       }
       return '"' + v + '"';
     case 'message':
@@ -359,8 +364,12 @@ function writeMessage(plan: TypePlan, v: unknown): string {
   return s + '}';
 }
 
-/** Mesos object form -> Mesos JSON text (byte-compatible with a Mesos master's writer). */
-export function toJsonText(type: protobuf.Type, obj: unknown): string {
+/**
+ * Interpretive reference of the JSON writer: Mesos object form -> Mesos JSON text (byte-compatible
+ * with a Mesos master's writer). The compiled writer in stout-writer.ts is used; both are compared
+ * in test/mesos/writer-compiled.test.ts.
+ */
+export function toJsonTextInterpreted(type: protobuf.Type, obj: unknown): string {
   try {
     return writeMessage(planFor(type), obj);
   } catch (e) {
@@ -523,7 +532,8 @@ function toPbMessage(plan: TypePlan, v: unknown): Record<string, unknown> {
   return out;
 }
 
-export function toProtobufObject(type: protobuf.Type, obj: unknown): Record<string, unknown> {
+/** Interpretive reference of toProtobufObject (stout-writer.ts holds the compiled one that is used). */
+export function toProtobufObjectInterpreted(type: protobuf.Type, obj: unknown): Record<string, unknown> {
   try {
     return toPbMessage(planFor(type), obj);
   } catch (e) {
@@ -542,7 +552,7 @@ export function toProtobufObject(type: protobuf.Type, obj: unknown): Record<stri
 // `fromProtobufMessageInterpreted`, and compared against them in test/client/codec-compiled.test.ts).
 //
 /** Error carrying a path relative to the object being decoded; turned into a CodecError at the top. */
-class PathError {
+export class PathError {
   constructor(
     readonly msg: string,
     public path: string,
@@ -550,12 +560,12 @@ class PathError {
   ) {}
 }
 
-function prefixed(e: unknown, seg: string): unknown {
+export function prefixed(e: unknown, seg: string): unknown {
   if (e instanceof PathError) e.path = e.path === '' ? seg : e.path.charCodeAt(0) === 0x5b /* [ */ ? seg + e.path : seg + '.' + e.path;
   return e;
 }
 
-function toCodecError(e: unknown): unknown {
+export function toCodecError(e: unknown): unknown {
   if (!(e instanceof PathError)) return e;
   if (e.missing) return new CodecError(`Missing required fields: ${e.missing.map((m) => (e.path ? e.path + '.' + m : m)).join(', ')}`);
   return new CodecError(e.msg, e.path);

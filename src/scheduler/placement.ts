@@ -182,8 +182,32 @@ function takeScalar(entries: ScalarEntry[], need: number, name: string, out: Res
     const t = round3(Math.min(e.left, left));
     e.left = round3(e.left - t);
     left = round3(left - t);
-    out.push(withMeta(e.res, { name, type: 'SCALAR', scalar: { value: t } }));
+    out.push(scalarResource(e.res, name, t));
   }
+}
+
+/**
+ * Scalar resources cut from unreserved offers are the same few objects over and over (`cpus` 1.0 of
+ * role "*"): those are frozen and shared, so the JSON writer encodes each once (stout-writer.ts).
+ */
+const sharedScalars = new Map<string, Resource>();
+
+function scalarResource(src: Resource, name: string, value: number): Resource {
+  if (src['reservation'] !== undefined || src.reservations !== undefined || (src.role !== undefined && src.role !== '*')) {
+    return withMeta(src, { name, type: 'SCALAR', scalar: { value } });
+  }
+  const ai = src.allocation_info;
+  // the writer reads only AllocationInfo.role: equal roles give equal bytes
+  const key = ai === undefined ? `${name}|${value}` : `${name}|${value}|${ai.role === undefined ? '' : '=' + ai.role}`;
+  let r = sharedScalars.get(key);
+  if (r === undefined) {
+    r = { name, type: 'SCALAR', scalar: Object.freeze({ value }) };
+    if (ai !== undefined) r.allocation_info = Object.freeze(ai.role === undefined ? {} : { role: ai.role });
+    Object.freeze(r);
+    if (sharedScalars.size >= 4096) sharedScalars.clear();
+    sharedScalars.set(key, r);
+  }
+  return r;
 }
 
 /**

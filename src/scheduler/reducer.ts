@@ -14,10 +14,10 @@
  * No I/O, no timers, no Date.now() here: time is the `now` parameter.
  */
 import { calls as C } from '../client/calls.js';
-import type { Call, Event, Offer, TaskInfo, TaskState, TaskStatus } from '../mesos/types.js';
+import type { Call, Event, Offer, OfferID, TaskInfo, TaskState, TaskStatus } from '../mesos/types.js';
 import { isTerminal } from '../mesos/types.js';
 import { jobTaskVersion, type Job, type JobSpec } from './job-spec.js';
-import { offerAttribute, place, unavailableFromMs, type DeclineReason, type PlacementRequest } from './placement.js';
+import { offerAttribute, place, unavailableFromMs, type DeclineReason, type OfferDecision, type PlaceResult, type PlacementRequest } from './placement.js';
 import {
   addUsage,
   getInstance,
@@ -826,9 +826,35 @@ function converge(st: Step, name: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Offers and placement
 
+/**
+ * One OFFERS event: record the offering agents, place pending work, launch onto the offers that got
+ * something (one ACCEPT per offer) and decline the rest (one DECLINE per refuse filter).
+ */
 function handleOffers(st: Step, offers: Offer[]): void {
-  const s = st.s;
   if (!offers.length) return;
+  const batch = recordAgents(st, offers);
+  const hold = st.s.reconcile.placementHoldUntilMs !== undefined && st.now < st.s.reconcile.placementHoldUntilMs;
+  const { requests, tooBig } = hold ? { requests: [], tooBig: false } : placementRequests(st, offers.length, batch);
+  const s = st.s;
+  const result = place(requests, offers, {
+    blocked: s.placementBlockedHosts,
+    rackCount: (attr) => rackCount(s, attr),
+    rackAttribute: s.config.rackAttribute,
+    defaultRole: s.config.roles[0] ?? '*',
+    nowMs: st.now,
+  });
+  for (const acc of result.accepts) launchOnOffer(st, acc);
+  if (result.declines.length) declineOffers(st, result.declines, hold, tooBig);
+}
+
+/**
+ * Agent records from the offers (new agents, last offer time, unavailability, free room before
+ * this step's launches: launchOnOffer subtracts them). Returns the batch's total cpus and mem.
+ */
+function recordAgents(st: Step, offers: Offer[]): { cpus: number; mem: number } {
+  const s = st.s;
+  let sumCpus = 0;
+  let sumMem = 0;
   for (let i = 0; i < offers.length; i++) {
     const o = offers[i]!;
     const id = o.agent_id.value;
@@ -845,129 +871,118 @@ function handleOffers(st: Step, offers: Offer[]): void {
     }
     a.last_offer_ms = st.now;
     a.unavailable_from_ms = o.unavailability ? unavailableFromMs(o) : undefined;
-  }
-
-  const requests: PlacementRequest[] = [];
-  /** Some pending work needs more than this whole batch offers: its declines are 'no_fit'. */
-  let tooBig = false;
-  const hold = s.reconcile.placementHoldUntilMs !== undefined && st.now < s.reconcile.placementHoldUntilMs;
-  if (s.subscribed && (s.pending.size || s.surges.size) && !hold) {
-    // Upper bound of what this batch can hold, so a large backlog is not scanned for every event.
-    let sumCpus = 0;
-    let sumMem = 0;
-    for (let i = 0; i < offers.length; i++) {
-      const rs = offers[i]!.resources;
-      if (!rs) continue;
-      for (let k = 0; k < rs.length; k++) {
-        const r = rs[k]!;
-        if (r.name === 'cpus') sumCpus += r.scalar?.value ?? 0;
-        else if (r.name === 'mem') sumMem += r.scalar?.value ?? 0;
-      }
-    }
-    const jobsWithWork = new Set<string>([...s.pending.keys(), ...s.surges.keys()]);
-    for (const job of jobsWithWork) {
-      const j = s.jobs.get(job);
-      if (!j || j.status === 'deleting') continue;
-      const res = j.spec.resources;
-      let cap = Math.floor(Math.min(sumCpus / res.cpus, sumMem / res.mem) + 1e-9);
-      if (j.spec.constraints?.host_unique) cap = Math.min(cap, offers.length);
-      if (cap <= 0) {
-        tooBig = true;
-        continue;
-      }
-      const insts = s.instances.get(job)!;
-      const indices: number[] = [];
-      // make-before-break replacements first: their hosts are being drained
-      for (const idx of s.surges.get(job) ?? []) {
-        if (indices.length >= cap) break;
-        if (idx < j.spec.instances) indices.push(idx);
-      }
-      for (const idx of s.pending.get(job) ?? []) {
-        if (indices.length >= cap) break;
-        const inst = insts.get(idx);
-        if (inst && idx < j.spec.instances && (inst.not_before_ms === undefined || inst.not_before_ms <= st.now)) indices.push(idx);
-      }
-      if (indices.length) requests.push({ job, spec: j.spec, indices, usage: usageOf(s, job) });
-    }
-  }
-  const result = place(requests, offers, {
-    blocked: s.placementBlockedHosts,
-    rackCount: (attr) => rackCount(s, attr),
-    rackAttribute: s.config.rackAttribute,
-    defaultRole: s.config.roles[0] ?? '*',
-    nowMs: st.now,
-  });
-
-  for (const acc of result.accepts) {
-    const infos: TaskInfo[] = [];
-    for (const pl of acc.launches) {
-      const job = s.jobs.get(pl.job)!;
-      const inst = getInstance(s, pl.job, pl.index)!;
-      const seq = s.nextTaskSeq++;
-      const taskId = makeTaskId(pl.job, pl.index, seq);
-      const rack = pl.rack ?? offerAttribute(acc.offer, job.spec.constraints?.rack_attribute ?? s.config.rackAttribute);
-      const t: TaskRecord = {
-        task_id: taskId,
-        job: pl.job,
-        index: pl.index,
-        agent_id: acc.offer.agent_id.value,
-        host: pl.host,
-        rack,
-        state: 'LAUNCHING',
-        version: jobTaskVersion(job),
-        launched_ms: st.now,
-        updated_ms: st.now,
-      };
-      s.tasks.set(taskId, t);
-      st.task(taskId);
-      if (inst.task_id !== undefined && inst.surge && inst.surge.task_id === undefined) {
-        // a make-before-break replacement: the instance keeps its current task until this one takes over
-        t.surge = true;
-        inst.surge.task_id = taskId;
-        indexDelete(s.surges, inst.job, inst.index);
-        addUsage(s, inst.job, t.host, t.rack);
-        st.inst(inst);
-      } else attach(st, inst, t);
-      infos.push(taskInfo(job, pl.index, taskId, acc.offer, pl.resources, pl.ports, graceMsOf(s, pl.job)));
-      st.log('info', 'task_launching', { job: pl.job, instance: pl.index, task_id: taskId, agent_id: t.agent_id, host: pl.host, state_from: 'PENDING', state_to: 'LAUNCHING' });
-    }
-    st.changes.meta = true;
-    st.calls.push(
-      C.accept([acc.offer.id], [{ type: 'LAUNCH', launch: { task_infos: infos } }], { refuse_seconds: s.config.acceptFilterSeconds }),
-    );
-  }
-  // What each offering agent still has free after this step's launches (drainer capacity estimate).
-  for (const o of offers) {
-    const a = s.agents.get(o.agent_id.value);
-    if (!a) continue;
     let cpus = 0;
     let mem = 0;
-    for (const r of o.resources ?? []) {
-      if (r.name === 'cpus') cpus += r.scalar?.value ?? 0;
-      else if (r.name === 'mem') mem += r.scalar?.value ?? 0;
+    const rs = o.resources;
+    if (rs) {
+      for (let k = 0; k < rs.length; k++) {
+        const r = rs[k]!;
+        if (r.name === 'cpus') cpus += r.scalar?.value ?? 0;
+        else if (r.name === 'mem') mem += r.scalar?.value ?? 0;
+      }
     }
     a.free = { cpus, mem, at_ms: st.now };
+    sumCpus += cpus;
+    sumMem += mem;
   }
-  for (const acc of result.accepts) {
-    const a = s.agents.get(acc.offer.agent_id.value);
-    if (!a?.free) continue;
-    for (const pl of acc.launches) {
-      const res = s.jobs.get(pl.job)!.spec.resources;
-      a.free.cpus = Math.max(0, Math.round((a.free.cpus - res.cpus) * 1000) / 1000);
-      a.free.mem = Math.max(0, Math.round((a.free.mem - res.mem) * 1000) / 1000);
+  return { cpus: sumCpus, mem: sumMem };
+}
+
+/**
+ * What each job with pending work (make-before-break surges first) asks of this batch, bounded by
+ * what the batch can hold so a large backlog is not scanned for every event. `tooBig`: some pending
+ * work needs more than this whole batch offers (its declines are then 'no_fit').
+ */
+function placementRequests(st: Step, offerCount: number, batch: { cpus: number; mem: number }): { requests: PlacementRequest[]; tooBig: boolean } {
+  const s = st.s;
+  const requests: PlacementRequest[] = [];
+  let tooBig = false;
+  if (!s.subscribed || (!s.pending.size && !s.surges.size)) return { requests, tooBig };
+  const jobsWithWork = new Set<string>([...s.pending.keys(), ...s.surges.keys()]);
+  for (const job of jobsWithWork) {
+    const j = s.jobs.get(job);
+    if (!j || j.status === 'deleting') continue;
+    const res = j.spec.resources;
+    let cap = Math.floor(Math.min(batch.cpus / res.cpus, batch.mem / res.mem) + 1e-9);
+    if (j.spec.constraints?.host_unique) cap = Math.min(cap, offerCount);
+    if (cap <= 0) {
+      tooBig = true;
+      continue;
+    }
+    const insts = s.instances.get(job)!;
+    const indices: number[] = [];
+    // make-before-break replacements first: their hosts are being drained
+    for (const idx of s.surges.get(job) ?? []) {
+      if (indices.length >= cap) break;
+      if (idx < j.spec.instances) indices.push(idx);
+    }
+    for (const idx of s.pending.get(job) ?? []) {
+      if (indices.length >= cap) break;
+      const inst = insts.get(idx);
+      if (inst && idx < j.spec.instances && (inst.not_before_ms === undefined || inst.not_before_ms <= st.now)) indices.push(idx);
+    }
+    if (indices.length) requests.push({ job, spec: j.spec, indices, usage: usageOf(s, job) });
+  }
+  return { requests, tooBig };
+}
+
+/** Task records and TaskInfos for one offer's planned launches, and its ACCEPT. */
+function launchOnOffer(st: Step, acc: OfferDecision): void {
+  const s = st.s;
+  const infos: TaskInfo[] = [];
+  const agent = s.agents.get(acc.offer.agent_id.value);
+  for (const pl of acc.launches) {
+    const job = s.jobs.get(pl.job)!;
+    const inst = getInstance(s, pl.job, pl.index)!;
+    const seq = s.nextTaskSeq++;
+    const taskId = makeTaskId(pl.job, pl.index, seq);
+    const rack = pl.rack ?? offerAttribute(acc.offer, job.spec.constraints?.rack_attribute ?? s.config.rackAttribute);
+    const t: TaskRecord = {
+      task_id: taskId,
+      job: pl.job,
+      index: pl.index,
+      agent_id: acc.offer.agent_id.value,
+      host: pl.host,
+      rack,
+      state: 'LAUNCHING',
+      version: jobTaskVersion(job),
+      launched_ms: st.now,
+      updated_ms: st.now,
+    };
+    s.tasks.set(taskId, t);
+    st.task(taskId);
+    if (inst.task_id !== undefined && inst.surge && inst.surge.task_id === undefined) {
+      // a make-before-break replacement: the instance keeps its current task until this one takes over
+      t.surge = true;
+      inst.surge.task_id = taskId;
+      indexDelete(s.surges, inst.job, inst.index);
+      addUsage(s, inst.job, t.host, t.rack);
+      st.inst(inst);
+    } else attach(st, inst, t);
+    infos.push(taskInfo(job, pl.index, taskId, acc.offer, pl.resources, pl.ports, graceMsOf(s, pl.job)));
+    st.log('info', 'task_launching', { job: pl.job, instance: pl.index, task_id: taskId, agent_id: t.agent_id, host: pl.host, state_from: 'PENDING', state_to: 'LAUNCHING' });
+    // what the agent still has free after this launch (drainer capacity estimate)
+    if (agent?.free) {
+      const res = job.spec.resources;
+      agent.free.cpus = Math.max(0, Math.round((agent.free.cpus - res.cpus) * 1000) / 1000);
+      agent.free.mem = Math.max(0, Math.round((agent.free.mem - res.mem) * 1000) / 1000);
     }
   }
-  if (result.declines.length) {
-    const bySeconds = new Map<number, Offer[]>();
-    for (const d of result.declines) {
-      const sec =
-        hold && d.reason === 'no_pending' ? s.config.declineHoldSeconds : declineSeconds(s, tooBig && d.reason === 'no_pending' ? 'no_fit' : d.reason);
-      let list = bySeconds.get(sec);
-      if (!list) bySeconds.set(sec, (list = []));
-      list.push(d.offer);
-    }
-    for (const [sec, list] of bySeconds) st.calls.push(C.decline(list.map((o) => o.id), { refuse_seconds: sec }));
+  st.changes.meta = true;
+  st.calls.push(C.accept([acc.offer.id], [{ type: 'LAUNCH', launch: { task_infos: infos } }], { refuse_seconds: s.config.acceptFilterSeconds }));
+}
+
+/** One DECLINE per refuse filter length (the reason decides the filter). */
+function declineOffers(st: Step, declines: PlaceResult['declines'], hold: boolean, tooBig: boolean): void {
+  const s = st.s;
+  const bySeconds = new Map<number, OfferID[]>();
+  for (const d of declines) {
+    const sec = hold && d.reason === 'no_pending' ? s.config.declineHoldSeconds : declineSeconds(s, tooBig && d.reason === 'no_pending' ? 'no_fit' : d.reason);
+    let list = bySeconds.get(sec);
+    if (!list) bySeconds.set(sec, (list = []));
+    list.push(d.offer.id);
   }
+  for (const [sec, list] of bySeconds) st.calls.push(C.decline(list, { refuse_seconds: sec }));
 }
 
 function declineSeconds(s: SchedulerState, reason: DeclineReason): number {
@@ -982,34 +997,62 @@ function declineSeconds(s: SchedulerState, reason: DeclineReason): number {
   }
 }
 
+/**
+ * The parts of a job's TaskInfos that are the same for every task of one job version: frozen and
+ * shared by those tasks, so the JSON writer encodes them once (src/mesos/stout-writer.ts reuses the
+ * bytes of deeply frozen objects).
+ */
+interface TaskTemplate {
+  spec: JobSpec;
+  version: number;
+  graceMs: number;
+  /** spec.environment, then SLUICE_JOB. */
+  variables: ReadonlyArray<{ name: string; value: string }>;
+  jobLabel: { key: string; value: string };
+  versionLabel: { key: string; value: string };
+  killPolicy: NonNullable<TaskInfo['kill_policy']>;
+}
+const templates = new WeakMap<Job, TaskTemplate>();
+
+function taskTemplate(job: Job, graceMs: number): TaskTemplate {
+  const spec = job.spec;
+  const version = jobTaskVersion(job);
+  const cached = templates.get(job);
+  if (cached && cached.spec === spec && cached.version === version && cached.graceMs === graceMs) return cached;
+  const variables: Array<{ name: string; value: string }> = [];
+  if (spec.environment) for (const k in spec.environment) variables.push(Object.freeze({ name: k, value: spec.environment[k]! }));
+  variables.push(Object.freeze({ name: 'SLUICE_JOB', value: spec.name }));
+  const t: TaskTemplate = {
+    spec,
+    version,
+    graceMs,
+    variables,
+    jobLabel: Object.freeze({ key: LABEL_JOB, value: spec.name }),
+    versionLabel: Object.freeze({ key: LABEL_VERSION, value: String(version) }),
+    killPolicy: Object.freeze({ grace_period: Object.freeze({ nanoseconds: BigInt(graceMs) * 1_000_000n }) }),
+  };
+  templates.set(job, t);
+  return t;
+}
+
 function taskInfo(job: Job, index: number, taskId: string, offer: Offer, resources: TaskInfo['resources'], ports: number[], graceMs: number): TaskInfo {
   const spec = job.spec;
-  const variables: Array<{ name: string; value: string }> = [];
-  if (spec.environment) for (const k in spec.environment) variables.push({ name: k, value: spec.environment[k]! });
-  variables.push(
-    { name: 'SLUICE_JOB', value: spec.name },
-    { name: 'SLUICE_INSTANCE', value: String(index) },
-    { name: 'SLUICE_TASK_ID', value: taskId },
-    { name: 'HOST', value: offer.hostname },
-  );
+  const tpl = taskTemplate(job, graceMs);
+  const instance = String(index);
+  const variables = tpl.variables.slice();
+  variables.push({ name: 'SLUICE_INSTANCE', value: instance }, { name: 'SLUICE_TASK_ID', value: taskId }, { name: 'HOST', value: offer.hostname });
   for (let i = 0; i < ports.length; i++) variables.push({ name: `PORT${i}`, value: String(ports[i]) });
   if (ports.length) variables.push({ name: 'PORT', value: String(ports[0]) });
   const command: NonNullable<TaskInfo['command']> = { value: spec.command.value, shell: spec.command.shell ?? true, environment: { variables } };
   if (spec.command.arguments) command.arguments = spec.command.arguments;
   return {
-    name: `${spec.name}.${index}`,
+    name: `${spec.name}.${instance}`,
     task_id: { value: taskId },
     agent_id: offer.agent_id,
     resources,
     command,
-    labels: {
-      labels: [
-        { key: LABEL_JOB, value: spec.name },
-        { key: LABEL_INSTANCE, value: String(index) },
-        { key: LABEL_VERSION, value: String(jobTaskVersion(job)) },
-      ],
-    },
-    kill_policy: { grace_period: { nanoseconds: BigInt(graceMs) * 1_000_000n } },
+    labels: { labels: [tpl.jobLabel, { key: LABEL_INSTANCE, value: instance }, tpl.versionLabel] },
+    kill_policy: tpl.killPolicy,
   };
 }
 
