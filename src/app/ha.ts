@@ -99,9 +99,11 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
   let resolveLost!: (why: string) => void;
   const lost = new Promise<string>((r) => (resolveLost = r));
   let lostReason: string | undefined;
+  let wasLeader = false;
   const markLost = (why: string): void => {
     if (lostReason) return;
     lostReason = why;
+    if (wasLeader) metrics.leadershipChanges.inc();
     logger.error('replica_stepping_down', { event: 'replica_stepping_down', reason: why, exit_code: EXIT_LEADERSHIP_LOST });
     resolveLost(why);
   };
@@ -159,6 +161,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
   }
   const el = election;
   const gate = (): boolean => !lostReason && el.canAct();
+  metrics.setHaProvider(() => ({ leader: gate(), zkSessionState: session.state }));
 
   const lead = async (): Promise<void> => {
     // maintenance calls (undici global dispatcher) obey the same gate as the scheduler's
@@ -203,6 +206,8 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
 
   el.role$.subscribe((r) => {
     if (r === 'leader') {
+      wasLeader = true;
+      metrics.leadershipChanges.inc();
       lead().catch((e: unknown) => markLost(`could not take over: ${(e as Error).message}`));
     } else if (r === 'lost') markLost(el.lostReason ?? 'leadership lost');
   });

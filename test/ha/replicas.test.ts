@@ -11,7 +11,7 @@ import { projectRoot } from '../helpers/fixtures.js';
 import { startZooKeeper, type ZooKeeperStandalone } from '../helpers/zookeeper.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import { api, childEnv, quietLogger, realDelay } from '../e2e/workload-helpers.js';
-import { job } from '../e2e/maintenance-helpers.js';
+import { job, metric } from '../e2e/maintenance-helpers.js';
 
 const MAIN = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
 
@@ -104,6 +104,17 @@ describe('HA replicas (child processes, real ZooKeeper, simulator)', function ()
     const b = await spawnReplica(sim.url, ha);
     replicas.push(b);
     await waitFor('b is a standby', async () => (await role(b)) === 'standby');
+
+    // both serve /metrics: the leader reports 1, the standby 0; both sessions connected
+    const [ma, mb] = await Promise.all([a, b].map(async (r) => (await fetch(`${r.url}/metrics`)).text()));
+    expect(metric(ma!, 'sluice_leader')).to.equal(1);
+    expect(metric(mb!, 'sluice_leader')).to.equal(0);
+    expect(metric(ma!, 'sluice_leadership_changes_total')).to.equal(1);
+    expect(metric(mb!, 'sluice_leadership_changes_total')).to.equal(0);
+    for (const m of [ma!, mb!]) {
+      expect(metric(m, 'sluice_zk_session_state', { state: 'connected' })).to.equal(1);
+      expect(metric(m, 'sluice_zk_session_state', { state: 'disconnected' })).to.equal(0);
+    }
 
     // the standby sends writes to the leader
     const redirect = await fetch(`${b.url}/api/v1/jobs`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: '{}' });
