@@ -32,6 +32,8 @@ import { parseZkUrl } from '../zk/url.js';
 
 /** `sluice start --ha` exits with this when the replica lost the leadership (restart it). */
 export const EXIT_LEADERSHIP_LOST = 75;
+/** Longest an API request waits for ZooKeeper to name the leader before using the last known one. */
+const LEADER_READ_MS = 500;
 
 export interface HaReplica {
   config: SluiceConfig;
@@ -108,8 +110,22 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
     resolveLost(why);
   };
 
+  // The leader as last read from ZooKeeper. A request never waits on ZooKeeper for long: while the
+  // session is not connected (the library queues reads until it reconnects) or a read is slow, it
+  // answers with the last known leader, marked as such.
+  let knownLeader: ReplicaInfo | undefined;
+  const leaderInfo = async (): Promise<{ leader: ReplicaInfo | undefined; fresh: boolean }> => {
+    if (!election || session.state !== 'connected') return { leader: knownLeader, fresh: false };
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<'slow'>((r) => (timer = setTimeout(() => r('slow'), LEADER_READ_MS)));
+    const read = await Promise.race([election.leader(), slow]).finally(() => clearTimeout(timer));
+    if (read === 'slow' || read === undefined) return { leader: knownLeader, fresh: false };
+    knownLeader = read;
+    return { leader: read, fresh: true };
+  };
+
   const status = async (): Promise<ApiResult> => {
-    const leader = election ? await election.leader() : undefined;
+    const { leader, fresh } = await leaderInfo();
     const role = lostReason ? 'lost' : (election?.role ?? 'standby');
     return {
       status: 200,
@@ -118,6 +134,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
           role,
           replica: info.id,
           leader: leader ? { id: leader.id, api: leader.api } : null,
+          ...(fresh ? {} : { leader_last_known: true }),
           zk_session: session.state,
           ...(lostReason ? { lost_reason: lostReason } : {}),
           ...(store ? { epoch: store.epoch } : {}),
@@ -127,7 +144,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
     };
   };
   const elsewhere = async (): Promise<ApiResult> => {
-    const leader = election ? await election.leader() : undefined;
+    const { leader } = await leaderInfo();
     if (leader && leader.id !== info.id) return { status: 307, headers: { location: leader.api }, body: { error: 'this Sluice replica is a standby', leader: leader.api } };
     return { status: 503, body: { error: 'this Sluice replica is a standby and no leader is known yet' } };
   };
