@@ -15,7 +15,7 @@
  */
 import { Agent, setGlobalDispatcher, type Dispatcher } from 'undici';
 import os from 'node:os';
-import { Router, type ApiResult, type RouteMatch } from '../api/router.js';
+import { Router, type ApiRequest, type ApiResult, type RouteMatch } from '../api/router.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-routes.js';
 import type { SluiceConfig } from '../config.js';
@@ -54,7 +54,7 @@ class ReplicaRouter extends Router {
   target: Router | undefined;
   constructor(
     private readonly status: () => Promise<ApiResult>,
-    private readonly elsewhere: () => Promise<ApiResult>,
+    private readonly elsewhere: (req: ApiRequest) => Promise<ApiResult>,
   ) {
     super();
   }
@@ -68,7 +68,7 @@ class ReplicaRouter extends Router {
     }
     if (isStatus) return { kind: 'found', params: {}, handler: () => this.status() };
     if (path === '/metrics' && this.base) return this.base.match(method, path);
-    return { kind: 'found', params: {}, handler: () => this.elsewhere() };
+    return { kind: 'found', params: {}, handler: (req) => this.elsewhere(req) };
   }
   base: Router | undefined;
   override routes(): ReturnType<Router['routes']> {
@@ -143,9 +143,14 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
       },
     };
   };
-  const elsewhere = async (): Promise<ApiResult> => {
+  const elsewhere = async (req: ApiRequest): Promise<ApiResult> => {
     const { leader } = await leaderInfo();
-    if (leader && leader.id !== info.id) return { status: 307, headers: { location: leader.api }, body: { error: 'this Sluice replica is a standby', leader: leader.api } };
+    if (leader && leader.id !== info.id) {
+      // the same request on the leader (as a Mesos master's redirect): path and query kept
+      const qs = req.query.toString();
+      const location = `${leader.api.replace(/\/+$/, '')}${req.path}${qs ? `?${qs}` : ''}`;
+      return { status: 307, headers: { location }, body: { error: 'this Sluice replica is a standby', leader: leader.api } };
+    }
     return { status: 503, body: { error: 'this Sluice replica is a standby and no leader is known yet' } };
   };
   const router = new ReplicaRouter(status, elsewhere);

@@ -54,7 +54,7 @@ describe('HA replicas (child processes, real ZooKeeper, simulator)', function ()
     // the standby sends writes to the leader
     const redirect = await fetch(`${b.url}/api/v1/jobs`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(redirect.status).to.equal(307);
-    expect(redirect.headers.get('location')).to.equal(a.url);
+    expect(redirect.headers.get('location')).to.equal(`${a.url}/api/v1/jobs`);
 
     expect((await api(a.url, 'POST', '/api/v1/jobs', job('web', 3))).status).to.equal(201);
     let fwId = '';
