@@ -15,7 +15,7 @@
  */
 import { Agent, setGlobalDispatcher, type Dispatcher } from 'undici';
 import os from 'node:os';
-import { Router, type ApiResult, type RouteMatch } from '../api/router.js';
+import { Router, type ApiRequest, type ApiResult, type RouteMatch } from '../api/router.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-routes.js';
 import type { SluiceConfig } from '../config.js';
@@ -32,6 +32,8 @@ import { parseZkUrl } from '../zk/url.js';
 
 /** `sluice start --ha` exits with this when the replica lost the leadership (restart it). */
 export const EXIT_LEADERSHIP_LOST = 75;
+/** Longest an API request waits for ZooKeeper to name the leader before using the last known one. */
+const LEADER_READ_MS = 500;
 
 export interface HaReplica {
   config: SluiceConfig;
@@ -52,7 +54,7 @@ class ReplicaRouter extends Router {
   target: Router | undefined;
   constructor(
     private readonly status: () => Promise<ApiResult>,
-    private readonly elsewhere: () => Promise<ApiResult>,
+    private readonly elsewhere: (req: ApiRequest) => Promise<ApiResult>,
   ) {
     super();
   }
@@ -66,7 +68,7 @@ class ReplicaRouter extends Router {
     }
     if (isStatus) return { kind: 'found', params: {}, handler: () => this.status() };
     if (path === '/metrics' && this.base) return this.base.match(method, path);
-    return { kind: 'found', params: {}, handler: () => this.elsewhere() };
+    return { kind: 'found', params: {}, handler: (req) => this.elsewhere(req) };
   }
   base: Router | undefined;
   override routes(): ReturnType<Router['routes']> {
@@ -99,15 +101,31 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
   let resolveLost!: (why: string) => void;
   const lost = new Promise<string>((r) => (resolveLost = r));
   let lostReason: string | undefined;
+  let wasLeader = false;
   const markLost = (why: string): void => {
     if (lostReason) return;
     lostReason = why;
+    if (wasLeader) metrics.leadershipChanges.inc();
     logger.error('replica_stepping_down', { event: 'replica_stepping_down', reason: why, exit_code: EXIT_LEADERSHIP_LOST });
     resolveLost(why);
   };
 
+  // The leader as last read from ZooKeeper. A request never waits on ZooKeeper for long: while the
+  // session is not connected (the library queues reads until it reconnects) or a read is slow, it
+  // answers with the last known leader, marked as such.
+  let knownLeader: ReplicaInfo | undefined;
+  const leaderInfo = async (): Promise<{ leader: ReplicaInfo | undefined; fresh: boolean }> => {
+    if (!election || session.state !== 'connected') return { leader: knownLeader, fresh: false };
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<'slow'>((r) => (timer = setTimeout(() => r('slow'), LEADER_READ_MS)));
+    const read = await Promise.race([election.leader(), slow]).finally(() => clearTimeout(timer));
+    if (read === 'slow' || read === undefined) return { leader: knownLeader, fresh: false };
+    knownLeader = read;
+    return { leader: read, fresh: true };
+  };
+
   const status = async (): Promise<ApiResult> => {
-    const leader = election ? await election.leader() : undefined;
+    const { leader, fresh } = await leaderInfo();
     const role = lostReason ? 'lost' : (election?.role ?? 'standby');
     return {
       status: 200,
@@ -116,6 +134,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
           role,
           replica: info.id,
           leader: leader ? { id: leader.id, api: leader.api } : null,
+          ...(fresh ? {} : { leader_last_known: true }),
           zk_session: session.state,
           ...(lostReason ? { lost_reason: lostReason } : {}),
           ...(store ? { epoch: store.epoch } : {}),
@@ -124,9 +143,14 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
       },
     };
   };
-  const elsewhere = async (): Promise<ApiResult> => {
-    const leader = election ? await election.leader() : undefined;
-    if (leader && leader.id !== info.id) return { status: 307, headers: { location: leader.api }, body: { error: 'this Sluice replica is a standby', leader: leader.api } };
+  const elsewhere = async (req: ApiRequest): Promise<ApiResult> => {
+    const { leader } = await leaderInfo();
+    if (leader && leader.id !== info.id) {
+      // the same request on the leader (as a Mesos master's redirect): path and query kept
+      const qs = req.query.toString();
+      const location = `${leader.api.replace(/\/+$/, '')}${req.path}${qs ? `?${qs}` : ''}`;
+      return { status: 307, headers: { location }, body: { error: 'this Sluice replica is a standby', leader: leader.api } };
+    }
     return { status: 503, body: { error: 'this Sluice replica is a standby and no leader is known yet' } };
   };
   const router = new ReplicaRouter(status, elsewhere);
@@ -159,6 +183,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
   }
   const el = election;
   const gate = (): boolean => !lostReason && el.canAct();
+  metrics.setHaProvider(() => ({ leader: gate(), zkSessionState: session.state }));
 
   const lead = async (): Promise<void> => {
     // maintenance calls (undici global dispatcher) obey the same gate as the scheduler's
@@ -203,6 +228,8 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
 
   el.role$.subscribe((r) => {
     if (r === 'leader') {
+      wasLeader = true;
+      metrics.leadershipChanges.inc();
       lead().catch((e: unknown) => markLost(`could not take over: ${(e as Error).message}`));
     } else if (r === 'lost') markLost(el.lostReason ?? 'leadership lost');
   });

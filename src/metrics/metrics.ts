@@ -12,6 +12,15 @@ import client from 'prom-client';
 export type ConnectionStateName = 'disconnected' | 'connecting' | 'subscribed' | 'backing_off' | 'stopped';
 const CONNECTION_STATES: ConnectionStateName[] = ['disconnected', 'connecting', 'subscribed', 'backing_off', 'stopped'];
 export const HOST_STATES = ['UP', 'SCHEDULED', 'DRAINING', 'DRAINED', 'DOWN'] as const;
+/** ZooKeeper session states exported as sluice_zk_session_state{state} (src/zk/session.ts). */
+export const ZK_SESSION_STATES = ['connecting', 'connected', 'disconnected', 'expired', 'auth_failed', 'closed'] as const;
+
+/** What an HA replica reports at scrape time (absent without --ha: a single process always leads). */
+export interface HaSnapshot {
+  /** True only while this replica leads with a current lease. */
+  leader: boolean;
+  zkSessionState: (typeof ZK_SESSION_STATES)[number];
+}
 
 export interface HostSnapshot {
   hostname: string;
@@ -47,6 +56,7 @@ export class SluiceMetrics {
   private lastEventAtMs: number | undefined;
   private connectionState: ConnectionStateName = 'disconnected';
   private snapshot: (() => StateSnapshot) | undefined;
+  private ha: (() => HaSnapshot) | undefined;
 
   readonly connectionStateGauge: client.Gauge;
   readonly subscribed: client.Gauge;
@@ -66,6 +76,7 @@ export class SluiceMetrics {
   readonly inverseOffersDeclined: client.Counter;
   readonly hostTransitions: client.Counter;
   readonly storeWriteSeconds: client.Histogram;
+  readonly leadershipChanges: client.Counter;
 
   constructor(private readonly now: () => number = Date.now, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -131,6 +142,29 @@ export class SluiceMetrics {
       help: 'Latency of durable (fsynced) store writes.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
+    });
+
+    this.leadershipChanges = counter(
+      'sluice_leadership_changes_total',
+      'Times this replica acquired or lost the leadership (--ha; a replica that loses it exits and restarts).',
+    );
+    new client.Gauge({
+      name: 'sluice_leader',
+      help: '1 on the replica that leads (lease current), 0 on a standby; always 1 without --ha.',
+      registers,
+      collect() {
+        this.set(!self.ha || self.ha().leader ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'sluice_zk_session_state',
+      help: 'ZooKeeper session state of an HA replica (1 for the current state; all 0 without --ha).',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const cur = self.ha?.().zkSessionState;
+        for (const s of ZK_SESSION_STATES) this.set({ state: s }, s === cur ? 1 : 0);
+      },
     });
 
     new client.Gauge({
@@ -205,6 +239,11 @@ export class SluiceMetrics {
   /** Supplies the state gauges, evaluated at every scrape. */
   setStateProvider(fn: () => StateSnapshot): void {
     this.snapshot = fn;
+  }
+
+  /** Makes this process an HA replica for sluice_leader / sluice_zk_session_state (read at scrape). */
+  setHaProvider(fn: () => HaSnapshot): void {
+    this.ha = fn;
   }
 
   setConnectionState(state: ConnectionStateName): void {

@@ -4,93 +4,28 @@
  * scheduler calls it received, each with the Mesos-Stream-Id it carried.
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import type { Subscription } from 'rxjs';
-import { projectRoot } from '../helpers/fixtures.js';
 import { startZooKeeper, type ZooKeeperStandalone } from '../helpers/zookeeper.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
-import { api, childEnv, quietLogger, realDelay } from '../e2e/workload-helpers.js';
-import { job } from '../e2e/maintenance-helpers.js';
-
-const MAIN = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
-
-interface Replica {
-  proc: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-interface CallRec {
-  at: number;
-  type: string;
-  frameworkId?: string;
-  streamId?: string;
-}
-
-function spawnReplica(simUrl: string, haUrl: string): Promise<Replica> {
-  const proc = spawn(
-    process.execPath,
-    [MAIN, 'start', '--ha', haUrl, '--ha-session-timeout', '3s', '--master', simUrl, '--api-listen', '127.0.0.1:0', '--no-demo', '--log-level', 'info'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv({ SLUICE_LOG_FORMAT: 'json' }) },
-  );
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return new Promise<Replica>((resolve, reject) => {
-    const check = () => {
-      const m = /operator API:\s+(http:\/\/\S+)/.exec(out);
-      if (m) {
-        proc.stdout!.off('data', check);
-        resolve({ proc, url: m[1]!, output: () => out, exited });
-      }
-    };
-    proc.stdout!.on('data', check);
-    void exited.then((code) => reject(new Error(`replica exited (${code}) before it was ready:\n${out.slice(-3000)}`)));
-  });
-}
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await realDelay(50);
-  }
-}
-
-async function role(r: Replica): Promise<string | undefined> {
-  try {
-    const s = await api(r.url, 'GET', '/api/v1/status');
-    return s.body?.ha?.role as string | undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { api, quietLogger, realDelay } from '../e2e/workload-helpers.js';
+import { job, metric } from '../e2e/maintenance-helpers.js';
+import { recordCalls, role, spawnReplica, waitFor, type CallRec, type Replica } from './replica-helpers.js';
 
 describe('HA replicas (child processes, real ZooKeeper, simulator)', function () {
   this.timeout(120_000);
   let zk: ZooKeeperStandalone;
   let sim: Sim;
   let sub: Subscription;
-  const calls: CallRec[] = [];
+  let calls: CallRec[] = [];
   const replicas: Replica[] = [];
 
   before(async () => {
     zk = await startZooKeeper();
     sim = await startSim({ agents: 6, racks: 3, seed: 3, taskStartupDelayMs: 100, logger: quietLogger() });
-    sub = sim.events$.subscribe((e) => {
-      if (e.kind === 'call') calls.push({ at: Date.now(), type: e.type, frameworkId: e.frameworkId, streamId: e.streamId });
-    });
+    ({ calls, sub } = recordCalls(sim));
   });
   after(async () => {
-    for (const r of replicas) {
-      if (r.proc.exitCode === null && r.proc.signalCode === null) {
-        r.proc.kill('SIGCONT');
-        r.proc.kill('SIGKILL');
-      }
-    }
+    for (const r of replicas) r.kill();
     sub?.unsubscribe();
     await sim?.close();
     await zk?.stop();
@@ -105,10 +40,21 @@ describe('HA replicas (child processes, real ZooKeeper, simulator)', function ()
     replicas.push(b);
     await waitFor('b is a standby', async () => (await role(b)) === 'standby');
 
+    // both serve /metrics: the leader reports 1, the standby 0; both sessions connected
+    const [ma, mb] = await Promise.all([a, b].map(async (r) => (await fetch(`${r.url}/metrics`)).text()));
+    expect(metric(ma!, 'sluice_leader')).to.equal(1);
+    expect(metric(mb!, 'sluice_leader')).to.equal(0);
+    expect(metric(ma!, 'sluice_leadership_changes_total')).to.equal(1);
+    expect(metric(mb!, 'sluice_leadership_changes_total')).to.equal(0);
+    for (const m of [ma!, mb!]) {
+      expect(metric(m, 'sluice_zk_session_state', { state: 'connected' })).to.equal(1);
+      expect(metric(m, 'sluice_zk_session_state', { state: 'disconnected' })).to.equal(0);
+    }
+
     // the standby sends writes to the leader
     const redirect = await fetch(`${b.url}/api/v1/jobs`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(redirect.status).to.equal(307);
-    expect(redirect.headers.get('location')).to.equal(a.url);
+    expect(redirect.headers.get('location')).to.equal(`${a.url}/api/v1/jobs`);
 
     expect((await api(a.url, 'POST', '/api/v1/jobs', job('web', 3))).status).to.equal(201);
     let fwId = '';

@@ -37,7 +37,7 @@ function classpath(): string {
 }
 
 const JVM_OPTS = [
-  '-Xmx128m',
+  `-Xmx${process.env['SLUICE_TEST_ZK_HEAP'] ?? '128m'}`, // benchmarks with large states raise it
   '-Xms16m',
   '-Xss512k',
   '-XX:+UseSerialGC',

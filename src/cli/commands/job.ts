@@ -11,6 +11,7 @@ import { ago, json, table } from '../output.js';
 export const API_FLAGS: FlagSpecs = {
   api: { type: 'string', description: 'Operator API URL (env SLUICE_API; default http://127.0.0.1:5070)' },
   'api-token': { type: 'string', description: 'Bearer token (env SLUICE_API_TOKEN)' },
+  'follow-leader': { type: 'boolean', description: "Follow an HA standby's redirect to a leader on another host, token included (env SLUICE_FOLLOW_LEADER=1)" },
   json: { type: 'boolean', description: 'Print machine-readable JSON' },
   help: { type: 'boolean', short: 'h', description: 'Show this help' },
 };
