@@ -49,7 +49,6 @@ const IO_PACKAGES = [/^node:/, /^undici$/, /^rxjs/, /^winston/, /^prom-client$/,
 
 const KNOWN: readonly string[] = [
   'cycle: maintenance/runtime-plugin.ts, runtime/plugins.ts',
-  'cycle: store/lock.ts, store/store.ts',
   'folder cycle: api, maintenance, runtime',
   'layer: api/workload-routes.ts -> client/client.ts',
   'layer: cli/commands/job.ts -> runtime/demo.ts',
