@@ -63,7 +63,6 @@ const KNOWN: readonly string[] = [
   'layer: runtime/app.ts -> sim/index.ts',
   'layer: runtime/plugins.ts -> api/router.ts',
   'layer: cli/commands/start.ts -> runtime/app.ts',
-  'pure: scheduler/reducer.ts -> client/calls.ts',
 ];
 
 const area = (f: string): string => (f.includes('/') ? f.split('/')[0]! : f.replace(/\.ts$/, ''));
