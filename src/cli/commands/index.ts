@@ -22,7 +22,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./sim.js')).simCommand,
   },
   { name: 'host', summary: 'host maintenance: start, complete, abort; query progress', load: async () => (await import('./host.js')).hostCommand },
-  { name: 'sla', summary: 'SLA probe: could these hosts be drained now?', load: async () => (await import('./sla.js')).slaCommand },
+  { name: 'sla', summary: 'SLA probe and list-safe: which hosts could be drained now?', load: async () => (await import('./sla.js')).slaCommand },
   {
     name: 'doctor',
     summary: 'preflight: leader, version, credentials, maintenance endpoints, clock skew, racks, role',
