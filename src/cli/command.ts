@@ -1,7 +1,8 @@
 /**
- * The CLI's command registry contract. A command is a module exporting a CommandModule; the list in
- * src/cli/commands/index.ts is what `sluice` knows. Other modules add theirs there (maintenance:
- * `host`, `sla`), each in its own file under src/cli/commands/.
+ * The CLI's command registry contract. A command is a module exporting a CommandModule; the list of
+ * CommandEntry in src/cli/commands/index.ts is what `sluice` knows, and loads a command's module
+ * only when it runs. Other modules add theirs there (maintenance: `host`, `sla`), each in its own
+ * file under src/cli/commands/.
  */
 import type { Writable } from 'node:stream';
 
@@ -21,6 +22,15 @@ export interface CommandModule {
   readonly usage: string;
   /** Runs with the arguments after the command name; resolves to the exit code. */
   run(argv: string[], ctx: CliContext): Promise<number>;
+}
+
+/** A registry line: enough for `sluice help` without loading the command's module. */
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for `sluice help` (the same as the module's). */
+  readonly summary: string;
+  /** Imports the command's module (and with it whatever it needs) on first use. */
+  load(): Promise<CommandModule>;
 }
 
 /** An error to show the user as-is (no stack), with an exit code. */

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
- * `sluice` — the Sluice command line. Commands come from the registry in ./commands/index.ts.
+ * `sluice` — the Sluice command line. Commands come from the registry in ./commands/index.ts, each
+ * module loaded only when its command runs (this file imports nothing of the server).
  * Exit codes: 0 ok, 1 failure, 2 usage error, 3 rejected by the API (4xx), 4 not found.
  */
 import { fileURLToPath } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { COMMANDS } from './commands/index.js';
-import { CliError, write, type CliContext, type CommandModule } from './command.js';
+import { CliError, write, type CliContext, type CommandEntry } from './command.js';
 
-export function help(commands: readonly CommandModule[] = COMMANDS): string {
+export function help(commands: readonly CommandEntry[] = COMMANDS): string {
   const w = Math.max(...commands.map((c) => c.name.length));
   return [
     'Usage: sluice <command> [options]',
@@ -21,19 +22,20 @@ export function help(commands: readonly CommandModule[] = COMMANDS): string {
   ].join('\n');
 }
 
-export async function main(argv: string[], ctx: CliContext, commands: readonly CommandModule[] = COMMANDS): Promise<number> {
+export async function main(argv: string[], ctx: CliContext, commands: readonly CommandEntry[] = COMMANDS): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
-    const c = rest[0] && commands.find((x) => x.name === rest[0]);
-    write(ctx.stdout, c ? c.usage : help(commands));
+    const c = rest[0] ? commands.find((x) => x.name === rest[0]) : undefined;
+    write(ctx.stdout, c ? (await c.load()).usage : help(commands));
     return name ? 0 : 2;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     write(ctx.stderr, `sluice: unknown command ${JSON.stringify(name)}\n\n${help(commands)}`);
     return 2;
   }
   try {
+    const cmd = await entry.load();
     return await cmd.run(rest, ctx);
   } catch (e) {
     if (e instanceof CliError) {

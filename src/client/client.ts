@@ -70,7 +70,7 @@ import type {
 import { RealClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from '../util/backoff.js';
-import { calls, OFFER_SCOPED_CALLS, replaySafe, type IdLike } from './calls.js';
+import { calls, OFFER_SCOPED_CALLS, replaySafe, type IdLike } from '../mesos/calls.js';
 import { StaticListDetector, type LeaderDetector } from './detector.js';
 import { headerValue, openSubscription, readText, type StreamBody, type StreamOutcome } from './subscribe.js';
 import {

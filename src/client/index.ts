@@ -1,6 +1,6 @@
 /** The Mesos v1 scheduler HTTP client: public surface. */
 export * from './client.js';
-export * from './calls.js';
+export * from '../mesos/calls.js';
 export * from './detector.js';
 export * from './errors.js';
 export {

@@ -13,7 +13,7 @@
  * the ACCEPT that launches it leaves, and an update is on disk before it is acknowledged.
  * No I/O, no timers, no Date.now() here: time is the `now` parameter.
  */
-import { calls as C } from '../client/calls.js';
+import { calls as C } from '../mesos/calls.js';
 import type { Call, Event, Offer, OfferID, TaskInfo, TaskState, TaskStatus } from '../mesos/types.js';
 import { isTerminal } from '../mesos/types.js';
 import { jobTaskVersion, type Job, type JobSpec } from './job-spec.js';

@@ -10,31 +10,9 @@ import { parseZkUrl } from '../zk/url.js';
 import { startSim, type Sim } from './cluster.js';
 import { readFileSync } from 'node:fs';
 import { parseCredentialsFile, type SimAuthenticate, type SimCredential } from './auth.js';
+import { SIM_USAGE } from './usage.js';
 
-export const SIM_USAGE = `Usage: sluice sim [--agents N] [--racks N] [--port P] [--masters N] [--seed N]
-                 [--allocation-interval MS] [--startup-delay MS] [--log-level LEVEL]
-                 [--credentials P:S|FILE]... [--authenticate REALMS] [--clock-offset MS] [--zk URL]
-
-Runs a simulated Apache Mesos 1.12 master (scheduler API, operator API, maintenance endpoints,
-/master/state) on 127.0.0.1 until interrupted. Point any Mesos client at the printed URL.
-
-  --agents N               simulated agents (default 12)
-  --racks N                racks the agents are spread over, attribute "rack" (default 3)
-  --port P                 first master's port; further masters use P+1, ... (default 5050; 0 = any)
-  --masters N              master processes, one leader (default 1)
-  --seed N                 seed for ids and uuids (default random)
-  --allocation-interval MS allocation interval (default 1000)
-  --startup-delay MS       delay between TASK_STARTING and TASK_RUNNING (default 0)
-  --log-level LEVEL        simulator log level on stderr (default warn)
-  --credentials P:S|FILE   HTTP Basic credential principal:secret (repeatable), or a Mesos
-                           --credentials file (JSON {"credentials":[...]} or "principal secret" lines)
-  --authenticate REALMS    realms requiring it: frameworks,readonly,readwrite (default frameworks
-                           when credentials are given; as --authenticate_http_* of a real master)
-  --clock-offset MS        the cluster's clock runs MS ahead of this host (negative: behind)
-  --zk URL                 zk://[user:pass@]host:port[,host:port...]/path: the masters register in
-                           ZooKeeper as Mesos masters do (json.info_ nodes, lowest leads); point
-                           Sluice at the same URL with --master
-`;
+export { SIM_USAGE };
 
 export interface SimCliOptions {
   agents: number;

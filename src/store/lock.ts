@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { StoreLockedError } from './errors.js';
-import type { StoreLogger } from './store.js';
+import type { StoreLogger } from './logger.js';
 
 export const LOCK_FILE = 'LOCK';
 

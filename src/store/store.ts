@@ -42,12 +42,9 @@ import {
 } from './wal.js';
 import { deepFreeze, isUint, replayWal, type MemOp, type WalReplay } from './recover-wal.js';
 import { createLogger } from '../util/logger.js';
+import type { StoreLogger } from './logger.js';
 
-export interface StoreLogger {
-  info(msg: string, meta?: object): void;
-  warn(msg: string, meta?: object): void;
-  error(msg: string, meta?: object): void;
-}
+export type { StoreLogger };
 
 export interface StoreOptions {
   /** fsync/fdatasync every commit, snapshot and directory change (default true). With false the

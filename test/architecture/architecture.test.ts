@@ -49,7 +49,6 @@ const IO_PACKAGES = [/^node:/, /^undici$/, /^rxjs/, /^winston/, /^prom-client$/,
 
 const KNOWN: readonly string[] = [
   'cycle: maintenance/runtime-plugin.ts, runtime/plugins.ts',
-  'cycle: store/lock.ts, store/store.ts',
   'folder cycle: api, maintenance, runtime',
   'layer: api/workload-routes.ts -> client/client.ts',
   'layer: cli/commands/job.ts -> runtime/demo.ts',
@@ -64,7 +63,6 @@ const KNOWN: readonly string[] = [
   'layer: runtime/app.ts -> sim/index.ts',
   'layer: runtime/plugins.ts -> api/router.ts',
   'layer: cli/commands/start.ts -> runtime/app.ts',
-  'pure: scheduler/reducer.ts -> client/calls.ts',
 ];
 
 const area = (f: string): string => (f.includes('/') ? f.split('/')[0]! : f.replace(/\.ts$/, ''));

@@ -16,6 +16,12 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe('sluice --help', () => {
+  it('sluice help <command> prints that command\'s usage', async () => {
+    const r = await run(['help', 'job']);
+    expect(r.code).to.equal(0);
+    expect(r.out).to.contain('sluice job create');
+  });
+
   it('lists every command', async () => {
     const r = await run(['--help']);
     expect(r.code).to.equal(0);
@@ -23,6 +29,11 @@ describe('sluice --help', () => {
   });
 
   for (const c of COMMANDS) {
+    it(`the registry's line for ${c.name} is the command module's own`, async () => {
+      const m = await c.load();
+      expect(m.name).to.equal(c.name);
+      expect(m.summary).to.equal(c.summary);
+    });
     for (const flag of ['--help', '-h']) {
       it(`sluice ${c.name} ${flag} prints its usage and exits 0`, async () => {
         const r = await run([c.name, flag]);

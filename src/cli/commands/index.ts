@@ -1,13 +1,31 @@
 /**
- * Every `sluice` command. To add one, create src/cli/commands/<name>.ts exporting a CommandModule
- * (see ../command.ts) and list it here, e.g. the maintenance module's `host` and `sla`.
+ * Every `sluice` command: its name, its one line for `sluice help`, and how to load it. A command's
+ * module is imported only when that command runs (or its --help is asked for), so `sluice --help`
+ * and `sluice job ...` do not load the server (runtime, API, simulator, store, Mesos client).
+ *
+ * To add a command, create src/cli/commands/<name>.ts exporting a CommandModule (see ../command.ts)
+ * and list it here, e.g. the maintenance module's `host` and `sla`. The summary here is what
+ * `sluice help` prints; test/cli/help.test.ts checks it matches the module's own.
  */
-import type { CommandModule } from '../command.js';
-import { jobCommand } from './job.js';
-import { simCommand } from './sim.js';
-import { startCommand } from './start.js';
-import { hostCommand } from './host.js';
-import { slaCommand } from './sla.js';
-import { doctorCommand } from './doctor.js';
+import type { CommandEntry } from '../command.js';
 
-export const COMMANDS: CommandModule[] = [startCommand, jobCommand, simCommand, hostCommand, slaCommand, doctorCommand];
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'start',
+    summary: 'run the scheduler (embedded simulator + demo jobs when no master is given)',
+    load: async () => (await import('./start.js')).startCommand,
+  },
+  { name: 'job', summary: 'create, update, get, list and delete jobs', load: async () => (await import('./job.js')).jobCommand },
+  {
+    name: 'sim',
+    summary: 'run the Mesos master simulator on its own (rehearsals; see `sluice sim --help`)',
+    load: async () => (await import('./sim.js')).simCommand,
+  },
+  { name: 'host', summary: 'host maintenance: start, complete, abort; query progress', load: async () => (await import('./host.js')).hostCommand },
+  { name: 'sla', summary: 'SLA probe and list-safe: which hosts could be drained now?', load: async () => (await import('./sla.js')).slaCommand },
+  {
+    name: 'doctor',
+    summary: 'preflight: leader, version, credentials, maintenance endpoints, clock skew, racks, role',
+    load: async () => (await import('./doctor.js')).doctorCommand,
+  },
+];

@@ -2,7 +2,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { JobSummary, JobView } from '../../scheduler/reducer.js';
-import { EXAMPLE_JOB } from '../../runtime/demo.js';
 import { ApiClient, apiOptions } from '../api-client.js';
 import { flagHelp, parseFlags, type FlagSpecs } from '../args.js';
 import { CliError, write, type CliContext, type CommandModule } from '../command.js';
@@ -135,7 +134,7 @@ async function runJob(sub: string, flags: Record<string, unknown>, positionals: 
   const now = Date.now();
   switch (sub) {
     case 'example':
-      write(ctx.stdout, json(EXAMPLE_JOB));
+      write(ctx.stdout, json((await import('../../runtime/demo.js')).EXAMPLE_JOB));
       return 0;
     case 'create':
     case 'update': {

@@ -1,8 +1,8 @@
 /** `sluice start`: run the scheduler (with the embedded simulator when no master is given). */
 import { ConfigError, describeConfig, loadConfig, type SluiceConfig } from '../../config.js';
-import { banner, startSluice, StartupError, type SluiceApp } from '../../runtime/app.js';
-import { EXIT_LEADERSHIP_LOST, startHaReplica, type HaReplica } from '../../app/ha.js';
-import { createLogger, type Logger } from '../../util/logger.js';
+import type { SluiceApp } from '../../runtime/app.js';
+import type { HaReplica } from '../../app/ha.js';
+import type { Logger } from '../../util/logger.js';
 import { flagHelp, parseFlags, type FlagSpecs } from '../args.js';
 import { CliError, write, type CliContext, type CommandModule } from '../command.js';
 
@@ -56,6 +56,9 @@ export const startCommand: CommandModule = {
     }
     if (positionals.length) throw new CliError(`sluice start: unexpected argument ${positionals[0]}`, 2);
     if (flags['demo'] === false) flags['no-demo'] = true;
+    // the server is loaded only here: `sluice --help` and `sluice start --help` do not pay for it
+    const { createLogger } = await import('../../util/logger.js');
+    const { banner, startSluice, StartupError } = await import('../../runtime/app.js');
     let cfg;
     try {
       cfg = loadConfig(flags, ctx.env, ctx.cwd);
@@ -106,6 +109,8 @@ export const startCommand: CommandModule = {
 
 /** `sluice start --ha`: one replica; exits EXIT_LEADERSHIP_LOST when it loses the leadership. */
 async function runHaReplica(cfg: SluiceConfig, logger: Logger, ctx: CliContext): Promise<number> {
+  const { StartupError } = await import('../../runtime/app.js');
+  const { EXIT_LEADERSHIP_LOST, startHaReplica } = await import('../../app/ha.js');
   let r: HaReplica;
   try {
     r = await startHaReplica(cfg, { logger });

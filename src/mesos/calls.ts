@@ -1,7 +1,8 @@
 /**
  * Pure builders of scheduler Calls (Mesos object form, docs/DESIGN.md), without `framework_id`:
  * the client stamps the framework id of its subscription when it sends them. The deciders in
- * src/scheduler and src/maintenance can use these to produce calls without touching the client.
+ * src/scheduler and src/maintenance use these to produce calls without touching the client; it
+ * lives beside the protocol types (the client re-exports it from src/client/index.ts).
  */
 import type {
   AgentID,
@@ -14,7 +15,7 @@ import type {
   OfferID,
   Operation,
   TaskID,
-} from '../mesos/types.js';
+} from './types.js';
 
 /** An ID wrapper or its bare string value. */
 export type IdLike = Id | string;
