@@ -22,8 +22,10 @@ import type { SluiceConfig } from '../config.js';
 import { LeaderElection, type LeaderRole, type ReplicaInfo } from '../ha/election.js';
 import { ZkStore } from '../ha/zk-store.js';
 import { SluiceMetrics } from '../metrics/metrics.js';
-import { StartupError, type StartOptions } from '../runtime/app.js';
-import { APP_PLUGINS, type PluginContext } from '../runtime/plugins.js';
+import { StartupError, pluginContext, runtimeOptions, type StartOptions } from '../runtime/app.js';
+import { APP_PLUGINS } from '../runtime/plugins.js';
+import type { LeaderDetector } from '../client/detector.js';
+import { zkMasterDetectorFor } from '../zk/master-detector.js';
 import { SluiceRuntime } from '../runtime/runtime.js';
 import { RealClock } from '../util/clock.js';
 import { nullLogger } from '../util/logger.js';
@@ -98,6 +100,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
   let election: LeaderElection | undefined;
   let runtime: SluiceRuntime | undefined;
   let store: ZkStore | undefined;
+  let detector: LeaderDetector | undefined;
   let resolveLost!: (why: string) => void;
   const lost = new Promise<string>((r) => (resolveLost = r));
   let lostReason: string | undefined;
@@ -195,29 +198,11 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
     });
     if (!gate()) throw new Error('lost the leadership while loading the store');
     const plugins = opts.plugins ?? APP_PLUGINS;
-    const pctx: PluginContext = { store, clock, logger, metrics, masters: cfg.masters };
-    const extensions = plugins.flatMap((p) => (p.extension ? [p.extension(pctx)] : []));
-    runtime = SluiceRuntime.start({
-      ...opts.runtime,
-      store,
-      masters: cfg.masters,
-      clock,
-      logger: logger.child({ component: 'scheduler' }),
-      metrics,
-      gate,
-      framework: {
-        name: cfg.frameworkName,
-        user: cfg.user,
-        roles: [cfg.role],
-        principal: cfg.principal,
-        secret: cfg.secret,
-        failoverTimeoutSeconds: cfg.failoverTimeoutSeconds,
-      },
-      scheduler: { implicitReconcileIntervalMs: cfg.reconcileIntervalSeconds * 1000, ...opts.runtime?.scheduler },
-      extensions: [...extensions, ...(opts.runtime?.extensions ?? [])],
-      newFramework: cfg.newFramework,
-      client: { contentType: cfg.codec === 'protobuf' ? 'application/x-protobuf' : 'application/json', ...opts.runtime?.client },
-    });
+    // the same wiring as a single process (secrets kept from hooks, master credentials, rack
+    // attribute, one ZooKeeper master detector shared by the scheduler and maintenance clients)
+    detector ??= opts.runtime?.client?.detector ?? zkMasterDetectorFor(cfg.masters, { scheme: opts.runtime?.client?.tls ? 'https' : 'http', logger: logger.child({ component: 'scheduler' }) });
+    const pctx = pluginContext(cfg, { store, clock, logger, metrics, masters: cfg.masters, detector });
+    runtime = SluiceRuntime.start({ ...runtimeOptions(cfg, opts, pctx, plugins), gate });
     runtime.onFatal((e) => markLost(`runtime stopped: ${e.message}`));
     const full = new Router();
     registerWorkloadRoutes(full, runtime, { now: () => clock.now(), version: opts.version });
@@ -252,6 +237,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
       (stopping ??= (async () => {
         await runtime?.stop().catch(() => undefined);
         await store?.close().catch(() => undefined);
+        if (detector && detector !== opts.runtime?.client?.detector) await detector.close().catch(() => undefined);
         await el.close().catch(() => undefined);
         await api.close().catch(() => undefined);
         await session.close().catch(() => undefined);

@@ -119,31 +119,8 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
     if (detector && !opts.runtime?.client?.detector) cleanups.push(() => detector.close());
 
     const plugins = opts.plugins ?? APP_PLUGINS;
-    const secrets = [...configSecrets(cfg), ...['SLUICE_SECRET', 'SLUICE_API_TOKEN'].flatMap((n) => (process.env[n] ? [process.env[n]!] : []))];
-    const auth = cfg.principal && cfg.secret ? { principal: cfg.principal, secret: cfg.secret } : undefined;
-    const pctx: PluginContext = { store, clock, logger, metrics, masters, secrets, postDrainEnv: cfg.postDrainEnv, auth, rackAttribute: cfg.rackAttribute, detector };
-    const extensions = plugins.flatMap((p) => (p.extension ? [p.extension(pctx)] : []));
-
-    const runtime = SluiceRuntime.start({
-      ...opts.runtime,
-      store,
-      masters,
-      clock,
-      logger: logger.child({ component: 'scheduler' }),
-      metrics,
-      framework: {
-        name: cfg.frameworkName,
-        user: cfg.user,
-        roles: [cfg.role],
-        principal: cfg.principal,
-        secret: cfg.secret,
-        failoverTimeoutSeconds: cfg.failoverTimeoutSeconds,
-      },
-      scheduler: { implicitReconcileIntervalMs: cfg.reconcileIntervalSeconds * 1000, rackAttribute: cfg.rackAttribute, ...opts.runtime?.scheduler },
-      extensions: [...extensions, ...(opts.runtime?.extensions ?? [])],
-      newFramework: cfg.newFramework,
-      client: { contentType: cfg.codec === 'protobuf' ? 'application/x-protobuf' : 'application/json', maxRecordBytes: cfg.maxRecordBytes, ...(detector ? { detector } : {}), ...opts.runtime?.client },
-    });
+    const pctx = pluginContext(cfg, { store, clock, logger, metrics, masters, detector });
+    const runtime = SluiceRuntime.start(runtimeOptions(cfg, opts, pctx, plugins));
     cleanups.push(() => runtime.stop());
 
     const router = new Router();
@@ -234,4 +211,48 @@ export function banner(app: SluiceApp): string {
   if (!defaultApi) lines.push(`  (or: export SLUICE_API=${api})`);
   lines.push('', 'Ctrl-C stops Sluice; the framework stays registered and a restart resumes it.', '');
   return lines.join('\n');
+}
+
+/**
+ * What every plugin is handed, built from the configuration in ONE place for both ways Sluice runs
+ * (a single process, and the leader of an HA group): secrets to keep from hooks, the post_drain
+ * pass-through list, the master credentials, the rack attribute and the shared leader detector.
+ */
+export function pluginContext(
+  cfg: SluiceConfig,
+  base: Pick<PluginContext, 'store' | 'clock' | 'logger' | 'metrics' | 'masters' | 'detector'>,
+): PluginContext {
+  const secrets = [...configSecrets(cfg), ...['SLUICE_SECRET', 'SLUICE_API_TOKEN'].flatMap((n) => (process.env[n] ? [process.env[n]!] : []))];
+  const auth = cfg.principal && cfg.secret ? { principal: cfg.principal, secret: cfg.secret } : undefined;
+  return { ...base, secrets, postDrainEnv: cfg.postDrainEnv, auth, rackAttribute: cfg.rackAttribute };
+}
+
+/** The scheduler runtime's options from the configuration (shared by the single process and the HA leader). */
+export function runtimeOptions(cfg: SluiceConfig, opts: StartOptions, pctx: PluginContext, plugins: readonly AppPlugin[]): RuntimeOptions {
+  const extensions = plugins.flatMap((p) => (p.extension ? [p.extension(pctx)] : []));
+  return {
+    ...opts.runtime,
+    store: pctx.store,
+    masters: [...pctx.masters],
+    clock: pctx.clock,
+    logger: pctx.logger.child({ component: 'scheduler' }),
+    metrics: pctx.metrics,
+    framework: {
+      name: cfg.frameworkName,
+      user: cfg.user,
+      roles: [cfg.role],
+      principal: cfg.principal,
+      secret: cfg.secret,
+      failoverTimeoutSeconds: cfg.failoverTimeoutSeconds,
+    },
+    scheduler: { implicitReconcileIntervalMs: cfg.reconcileIntervalSeconds * 1000, rackAttribute: cfg.rackAttribute, ...opts.runtime?.scheduler },
+    extensions: [...extensions, ...(opts.runtime?.extensions ?? [])],
+    newFramework: cfg.newFramework,
+    client: {
+      contentType: cfg.codec === 'protobuf' ? 'application/x-protobuf' : 'application/json',
+      maxRecordBytes: cfg.maxRecordBytes,
+      ...(pctx.detector ? { detector: pctx.detector } : {}),
+      ...opts.runtime?.client,
+    },
+  };
 }
