@@ -162,7 +162,7 @@ export function credentialsCheck(p: CredentialsProbe): Check {
 // ---------------------------------------------------------------------------------------------
 // maintenance endpoints (asked as Sluice's maintenance client asks them: without credentials)
 
-export function maintenanceCheck(schedule: HttpObs, status: HttpObs): Check {
+export function maintenanceCheck(schedule: HttpObs, status: HttpObs, sentCredentials = false): Check {
   const detail: Record<string, unknown> = { schedule: answerBrief(schedule), status: answerBrief(status) };
   const problems: string[] = [];
   for (const [name, o] of [
@@ -178,7 +178,9 @@ export function maintenanceCheck(schedule: HttpObs, status: HttpObs): Check {
     } else if (o.status === 404) problems.push(`${name} is missing (404)`);
     else if (o.status === 401) {
       const realm = /realm="([^"]*)"/.exec(o.headers?.['www-authenticate'] ?? '')?.[1];
-      problems.push(`${name} requires HTTP authentication (realm ${realm ?? '?'}) and Sluice's maintenance client sends no credentials`);
+      problems.push(
+        `${name} requires HTTP authentication (realm ${realm ?? '?'}) and ${sentCredentials ? 'refused the configured principal/secret' : 'no principal/secret is configured (--principal, SLUICE_SECRET)'}`,
+      );
     } else problems.push(`${name}: ${answer(o)}`);
   }
   if (problems.length) return check('maintenance', 'fail', problems.join('; '), detail, EXIT.MAINTENANCE);

@@ -10,7 +10,8 @@
  *   3. GET /api/v1/scheduler without and with the configured credentials: libprocess authenticates
  *      before the handler runs, so 401 = refused and 405 (only POST allowed) = accepted; nothing is
  *      registered.
- *   4. GET /master/maintenance/schedule and /status, as Sluice's maintenance client asks them.
+ *   4. GET /master/maintenance/schedule and /status, as Sluice's maintenance client asks them (with
+ *      the configured credentials).
  *   5. GET /health ~20 times over a second: the Date headers bound the clock offset.
  *   6. GET /master/roles (with credentials when the read-only realm asks for them).
  */
@@ -171,9 +172,10 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     const anonymous = await http.get(`${leader}/api/v1/scheduler`);
     const withCredentials = auth ? await http.get(`${leader}/api/v1/scheduler`, auth) : undefined;
     checks.push(credentialsCheck({ principal: o.principal, hasSecret: !!o.secret, anonymous, withCredentials }));
-    const schedule = await http.get(`${leader}/master/maintenance/schedule`);
-    const status = await http.get(`${leader}/master/maintenance/status`);
-    checks.push(maintenanceCheck(schedule, status));
+    // as Sluice's maintenance client asks them: with the configured credentials, if any
+    const schedule = await http.get(`${leader}/master/maintenance/schedule`, auth);
+    const status = await http.get(`${leader}/master/maintenance/status`, auth);
+    checks.push(maintenanceCheck(schedule, status, auth !== undefined));
     checks.push(clockCheck(await sampleDates(http, leader, o.clockSamples ?? 21, o.clockWindowMs ?? 1_000), o.maxSkewMs ?? 5_000));
     checks.push(rackCheck(state, o.rackAttribute));
     const roles = await getWithFallback(http, `${leader}/master/roles`, auth);

@@ -86,6 +86,8 @@ describe('doctor: checks and exit code', () => {
   it('maintenance: 404 and 401 are findings of class 12; 200 JSON is ok with the counts', () => {
     expect(maintenanceCheck(obs(404), obs(200, { body: '{}' })).code).to.equal(EXIT.MAINTENANCE);
     expect(maintenanceCheck(obs(200, { body: '{}' }), obs(401)).code).to.equal(EXIT.MAINTENANCE);
+    expect(maintenanceCheck(obs(200, { body: '{}' }), obs(401)).summary).to.contain('no principal/secret is configured');
+    expect(maintenanceCheck(obs(200, { body: '{}' }), obs(401), true).summary).to.contain('refused the configured principal/secret');
     expect(maintenanceCheck(obs(200, { body: 'oops' }), obs(200, { body: '{}' })).code).to.equal(EXIT.MAINTENANCE);
     const ok = maintenanceCheck(obs(200, { body: '{"windows":[{}]}' }), obs(200, { body: '{"draining_machines":[{},{}]}' }));
     expect(ok.status).to.equal('ok');
