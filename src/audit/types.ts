@@ -1,0 +1,84 @@
+/**
+ * The audit trail and live event feed: one record type for "who did what, when, why" and for every
+ * host transition (issue #13 audit, issue #14 SSE feed).
+ *
+ * Contract (shared by the maintenance loop, the operator API and the console):
+ * - Cores emit `AuditInput`s as part of their step output (pure: no seq, no clock read — `ts_ms` is
+ *   the `now` the decision was made with).
+ * - The runtime loop assigns each a strictly increasing `seq` (continuing from the highest seq in the
+ *   store at boot) and writes it as a store op `put(AUDIT_COLLECTION, auditKey(seq), entry)` IN THE
+ *   SAME BATCH as the state change it describes, so an entry exists iff its change is durable and an
+ *   operator request is acknowledged only after its entry is on disk.
+ * - Only after that batch is durable are the entries handed to the `Journal` (in memory, bounded),
+ *   which the SSE feed (`GET /api/v1/events`, id = seq, `Last-Event-ID` resume) and watchers read.
+ * - Retention prunes the oldest entries (a store delete op in a later batch); readers never see gaps
+ *   inside what is retained.
+ * Pure module: no node:*, no I/O.
+ */
+
+export const AUDIT_COLLECTION = 'audit';
+
+/** What happened. Extend by adding names; never reuse or rename one (they are stored). */
+export type AuditKind =
+  /** an operator request (start / complete / abort / pause / resume / edit / override / force) */
+  | 'request'
+  /** a host moved between maintenance states (from → to) */
+  | 'host_transition'
+  /** a task was killed (or surged, make-before-break) to drain a host */
+  | 'drain_kill'
+  | 'drain_surge'
+  /** an inverse offer was answered (detail.answer = ACCEPT | DECLINE, detail.reason) */
+  | 'inverse_offer'
+  /** machine down / up posted to the master */
+  | 'machine_down'
+  | 'machine_up'
+  /** post_drain hook finished (detail.exit_code, detail.outcome) */
+  | 'hook'
+  /** leadership gained / lost (HA) */
+  | 'leadership'
+  /** SLA override or force used (detail.override, reason required) */
+  | 'sla_override';
+
+export interface AuditInput {
+  kind: AuditKind;
+  /** epoch milliseconds (the decision's `now`) */
+  ts_ms: number;
+  /** who: an operator name from the tokens file, "token", "local", or "sluice" for its own decisions */
+  actor: string;
+  host?: string;
+  agent_id?: string;
+  request_id?: string;
+  reason?: string;
+  /** host_transition: states; request: the verb */
+  from?: string;
+  to?: string;
+  action?: string;
+  job?: string;
+  task_id?: string;
+  /** small, JSON-serialisable, never secrets */
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditEntry extends AuditInput {
+  /** strictly increasing over the life of the store (also the SSE event id) */
+  seq: number;
+}
+
+/** Store key of an entry: zero-padded so that lexical order is seq order. */
+export function auditKey(seq: number): string {
+  return String(seq).padStart(16, '0');
+}
+
+export function seqOfKey(key: string): number | undefined {
+  return /^\d{16}$/.test(key) ? Number(key) : undefined;
+}
+
+/** Read side of the live feed. */
+export interface Journal {
+  /** seq of the newest entry published (0 when none) */
+  readonly lastSeq: number;
+  /** entries with seq > after that are still in the in-memory backlog, or 'gap' if some were dropped */
+  since(after: number): AuditEntry[] | 'gap';
+  /** called for each entry after it is durable; returns an unsubscribe function */
+  subscribe(fn: (e: AuditEntry) => void): () => void;
+}
