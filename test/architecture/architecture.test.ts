@@ -25,6 +25,7 @@ const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..
 /** folder (or top-level file without .ts) → the folders it may import. */
 export const LAYERS: Record<string, readonly string[]> = {
   util: [],
+  audit: [],
   mesos: ['util'],
   config: ['util', 'mesos'],
   store: ['util'],
@@ -34,17 +35,17 @@ export const LAYERS: Record<string, readonly string[]> = {
   metrics: ['mesos', 'util'],
   sla: ['mesos', 'util'],
   scheduler: ['mesos', 'util', 'sla'],
-  maintenance: ['mesos', 'util', 'sla', 'scheduler', 'client', 'store', 'metrics'],
+  maintenance: ['audit', 'mesos', 'util', 'sla', 'scheduler', 'client', 'store', 'metrics'],
   sim: ['mesos', 'util', 'zk'],
-  runtime: ['mesos', 'util', 'client', 'store', 'scheduler', 'maintenance', 'sla', 'metrics', 'zk'],
-  api: ['mesos', 'util', 'scheduler', 'maintenance', 'sla', 'metrics', 'runtime'],
+  runtime: ['audit', 'mesos', 'util', 'client', 'store', 'scheduler', 'maintenance', 'sla', 'metrics', 'zk'],
+  api: ['audit', 'mesos', 'util', 'scheduler', 'maintenance', 'sla', 'metrics', 'runtime'],
   doctor: ['mesos', 'util', 'client', 'config', 'zk'],
-  cli: ['util', 'mesos', 'config', 'scheduler', 'maintenance', 'sla', 'sim', 'doctor', 'app'],
+  cli: ['audit', 'util', 'mesos', 'config', 'scheduler', 'maintenance', 'sla', 'sim', 'doctor', 'app'],
   app: ['*'],
 };
 
 /** Pure cores: files whose whole run-time import closure must stay free of I/O. */
-const PURE = [/^scheduler\//, /^sla\//, /^maintenance\/core\//, /^maintenance\/(host-state|drainer|inverse-offers|schedule|probe|simulate|sla|format|errors)\.ts$/];
+const PURE = [/^audit\//, /^scheduler\//, /^sla\//, /^maintenance\/core\//, /^maintenance\/(host-state|drainer|inverse-offers|schedule|probe|simulate|sla|format|errors)\.ts$/];
 const IO_PACKAGES = [/^node:/, /^undici$/, /^rxjs/, /^winston/, /^prom-client$/, /^node-zookeeper-client$/, /^(fs|http|https|net|child_process|os|crypto)$/];
 
 const KNOWN: readonly string[] = [
