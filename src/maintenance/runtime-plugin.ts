@@ -286,6 +286,18 @@ export class MaintenanceService implements RuntimeExtension {
         ...extra,
       });
       this.metrics?.hostTransitions.inc({ from: t.from, to: t.to });
+      st.audit.push({
+        kind: 'host_transition',
+        ts_ms: t.at_ms,
+        actor: 'sluice',
+        host: rec.hostname,
+        agent_id: rec.agent_id,
+        request_id: rec.request_id,
+        from: t.from,
+        to: t.to,
+        reason: t.reason,
+        detail: { origin: rec.origin, ...(rec.rack ? { rack: rec.rack } : {}) },
+      });
     }
   }
 

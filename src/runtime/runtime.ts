@@ -46,6 +46,8 @@ import { zkMasterDetectorFor, type ZkMasterDetector } from '../zk/master-detecto
 import { StaticListDetector, type LeaderDetector } from '../client/detector.js';
 import { changesToOps, loadState } from './persist.js';
 import { jobSlaSnapshot } from './sla-view.js';
+import { AUDIT_COLLECTION, auditKey, type AuditEntry, type AuditInput } from '../audit/types.js';
+import { MemoryJournal } from '../audit/journal.js';
 
 /** What the runtime needs from a scheduler client (SchedulerClient implements it). */
 export interface SchedulerClientLike {
@@ -87,6 +89,12 @@ export interface ExtensionStep {
   /** Extra store operations, written atomically with the scheduler's records. */
   storeOps?: BatchOp[];
   logs?: Effect[];
+  /**
+   * Audit entries describing what this step decided (host transitions, kills, inverse-offer
+   * answers, operator requests…): numbered and written in the same batch, published to the journal
+   * once durable (src/audit/types.ts).
+   */
+  audit?: AuditInput[];
 }
 
 /**
@@ -127,6 +135,8 @@ export interface RuntimeOptions {
    * event; once it says no, the runtime stops for good (NotLeaderError) without another call.
    */
   gate?: () => boolean;
+  /** Entries kept in memory for the live feed (default 10,000). */
+  journalCapacity?: number;
 }
 
 /** HA: this replica no longer leads (or never did); it stopped without acting. */
@@ -188,6 +198,10 @@ export class SluiceRuntime {
   private offerLane: Promise<void> = Promise.resolve();
   private readonly inflight = new Set<Promise<void>>();
   private connection: ConnectionState = { state: 'disconnected' };
+  /** Durable audit entries, newest last (the live feed reads it; src/audit/types.ts). */
+  readonly journal: MemoryJournal;
+  /** seq of the last audit entry numbered (continues the store's). */
+  private auditSeq = 0;
 
   private constructor(opts: RuntimeOptions, state: SchedulerState, client: SchedulerClientLike) {
     this.clock = opts.clock ?? new RealClock();
@@ -201,6 +215,9 @@ export class SluiceRuntime {
     this.gate = opts.gate;
     this.s = state;
     this.client = client;
+    const stored = opts.store.list<AuditEntry>(AUDIT_COLLECTION).map(([, e]) => e).filter(validEntry);
+    for (const e of stored) if (e.seq > this.auditSeq) this.auditSeq = e.seq;
+    this.journal = new MemoryJournal(opts.journalCapacity ?? 10_000, stored);
   }
 
   /** Loads the store, builds the client, subscribes (asynchronously) and starts ticking. */
@@ -415,6 +432,7 @@ export class SluiceRuntime {
     const changes = emptyChanges();
     const calls: Call[] = [];
     const storeOps: BatchOp[] = [];
+    const audit: AuditEntry[] = [];
     const settle: Array<() => void> = [];
     const now = this.clock.now();
 
@@ -427,6 +445,11 @@ export class SluiceRuntime {
       if (!step) return;
       if (step.logs) this.logEffects(step.logs);
       if (step.storeOps) storeOps.push(...step.storeOps);
+      for (const a of step.audit ?? []) {
+        const entry: AuditEntry = { ...a, seq: ++this.auditSeq };
+        audit.push(entry);
+        storeOps.push({ op: 'put', collection: AUDIT_COLLECTION, key: auditKey(entry.seq), value: entry });
+      }
       if (step.calls) calls.push(...step.calls);
       for (const cmd of step.commands ?? []) {
         const r = applyCommand(this.s, cmd, now);
@@ -488,6 +511,7 @@ export class SluiceRuntime {
         return;
       }
     }
+    if (audit.length) this.journal.publish(audit);
     for (const f of settle) f();
     if (calls.length) await this.send(calls);
   }
@@ -666,4 +690,11 @@ function gateDetector(inner: LeaderDetector, gate: () => boolean): LeaderDetecto
   };
   if (inner.onLeaderChange) d.onLeaderChange = (l) => inner.onLeaderChange!(l);
   return d;
+}
+
+/** A stored audit entry is trusted only as far as its shape (store files are input too). */
+function validEntry(e: unknown): e is AuditEntry {
+  if (!e || typeof e !== 'object') return false;
+  const r = e as Partial<AuditEntry>;
+  return Number.isSafeInteger(r.seq) && (r.seq as number) > 0 && typeof r.kind === 'string' && typeof r.ts_ms === 'number' && typeof r.actor === 'string';
 }
