@@ -65,14 +65,17 @@ export interface LeaderProbe {
   /** The leader chosen and the /master/state hops that confirmed it (307s followed). */
   leader?: string;
   stateHops: HttpObs[];
-  /** Configuration problem with the master list (zk://, malformed). */
+  /** Configuration problem with the master list (malformed URL, bad zk:// syntax). */
   configError?: string;
+  /** `--master zk://…`: what ZooKeeper said (state: leader | no_master | unreachable | error …). */
+  zk?: { url: string; state: string; message: string; leader?: string; node?: string };
 }
 
 export function leaderCheck(p: LeaderProbe): Check {
   const how = p.asked.map((a) => ({ master: a.master, answered: answer(a.obs), leader: a.leader }));
   const hops = p.stateHops.map((h) => ({ url: h.url, answered: h.status === 200 ? '200' : answer(h) }));
   if (p.configError) return check('leader', 'fail', p.configError, { asked: how }, EXIT.NO_LEADER);
+  if (p.zk && !p.zk.leader) return check('leader', 'fail', `no leading master found in ZooKeeper ${p.zk.url}: ${p.zk.message}`, { zookeeper: p.zk }, EXIT.NO_LEADER);
   if (!p.leader) {
     const anyUp = p.asked.some((a) => a.obs.status !== undefined);
     return check('leader', 'fail', anyUp ? 'no master knows a leader (503 No leader elected, or unexpected answers)' : 'no configured master could be reached', { asked: how, state: hops }, EXIT.NO_LEADER);
@@ -82,7 +85,10 @@ export function leaderCheck(p: LeaderProbe): Check {
     return check('leader', 'fail', `the leader ${p.leader} did not serve /master/state: ${last ? answer(last) : 'not asked'}`, { asked: how, state: hops }, last?.status === 401 ? EXIT.AUTH : EXIT.NO_LEADER);
   }
   const named = new Set(p.asked.map((a) => a.leader).filter((l): l is string => !!l));
-  const detail = { leader: p.leader, found_by: 'GET /master/redirect on the configured masters, 307 Location followed', asked: how, state: hops };
+  const found_by = p.zk
+    ? `ZooKeeper ${p.zk.url}: the lowest json.info_ sequence${p.zk.node ? ` (${p.zk.node})` : ''} names ${p.zk.leader}, confirmed by its GET /master/redirect`
+    : 'GET /master/redirect on the configured masters, 307 Location followed';
+  const detail = { leader: p.leader, found_by, asked: how, state: hops, ...(p.zk ? { zookeeper: p.zk } : {}) };
   if (named.size > 1) return check('leader', 'warn', `masters disagree on the leader (${[...named].join(', ')}); using ${p.leader}`, detail);
   return check('leader', 'ok', `${p.leader} leads (${how.map((h) => `${h.master}: ${h.answered}`).join('; ')})`, detail);
 }

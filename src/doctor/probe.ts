@@ -19,6 +19,8 @@ import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { basicAuthHeader, describeError, parseMasterUrls, resolveLocation } from '../client/http.js';
 import { maskSecrets, redactText } from '../util/redact.js';
+import { ZkMasterDetector } from '../zk/master-detector.js';
+import { isZkUrl } from '../zk/url.js';
 import {
   clockCheck,
   credentialsCheck,
@@ -82,7 +84,31 @@ class Http {
   }
 }
 
-async function findLeader(http: Http, masters: string[]): Promise<LeaderProbe> {
+/**
+ * `--master zk://…`: the leader is the master whose `json.info_` znode has the lowest sequence, read
+ * as Sluice's own detector reads it; its /master/redirect is then asked like any configured master.
+ */
+async function findLeaderInZk(http: Http, zkUrl: string, timeoutMs: number): Promise<LeaderProbe> {
+  let detector: ZkMasterDetector;
+  try {
+    detector = new ZkMasterDetector(zkUrl, { detectWaitMs: timeoutMs, connectTimeoutMs: timeoutMs, retryDelayMs: Math.min(1_000, timeoutMs) });
+  } catch (e) {
+    return { asked: [], stateHops: [], configError: redactText((e as Error).message) };
+  }
+  const where = detector.url.redacted;
+  try {
+    const origin = await detector.detect().catch(() => undefined);
+    const st = detector.state$.value;
+    if (!origin) return { asked: [], stateHops: [], zk: { url: where, state: st.state, message: redactText(st.message) } };
+    const r = await findLeader(http, [origin]);
+    return { ...r, zk: { url: where, state: st.state, message: redactText(st.message), leader: origin, node: st.leader?.node } };
+  } finally {
+    await detector.close();
+  }
+}
+
+async function findLeader(http: Http, masters: string[], timeoutMs = 5_000): Promise<LeaderProbe> {
+  if (masters.length === 1 && isZkUrl(masters[0]!)) return findLeaderInZk(http, masters[0]!, timeoutMs);
   let origins: string[];
   try {
     origins = parseMasterUrls(masters);
@@ -149,7 +175,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   const auth = o.principal !== undefined && o.secret ? basicAuthHeader({ principal: o.principal, secret: o.secret }) : undefined;
   const shown = o.masters.map((m) => redactText(m));
   try {
-    const lp = await findLeader(http, o.masters);
+    const lp = await findLeader(http, o.masters, o.timeoutMs ?? 5_000);
     if (lp.leader) {
       const first = await getOnLeader(http, lp, '/master/state');
       lp.stateHops.push(...first);
