@@ -21,6 +21,7 @@ import { parseZkUrl } from '../zk/url.js';
 import type { StateContext } from './views.js';
 import { CallFaults, type Faults, makeFaults } from './faults.js';
 import type { AgentSpec, AgentView, FailoverOptions, GroundTruthTask, SimOptions } from './options.js';
+import { OtherFrameworks, otherFrameworkSpecs } from './others.js';
 
 export type { AgentSpec, AgentView, FailoverOptions, Faults, GroundTruthTask, SimOptions };
 
@@ -54,6 +55,8 @@ export class Sim {
   private readonly resCache = new Map<string, Res>();
   private closed = false;
   readonly faults: Faults;
+  /** The simulated other frameworks (SimOptions.otherFrameworks). */
+  readonly others: OtherFrameworks;
   private readonly auth: SimAuth | undefined;
 
   constructor(private readonly opts: SimOptions) {
@@ -95,6 +98,11 @@ export class Sim {
       },
     });
     this.buildAgents();
+    const others = opts.otherFrameworks ?? [];
+    this.others = new OtherFrameworks(
+      { master: () => this.master, timers: this.timers, log: this.log, findAgent: (ref) => this.findAgent(ref), agents: this.agentList },
+      typeof others === 'number' ? otherFrameworkSpecs(others) : others,
+    );
     this.faults = makeFaults(
       {
         master: () => this.master,
@@ -150,6 +158,7 @@ export class Sim {
     }
     // Agents of a fresh cluster register at once.
     this.elect(0, { agentReregisterDelayMs: 0 });
+    this.others.start();
   }
 
   private nodeHost(): NodeHost {
@@ -267,6 +276,8 @@ export class Sim {
         if (d === 0) this.agentConnect(a);
         else a.regTimer = this.timers.after(d, () => this.agentConnect(a));
       }
+      // The other frameworks notice the new leader and re-subscribe with their ids.
+      this.others.subscribeAll();
       if (master.recovered.size > 0) {
         this.timers.after(AGENT_REREGISTER_TIMEOUT_MS, () => {
           if (this.master !== master) return;

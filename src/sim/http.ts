@@ -18,7 +18,7 @@ import { Conn, responseSink } from './model.js';
 import type { TimerQueue } from './timers.js';
 import type { AuthRealm, SimAuth } from './auth.js';
 import { newUuid, packIp, type Rng } from './util.js';
-import { type StateContext, masterStateJson, rolesJson } from './views.js';
+import { type StateContext, masterStateJson, rolesJson, tasksJson } from './views.js';
 import { decodeCall, dispatchSchedulerCall, operatorCall, validateSchedulerCall } from './http-calls.js';
 import { APPLICATION_JSON, APPLICATION_PROTOBUF, type Reply, acceptsMediaType, empty, httpDate, methodNotAllowed, text } from './http-reply.js';
 
@@ -55,6 +55,7 @@ const ROUTES = [
   'machine/up',
   'state',
   'roles',
+  'tasks',
   'redirect',
   'health',
 ] as const;
@@ -70,6 +71,7 @@ const REALMS: Record<Route, AuthRealm | undefined> = {
   'machine/up': 'mesos-master-readwrite',
   state: 'mesos-master-readonly',
   roles: 'mesos-master-readonly',
+  tasks: 'mesos-master-readonly',
   redirect: undefined,
   health: undefined,
 };
@@ -220,6 +222,7 @@ export class MasterNode {
       'machine/up': (q, b, u) => this.machineUpDown(q, b, u, 'up'),
       state: (q, _b, u) => this.state(q, u),
       roles: (q, _b, u) => this.roles(q, u),
+      tasks: (_q, _b, u) => this.tasks(u),
       redirect: (q, _b, u) => this.redirectEndpoint(q, u),
       health: () => empty(200),
     };
@@ -435,5 +438,11 @@ export class MasterNode {
     const lm = this.leaderMaster(url);
     if (lm.reply) return lm.reply;
     return this.jsonReply(rolesJson(lm.master!), url);
+  }
+
+  private tasks(url: URL): Reply {
+    const lm = this.leaderMaster(url);
+    if (lm.reply) return lm.reply;
+    return this.jsonReply(tasksJson(lm.master!, url.searchParams), url);
   }
 }

@@ -17,7 +17,7 @@
  *   maintenance.ts    src/master/maintenance.cpp: schedule, machine down/up, cluster status
  * This class composes them and is the one entry point of http.ts, cluster.ts and views.ts.
  */
-import type { ClusterStatus, Filters, FrameworkInfo, MachineID, MasterInfo, Offer as MesosOffer, Operation, Schedule, TaskStatus, TimeInfo } from '../mesos/types.js';
+import type { ClusterStatus, Filters, FrameworkInfo, MachineID, MasterInfo, Offer as MesosOffer, Operation, Schedule, TaskInfo, TaskStatus, TimeInfo } from '../mesos/types.js';
 import type { MasterLink } from './agent.js';
 import type { Agent, Conn, Framework, MachineInfoRec, Offer, StatusLite, Task } from './model.js';
 import { Accept } from './master/accept.js';
@@ -150,6 +150,9 @@ export class Master extends MasterState implements MasterLink {
   // ---- tasks
   addTask(fw: Framework, task: Task, state: TaskStatus['state'], statuses?: StatusLite[]): void {
     this.tasks.addTask(fw, task, state, statuses);
+  }
+  launchUnoffered(fw: Framework, a: Agent, t: TaskInfo, role: string): void {
+    this.tasks.launchUnoffered(fw, a, t, role);
   }
   placeTask(fw: Framework, task: Task): void {
     this.tasks.placeTask(fw, task);

@@ -7,6 +7,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { SimAuthenticate, SimCredential } from './auth.js';
 import type { TaskBehaviour } from './model.js';
+import type { OtherFrameworkSpec } from './others.js';
 
 export interface AgentSpec {
   hostname?: string;
@@ -60,6 +61,11 @@ export interface SimOptions {
   credentials?: SimCredential[];
   /** Realms requiring authentication (--authenticate_http_*); default { frameworks: true } with credentials. */
   authenticate?: SimAuthenticate;
+  /**
+   * Simulated other frameworks with tasks on the agents (src/sim/others.ts): a number N (behaviours
+   * accept-when-empty, never, decline in turn, one task per agent) or one spec per framework.
+   */
+  otherFrameworks?: number | OtherFrameworkSpec[];
   /** The cluster's clock runs this many ms ahead of `clock` (negative: behind): Date headers, timestamps, windows. */
   clockOffsetMs?: number;
 }

@@ -5,7 +5,7 @@
  */
 import type { TaskInfo, TaskState, TaskStatus, TimeInfo } from '../../mesos/types.js';
 import { type Agent, type Framework, type StatusLite, Task, isTerminalState } from '../model.js';
-import { type Res, addInto, subInto } from '../resources.js';
+import { type Res, addInto, containsRes, fromMesos, subInto } from '../resources.js';
 import { bytesEqual, secs } from '../util.js';
 import type { Allocator } from './allocator.js';
 import type { Reconciler } from './reconcile.js';
@@ -46,6 +46,23 @@ export class Tasks {
       set.add(ex.executor_id.value);
     }
     s.ctx.runtime.launch(a, task, fw.info);
+  }
+
+  /**
+   * A task an in-process framework launches on an agent without an offer (the simulated other
+   * frameworks, src/sim/others.ts): outstanding offers of the agent are rescinded when its free
+   * resources do not suffice, as if the other framework had been offered them first.
+   */
+  launchUnoffered(fw: Framework, a: Agent, t: TaskInfo, role: string): void {
+    const m = a.m;
+    if (!m) throw new Error(`sim: agent ${a.hostname} is not registered`);
+    const r = fromMesos(t.resources).res;
+    if (!containsRes(m.free, r)) this.alloc.rescindAll(a);
+    if (!containsRes(m.free, r)) throw new Error(`sim: agent ${a.hostname} lacks free resources for ${t.task_id.value}`);
+    subInto(m.free, r);
+    this.alloc.account(fw, role, r, 1);
+    this.launch(fw, a, t, role, undefined, r);
+    this.alloc.touchFree(a);
   }
 
   /** Master::addTask: the task holds resources on the agent. */
