@@ -6,10 +6,10 @@
  * task. Updates are produced by the executor as in src/launcher/executor.cpp (SOURCE_EXECUTOR,
  * executor_id = task id for command tasks, container_status, fresh uuid).
  */
-import type { TaskState, TaskStatus, FrameworkInfo, TaskInfo } from '../mesos/types.js';
+import { HEALTH_CHECK_DEFAULTS, REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, type TaskState, type TaskStatus, type FrameworkInfo, type TaskInfo } from '../mesos/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
-import { Agent, Task, type TaskBehaviour, isTerminalState } from './model.js';
+import { Agent, type HealthBehaviour, type HealthParams, Task, type TaskBehaviour, isTerminalState } from './model.js';
 import type { TimerQueue } from './timers.js';
 import { bytesEqual, secs, uuidBytes, type Rng } from './util.js';
 
@@ -99,6 +99,8 @@ export class AgentRuntime {
       task.life = this.ctx.timers.after(task.behaviour.startupDelayMs, () => {
         task.life = undefined;
         if (task.gone || task.killed || isTerminalState(task.state)) return;
+        // The command executor creates the health checker, then forwards TASK_RUNNING.
+        this.startHealth(task);
         this.produce(task, 'TASK_RUNNING', { cause: 'executor' });
         this.armLifetime(task);
       });
@@ -119,6 +121,65 @@ export class AgentRuntime {
         cause: 'executor',
       });
     });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Health checks (src/checks/health_checker.cpp, src/launcher/executor.cpp taskHealthUpdated)
+
+  private startHealth(task: Task): void {
+    const p = task.healthCheck;
+    if (!p) return;
+    task.health = { startMs: this.ctx.clock.now(), initializing: true, consecutiveFailures: 0, checks: 0, timer: undefined };
+    this.scheduleHealth(task, p.delayMs);
+  }
+
+  private scheduleHealth(task: Task, ms: number): void {
+    const h = task.health!;
+    h.timer = this.ctx.timers.after(ms, () => {
+      h.timer = undefined;
+      this.healthCheck(task);
+    });
+  }
+
+  private stopHealth(task: Task): void {
+    if (!task.health) return;
+    this.ctx.timers.cancel(task.health.timer);
+    task.health.timer = undefined;
+  }
+
+  /** One check: success and failure as HealthChecker::success()/failure(); the executor's reaction. */
+  private healthCheck(task: Task): void {
+    const h = task.health!;
+    const p = task.healthCheck!;
+    if (task.gone || task.killed || isTerminalState(task.state)) return;
+    const now = this.ctx.clock.now();
+    const passed = healthPasses(task.behaviour.health, h.checks++, now - h.startMs);
+    if (passed) {
+      // A healthy update on the first success and on the first success after failures.
+      if (h.initializing || h.consecutiveFailures > 0) this.healthUpdate(task, true);
+      h.initializing = false;
+      h.consecutiveFailures = 0;
+    } else if (h.initializing && p.graceMs > 0 && now - h.startMs <= p.graceMs) {
+      // "Ignoring failure as health check still in grace period"
+    } else {
+      h.consecutiveFailures++;
+      this.healthUpdate(task, false);
+      if (h.consecutiveFailures >= p.consecutiveFailures) {
+        // kill_task: the command executor kills the task (kill policy grace, TASK_KILLING when
+        // the framework can take it); the terminal TASK_KILLED carries healthy=false.
+        task.killedByHealthCheck = true;
+        const info = task.agent.fwInfos.get(task.fwId);
+        const killing = (info?.capabilities ?? []).some((c) => c.type === 'TASK_KILLING_STATE');
+        this.kill(task, undefined, killing, task.agent.draining?.maxGracePeriodNs);
+        return;
+      }
+    }
+    this.scheduleHealth(task, p.intervalMs);
+  }
+
+  /** TASK_RUNNING with `healthy` and REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, from the executor. */
+  private healthUpdate(task: Task, healthy: boolean): void {
+    this.produce(task, 'TASK_RUNNING', { reason: REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, healthy, cause: 'health', keepState: true });
   }
 
   /** The task ends on its own (fault injection: crash, OOM, ...). */
@@ -150,6 +211,7 @@ export class AgentRuntime {
       this.ctx.timers.cancel(task.life);
       task.life = undefined;
       task.killed = true;
+      this.stopHealth(task);
       this.produce(task, 'TASK_KILLED', { message: 'Killed before the task was launched', cause: 'kill', noExecutor: false });
       return;
     }
@@ -163,6 +225,7 @@ export class AgentRuntime {
     }
     task.killed = true;
     task.killStart = now;
+    this.stopHealth(task);
     this.ctx.timers.cancel(task.life);
     task.life = undefined;
     if (killingCapable) this.produce(task, 'TASK_KILLING', { cause: 'kill' });
@@ -249,6 +312,7 @@ export class AgentRuntime {
 
   forget(task: Task): void {
     task.gone = true;
+    this.stopHealth(task);
     this.ctx.timers.cancel(task.retry);
     this.ctx.timers.cancel(task.life);
     task.retry = undefined;
@@ -278,7 +342,7 @@ export class AgentRuntime {
   produce(
     task: Task,
     state: TaskState,
-    o: { message?: string; reason?: string; source?: TaskStatus['source']; cause: string; noExecutor?: boolean },
+    o: { message?: string; reason?: string; source?: TaskStatus['source']; cause: string; noExecutor?: boolean; healthy?: boolean; keepState?: boolean },
   ): void {
     if (task.gone) return;
     const agent = task.agent;
@@ -291,7 +355,7 @@ export class AgentRuntime {
       const pa = (info?.capabilities ?? []).some((c) => c.type === 'PARTITION_AWARE');
       if (state === 'TASK_KILLED' && agent.draining.markGone && pa) st = 'TASK_GONE_BY_OPERATOR';
     }
-    this.setState(task, st, o.cause);
+    if (!o.keepState) this.setState(task, st, o.cause);
     const status: TaskStatus = {
       task_id: { value: task.id },
       state: st,
@@ -302,6 +366,9 @@ export class AgentRuntime {
     };
     if (o.message !== undefined) status.message = o.message;
     if (reason !== undefined) status.reason = reason;
+    if (o.healthy !== undefined) status.healthy = o.healthy;
+    // "Indicate that a kill occurred due to a failing health check."
+    else if (isTerminalState(st) && task.killed && task.killedByHealthCheck) status.healthy = false;
     if (!o.noExecutor) {
       status.executor_id = { value: task.executorId };
       status.container_status = {
@@ -313,6 +380,7 @@ export class AgentRuntime {
     if (isTerminalState(st)) {
       this.ctx.timers.cancel(task.life);
       task.life = undefined;
+      this.stopHealth(task);
     }
     if (!task.queue) task.queue = [];
     task.queue.push(status);
@@ -343,7 +411,45 @@ export const BEHAVIOUR_LABELS = {
   finishAfterSeconds: 'sim.finish_after_seconds',
   exitCode: 'sim.exit_code',
   exitOnSigterm: 'sim.exit_on_sigterm',
+  health: 'sim.health',
 } as const;
+
+/** `healthy` | `unhealthy` | `flap` | `recover-after:<seconds>`; undefined when not one of them. */
+export function parseHealthBehaviour(value: string | undefined): HealthBehaviour | undefined {
+  const v = (value ?? '').trim();
+  if (v === 'healthy' || v === 'unhealthy' || v === 'flap') return { kind: v };
+  const m = /^recover-after:(\d+(?:\.\d+)?)$/.exec(v);
+  if (m) return { kind: 'recover', recoverAfterMs: Number(m[1]) * 1000 };
+  return undefined;
+}
+
+/** Whether check number `n` (from 0), `sinceStartMs` after the checker started, passes. */
+export function healthPasses(b: HealthBehaviour | undefined, n: number, sinceStartMs: number): boolean {
+  switch (b?.kind ?? 'healthy') {
+    case 'unhealthy':
+      return false;
+    case 'flap':
+      return n % 2 === 0;
+    case 'recover':
+      return sinceStartMs >= (b as { recoverAfterMs: number }).recoverAfterMs;
+    default:
+      return true;
+  }
+}
+
+/** TaskInfo.health_check -> the checker's parameters (mesos.proto defaults for absent fields). */
+export function healthParams(info: TaskInfo): HealthParams | undefined {
+  const hc = info.health_check;
+  if (!hc) return undefined;
+  const d = HEALTH_CHECK_DEFAULTS;
+  const secs = (v: number | undefined, def: number): number => Math.max(0, (Number.isFinite(v) ? v! : def) * 1000);
+  return {
+    delayMs: secs(hc.delay_seconds, d.delay_seconds),
+    intervalMs: secs(hc.interval_seconds, d.interval_seconds),
+    graceMs: secs(hc.grace_period_seconds, d.grace_period_seconds),
+    consecutiveFailures: hc.consecutive_failures ?? d.consecutive_failures,
+  };
+}
 
 /**
  * Behaviour of a task from its TaskInfo: labels (`sim.fail_after_seconds=5`, ...) or markers in the
@@ -370,6 +476,12 @@ export function behaviourFromTaskInfo(info: TaskInfo, defaults: TaskBehaviour): 
       case 'exit-code':
         if (Number.isInteger(n)) b.exitCode = n;
         break;
+      case BEHAVIOUR_LABELS.health:
+      case 'health': {
+        const h = parseHealthBehaviour(value);
+        if (h) b.health = h;
+        break;
+      }
       case BEHAVIOUR_LABELS.exitOnSigterm:
       case 'exit-on-sigterm':
         b.exitOnSigterm = value === undefined || value === '' || value === 'true' || value === '1';

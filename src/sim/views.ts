@@ -379,14 +379,11 @@ function taskView(task: Task, state: string, statuses: StatusLite[] | undefined)
     agent_id: { value: task.agent.id },
     state,
     resources: toMesos(task.res, { allocationRole: task.role, legacyRole: false }),
-    statuses: (statuses ?? []).map(
-      (s): TaskStatus => ({
-        task_id: { value: task.id },
-        state: s.state,
-        agent_id: { value: task.agent.id },
-        timestamp: s.timestamp,
-      }),
-    ),
+    statuses: (statuses ?? []).map((s): TaskStatus => {
+      const st: TaskStatus = { task_id: { value: task.id }, state: s.state, agent_id: { value: task.agent.id }, timestamp: s.timestamp };
+      if (s.healthy !== undefined) st.healthy = s.healthy;
+      return st;
+    }),
   };
   if (task.masterExecutorId !== undefined) o['executor_id'] = { value: task.masterExecutorId };
   if (task.mSUState !== undefined && task.mEpoch >= 0) o['status_update_state'] = task.mSUState;
