@@ -9,7 +9,7 @@
 import { HEALTH_CHECK_DEFAULTS, REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, type TaskState, type TaskStatus, type FrameworkInfo, type TaskInfo } from '../mesos/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
-import { Agent, type HealthBehaviour, type HealthParams, Task, type TaskBehaviour, isTerminalState } from './model.js';
+import { Agent, type HealthBehaviour, type HealthParams, type HealthState, Task, type TaskBehaviour, isTerminalState } from './model.js';
 import type { TimerQueue } from './timers.js';
 import { bytesEqual, secs, uuidBytes, type Rng } from './util.js';
 
@@ -127,10 +127,10 @@ export class AgentRuntime {
   // Health checks (src/checks/health_checker.cpp, src/launcher/executor.cpp taskHealthUpdated)
 
   private startHealth(task: Task): void {
-    const p = task.healthCheck;
-    if (!p) return;
-    task.health = { startMs: this.ctx.clock.now(), initializing: true, consecutiveFailures: 0, checks: 0, timer: undefined };
-    this.scheduleHealth(task, p.delayMs);
+    const h = task.health;
+    if (!h) return;
+    h.startMs = this.ctx.clock.now();
+    this.scheduleHealth(task, h.params.delayMs);
   }
 
   private scheduleHealth(task: Task, ms: number): void {
@@ -150,7 +150,7 @@ export class AgentRuntime {
   /** One check: success and failure as HealthChecker::success()/failure(); the executor's reaction. */
   private healthCheck(task: Task): void {
     const h = task.health!;
-    const p = task.healthCheck!;
+    const p = h.params;
     if (task.gone || task.killed || isTerminalState(task.state)) return;
     const now = this.ctx.clock.now();
     const passed = healthPasses(task.behaviour.health, h.checks++, now - h.startMs);
@@ -167,7 +167,7 @@ export class AgentRuntime {
       if (h.consecutiveFailures >= p.consecutiveFailures) {
         // kill_task: the command executor kills the task (kill policy grace, TASK_KILLING when
         // the framework can take it); the terminal TASK_KILLED carries healthy=false.
-        task.killedByHealthCheck = true;
+        h.killedTask = true;
         const info = task.agent.fwInfos.get(task.fwId);
         const killing = (info?.capabilities ?? []).some((c) => c.type === 'TASK_KILLING_STATE');
         this.kill(task, undefined, killing, task.agent.draining?.maxGracePeriodNs);
@@ -368,7 +368,7 @@ export class AgentRuntime {
     if (reason !== undefined) status.reason = reason;
     if (o.healthy !== undefined) status.healthy = o.healthy;
     // "Indicate that a kill occurred due to a failing health check."
-    else if (isTerminalState(st) && task.killed && task.killedByHealthCheck) status.healthy = false;
+    else if (isTerminalState(st) && task.killed && task.health?.killedTask) status.healthy = false;
     if (!o.noExecutor) {
       status.executor_id = { value: task.executorId };
       status.container_status = {
@@ -449,6 +449,12 @@ export function healthParams(info: TaskInfo): HealthParams | undefined {
     graceMs: secs(hc.grace_period_seconds, d.grace_period_seconds),
     consecutiveFailures: hc.consecutive_failures ?? d.consecutive_failures,
   };
+}
+
+/** The checker of a task launched with a health_check (not started until TASK_RUNNING). */
+export function healthState(info: TaskInfo): HealthState | undefined {
+  const params = healthParams(info);
+  return params && { params, startMs: 0, initializing: true, consecutiveFailures: 0, checks: 0, timer: undefined, killedTask: false };
 }
 
 /**

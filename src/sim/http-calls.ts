@@ -147,6 +147,32 @@ export function dispatchSchedulerCall(master: Master, fw: Framework, call: Call 
   }
 }
 
+/** master::Call types and the field each must carry (validation::master::call::validate). */
+const OPERATOR_CALL_FIELDS: Record<string, string> = {
+  UPDATE_MAINTENANCE_SCHEDULE: 'update_maintenance_schedule',
+  START_MAINTENANCE: 'start_maintenance',
+  STOP_MAINTENANCE: 'stop_maintenance',
+  DRAIN_AGENT: 'drain_agent',
+  DEACTIVATE_AGENT: 'deactivate_agent',
+  REACTIVATE_AGENT: 'reactivate_agent',
+  GET_METRICS: 'get_metrics',
+  SET_LOGGING_LEVEL: 'set_logging_level',
+  LIST_FILES: 'list_files',
+  READ_FILE: 'read_file',
+  UPDATE_WEIGHTS: 'update_weights',
+  RESERVE_RESOURCES: 'reserve_resources',
+  UNRESERVE_RESOURCES: 'unreserve_resources',
+  CREATE_VOLUMES: 'create_volumes',
+  DESTROY_VOLUMES: 'destroy_volumes',
+  GROW_VOLUME: 'grow_volume',
+  SHRINK_VOLUME: 'shrink_volume',
+  UPDATE_QUOTA: 'update_quota',
+  SET_QUOTA: 'set_quota',
+  REMOVE_QUOTA: 'remove_quota',
+  TEARDOWN: 'teardown',
+  MARK_AGENT_GONE: 'mark_agent_gone',
+};
+
 /** A decoded operator call on the leading master. */
 export function operatorCall(
   master: Master,
@@ -156,31 +182,7 @@ export function operatorCall(
 ): Reply {
   const type = call.type;
   if (type === undefined) return text(400, "Failed to validate master::Call: Expecting 'type' to be present");
-  const need: Record<string, string> = {
-    UPDATE_MAINTENANCE_SCHEDULE: 'update_maintenance_schedule',
-    START_MAINTENANCE: 'start_maintenance',
-    STOP_MAINTENANCE: 'stop_maintenance',
-    DRAIN_AGENT: 'drain_agent',
-    DEACTIVATE_AGENT: 'deactivate_agent',
-    REACTIVATE_AGENT: 'reactivate_agent',
-    GET_METRICS: 'get_metrics',
-    SET_LOGGING_LEVEL: 'set_logging_level',
-    LIST_FILES: 'list_files',
-    READ_FILE: 'read_file',
-    UPDATE_WEIGHTS: 'update_weights',
-    RESERVE_RESOURCES: 'reserve_resources',
-    UNRESERVE_RESOURCES: 'unreserve_resources',
-    CREATE_VOLUMES: 'create_volumes',
-    DESTROY_VOLUMES: 'destroy_volumes',
-    GROW_VOLUME: 'grow_volume',
-    SHRINK_VOLUME: 'shrink_volume',
-    UPDATE_QUOTA: 'update_quota',
-    SET_QUOTA: 'set_quota',
-    REMOVE_QUOTA: 'remove_quota',
-    TEARDOWN: 'teardown',
-    MARK_AGENT_GONE: 'mark_agent_gone',
-  };
-  const field = need[type];
+  const field = OPERATOR_CALL_FIELDS[type];
   if (field && call[field] === undefined) return text(400, `Failed to validate master::Call: Expecting '${field}' to be present`);
   let codec: Codec;
   if (acceptsMediaType(accept, APPLICATION_JSON)) codec = codecFor(APPLICATION_JSON);

@@ -57,8 +57,9 @@ export interface HealthParams {
   consecutiveFailures: number;
 }
 
-/** The executor's health checker state (src/checks/health_checker.cpp). */
+/** A task's health check and the executor's checker state (src/checks/health_checker.cpp). */
 export interface HealthState {
+  readonly params: HealthParams;
   /** When the checker started (the task's launch: just before TASK_RUNNING). */
   startMs: number;
   /** No check has passed yet (grace period applies). */
@@ -66,6 +67,8 @@ export interface HealthState {
   consecutiveFailures: number;
   checks: number;
   timer: SimTimer | undefined;
+  /** The executor killed the task after too many failed checks. */
+  killedTask: boolean;
 }
 
 export interface StatusLite {
@@ -84,12 +87,8 @@ export class Task {
   readonly executorPid: number;
   labels: unknown;
   killGraceNs: bigint | undefined;
-  /** TaskInfo.health_check, when the task has one. */
-  healthCheck: HealthParams | undefined;
-  /** The running health checker (agent side). */
+  /** TaskInfo.health_check and its checker (agent side), when the task has one. */
   health: HealthState | undefined;
-  /** The executor killed the task after too many failed health checks. */
-  killedByHealthCheck = false;
   /** Master-side executor id (unset for command tasks, as in Mesos). */
   readonly masterExecutorId: string | undefined;
 

@@ -7,7 +7,7 @@ import type { TaskInfo, TaskState, TaskStatus, TimeInfo } from '../../mesos/type
 import { type Agent, type Framework, type StatusLite, Task, isTerminalState } from '../model.js';
 import { type Res, addInto, containsRes, fromMesos, subInto } from '../resources.js';
 import { bytesEqual, secs } from '../util.js';
-import { healthParams } from '../agent.js';
+import { healthState } from '../agent.js';
 import type { Allocator } from './allocator.js';
 import type { Reconciler } from './reconcile.js';
 import { type MasterState, MAX_COMPLETED_TASKS_PER_FRAMEWORK } from './state.js';
@@ -39,7 +39,7 @@ export class Tasks {
     );
     task.labels = t.labels;
     task.killGraceNs = t.kill_policy?.grace_period?.nanoseconds;
-    task.healthCheck = healthParams(t);
+    task.health = healthState(t);
     this.addTask(fw, task, 'TASK_STAGING');
     if (ex && groupExecutorId === undefined) {
       // LAUNCH with a custom executor: the master tracks the executor.
