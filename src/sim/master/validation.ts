@@ -273,12 +273,19 @@ export function validateMachines(ids: MachineID[]): string | undefined {
   if (ids.length === 0) return 'List of machines is empty';
   const seen = new Set<string>();
   for (const m of ids) {
-    const e = validateMachine(m);
+    const e = validateOnce(m, seen);
     if (e) return e;
-    const k = machineKey(m);
-    if (seen.has(k)) return `Machine '${machineJson(m)}' appears more than once in the schedule`;
-    seen.add(k);
   }
+  return undefined;
+}
+
+/** A valid machine not seen before in the same list (recorded in `seen`). */
+function validateOnce(m: MachineID, seen: Set<string>): string | undefined {
+  const e = validateMachine(m);
+  if (e) return e;
+  const k = machineKey(m);
+  if (seen.has(k)) return `Machine '${machineJson(m)}' appears more than once in the schedule`;
+  seen.add(k);
   return undefined;
 }
 
@@ -291,11 +298,8 @@ export function validateSchedule(s: Schedule, machines: Iterable<Machine>): stri
     const d = w.unavailability.duration?.nanoseconds ?? 0n;
     if (d < 0n) return "Unavailability 'duration' is negative";
     for (const mid of ids) {
-      const e = validateMachine(mid);
+      const e = validateOnce(mid, updated);
       if (e) return e;
-      const k = machineKey(mid);
-      if (updated.has(k)) return `Machine '${machineJson(mid)}' appears more than once in the schedule`;
-      updated.add(k);
     }
   }
   for (const mach of machines) {
