@@ -6,10 +6,13 @@
  * task. Updates are produced by the executor as in src/launcher/executor.cpp (SOURCE_EXECUTOR,
  * executor_id = task id for command tasks, container_status, fresh uuid).
  */
-import { HEALTH_CHECK_DEFAULTS, REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, type TaskState, type TaskStatus, type FrameworkInfo, type TaskInfo } from '../mesos/types.js';
+import { REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, type TaskState, type TaskStatus, type FrameworkInfo } from '../mesos/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
-import { Agent, type HealthBehaviour, type HealthParams, type HealthState, Task, type TaskBehaviour, isTerminalState } from './model.js';
+import { Agent, Task, isTerminalState } from './model.js';
+import { HealthCheckers } from './health.js';
+
+export { BEHAVIOUR_LABELS, behaviourFromTaskInfo } from './behaviour.js';
 import type { TimerQueue } from './timers.js';
 import { bytesEqual, secs, uuidBytes, type Rng } from './util.js';
 
@@ -48,8 +51,21 @@ export interface AgentRuntimeContext {
 
 export class AgentRuntime {
   private pidCounter = 11000;
+  /** The executors' health checkers. */
+  private readonly health: HealthCheckers;
 
-  constructor(private readonly ctx: AgentRuntimeContext) {}
+  constructor(private readonly ctx: AgentRuntimeContext) {
+    this.health = new HealthCheckers({
+      clock: ctx.clock,
+      timers: ctx.timers,
+      update: (task, healthy) =>
+        this.produce(task, 'TASK_RUNNING', { reason: REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, healthy, cause: 'health', keepState: true }),
+      kill: (task) => {
+        const killing = (task.agent.fwInfos.get(task.fwId)?.capabilities ?? []).some((c) => c.type === 'TASK_KILLING_STATE');
+        this.kill(task, undefined, killing, task.agent.draining?.maxGracePeriodNs);
+      },
+    });
+  }
 
   nextPid(): number {
     return this.pidCounter++;
@@ -100,7 +116,7 @@ export class AgentRuntime {
         task.life = undefined;
         if (task.gone || task.killed || isTerminalState(task.state)) return;
         // The command executor creates the health checker, then forwards TASK_RUNNING.
-        this.startHealth(task);
+        this.health.start(task);
         this.produce(task, 'TASK_RUNNING', { cause: 'executor' });
         this.armLifetime(task);
       });
@@ -121,65 +137,6 @@ export class AgentRuntime {
         cause: 'executor',
       });
     });
-  }
-
-  // ------------------------------------------------------------------------------------------
-  // Health checks (src/checks/health_checker.cpp, src/launcher/executor.cpp taskHealthUpdated)
-
-  private startHealth(task: Task): void {
-    const h = task.health;
-    if (!h) return;
-    h.startMs = this.ctx.clock.now();
-    this.scheduleHealth(task, h.params.delayMs);
-  }
-
-  private scheduleHealth(task: Task, ms: number): void {
-    const h = task.health!;
-    h.timer = this.ctx.timers.after(ms, () => {
-      h.timer = undefined;
-      this.healthCheck(task);
-    });
-  }
-
-  private stopHealth(task: Task): void {
-    if (!task.health) return;
-    this.ctx.timers.cancel(task.health.timer);
-    task.health.timer = undefined;
-  }
-
-  /** One check: success and failure as HealthChecker::success()/failure(); the executor's reaction. */
-  private healthCheck(task: Task): void {
-    const h = task.health!;
-    const p = h.params;
-    if (task.gone || task.killed || isTerminalState(task.state)) return;
-    const now = this.ctx.clock.now();
-    const passed = healthPasses(task.behaviour.health, h.checks++, now - h.startMs);
-    if (passed) {
-      // A healthy update on the first success and on the first success after failures.
-      if (h.initializing || h.consecutiveFailures > 0) this.healthUpdate(task, true);
-      h.initializing = false;
-      h.consecutiveFailures = 0;
-    } else if (h.initializing && p.graceMs > 0 && now - h.startMs <= p.graceMs) {
-      // "Ignoring failure as health check still in grace period"
-    } else {
-      h.consecutiveFailures++;
-      this.healthUpdate(task, false);
-      if (h.consecutiveFailures >= p.consecutiveFailures) {
-        // kill_task: the command executor kills the task (kill policy grace, TASK_KILLING when
-        // the framework can take it); the terminal TASK_KILLED carries healthy=false.
-        h.killedTask = true;
-        const info = task.agent.fwInfos.get(task.fwId);
-        const killing = (info?.capabilities ?? []).some((c) => c.type === 'TASK_KILLING_STATE');
-        this.kill(task, undefined, killing, task.agent.draining?.maxGracePeriodNs);
-        return;
-      }
-    }
-    this.scheduleHealth(task, p.intervalMs);
-  }
-
-  /** TASK_RUNNING with `healthy` and REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, from the executor. */
-  private healthUpdate(task: Task, healthy: boolean): void {
-    this.produce(task, 'TASK_RUNNING', { reason: REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, healthy, cause: 'health', keepState: true });
   }
 
   /** The task ends on its own (fault injection: crash, OOM, ...). */
@@ -211,7 +168,7 @@ export class AgentRuntime {
       this.ctx.timers.cancel(task.life);
       task.life = undefined;
       task.killed = true;
-      this.stopHealth(task);
+      this.health.stop(task);
       this.produce(task, 'TASK_KILLED', { message: 'Killed before the task was launched', cause: 'kill', noExecutor: false });
       return;
     }
@@ -225,7 +182,7 @@ export class AgentRuntime {
     }
     task.killed = true;
     task.killStart = now;
-    this.stopHealth(task);
+    this.health.stop(task);
     this.ctx.timers.cancel(task.life);
     task.life = undefined;
     if (killingCapable) this.produce(task, 'TASK_KILLING', { cause: 'kill' });
@@ -312,7 +269,7 @@ export class AgentRuntime {
 
   forget(task: Task): void {
     task.gone = true;
-    this.stopHealth(task);
+    this.health.stop(task);
     this.ctx.timers.cancel(task.retry);
     this.ctx.timers.cancel(task.life);
     task.retry = undefined;
@@ -380,7 +337,7 @@ export class AgentRuntime {
     if (isTerminalState(st)) {
       this.ctx.timers.cancel(task.life);
       task.life = undefined;
-      this.stopHealth(task);
+      this.health.stop(task);
     }
     if (!task.queue) task.queue = [];
     task.queue.push(status);
@@ -400,106 +357,4 @@ export class AgentRuntime {
       this.sendHead(task, false);
     });
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Task behaviour from labels / command markers.
-
-export const BEHAVIOUR_LABELS = {
-  startupDelayMs: 'sim.startup_delay_ms',
-  failAfterSeconds: 'sim.fail_after_seconds',
-  finishAfterSeconds: 'sim.finish_after_seconds',
-  exitCode: 'sim.exit_code',
-  exitOnSigterm: 'sim.exit_on_sigterm',
-  health: 'sim.health',
-} as const;
-
-/** `healthy` | `unhealthy` | `flap` | `recover-after:<seconds>`; undefined when not one of them. */
-export function parseHealthBehaviour(value: string | undefined): HealthBehaviour | undefined {
-  const v = (value ?? '').trim();
-  if (v === 'healthy' || v === 'unhealthy' || v === 'flap') return { kind: v };
-  const m = /^recover-after:(\d+(?:\.\d+)?)$/.exec(v);
-  if (m) return { kind: 'recover', recoverAfterMs: Number(m[1]) * 1000 };
-  return undefined;
-}
-
-/** Whether check number `n` (from 0), `sinceStartMs` after the checker started, passes. */
-export function healthPasses(b: HealthBehaviour | undefined, n: number, sinceStartMs: number): boolean {
-  switch (b?.kind ?? 'healthy') {
-    case 'unhealthy':
-      return false;
-    case 'flap':
-      return n % 2 === 0;
-    case 'recover':
-      return sinceStartMs >= (b as { recoverAfterMs: number }).recoverAfterMs;
-    default:
-      return true;
-  }
-}
-
-/** TaskInfo.health_check -> the checker's parameters (mesos.proto defaults for absent fields). */
-export function healthParams(info: TaskInfo): HealthParams | undefined {
-  const hc = info.health_check;
-  if (!hc) return undefined;
-  const d = HEALTH_CHECK_DEFAULTS;
-  const secs = (v: number | undefined, def: number): number => Math.max(0, (Number.isFinite(v) ? v! : def) * 1000);
-  return {
-    delayMs: secs(hc.delay_seconds, d.delay_seconds),
-    intervalMs: secs(hc.interval_seconds, d.interval_seconds),
-    graceMs: secs(hc.grace_period_seconds, d.grace_period_seconds),
-    consecutiveFailures: hc.consecutive_failures ?? d.consecutive_failures,
-  };
-}
-
-/** The checker of a task launched with a health_check (not started until TASK_RUNNING). */
-export function healthState(info: TaskInfo): HealthState | undefined {
-  const params = healthParams(info);
-  return params && { params, startMs: 0, initializing: true, consecutiveFailures: 0, checks: 0, timer: undefined, killedTask: false };
-}
-
-/**
- * Behaviour of a task from its TaskInfo: labels (`sim.fail_after_seconds=5`, ...) or markers in the
- * command value (`sleep 1000 # sim:fail-after=5 sim:exit-code=3`). Unknown or absent -> defaults.
- */
-export function behaviourFromTaskInfo(info: TaskInfo, defaults: TaskBehaviour): TaskBehaviour {
-  const b: TaskBehaviour = { ...defaults };
-  const set = (key: string, value: string | undefined): void => {
-    const n = value === undefined || value === '' ? NaN : Number(value);
-    switch (key) {
-      case BEHAVIOUR_LABELS.startupDelayMs:
-      case 'startup-delay-ms':
-        if (Number.isFinite(n) && n >= 0) b.startupDelayMs = n;
-        break;
-      case BEHAVIOUR_LABELS.failAfterSeconds:
-      case 'fail-after':
-        if (Number.isFinite(n) && n >= 0) b.failAfterMs = n * 1000;
-        break;
-      case BEHAVIOUR_LABELS.finishAfterSeconds:
-      case 'finish-after':
-        if (Number.isFinite(n) && n >= 0) b.finishAfterMs = n * 1000;
-        break;
-      case BEHAVIOUR_LABELS.exitCode:
-      case 'exit-code':
-        if (Number.isInteger(n)) b.exitCode = n;
-        break;
-      case BEHAVIOUR_LABELS.health:
-      case 'health': {
-        const h = parseHealthBehaviour(value);
-        if (h) b.health = h;
-        break;
-      }
-      case BEHAVIOUR_LABELS.exitOnSigterm:
-      case 'exit-on-sigterm':
-        b.exitOnSigterm = value === undefined || value === '' || value === 'true' || value === '1';
-        break;
-      default:
-        break;
-    }
-  };
-  for (const l of info.labels?.labels ?? []) set(l.key, l.value);
-  const cmd = info.command?.value;
-  if (cmd && cmd.includes('sim:')) {
-    for (const m of cmd.matchAll(/sim:([a-z-]+)(?:=([^\s]+))?/g)) set(m[1]!, m[2]);
-  }
-  return b;
 }

@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import { jsonCodec, protobufCodec } from '../../src/mesos/codec.js';
 import type { HealthCheck, TaskStatus } from '../../src/mesos/types.js';
-import { healthPasses, parseHealthBehaviour } from '../../src/sim/agent.js';
+import { healthPasses, parseHealthBehaviour } from '../../src/sim/health.js';
 import type { VirtualClock } from '../../src/util/clock.js';
 import { type Stream, ack, acceptCall, frameworkInfo, request, send, subscribed, taskInfo, tick, withSim } from './helpers.js';
 

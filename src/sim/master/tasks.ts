@@ -7,7 +7,7 @@ import type { TaskInfo, TaskState, TaskStatus, TimeInfo } from '../../mesos/type
 import { type Agent, type Framework, type StatusLite, Task, isTerminalState } from '../model.js';
 import { type Res, addInto, containsRes, fromMesos, subInto } from '../resources.js';
 import { bytesEqual, secs } from '../util.js';
-import { healthState } from '../agent.js';
+import { healthState } from '../health.js';
 import type { Allocator } from './allocator.js';
 import type { Reconciler } from './reconcile.js';
 import { type MasterState, MAX_COMPLETED_TASKS_PER_FRAMEWORK } from './state.js';
