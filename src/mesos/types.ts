@@ -141,12 +141,45 @@ export interface CommandInfo {
   user?: string;
 }
 
+/** mesos.v1.HealthCheck (include/mesos/v1/mesos.proto): run by the task's executor. */
+export type HealthCheckType = 'UNKNOWN' | 'COMMAND' | 'HTTP' | 'TCP';
+export type NetworkProtocol = 'IPv4' | 'IPv6';
+export interface HealthCheck {
+  /** Seconds after TASK_RUNNING before the first check (default 15). */
+  delay_seconds?: number;
+  /** Seconds between the end of one check and the start of the next (default 10). */
+  interval_seconds?: number;
+  /** Seconds a check may take; longer counts as a failure; 0 = no limit (default 20). */
+  timeout_seconds?: number;
+  /** Consecutive failures after which the executor kills the task (default 3). */
+  consecutive_failures?: number;
+  /** Seconds after launch during which failures are ignored until the first success (default 10). */
+  grace_period_seconds?: number;
+  type?: HealthCheckType;
+  command?: CommandInfo;
+  http?: { protocol?: NetworkProtocol; scheme?: string; port: number; path?: string; statuses?: number[] };
+  tcp?: { protocol?: NetworkProtocol; port: number };
+}
+
+/** The defaults mesos.proto declares for HealthCheck. */
+export const HEALTH_CHECK_DEFAULTS = {
+  delay_seconds: 15,
+  interval_seconds: 10,
+  timeout_seconds: 20,
+  consecutive_failures: 3,
+  grace_period_seconds: 10,
+} as const;
+
+/** TaskStatus.reason of the executor's TASK_RUNNING updates that carry a health change. */
+export const REASON_TASK_HEALTH_CHECK_STATUS_UPDATED = 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED';
+
 export interface TaskInfo {
   name: string;
   task_id: TaskID;
   agent_id: AgentID;
   resources?: Resource[];
   command?: CommandInfo;
+  health_check?: HealthCheck;
   labels?: { labels?: Array<{ key: string; value?: string }> };
   kill_policy?: { grace_period?: DurationInfo };
   [k: string]: unknown;

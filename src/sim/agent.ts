@@ -6,10 +6,13 @@
  * task. Updates are produced by the executor as in src/launcher/executor.cpp (SOURCE_EXECUTOR,
  * executor_id = task id for command tasks, container_status, fresh uuid).
  */
-import type { TaskState, TaskStatus, FrameworkInfo, TaskInfo } from '../mesos/types.js';
+import { REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, type TaskState, type TaskStatus, type FrameworkInfo } from '../mesos/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
-import { Agent, Task, type TaskBehaviour, isTerminalState } from './model.js';
+import { Agent, Task, isTerminalState } from './model.js';
+import { HealthCheckers } from './health.js';
+
+export { BEHAVIOUR_LABELS, behaviourFromTaskInfo } from './behaviour.js';
 import type { TimerQueue } from './timers.js';
 import { bytesEqual, secs, uuidBytes, type Rng } from './util.js';
 
@@ -48,8 +51,21 @@ export interface AgentRuntimeContext {
 
 export class AgentRuntime {
   private pidCounter = 11000;
+  /** The executors' health checkers. */
+  private readonly health: HealthCheckers;
 
-  constructor(private readonly ctx: AgentRuntimeContext) {}
+  constructor(private readonly ctx: AgentRuntimeContext) {
+    this.health = new HealthCheckers({
+      clock: ctx.clock,
+      timers: ctx.timers,
+      update: (task, healthy) =>
+        this.produce(task, 'TASK_RUNNING', { reason: REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, healthy, cause: 'health', keepState: true }),
+      kill: (task) => {
+        const killing = (task.agent.fwInfos.get(task.fwId)?.capabilities ?? []).some((c) => c.type === 'TASK_KILLING_STATE');
+        this.kill(task, undefined, killing, task.agent.draining?.maxGracePeriodNs);
+      },
+    });
+  }
 
   nextPid(): number {
     return this.pidCounter++;
@@ -99,6 +115,8 @@ export class AgentRuntime {
       task.life = this.ctx.timers.after(task.behaviour.startupDelayMs, () => {
         task.life = undefined;
         if (task.gone || task.killed || isTerminalState(task.state)) return;
+        // The command executor creates the health checker, then forwards TASK_RUNNING.
+        this.health.start(task);
         this.produce(task, 'TASK_RUNNING', { cause: 'executor' });
         this.armLifetime(task);
       });
@@ -150,6 +168,7 @@ export class AgentRuntime {
       this.ctx.timers.cancel(task.life);
       task.life = undefined;
       task.killed = true;
+      this.health.stop(task);
       this.produce(task, 'TASK_KILLED', { message: 'Killed before the task was launched', cause: 'kill', noExecutor: false });
       return;
     }
@@ -163,6 +182,7 @@ export class AgentRuntime {
     }
     task.killed = true;
     task.killStart = now;
+    this.health.stop(task);
     this.ctx.timers.cancel(task.life);
     task.life = undefined;
     if (killingCapable) this.produce(task, 'TASK_KILLING', { cause: 'kill' });
@@ -249,6 +269,7 @@ export class AgentRuntime {
 
   forget(task: Task): void {
     task.gone = true;
+    this.health.stop(task);
     this.ctx.timers.cancel(task.retry);
     this.ctx.timers.cancel(task.life);
     task.retry = undefined;
@@ -278,7 +299,7 @@ export class AgentRuntime {
   produce(
     task: Task,
     state: TaskState,
-    o: { message?: string; reason?: string; source?: TaskStatus['source']; cause: string; noExecutor?: boolean },
+    o: { message?: string; reason?: string; source?: TaskStatus['source']; cause: string; noExecutor?: boolean; healthy?: boolean; keepState?: boolean },
   ): void {
     if (task.gone) return;
     const agent = task.agent;
@@ -291,7 +312,7 @@ export class AgentRuntime {
       const pa = (info?.capabilities ?? []).some((c) => c.type === 'PARTITION_AWARE');
       if (state === 'TASK_KILLED' && agent.draining.markGone && pa) st = 'TASK_GONE_BY_OPERATOR';
     }
-    this.setState(task, st, o.cause);
+    if (!o.keepState) this.setState(task, st, o.cause);
     const status: TaskStatus = {
       task_id: { value: task.id },
       state: st,
@@ -302,6 +323,9 @@ export class AgentRuntime {
     };
     if (o.message !== undefined) status.message = o.message;
     if (reason !== undefined) status.reason = reason;
+    if (o.healthy !== undefined) status.healthy = o.healthy;
+    // "Indicate that a kill occurred due to a failing health check."
+    else if (isTerminalState(st) && task.killed && task.health?.killedTask) status.healthy = false;
     if (!o.noExecutor) {
       status.executor_id = { value: task.executorId };
       status.container_status = {
@@ -313,6 +337,7 @@ export class AgentRuntime {
     if (isTerminalState(st)) {
       this.ctx.timers.cancel(task.life);
       task.life = undefined;
+      this.health.stop(task);
     }
     if (!task.queue) task.queue = [];
     task.queue.push(status);
@@ -332,56 +357,4 @@ export class AgentRuntime {
       this.sendHead(task, false);
     });
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Task behaviour from labels / command markers.
-
-export const BEHAVIOUR_LABELS = {
-  startupDelayMs: 'sim.startup_delay_ms',
-  failAfterSeconds: 'sim.fail_after_seconds',
-  finishAfterSeconds: 'sim.finish_after_seconds',
-  exitCode: 'sim.exit_code',
-  exitOnSigterm: 'sim.exit_on_sigterm',
-} as const;
-
-/**
- * Behaviour of a task from its TaskInfo: labels (`sim.fail_after_seconds=5`, ...) or markers in the
- * command value (`sleep 1000 # sim:fail-after=5 sim:exit-code=3`). Unknown or absent -> defaults.
- */
-export function behaviourFromTaskInfo(info: TaskInfo, defaults: TaskBehaviour): TaskBehaviour {
-  const b: TaskBehaviour = { ...defaults };
-  const set = (key: string, value: string | undefined): void => {
-    const n = value === undefined || value === '' ? NaN : Number(value);
-    switch (key) {
-      case BEHAVIOUR_LABELS.startupDelayMs:
-      case 'startup-delay-ms':
-        if (Number.isFinite(n) && n >= 0) b.startupDelayMs = n;
-        break;
-      case BEHAVIOUR_LABELS.failAfterSeconds:
-      case 'fail-after':
-        if (Number.isFinite(n) && n >= 0) b.failAfterMs = n * 1000;
-        break;
-      case BEHAVIOUR_LABELS.finishAfterSeconds:
-      case 'finish-after':
-        if (Number.isFinite(n) && n >= 0) b.finishAfterMs = n * 1000;
-        break;
-      case BEHAVIOUR_LABELS.exitCode:
-      case 'exit-code':
-        if (Number.isInteger(n)) b.exitCode = n;
-        break;
-      case BEHAVIOUR_LABELS.exitOnSigterm:
-      case 'exit-on-sigterm':
-        b.exitOnSigterm = value === undefined || value === '' || value === 'true' || value === '1';
-        break;
-      default:
-        break;
-    }
-  };
-  for (const l of info.labels?.labels ?? []) set(l.key, l.value);
-  const cmd = info.command?.value;
-  if (cmd && cmd.includes('sim:')) {
-    for (const m of cmd.matchAll(/sim:([a-z-]+)(?:=([^\s]+))?/g)) set(m[1]!, m[2]);
-  }
-  return b;
 }

@@ -11,6 +11,7 @@ import { startSim, type Sim } from './cluster.js';
 import { readFileSync } from 'node:fs';
 import { parseCredentialsFile, type SimAuthenticate, type SimCredential } from './auth.js';
 import { SIM_USAGE } from './usage.js';
+import { INVERSE_OFFER_BEHAVIOURS, type InverseOfferBehaviour, otherFrameworkSpecs } from './others.js';
 
 export { SIM_USAGE };
 
@@ -27,6 +28,9 @@ export interface SimCliOptions {
   authenticate?: SimAuthenticate;
   clockOffsetMs?: number;
   zk?: string;
+  otherFrameworks?: number;
+  otherBehaviours?: InverseOfferBehaviour[];
+  otherTasksPerAgent?: number;
 }
 
 export class SimCliError extends Error {}
@@ -101,6 +105,20 @@ export function parseSimArgs(argv: string[]): SimCliOptions | 'help' {
         o.zk = v;
         break;
       }
+      case '--other-frameworks':
+        o.otherFrameworks = int(flag, value(), 0);
+        break;
+      case '--other-tasks-per-agent':
+        o.otherTasksPerAgent = int(flag, value(), 0);
+        break;
+      case '--other-behaviour':
+      case '--other-behavior': {
+        const list = (value() ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+        const bad = list.filter((b) => !(INVERSE_OFFER_BEHAVIOURS as readonly string[]).includes(b));
+        if (!list.length || bad.length) throw new SimCliError(`--other-behaviour takes ${INVERSE_OFFER_BEHAVIOURS.join(', ')} (comma-separated)`);
+        o.otherBehaviours = list as InverseOfferBehaviour[];
+        break;
+      }
       case '--log-level': {
         const v = value();
         if (!v) throw new SimCliError('--log-level needs a value');
@@ -112,6 +130,9 @@ export function parseSimArgs(argv: string[]): SimCliOptions | 'help' {
     }
   }
   if (o.authenticate && !o.credentials?.length) throw new SimCliError('--authenticate needs --credentials');
+  if ((o.otherBehaviours || o.otherTasksPerAgent !== undefined) && !o.otherFrameworks) {
+    throw new SimCliError('--other-behaviour and --other-tasks-per-agent need --other-frameworks N');
+  }
   return o;
 }
 
@@ -194,6 +215,7 @@ export async function runSimCli(argv: string[], ctx?: unknown, io?: SimCliIo): P
       authenticate: o.authenticate,
       clockOffsetMs: o.clockOffsetMs,
       zk: o.zk,
+      otherFrameworks: o.otherFrameworks ? otherFrameworkSpecs(o.otherFrameworks, o.otherBehaviours, o.otherTasksPerAgent) : undefined,
       logger,
     });
   } catch (e) {
@@ -212,6 +234,7 @@ export async function runSimCli(argv: string[], ctx?: unknown, io?: SimCliIo): P
       const realms = (['frameworks', 'readonly', 'readwrite'] as const).filter((r) => a[r]);
       out(`HTTP Basic authentication: ${realms.join(', ') || 'none'} (${o.credentials.length} principal(s): ${o.credentials.map((c) => c.principal).join(', ')})`);
     }
+    for (const v of sim.others.views()) out(`other framework ${v.name} (${v.frameworkId}): inverse offers ${v.behaviour}`);
     if (o.clockOffsetMs) out(`cluster clock offset: ${o.clockOffsetMs > 0 ? '+' : ''}${o.clockOffsetMs} ms`);
     out('Press Ctrl-C to stop.');
     io?.onStarted?.(sim);

@@ -3,15 +3,15 @@
  * their tasks, the registry, fault injection, and the ground-truth observers.
  */
 import { Subject, type Observable } from 'rxjs';
-import type { Attribute, Event, FrameworkInfo, TaskInfo, TaskState } from '../mesos/types.js';
+import type { Attribute, Event, FrameworkInfo, TaskInfo } from '../mesos/types.js';
 import { RealClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { AgentRuntime, type TaskTransition, behaviourFromTaskInfo } from './agent.js';
 import { MasterNode, type NodeHost } from './http.js';
 import { AGENT_REREGISTER_TIMEOUT_MS, Master, type MasterContext, type SimEvent } from './master.js';
-import { Agent, Conn, Framework, Task, type TaskBehaviour, isTerminalState, taskKey } from './model.js';
+import { Agent, Conn, Task, type TaskBehaviour, isTerminalState } from './model.js';
 import { Registry } from './registry.js';
-import { SimAuth, type SimAuthenticate, type SimCredential } from './auth.js';
+import { SimAuth } from './auth.js';
 import { OffsetClock } from './clock-offset.js';
 import { type Res, containsRes, res, subInto } from './resources.js';
 import { TimerQueue } from './timers.js';
@@ -19,140 +19,11 @@ import { Rng, newUuid } from './util.js';
 import { ZkMasterGroup } from '../zk/master-registrar.js';
 import { parseZkUrl } from '../zk/url.js';
 import type { StateContext } from './views.js';
+import { CallFaults, type Faults, makeFaults } from './faults.js';
+import type { AgentSpec, AgentView, FailoverOptions, GroundTruthTask, SimOptions } from './options.js';
+import { OtherFrameworks, otherFrameworkSpecs } from './others.js';
 
-export interface AgentSpec {
-  hostname?: string;
-  /** Agent IP (default 127.0.1.N: distinct loopback addresses, so MachineIDs are distinct). */
-  ip?: string;
-  port?: number;
-  cpus?: number;
-  mem?: number;
-  disk?: number;
-  /** Port ranges, inclusive (default [[31000, 32000]]). */
-  ports?: Array<[number, number]>;
-  /** Rack (a TEXT attribute `rack`); default rack-(i % racks + 1); null: no rack attribute. */
-  rack?: string | null;
-  /** Extra TEXT attributes. */
-  attributes?: Record<string, string>;
-}
-
-export interface SimOptions {
-  /** Number of agents (default 3) or explicit agents. */
-  agents?: number | AgentSpec[];
-  /** Racks the agents are spread over (default 1). */
-  racks?: number;
-  /** Defaults for generated agents. */
-  agentDefaults?: Omit<AgentSpec, 'hostname' | 'ip' | 'rack'>;
-  /** Time source (default RealClock). Use a VirtualClock in tests and benchmarks. */
-  clock?: Clock;
-  /** Number of master processes (default 1). The first leads. */
-  masters?: number;
-  /** First master's port (0 = ephemeral, the default; otherwise port, port+1, ...). */
-  port?: number;
-  /** --allocation_interval (default 1000 ms). */
-  allocationIntervalMs?: number;
-  logger?: Logger;
-  /** Id of the first leader (default random UUID). */
-  masterId?: string;
-  /** Seed of all randomness (ids, uuids, re-registration delays). */
-  seed?: number;
-  /** --cluster (default "sluice-sim"). */
-  cluster?: string;
-  /** Delay between TASK_STARTING and TASK_RUNNING (default 0). */
-  taskStartupDelayMs?: number;
-  /**
-   * `zk://host:port/mesos`: every master registers an ephemeral sequential `json.info_` znode with
-   * its MasterInfo (as a Mesos master does), the lowest sequence leads, failover() goes through
-   * ZooKeeper (the old leader's node is deleted) and close() removes every node.
-   */
-  zk?: string;
-  /** Per-task behaviour hook (takes precedence over labels / command markers). */
-  taskBehaviour?: (info: TaskInfo, frameworkId: string, agent: AgentView) => Partial<TaskBehaviour> | undefined;
-  /** HTTP Basic credentials the masters accept (Mesos --credentials); see src/sim/auth.ts. */
-  credentials?: SimCredential[];
-  /** Realms requiring authentication (--authenticate_http_*); default { frameworks: true } with credentials. */
-  authenticate?: SimAuthenticate;
-  /** The cluster's clock runs this many ms ahead of `clock` (negative: behind): Date headers, timestamps, windows. */
-  clockOffsetMs?: number;
-}
-
-export interface AgentView {
-  index: number;
-  id: string;
-  hostname: string;
-  ip: string;
-  port: number;
-  rack: string | undefined;
-  up: boolean;
-  partitioned: boolean;
-  registered: boolean;
-  active: boolean;
-  tasks: number;
-}
-
-export interface GroundTruthTask {
-  taskId: string;
-  frameworkId: string;
-  agentId: string;
-  hostname: string;
-  state: TaskState;
-  since: number;
-}
-
-export interface FailoverOptions {
-  /** Index of the master that wins the election (default: the next one). */
-  to?: number;
-  /** Time without any leader (default 0). */
-  gapMs?: number;
-  /** Time the new leader answers 503 "Master has not finished recovery" (default 0). */
-  recoveryMs?: number;
-  /** Agents re-register after a random delay in [0, this) (default 1000 ms). */
-  agentReregisterDelayMs?: number;
-}
-
-interface CallFaultRule {
-  kind: 'reject' | 'delay';
-  remaining: number;
-  status?: number;
-  body?: string;
-  delayMs?: number;
-  types?: string[];
-  endpoint?: 'scheduler' | 'operator';
-}
-
-export interface Faults {
-  /** Destroys the TCP connection of a framework's SUBSCRIBE stream. */
-  cutStream(frameworkId: string): boolean;
-  /** Stops writing HEARTBEATs (stream stays open); all frameworks when no id. */
-  stopHeartbeats(frameworkId?: string): void;
-  resumeHeartbeats(frameworkId?: string): void;
-  /** Leader failover (see FailoverOptions). */
-  failover(opts?: FailoverOptions): Promise<void>;
-  /** The next `n` scheduler calls (optionally only of these types) get `status` (default 503). */
-  rejectCalls(n: number, opts?: { status?: number; body?: string; types?: string[]; endpoint?: 'scheduler' | 'operator' }): void;
-  /** The next `n` scheduler calls are held for `ms` of clock time before being processed. */
-  delayCalls(ms: number, opts?: { count?: number; types?: string[]; endpoint?: 'scheduler' | 'operator' }): void;
-  clearCallFaults(): void;
-  /**
-   * Network partition between an agent and the masters: offers rescinded at once, tasks
-   * reported TASK_UNREACHABLE/TASK_LOST + FAILURE after the ping timeout (75 s), or at once with
-   * `immediate`.
-   */
-  partitionAgent(agent: string, opts?: { immediate?: boolean }): void;
-  /** Heals a partition: the agent re-registers (its tasks come back). */
-  healAgent(agent: string): void;
-  /** Lose an agent: partition + immediately unreachable. */
-  loseAgent(agent: string): void;
-  /** The agent process stops (tasks keep running); the master sees a disconnect. */
-  stopAgent(agent: string): void;
-  /**
-   * The agent process (re)starts and (re-)registers. It keeps its agent id (checkpointed, as a
-   * real 1.12 agent does) unless `fresh` (work dir wiped: registers as a new agent).
-   */
-  restartAgent(agent: string, opts?: { fresh?: boolean }): void;
-  /** A task dies on its own (crash): TASK_FAILED by default. */
-  killTask(frameworkId: string, taskId: string, opts?: { state?: TaskState; message?: string; reason?: string }): boolean;
-}
+export type { AgentSpec, AgentView, FailoverOptions, Faults, GroundTruthTask, SimOptions };
 
 export class Sim {
   readonly clock: Clock;
@@ -166,7 +37,7 @@ export class Sim {
   readonly events$: Observable<SimEvent>;
   private readonly subject = new Subject<SimEvent>();
   private readonly transitionListeners = new Set<(t: TaskTransition) => void>();
-  private readonly callFaults: CallFaultRule[] = [];
+  private readonly callFaults = new CallFaults();
   private leaderIndex: number | undefined;
   /** The masters' ZooKeeper registrations (with SimOptions.zk). */
   zkGroup: ZkMasterGroup | undefined;
@@ -184,6 +55,8 @@ export class Sim {
   private readonly resCache = new Map<string, Res>();
   private closed = false;
   readonly faults: Faults;
+  /** The simulated other frameworks (SimOptions.otherFrameworks). */
+  readonly others: OtherFrameworks;
   private readonly auth: SimAuth | undefined;
 
   constructor(private readonly opts: SimOptions) {
@@ -225,7 +98,23 @@ export class Sim {
       },
     });
     this.buildAgents();
-    this.faults = this.makeFaults();
+    const others = opts.otherFrameworks ?? [];
+    this.others = new OtherFrameworks(
+      { master: () => this.master, timers: this.timers, log: this.log, findAgent: (ref) => this.findAgent(ref), agents: this.agentList },
+      typeof others === 'number' ? otherFrameworkSpecs(others) : others,
+    );
+    this.faults = makeFaults(
+      {
+        master: () => this.master,
+        timers: this.timers,
+        runtime: this.runtime,
+        agents: this.agentList,
+        findAgent: (ref) => this.findAgent(ref),
+        agentConnect: (a) => this.agentConnect(a),
+        failover: (o) => this.failover(o),
+      },
+      this.callFaults.rules,
+    );
   }
 
   // ------------------------------------------------------------------------------------------
@@ -269,6 +158,7 @@ export class Sim {
     }
     // Agents of a fresh cluster register at once.
     this.elect(0, { agentReregisterDelayMs: 0 });
+    this.others.start();
   }
 
   private nodeHost(): NodeHost {
@@ -287,7 +177,7 @@ export class Sim {
       leader: () => (this.leaderIndex === undefined ? undefined : this.nodes[this.leaderIndex]),
       masterOf: (node) => (this.leaderIndex === node.index ? this.master : undefined),
       stateContext: (node) => this.stateContext(node),
-      callFault: (kind, type) => this.takeCallFault(kind, type),
+      callFault: (kind, type) => this.callFaults.take(kind, type),
       emit: (e) => this.emit(e),
       observed: () => this.subject.observed,
       now: () => this.clock.now(),
@@ -386,6 +276,8 @@ export class Sim {
         if (d === 0) this.agentConnect(a);
         else a.regTimer = this.timers.after(d, () => this.agentConnect(a));
       }
+      // The other frameworks notice the new leader and re-subscribe with their ids.
+      this.others.subscribeAll();
       if (master.recovered.size > 0) {
         this.timers.after(AGENT_REREGISTER_TIMEOUT_MS, () => {
           if (this.master !== master) return;
@@ -503,102 +395,6 @@ export class Sim {
 
   agents(): AgentView[] {
     return this.agentList.map((a) => this.agentView(a));
-  }
-
-  // ------------------------------------------------------------------------------------------
-  // Faults
-
-  private takeCallFault(kind: 'scheduler' | 'operator', type: string | undefined): { status?: number; body?: string; delayMs?: number } | undefined {
-    for (let i = 0; i < this.callFaults.length; i++) {
-      const r = this.callFaults[i]!;
-      if ((r.endpoint ?? 'scheduler') !== kind) continue;
-      if (r.types && (type === undefined || !r.types.includes(type))) continue;
-      r.remaining--;
-      if (r.remaining <= 0) this.callFaults.splice(i, 1);
-      if (r.kind === 'reject') return { status: r.status ?? 503, body: r.body ?? '' };
-      return { delayMs: r.delayMs };
-    }
-    return undefined;
-  }
-
-  private framework(fid: string): Framework | undefined {
-    return this.master?.frameworks.get(fid);
-  }
-
-  private makeFaults(): Faults {
-    return {
-      cutStream: (fid) => {
-        const fw = this.framework(fid);
-        if (!fw?.conn || fw.conn.closed) return false;
-        fw.conn.destroy();
-        if (fw.conn.direct) this.master?.exited(fw.conn);
-        return true;
-      },
-      stopHeartbeats: (fid) => {
-        for (const fw of this.master?.frameworks.values() ?? []) if (fid === undefined || fw.id === fid) fw.heartbeatsStopped = true;
-      },
-      resumeHeartbeats: (fid) => {
-        for (const fw of this.master?.frameworks.values() ?? []) if (fid === undefined || fw.id === fid) fw.heartbeatsStopped = false;
-      },
-      failover: (o) => this.failover(o),
-      rejectCalls: (n, o = {}) => {
-        this.callFaults.push({ kind: 'reject', remaining: n, status: o.status ?? 503, body: o.body, types: o.types, endpoint: o.endpoint });
-      },
-      delayCalls: (ms, o = {}) => {
-        this.callFaults.push({ kind: 'delay', remaining: o.count ?? 1, delayMs: ms, types: o.types, endpoint: o.endpoint });
-      },
-      clearCallFaults: () => {
-        this.callFaults.length = 0;
-      },
-      partitionAgent: (ref, o = {}) => {
-        const a = this.findAgent(ref);
-        if (a.partitioned) return;
-        a.partitioned = true;
-        this.timers.cancel(a.regTimer);
-        const m = this.master;
-        if (!m || !a.m) return;
-        if (o.immediate) m.markUnreachable(a, 'health check timed out');
-        else m.disconnectAgent(a);
-      },
-      healAgent: (ref) => {
-        const a = this.findAgent(ref);
-        a.partitioned = false;
-        this.agentConnect(a);
-      },
-      loseAgent: (ref) => this.faults.partitionAgent(ref, { immediate: true }),
-      stopAgent: (ref) => {
-        const a = this.findAgent(ref);
-        if (!a.up) return;
-        a.up = false;
-        this.timers.cancel(a.regTimer);
-        if (this.master && a.m) this.master.disconnectAgent(a);
-      },
-      restartAgent: (ref, o = {}) => {
-        const a = this.findAgent(ref);
-        if (o.fresh) {
-          if (this.master && a.m) this.master.removeAgent(a, 'the agent unregistered');
-          this.runtime.shutdownAgent(a, 'agent-restart');
-          a.id = '';
-        }
-        a.up = true;
-        this.agentConnect(a);
-      },
-      killTask: (fid, tid, o = {}) => {
-        const known = this.master?.frameworks.get(fid)?.tasks.get(tid);
-        if (known && !known.gone && !isTerminalState(known.state)) {
-          this.runtime.terminate(known, o.state ?? 'TASK_FAILED', o.message ?? 'Command exited with status 1', o.reason);
-          return true;
-        }
-        for (const a of this.agentList) {
-          const t = a.tasks.get(taskKey(fid, tid));
-          if (t && !t.gone && !isTerminalState(t.state)) {
-            this.runtime.terminate(t, o.state ?? 'TASK_FAILED', o.message ?? 'Command exited with status 1', o.reason);
-            return true;
-          }
-        }
-        return false;
-      },
-    };
   }
 
   // ------------------------------------------------------------------------------------------

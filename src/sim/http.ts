@@ -7,23 +7,22 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CodecError } from '../mesos/errors.js';
 import { codecFor, encodeJsonText, type Codec } from '../mesos/codec.js';
 import { parseJsonLossless } from '../mesos/json.js';
 import { lookupType } from '../mesos/proto.js';
 import { fromJsonValue } from '../mesos/stout.js';
-import { protobufCodec } from '../mesos/codec.js';
 import type { Call, MachineID, MasterInfo, Schedule } from '../mesos/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Master, SimEvent } from './master.js';
 import { Conn, responseSink } from './model.js';
 import type { TimerQueue } from './timers.js';
 import type { AuthRealm, SimAuth } from './auth.js';
-import { isValidUuidBytes, newUuid, packIp, type Rng } from './util.js';
-import { type StateContext, getAgents, getFrameworks, getState, getTasks, masterStateJson, rolesJson } from './views.js';
+import { newUuid, packIp, type Rng } from './util.js';
+import { type StateContext, masterStateJson, rolesJson, tasksJson } from './views.js';
+import { decodeCall, dispatchSchedulerCall, operatorCall, validateSchedulerCall } from './http-calls.js';
+import { APPLICATION_JSON, APPLICATION_PROTOBUF, type Reply, acceptsMediaType, empty, httpDate, methodNotAllowed, text } from './http-reply.js';
 
-export const APPLICATION_JSON = 'application/json';
-export const APPLICATION_PROTOBUF = 'application/x-protobuf';
+export { APPLICATION_JSON, APPLICATION_PROTOBUF, acceptsMediaType, httpDate };
 
 /** What a master node needs from the simulated cluster. */
 export interface NodeHost {
@@ -45,49 +44,6 @@ export interface NodeHost {
   readonly auth?: SimAuth;
 }
 
-interface Reply {
-  status: number;
-  body?: string | Buffer;
-  contentType?: string;
-  headers?: Record<string, string>;
-}
-
-const text = (status: number, body: string): Reply => ({ status, body, contentType: 'text/plain; charset=utf-8' });
-const empty = (status: number, headers?: Record<string, string>): Reply => ({ status, headers });
-
-function methodNotAllowed(allowed: string[], method: string): Reply {
-  const r = text(405, `405 Method Not Allowed. Expecting one of { '${allowed.join("', '")}' }, but received '${method}'.`);
-  r.headers = { Allow: allowed.join(', ') };
-  return r;
-}
-
-/** libprocess Request::acceptsMediaType */
-export function acceptsMediaType(header: string | undefined, mediaType: string): boolean {
-  const parts = mediaType.split('/').filter((p) => p.length > 0);
-  if (parts.length !== 2) return false;
-  if (header === undefined) return true;
-  const h = header.replace(/[ \t\n]/g, '');
-  const candidates = [mediaType, parts[0] + '/*', '*/*'];
-  for (const cand of candidates) {
-    for (const type of h.split(',').filter((t) => t.length > 0)) {
-      const tokens = type.split(';').filter((t) => t.length > 0);
-      if (tokens.length === 0) continue;
-      if (tokens[0]!.toLowerCase() === cand.toLowerCase()) {
-        const qs: string[] = [];
-        for (const tok of tokens.slice(1)) {
-          const kv = tok.split('=');
-          if (kv[0] === 'q' && kv.length === 2) qs.push(kv[1]!);
-          else if (kv[0] === 'q') qs.push('', '');
-        }
-        if (qs.length !== 1) return true;
-        const q = Number(qs[0]);
-        return Number.isFinite(q) && q > 0;
-      }
-    }
-  }
-  return false;
-}
-
 type Handler = (req: http.IncomingMessage, body: Buffer, url: URL, res: http.ServerResponse) => Reply | undefined | Promise<Reply | undefined>;
 
 const ROUTES = [
@@ -99,6 +55,7 @@ const ROUTES = [
   'machine/up',
   'state',
   'roles',
+  'tasks',
   'redirect',
   'health',
 ] as const;
@@ -114,14 +71,10 @@ const REALMS: Record<Route, AuthRealm | undefined> = {
   'machine/up': 'mesos-master-readwrite',
   state: 'mesos-master-readonly',
   roles: 'mesos-master-readonly',
+  tasks: 'mesos-master-readonly',
   redirect: undefined,
   health: undefined,
 };
-
-/** libprocess's Date header (`%a, %d %b %Y %H:%M:%S GMT`), from the master's clock. */
-export function httpDate(ms: number): string {
-  return new Date(ms).toUTCString();
-}
 
 export class MasterNode {
   readonly server: http.Server;
@@ -269,6 +222,7 @@ export class MasterNode {
       'machine/up': (q, b, u) => this.machineUpDown(q, b, u, 'up'),
       state: (q, _b, u) => this.state(q, u),
       roles: (q, _b, u) => this.roles(q, u),
+      tasks: (_q, _b, u) => this.tasks(u),
       redirect: (q, _b, u) => this.redirectEndpoint(q, u),
       health: () => empty(200),
     };
@@ -301,44 +255,13 @@ export class MasterNode {
   // ------------------------------------------------------------------------------------------
   // /api/v1/scheduler
 
-  private decodeCall(
-    name: 'mesos.v1.scheduler.Call' | 'mesos.v1.master.Call',
-    contentType: string | undefined,
-    body: Buffer,
-  ): { call?: Record<string, unknown>; reply?: Reply } {
-    if (contentType === undefined) return { reply: text(400, "Expecting 'Content-Type' to be present") };
-    if (contentType === APPLICATION_PROTOBUF) {
-      try {
-        return { call: protobufCodec.decode(name, body) };
-      } catch {
-        return { reply: text(400, 'Failed to parse body into Call protobuf') };
-      }
-    }
-    if (contentType === APPLICATION_JSON) {
-      let value: unknown;
-      try {
-        value = parseJsonLossless(body.toString('utf8'));
-      } catch (e) {
-        const msg = (e as Error).message.replace(/^Invalid JSON: /, '');
-        return { reply: text(400, 'Failed to parse body into JSON: ' + msg) };
-      }
-      try {
-        return { call: fromJsonValue(lookupType(name), value) };
-      } catch (e) {
-        const msg = e instanceof CodecError ? e.message : String(e);
-        return { reply: text(400, 'Failed to convert JSON into Call protobuf: ' + msg) };
-      }
-    }
-    return { reply: text(415, `Expecting 'Content-Type' of ${APPLICATION_JSON} or ${APPLICATION_PROTOBUF}`) };
-  }
-
   private async scheduler(req: http.IncomingMessage, body: Buffer, url: URL, res: http.ServerResponse, principal?: string): Promise<Reply | undefined> {
     const lm = this.leaderMaster(url);
     if (lm.reply) return lm.reply;
     const master = lm.master!;
     if (master.recovering) return text(503, 'Master has not finished recovery');
     if (req.method !== 'POST') return methodNotAllowed(['POST'], req.method ?? '');
-    const decoded = this.decodeCall('mesos.v1.scheduler.Call', req.headers['content-type'], body);
+    const decoded = decodeCall('mesos.v1.scheduler.Call', req.headers['content-type'], body);
     if (decoded.reply) return decoded.reply;
     const call = decoded.call as unknown as Call & Record<string, unknown>;
 
@@ -358,51 +281,6 @@ export class MasterNode {
     return reply;
   }
 
-  private validateCall(call: Call & Record<string, unknown>, principal: string | undefined): string | undefined {
-    if (call.type === undefined) return "Expecting 'type' to be present";
-    if (call.type === 'SUBSCRIBE') {
-      if (!call.subscribe) return "Expecting 'subscribe' to be present";
-      const info = call.subscribe.framework_info;
-      if ((info.id?.value ?? '') !== (call.framework_id?.value ?? '')) {
-        return "'framework_id' differs from 'subscribe.framework_info.id'";
-      }
-      if (principal !== undefined && info.principal !== undefined && info.principal !== principal) {
-        return `Authenticated principal '${principal}' does not match principal '${info.principal}' set in \`FrameworkInfo\``;
-      }
-      return undefined;
-    }
-    if (!call.framework_id) return "Expecting 'framework_id' to be present";
-    const need: Record<string, string> = {
-      ACCEPT: 'accept',
-      DECLINE: 'decline',
-      ACCEPT_INVERSE_OFFERS: 'accept_inverse_offers',
-      DECLINE_INVERSE_OFFERS: 'decline_inverse_offers',
-      KILL: 'kill',
-      SHUTDOWN: 'shutdown',
-      ACKNOWLEDGE: 'acknowledge',
-      ACKNOWLEDGE_OPERATION_STATUS: 'acknowledge_operation_status',
-      RECONCILE: 'reconcile',
-      RECONCILE_OPERATIONS: 'reconcile_operations',
-      MESSAGE: 'message',
-      REQUEST: 'request',
-      UPDATE_FRAMEWORK: 'update_framework',
-    };
-    const field = need[call.type];
-    if (field && call[field] === undefined) return `Expecting '${field}' to be present`;
-    if (call.type === 'ACKNOWLEDGE' && !isValidUuidBytes(call.acknowledge!.uuid)) return 'Not a valid UUID';
-    if (call.type === 'ACKNOWLEDGE_OPERATION_STATUS') {
-      const a = call['acknowledge_operation_status'] as { uuid?: Uint8Array; agent_id?: unknown };
-      if (!isValidUuidBytes(a.uuid)) return 'Not a valid UUID';
-      if (a.agent_id === undefined) return "Expecting 'agent_id' to be present";
-    }
-    if (call.type === 'UPDATE_FRAMEWORK') {
-      if ((call.update_framework!.framework_info.id?.value ?? '') !== call.framework_id.value) {
-        return "'framework_id' differs from 'update_framework.framework_info.id'";
-      }
-    }
-    return undefined;
-  }
-
   private schedulerCall(
     master: Master,
     req: http.IncomingMessage,
@@ -410,7 +288,7 @@ export class MasterNode {
     res: http.ServerResponse,
     principal: string | undefined,
   ): Reply | undefined {
-    const err = this.validateCall(call, principal);
+    const err = validateSchedulerCall(call, principal);
     if (err) return text(400, 'Failed to validate scheduler::Call: ' + err);
 
     let codec: Codec | undefined;
@@ -465,58 +343,7 @@ export class MasterNode {
       );
     }
 
-    switch (call.type) {
-      case 'TEARDOWN':
-        master.teardown(fw);
-        return empty(202);
-      case 'ACCEPT':
-        master.accept(fw, call.accept!);
-        return empty(202);
-      case 'DECLINE':
-        master.decline(fw, call.decline!);
-        return empty(202);
-      case 'ACCEPT_INVERSE_OFFERS':
-        master.acceptInverseOffers(fw, call.accept_inverse_offers!, false);
-        return empty(202);
-      case 'DECLINE_INVERSE_OFFERS':
-        master.acceptInverseOffers(fw, call.decline_inverse_offers!, true);
-        return empty(202);
-      case 'REVIVE':
-        master.revive(fw, call.revive ?? {});
-        return empty(202);
-      case 'SUPPRESS':
-        master.suppress(fw, call.suppress ?? {});
-        return empty(202);
-      case 'KILL':
-        master.kill(fw, call.kill!);
-        return empty(202);
-      case 'SHUTDOWN':
-        master.shutdown(fw, call.shutdown!);
-        return empty(202);
-      case 'ACKNOWLEDGE':
-        master.acknowledge(fw, call.acknowledge!);
-        return empty(202);
-      case 'ACKNOWLEDGE_OPERATION_STATUS':
-        return empty(202);
-      case 'RECONCILE':
-        master.reconcile(fw, call.reconcile!);
-        return empty(202);
-      case 'RECONCILE_OPERATIONS':
-        // The Accept check above is kept for compatibility; the answers come as events.
-        master.reconcileOperations(fw, call['reconcile_operations'] as never);
-        return empty(202);
-      case 'MESSAGE':
-        master.message(fw, call.message!);
-        return empty(202);
-      case 'REQUEST':
-        return empty(202);
-      case 'UPDATE_FRAMEWORK': {
-        const r = master.updateFrameworkCall(fw, call.update_framework!);
-        return r.body !== undefined ? text(r.status, r.body) : empty(r.status);
-      }
-      default:
-        return text(501, '501 Not Implemented.');
-    }
+    return dispatchSchedulerCall(master, fw, call);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -528,92 +355,9 @@ export class MasterNode {
     const master = lm.master!;
     if (master.recovering) return text(503, 'Master has not finished recovery');
     if (req.method !== 'POST') return methodNotAllowed(['POST'], req.method ?? '');
-    const decoded = this.decodeCall('mesos.v1.master.Call', req.headers['content-type'], body);
+    const decoded = decodeCall('mesos.v1.master.Call', req.headers['content-type'], body);
     if (decoded.reply) return decoded.reply;
-    const call = decoded.call as Record<string, unknown> & { type?: string };
-    const type = call.type;
-    if (type === undefined) return text(400, "Failed to validate master::Call: Expecting 'type' to be present");
-    const need: Record<string, string> = {
-      UPDATE_MAINTENANCE_SCHEDULE: 'update_maintenance_schedule',
-      START_MAINTENANCE: 'start_maintenance',
-      STOP_MAINTENANCE: 'stop_maintenance',
-      DRAIN_AGENT: 'drain_agent',
-      DEACTIVATE_AGENT: 'deactivate_agent',
-      REACTIVATE_AGENT: 'reactivate_agent',
-      GET_METRICS: 'get_metrics',
-      SET_LOGGING_LEVEL: 'set_logging_level',
-      LIST_FILES: 'list_files',
-      READ_FILE: 'read_file',
-      UPDATE_WEIGHTS: 'update_weights',
-      RESERVE_RESOURCES: 'reserve_resources',
-      UNRESERVE_RESOURCES: 'unreserve_resources',
-      CREATE_VOLUMES: 'create_volumes',
-      DESTROY_VOLUMES: 'destroy_volumes',
-      GROW_VOLUME: 'grow_volume',
-      SHRINK_VOLUME: 'shrink_volume',
-      UPDATE_QUOTA: 'update_quota',
-      SET_QUOTA: 'set_quota',
-      REMOVE_QUOTA: 'remove_quota',
-      TEARDOWN: 'teardown',
-      MARK_AGENT_GONE: 'mark_agent_gone',
-    };
-    const field = need[type];
-    if (field && call[field] === undefined) return text(400, `Failed to validate master::Call: Expecting '${field}' to be present`);
-    const accept = req.headers['accept'];
-    let codec: Codec;
-    if (acceptsMediaType(accept, APPLICATION_JSON)) codec = codecFor(APPLICATION_JSON);
-    else if (acceptsMediaType(accept, APPLICATION_PROTOBUF)) codec = codecFor(APPLICATION_PROTOBUF);
-    else return text(406, `Expecting 'Accept' to allow '${APPLICATION_PROTOBUF}' or '${APPLICATION_JSON}'`);
-    const fault = this.host.callFault('operator', type);
-    if (fault?.status !== undefined) return text(fault.status, fault.body ?? '');
-
-    const respond = (resp: Record<string, unknown>): Reply => ({
-      status: 200,
-      body: codec.encode('mesos.v1.master.Response', resp),
-      contentType: codec.mediaType,
-    });
-    const result = (r: { status: number; body?: string }): Reply => (r.body !== undefined ? text(r.status, r.body) : empty(r.status));
-
-    switch (type) {
-      case 'UNKNOWN':
-        return text(501, '501 Not Implemented.');
-      case 'GET_MAINTENANCE_STATUS':
-        return respond({ type, get_maintenance_status: { status: master.maintenanceStatus() } });
-      case 'GET_MAINTENANCE_SCHEDULE':
-        return respond({ type, get_maintenance_schedule: { schedule: master.ctx.registry.schedule } });
-      case 'UPDATE_MAINTENANCE_SCHEDULE': {
-        const s = (call['update_maintenance_schedule'] as { schedule: Schedule }).schedule;
-        const e = master.validateSchedule(s);
-        if (e) return text(400, e);
-        master.updateSchedule(s);
-        return empty(200);
-      }
-      case 'START_MAINTENANCE':
-        return result(master.startMaintenance((call['start_maintenance'] as { machines?: MachineID[] }).machines ?? []));
-      case 'STOP_MAINTENANCE':
-        return result(master.stopMaintenance((call['stop_maintenance'] as { machines?: MachineID[] }).machines ?? []));
-      case 'GET_AGENTS':
-        return respond({ type, get_agents: getAgents(master) });
-      case 'GET_FRAMEWORKS':
-        return respond({ type, get_frameworks: getFrameworks(master) });
-      case 'GET_TASKS':
-        return respond({ type, get_tasks: getTasks(master) });
-      case 'GET_STATE':
-        return respond({ type, get_state: getState(master) });
-      case 'DRAIN_AGENT': {
-        const d = call['drain_agent'] as { agent_id: { value: string }; max_grace_period?: { seconds?: bigint; nanos?: number }; mark_gone?: boolean };
-        let maxNs: bigint | undefined;
-        if (d.max_grace_period) maxNs = BigInt(d.max_grace_period.seconds ?? 0n) * 1_000_000_000n + BigInt(d.max_grace_period.nanos ?? 0);
-        return result(master.drainAgent(d.agent_id.value, maxNs, d.mark_gone ?? false));
-      }
-      case 'DEACTIVATE_AGENT':
-        return result(master.deactivateAgent((call['deactivate_agent'] as { agent_id: { value: string } }).agent_id.value));
-      case 'REACTIVATE_AGENT':
-        return result(master.reactivateAgent((call['reactivate_agent'] as { agent_id: { value: string } }).agent_id.value));
-      default:
-        // Calls this simulator does not model (metrics, quota, files, volumes, event SUBSCRIBE, ...).
-        return text(501, '501 Not Implemented.');
-    }
+    return operatorCall(master, decoded.call as Record<string, unknown> & { type?: string }, req.headers['accept'], (type) => this.host.callFault('operator', type));
   }
 
   // ------------------------------------------------------------------------------------------
@@ -694,5 +438,11 @@ export class MasterNode {
     const lm = this.leaderMaster(url);
     if (lm.reply) return lm.reply;
     return this.jsonReply(rolesJson(lm.master!), url);
+  }
+
+  private tasks(url: URL): Reply {
+    const lm = this.leaderMaster(url);
+    if (lm.reply) return lm.reply;
+    return this.jsonReply(tasksJson(lm.master!, url.searchParams), url);
   }
 }

@@ -10,3 +10,5 @@ export type { SimEvent } from './master.js';
 export type { TaskTransition } from './agent.js';
 export { BEHAVIOUR_LABELS } from './agent.js';
 export type { TaskBehaviour } from './model.js';
+export { OtherFrameworks, INVERSE_OFFER_BEHAVIOURS, otherFrameworkSpecs } from './others.js';
+export type { InverseOfferBehaviour, OtherFrameworkSpec, OtherFrameworkView, OtherTaskOptions } from './others.js';

@@ -39,6 +39,36 @@ export interface TaskBehaviour {
   exitCode: number;
   /** true: exits as soon as it gets SIGTERM; false (default): only SIGKILL after the grace period ends it. */
   exitOnSigterm: boolean;
+  /** What the task's health checks find (only with a TaskInfo.health_check; default healthy). */
+  health?: HealthBehaviour;
+}
+
+/**
+ * Outcome of each health check: always passes, always fails, alternates (pass first), or fails
+ * until `recoverAfterMs` after the task started running and passes from then on.
+ */
+export type HealthBehaviour = { kind: 'healthy' } | { kind: 'unhealthy' } | { kind: 'flap' } | { kind: 'recover'; recoverAfterMs: number };
+
+/** A task's health check parameters (TaskInfo.health_check with the mesos.proto defaults), in ms. */
+export interface HealthParams {
+  delayMs: number;
+  intervalMs: number;
+  graceMs: number;
+  consecutiveFailures: number;
+}
+
+/** A task's health check and the executor's checker state (src/checks/health_checker.cpp). */
+export interface HealthState {
+  readonly params: HealthParams;
+  /** When the checker started (the task's launch: just before TASK_RUNNING). */
+  startMs: number;
+  /** No check has passed yet (grace period applies). */
+  initializing: boolean;
+  consecutiveFailures: number;
+  checks: number;
+  timer: SimTimer | undefined;
+  /** The executor killed the task after too many failed checks. */
+  killedTask: boolean;
 }
 
 export interface StatusLite {
@@ -57,6 +87,8 @@ export class Task {
   readonly executorPid: number;
   labels: unknown;
   killGraceNs: bigint | undefined;
+  /** TaskInfo.health_check and its checker (agent side), when the task has one. */
+  health: HealthState | undefined;
   /** Master-side executor id (unset for command tasks, as in Mesos). */
   readonly masterExecutorId: string | undefined;
 

@@ -2,6 +2,7 @@
 export const SIM_USAGE = `Usage: sluice sim [--agents N] [--racks N] [--port P] [--masters N] [--seed N]
                  [--allocation-interval MS] [--startup-delay MS] [--log-level LEVEL]
                  [--credentials P:S|FILE]... [--authenticate REALMS] [--clock-offset MS] [--zk URL]
+                 [--other-frameworks N] [--other-behaviour LIST] [--other-tasks-per-agent N]
 
 Runs a simulated Apache Mesos 1.12 master (scheduler API, operator API, maintenance endpoints,
 /master/state) on 127.0.0.1 until interrupted. Point any Mesos client at the printed URL.
@@ -22,4 +23,10 @@ Runs a simulated Apache Mesos 1.12 master (scheduler API, operator API, maintena
   --zk URL                 zk://[user:pass@]host:port[,host:port...]/path: the masters register in
                            ZooKeeper as Mesos masters do (json.info_ nodes, lowest leads); point
                            Sluice at the same URL with --master
+  --other-frameworks N     N simulated other frameworks with tasks on every agent (default 0); they
+                           appear in /master/state, /master/tasks, GET_STATE and get inverse offers
+  --other-behaviour LIST   their answers to inverse offers, in turn over the frameworks (comma-
+                           separated): accept, accept-when-empty, never, decline
+                           (default accept-when-empty,never,decline)
+  --other-tasks-per-agent N  tasks of each other framework on each agent (default 1)
 `;

@@ -80,6 +80,12 @@ function isMasterOnly(s: StatusLite): boolean {
   return s.state === 'TASK_LOST' || s.state === 'TASK_UNREACHABLE' || s.state === 'TASK_GONE_BY_OPERATOR';
 }
 
+/** common/http.cpp json(JSON::ArrayWriter*, const Labels&): /master/state renders Labels as the array of its labels. */
+function labelsJson(labels: unknown): RawJson {
+  const list = (labels as { labels?: unknown[] }).labels ?? [];
+  return new RawJson('[' + list.map((l) => encodeJsonText('mesos.v1.Label', l)).join(',') + ']');
+}
+
 function taskJson(task: Task, state: string, statuses: StatusLite[] | undefined): Record<string, unknown> {
   const o: Record<string, unknown> = {
     id: task.id,
@@ -92,7 +98,7 @@ function taskJson(task: Task, state: string, statuses: StatusLite[] | undefined)
     role: task.role,
     statuses: statusesJson(task, statuses),
   };
-  if (task.labels) o['labels'] = new RawJson(encodeJsonText('mesos.v1.Labels', task.labels));
+  if (task.labels) o['labels'] = labelsJson(task.labels);
   return o;
 }
 
@@ -136,7 +142,7 @@ function frameworkJson(m: Master, fw: Framework): Record<string, unknown> {
     resources: resJson(of.res),
   }));
   o['executors'] = [];
-  if (fw.info.labels) o['labels'] = new RawJson(encodeJsonText('mesos.v1.Labels', fw.info.labels));
+  if (fw.info.labels) o['labels'] = labelsJson(fw.info.labels);
   o['offer_constraints'] = {};
   void m;
   return o;
@@ -214,6 +220,33 @@ export function masterStateJson(m: Master, s: StateContext): string {
   doc['orphan_tasks'] = [];
   doc['unregistered_frameworks'] = [];
   return writeJson(doc);
+}
+
+/**
+ * GET /master/tasks (Master::Http::tasks): the tasks and completed tasks of every active and
+ * completed framework (`framework_id`, `task_id` select), sorted by their first status timestamp
+ * (TaskComparator; `order=asc`, default descending), then `offset` and `limit` (default 100; a
+ * value that is not a number is ignored, as numify<int> failing).
+ */
+export function tasksJson(m: Master, q: URLSearchParams): string {
+  const num = (v: string | null, d: number): number => (v !== null && /^[-+]?\d+$/.test(v.trim()) ? Math.max(0, Number(v)) : d);
+  const limit = num(q.get('limit'), 100);
+  const offset = num(q.get('offset'), 0);
+  const fid = q.get('framework_id');
+  const tid = q.get('task_id');
+  const rows: Array<{ first: number; json: Record<string, unknown> }> = [];
+  const add = (task: Task, state: string, statuses: StatusLite[]): void => {
+    if (tid !== null && task.id !== tid) return;
+    rows.push({ first: statuses[0]?.timestamp ?? -Infinity, json: taskJson(task, state, statuses) });
+  };
+  for (const fw of [...m.frameworks.values(), ...m.completed]) {
+    if (fid !== null && fw.id !== fid) continue;
+    for (const t of fw.tasks.values()) add(t, t.mState, t.statuses());
+    for (const c of fw.completed) add(c.task, c.state, c.statuses);
+  }
+  const asc = q.get('order') === 'asc';
+  rows.sort((a, b) => (asc ? a.first - b.first : b.first - a.first));
+  return writeJson({ tasks: rows.slice(offset, offset + limit).map((r) => r.json) });
 }
 
 export function flagsJson(s: StateContext): Record<string, string> {
@@ -346,14 +379,11 @@ function taskView(task: Task, state: string, statuses: StatusLite[] | undefined)
     agent_id: { value: task.agent.id },
     state,
     resources: toMesos(task.res, { allocationRole: task.role, legacyRole: false }),
-    statuses: (statuses ?? []).map(
-      (s): TaskStatus => ({
-        task_id: { value: task.id },
-        state: s.state,
-        agent_id: { value: task.agent.id },
-        timestamp: s.timestamp,
-      }),
-    ),
+    statuses: (statuses ?? []).map((s): TaskStatus => {
+      const st: TaskStatus = { task_id: { value: task.id }, state: s.state, agent_id: { value: task.agent.id }, timestamp: s.timestamp };
+      if (s.healthy !== undefined) st.healthy = s.healthy;
+      return st;
+    }),
   };
   if (task.masterExecutorId !== undefined) o['executor_id'] = { value: task.masterExecutorId };
   if (task.mSUState !== undefined && task.mEpoch >= 0) o['status_update_state'] = task.mSUState;
