@@ -31,11 +31,9 @@ import type { SchedulerState } from '../scheduler/state.js';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import type { LeaderDetector } from '../client/detector.js';
 import type { HostSnapshot, SluiceMetrics } from '../metrics/metrics.js';
 import type { ExtensionContext, ExtensionStep, RuntimeExtension, SluiceRuntime } from '../runtime/runtime.js';
-import type { AppPlugin, PluginContext } from '../runtime/plugins.js';
-import type { Router } from '../api/router.js';
-import { registerHostRoutes } from '../api/host-routes.js';
 import {
   DEFAULT_LEAD_MS,
   abortMaintenance,
@@ -123,7 +121,7 @@ export class MaintenanceService implements RuntimeExtension {
   private readonly lastDownCheck = new Map<string, number>();
 
   constructor(
-    ctx: Pick<PluginContext, 'store' | 'clock' | 'logger' | 'metrics' | 'masters' | 'secrets' | 'postDrainEnv' | 'auth' | 'rackAttribute' | 'detector'>,
+    ctx: { store: Store; clock: Clock; logger: Logger; metrics?: SluiceMetrics; masters: readonly string[]; secrets?: readonly string[]; postDrainEnv?: readonly string[]; auth?: { principal: string; secret: string }; rackAttribute?: string; detector?: LeaderDetector },
     options: MaintenancePluginOptions = {}) {
     this.store = ctx.store;
     this.clock = ctx.clock;
@@ -845,19 +843,3 @@ export class MaintenanceService implements RuntimeExtension {
   }
 }
 
-/** The plugin registered in APP_PLUGINS. */
-export function maintenancePlugin(options: MaintenancePluginOptions = {}): AppPlugin {
-  let service: MaintenanceService | undefined;
-  return {
-    name: 'maintenance',
-    extension(ctx: PluginContext): RuntimeExtension {
-      service = new MaintenanceService(ctx, options);
-      return service;
-    },
-    routes(router: Router, runtime: SluiceRuntime, ctx: PluginContext): void {
-      if (!service) service = new MaintenanceService(ctx, options);
-      service.attach(runtime);
-      registerHostRoutes(router, service);
-    },
-  };
-}

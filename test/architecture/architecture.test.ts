@@ -49,21 +49,9 @@ const PURE = [/^audit\//, /^scheduler\//, /^sla\//, /^maintenance\/core\//, /^ma
 const IO_PACKAGES = [/^node:/, /^undici$/, /^rxjs/, /^winston/, /^prom-client$/, /^node-zookeeper-client$/, /^(fs|http|https|net|child_process|os|crypto)$/];
 
 const KNOWN: readonly string[] = [
-  'cycle: maintenance/runtime-plugin.ts, runtime/plugins.ts',
-  'folder cycle: api, maintenance, runtime',
   'layer: api/workload-routes.ts -> client/client.ts',
   'layer: cli/commands/job.ts -> runtime/demo.ts',
-  'layer: maintenance/runtime-plugin.ts -> api/router.ts',
-  'layer: maintenance/runtime-plugin.ts -> api/host-routes.ts',
-  'layer: maintenance/runtime-plugin.ts -> runtime/plugins.ts',
   'layer: maintenance/runtime-plugin.ts -> runtime/runtime.ts',
-  'layer: runtime/app.ts -> api/router.ts',
-  'layer: runtime/app.ts -> api/server.ts',
-  'layer: runtime/app.ts -> api/workload-routes.ts',
-  'layer: runtime/app.ts -> config.ts',
-  'layer: runtime/app.ts -> sim/index.ts',
-  'layer: runtime/plugins.ts -> api/router.ts',
-  'layer: cli/commands/start.ts -> runtime/app.ts',
 ];
 
 const area = (f: string): string => (f.includes('/') ? f.split('/')[0]! : f.replace(/\.ts$/, ''));
