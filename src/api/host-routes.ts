@@ -8,25 +8,25 @@
  *   POST /api/v1/hosts/maintenance/abort     {hosts}   SCHEDULED/DRAINING/DRAINED → UP
  *   GET  /api/v1/hosts?states=DRAINING,DRAINED        state, tasks left, SLA blockers, window
  *   POST /api/v1/sla/probe                   {hosts?, racks?, attributes?}   which hosts could be drained now, and why not
- *   GET  /api/v1/sla/safe?rack=R&group_by=host|rack   hosts (racks) safe to drain alone now (src/maintenance/list-safe.ts)
+ *   GET  /api/v1/sla/safe?rack=R&group_by=host|rack   hosts (racks) safe to drain alone now (src/maintenance/core/list-safe.ts)
  *
  * Selectors (`racks`: any of; `attributes`: all of) resolve against the agents the master reports:
- * (hosts ∪ racks) ∩ attributes (src/maintenance/select.ts); one that matches no agent is a 400.
+ * (hosts ∪ racks) ∩ attributes (src/maintenance/core/select.ts); one that matches no agent is a 400.
  *
  * `hosts` is an array of names or a comma-separated string. Times: `window.start` is ISO-8601, `now`,
  * `+10m` (relative to Sluice's clock) or ms since the epoch; durations (`window.duration`, `timeout`)
  * are `30m`, `2h`, `1800s` or a number of seconds. Every field is checked before anything is read or
- * written (src/maintenance/request-validate.ts: types, bounds, unknown fields, window range). Errors:
+ * written (src/maintenance/core/request-validate.ts: types, bounds, unknown fields, window range). Errors:
  * `{error, code, details: [{path?, hostname, code, message}]}` — 400 malformed (bad fields, unknown/bad
  * names, invalid window), 409 conflicts (host already in maintenance, in someone else's window, wrong
  * state), 502 the master refused, 503 no master.
  */
 import { ApiError, type ApiResult, type Router } from './router.js';
-import { MaintenanceError } from '../maintenance/errors.js';
-import type { HostState, StartRequest } from '../maintenance/host-state.js';
-import { validateHostsBody, validateHostsQuery, validateProbeBody, validateSafeQuery, validateStartBody } from '../maintenance/request-validate.js';
-import type { HostSelector } from '../maintenance/select.js';
-import { MasterAuthError, MasterHttpError, MasterUnavailableError } from '../maintenance/operator-client.js';
+import { MaintenanceError } from '../maintenance/core/errors.js';
+import type { HostState, StartRequest } from '../maintenance/core/host-state.js';
+import { validateHostsBody, validateHostsQuery, validateProbeBody, validateSafeQuery, validateStartBody } from '../maintenance/core/request-validate.js';
+import type { HostSelector } from '../maintenance/core/select.js';
+import { MasterAuthError, MasterHttpError, MasterUnavailableError } from '../maintenance/io/operator-client.js';
 import { RuntimeStoppedError } from '../runtime/runtime.js';
 
 /** What the routes need (MaintenanceService implements it). */

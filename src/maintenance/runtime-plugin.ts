@@ -48,22 +48,22 @@ import {
   type HostTransition,
   type InventoryHost,
   type StartRequest,
-} from './host-state.js';
-import { hostProgress, planDrain, type DrainOptions, type DrainPlan, type DrainView, type HostProgress } from './drainer.js';
-import { decideInverseOffer, enterFromUnavailability, windowFromUnavailability, downDecision, type InverseOfferOptions } from './inverse-offers.js';
-import { addWindow, machineEquals, machineIdOf, reconcileSchedule, removeMachines } from './schedule.js';
-import { dryRunStart, slaProbe, probeText } from './probe.js';
-import { listSafe } from './list-safe.js';
-import { hasSelector, selectHosts, type HostSelector, type Selection } from './select.js';
-import type { MasterAgent } from './operator-client.js';
-import { MaintenanceOperatorClient } from './operator-client.js';
-import { ScheduleWriter } from './schedule-writer.js';
+} from './core/host-state.js';
+import { hostProgress, planDrain, type DrainOptions, type DrainPlan, type DrainView, type HostProgress } from './core/drainer.js';
+import { decideInverseOffer, enterFromUnavailability, windowFromUnavailability, downDecision, type InverseOfferOptions } from './core/inverse-offers.js';
+import { addWindow, machineEquals, machineIdOf, reconcileSchedule, removeMachines } from './core/schedule.js';
+import { dryRunStart, slaProbe, probeText } from './core/probe.js';
+import { listSafe } from './core/list-safe.js';
+import { hasSelector, selectHosts, type HostSelector, type Selection } from './core/select.js';
+import type { MasterAgent } from './io/operator-client.js';
+import { MaintenanceOperatorClient } from './io/operator-client.js';
+import { ScheduleWriter } from './io/schedule-writer.js';
 import { PendingOps } from './pending-ops.js';
 import { Step } from './step.js';
-import { cleanText, countBy, hostView, tasksOnAgent, tasksPerHost } from './host-view.js';
-import { runPostDrain } from './post-drain.js';
+import { cleanText, countBy, hostView, tasksOnAgent, tasksPerHost } from './core/host-view.js';
+import { runPostDrain } from './io/post-drain.js';
 import { PENDING_COLLECTION, interruptedPostDrain, resolvePending, type PendingOp } from './core/pending.js';
-import { MaintenanceRequestError, type HostProblem } from './errors.js';
+import { MaintenanceRequestError, type HostProblem } from './core/errors.js';
 import { attributeText } from '../mesos/types.js';
 import { redactText } from '../util/redact.js';
 

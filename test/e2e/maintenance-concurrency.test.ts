@@ -15,7 +15,7 @@ import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
 import { HOSTS_COLLECTION } from '../../src/maintenance/runtime-plugin.js';
 import { maintenancePlugin } from '../../src/app/maintenance.js';
-import type { HostRecord } from '../../src/maintenance/host-state.js';
+import type { HostRecord } from '../../src/maintenance/core/host-state.js';
 import { startSluice, type SluiceApp } from '../../src/app/app.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import { VirtualClock } from '../../src/util/clock.js';

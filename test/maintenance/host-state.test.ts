@@ -12,9 +12,9 @@ import {
   transitionLogFields,
   type HostRecord,
   type HostState,
-} from '../../src/maintenance/host-state.js';
-import { IllegalTransitionError, MaintenanceRequestError } from '../../src/maintenance/errors.js';
-import { enterFromUnavailability } from '../../src/maintenance/inverse-offers.js';
+} from '../../src/maintenance/core/host-state.js';
+import { IllegalTransitionError, MaintenanceRequestError } from '../../src/maintenance/core/errors.js';
+import { enterFromUnavailability } from '../../src/maintenance/core/inverse-offers.js';
 import { HOUR, MIN, T0, hostMap, inventory } from './helpers.js';
 
 const LEAD = { lead_ms: HOUR };

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { MaintenanceFieldError, validateHostsBody, validateHostsQuery, validateStartBody } from '../../src/maintenance/request-validate.js';
-import { MAINTENANCE_LIMITS } from '../../src/maintenance/host-state.js';
+import { MaintenanceFieldError, validateHostsBody, validateHostsQuery, validateStartBody } from '../../src/maintenance/core/request-validate.js';
+import { MAINTENANCE_LIMITS } from '../../src/maintenance/core/host-state.js';
 import { HOUR, MIN, T0 } from './helpers.js';
 
 const DAY = 24 * HOUR;

@@ -10,10 +10,10 @@ import {
   toUnavailability,
   validateSchedule,
   windowOf,
-} from '../../src/maintenance/schedule.js';
-import { ScheduleError } from '../../src/maintenance/errors.js';
-import { startMaintenance, transition } from '../../src/maintenance/host-state.js';
-import { enterFromUnavailability } from '../../src/maintenance/inverse-offers.js';
+} from '../../src/maintenance/core/schedule.js';
+import { ScheduleError } from '../../src/maintenance/core/errors.js';
+import { startMaintenance, transition } from '../../src/maintenance/core/host-state.js';
+import { enterFromUnavailability } from '../../src/maintenance/core/inverse-offers.js';
 import { readFixture } from '../helpers/fixtures.js';
 import { HOUR, MIN, T0, hostMap, inventory } from './helpers.js';
 

@@ -10,10 +10,10 @@ import type { Call, Event } from '../../src/mesos/types.js';
 import { applyCommand, onEvent, onTick, type SchedulerCommand } from '../../src/scheduler/reducer.js';
 import { createState, type SchedulerState } from '../../src/scheduler/state.js';
 import { agentCapacity, workloadJobs, workloadRows } from '../../src/scheduler/workload-rows.js';
-import { blockedHosts, hostKey, startMaintenance, transition, type HostRecord } from '../../src/maintenance/host-state.js';
-import { planDrain, type DrainView } from '../../src/maintenance/drainer.js';
-import { requiredUp } from '../../src/maintenance/sla.js';
-import { decideInverseOffer } from '../../src/maintenance/inverse-offers.js';
+import { blockedHosts, hostKey, startMaintenance, transition, type HostRecord } from '../../src/maintenance/core/host-state.js';
+import { planDrain, type DrainView } from '../../src/maintenance/core/drainer.js';
+import { requiredUp } from '../../src/maintenance/core/sla.js';
+import { decideInverseOffer } from '../../src/maintenance/core/inverse-offers.js';
 import { offer, offersEvent, spec, subscribed, update } from '../scheduler/helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -4,7 +4,7 @@ import { flagHelp, parseFlags, type FlagSpecs } from '../args.js';
 import { CliError, write, type CliContext, type CommandModule } from '../command.js';
 import { json, table } from '../output.js';
 import { API_FLAGS } from './job.js';
-import { parseDuration, fmtDuration } from '../../maintenance/format.js';
+import { parseDuration, fmtDuration } from '../../maintenance/core/format.js';
 import { SELECT_FLAGS, SELECT_HELP, selectionBody } from '../host-select.js';
 
 const FLAGS: FlagSpecs = {

@@ -6,7 +6,7 @@
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
 import type { KillCost } from '../../sla/index.js';
 import { durationMs, isLive, isRowUp, killCost, slaStatus } from '../../sla/index.js';
-import { hostKey } from '../host-state.js';
+import { hostKey } from './host-state.js';
 import type { AgentCapacity, DrainView, JobView } from './drain-types.js';
 
 export interface JobCtx {

@@ -17,7 +17,7 @@
  */
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
 import { describeSla, isServing, JobKillLedger, refillTime, upFrom } from '../../sla/index.js';
-import { fmtClock, slaBlockerText } from '../format.js';
+import { fmtClock, slaBlockerText } from './format.js';
 import type { CapacityPool, JobCtx, RowCost } from './drain-context.js';
 import { hostsOf, keyOf, replacementOf, rowCost, takeRow } from './drain-context.js';
 import type { Blocker, DrainOptions, KillOrder, KillReason, SurgeOrder, WaitItem } from './drain-types.js';

@@ -27,16 +27,16 @@
  */
 import type { HostRecord, HostState, LeadOptions } from './host-state.js';
 import { admissions, hostKey, isBlocked, scheduledReason } from './host-state.js';
-import type { SlaInstance } from '../sla/index.js';
-import { isLive } from '../sla/index.js';
+import type { SlaInstance } from '../../sla/index.js';
+import { isLive } from '../../sla/index.js';
 import { fmtClock, fmtDuration } from './format.js';
-import type { DrainOptions, DrainPlan, DrainView, HostProgress, PlannedTransition, TimeoutNotice } from './core/drain-types.js';
-import { DEFAULT_DRAIN_OPTIONS } from './core/drain-types.js';
-import { buildJobContexts, CapacityPool, indexRows, keyOf, type JobCtx, type RowIndex } from './core/drain-context.js';
-import { jobFinishEstimate, mbbPlausible } from './core/drain-estimate.js';
-import { decideJob, PlanOutput } from './core/drain-jobs.js';
+import type { DrainOptions, DrainPlan, DrainView, HostProgress, PlannedTransition, TimeoutNotice } from './drain-types.js';
+import { DEFAULT_DRAIN_OPTIONS } from './drain-types.js';
+import { buildJobContexts, CapacityPool, indexRows, keyOf, type JobCtx, type RowIndex } from './drain-context.js';
+import { jobFinishEstimate, mbbPlausible } from './drain-estimate.js';
+import { decideJob, PlanOutput } from './drain-jobs.js';
 
-export * from './core/drain-types.js';
+export * from './drain-types.js';
 
 /**
  * Estimated time (absolute ms) at which each given host could be empty if it were draining now,

@@ -13,7 +13,7 @@
  *   and the stored tail is the last MAX_TAIL characters.
  */
 import { spawn } from 'node:child_process';
-import { maskSecrets, redactText } from '../util/redact.js';
+import { maskSecrets, redactText } from '../../util/redact.js';
 
 export const NEVER_PASSED: readonly string[] = ['SLUICE_SECRET', 'SLUICE_API_TOKEN'];
 const ALWAYS: readonly string[] = ['PATH', 'HOME', 'LANG'];

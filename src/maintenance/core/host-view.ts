@@ -3,9 +3,9 @@
  * hook (its command and its output) leaves Sluice masked: configured secret values and
  * credential-looking text (src/util/redact.ts).
  */
-import { maskSecrets, redactText } from '../util/redact.js';
+import { maskSecrets, redactText } from '../../util/redact.js';
 import type { HostProgress } from './drainer.js';
-import type { SchedulerState } from '../scheduler/state.js';
+import type { SchedulerState } from '../../scheduler/state.js';
 import type { HostRecord } from './host-state.js';
 import { hostKey } from './host-state.js';
 
