@@ -13,7 +13,7 @@
  */
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
-import { HOSTS_COLLECTION } from '../../src/maintenance/runtime-plugin.js';
+import { HOSTS_COLLECTION } from '../../src/maintenance/core/loop-state.js';
 import { maintenancePlugin } from '../../src/app/maintenance.js';
 import type { HostRecord } from '../../src/maintenance/core/host-state.js';
 import { startSluice, type SluiceApp } from '../../src/app/app.js';

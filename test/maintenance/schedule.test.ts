@@ -63,7 +63,7 @@ describe('maintenance schedule merge', () => {
     expect(e.problems).to.have.length(1);
     expect(e.problems[0]!.hostname).to.equal('AGENT-1');
     expect(e.problems[0]!.message).to.match(/already in a maintenance window posted by someone else \(window starting .* for 3600s\)/);
-    expect(e.httpStatus).to.equal(409);
+    expect(e.outcome).to.equal('conflict');
   });
 
   it('moves our own machines (idempotent re-post after a restart)', () => {

@@ -27,6 +27,7 @@ import { nullLogger, type Logger } from '../../util/logger.js';
 import { redactText, redactUrl } from '../../util/redact.js';
 import { validateSchedule } from '../core/schedule.js';
 import { ScheduleError } from '../core/errors.js';
+import type { MasterAgent, MasterStateView } from '../core/master.js';
 
 export class MasterHttpError extends Error {
   override readonly name: string = 'MasterHttpError';
@@ -69,21 +70,7 @@ export class MasterUnavailableError extends Error {
   override readonly name = 'MasterUnavailableError';
 }
 
-/** An agent as the master's /master/state lists it. */
-export interface MasterAgent {
-  agent_id: string;
-  hostname: string;
-  ip?: string;
-  rack?: string;
-  /** The agent's attributes as /master/state shows them (text; scalars, sets, ranges as text). */
-  attributes?: Record<string, string>;
-}
-
-export interface MasterStateView {
-  agents: MasterAgent[];
-  /** agent id -> frameworks holding tasks or offers on it. */
-  frameworksOnAgent: Map<string, string[]>;
-}
+export type { MasterAgent, MasterStateView } from '../core/master.js';
 
 export interface OperatorClientOptions {
   masters: readonly string[];
