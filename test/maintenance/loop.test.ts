@@ -231,8 +231,10 @@ describe('maintenance loop reducer (pure)', () => {
     const st = h.start(['h1']);
     h.done(st.io[0]!);
     const w = { start: { nanoseconds: BigInt(T0 + 7200_000) * 1_000_000n } };
-    // the read came from before that write: it shows h1 without our window, h2 with someone else's
-    const schedule: Schedule = { windows: [{ machine_ids: [{ hostname: 'h2', ip: '10.0.0.2' }], unavailability: w }] };
+    // the read ran after that write (our window on h1) and someone else's on h2; h1 was written
+    // after the read was asked for, so it is left alone (not taken for an external window)
+    const ours = { start: { nanoseconds: BigInt(h.rec('h1')!.window!.start_ms) * 1_000_000n } };
+    const schedule: Schedule = { windows: [{ machine_ids: [{ hostname: 'h1', ip: '10.0.0.1' }], unavailability: ours }, { machine_ids: [{ hostname: 'h2', ip: '10.0.0.2' }], unavailability: w }] };
     const r = h.in({ kind: 'io', result: { kind: 'reconcile-read', request: t.io[0] as Extract<IoRequest, { kind: 'reconcile-read' }>, schedule, status: {}, state: masterState() } });
     expect(h.rec('h2')).to.include({ origin: 'external', state: 'SCHEDULED' });
     expect(h.rec('h1')).to.include({ origin: 'sluice', state: 'DRAINING' });
