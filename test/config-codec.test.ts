@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { startSluice } from '../src/runtime/app.js';
+import { startSluice } from '../src/app/app.js';
 import { startSim } from '../src/sim/index.js';
 import { createLogger } from '../src/util/logger.js';
 

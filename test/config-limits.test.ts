@@ -13,7 +13,7 @@ import { expect } from 'chai';
 import winston from 'winston';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../src/mesos/recordio.js';
-import { startSluice, type SluiceApp } from '../src/runtime/app.js';
+import { startSluice, type SluiceApp } from '../src/app/app.js';
 import { startSim, type Sim } from '../src/sim/index.js';
 import { VirtualClock } from '../src/util/clock.js';
 

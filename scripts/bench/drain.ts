@@ -11,7 +11,7 @@
  * Drain: 10 whole racks = 1,000 hosts = 20%. Replacements take `--startup` (30 s) to reach
  * RUNNING, kills take `--kill` (5 s) to become terminal.
  *
- * The drain runs in the discrete-event simulator of src/maintenance/simulate.ts, driven by the
+ * The drain runs in the discrete-event simulator of src/maintenance/core/simulate.ts, driven by the
  * pure planner (planDrain) — no HTTP. Three runs on the same cluster:
  *   1. Sluice: every host drains at once, make-before-break where capacity allows (the default);
  *   2. Sluice, break-before-make only (make-before-break off): the SLA budgets alone pace it;
@@ -45,12 +45,12 @@
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { startMaintenance, type HostRecord, type InventoryHost } from '../../src/maintenance/host-state.js';
-import { planDrain, type DrainOptions, type DrainPlan, type DrainView, type JobView } from '../../src/maintenance/drainer.js';
-import { simulateDrain, prng, type SimHost, type SimResult } from '../../src/maintenance/simulate.js';
+import { startMaintenance, type HostRecord, type InventoryHost } from '../../src/maintenance/core/host-state.js';
+import { planDrain, type DrainOptions, type DrainPlan, type DrainView, type JobView } from '../../src/maintenance/core/drainer.js';
+import { simulateDrain, prng, type SimHost, type SimResult } from '../../src/maintenance/core/simulate.js';
 import type { SlaInstance } from '../../src/sla/index.js';
 import { requiredUp } from '../../src/sla/index.js';
-import { fmtDuration } from '../../src/maintenance/format.js';
+import { fmtDuration } from '../../src/maintenance/core/format.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);

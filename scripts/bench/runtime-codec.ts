@@ -23,7 +23,7 @@ import { loadConfig, type Codec as CodecName } from '../../src/config.js';
 import { jsonCodec, protobufCodec, type Codec } from '../../src/mesos/codec.js';
 import { encodeRecord } from '../../src/mesos/recordio.js';
 import type { Event, Offer } from '../../src/mesos/types.js';
-import { startSluice } from '../../src/runtime/app.js';
+import { startSluice } from '../../src/app/app.js';
 import { createLogger, nullLogger } from '../../src/util/logger.js';
 
 function arg(name: string, def: number): number {

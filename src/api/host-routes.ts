@@ -1,66 +1,105 @@
 /**
- * Operator API routes of host maintenance (src/maintenance/runtime-plugin.ts does the work):
+ * Operator API routes of host maintenance (src/maintenance/io/service.ts does the work):
  *
  *   POST /api/v1/hosts/maintenance/start     {hosts?, racks?, attributes?, window?{start, duration}, group_by?,
  *                                            max_parallel?, timeout?, force?, post_drain?, dry_run?}
  *                                            → 202 (200 dry run); with a selector the answer has `selection`
- *   POST /api/v1/hosts/maintenance/complete  {hosts}   DRAINED/DOWN → UP (machine up, window removed)
- *   POST /api/v1/hosts/maintenance/abort     {hosts}   SCHEDULED/DRAINING/DRAINED → UP
+ *   POST /api/v1/hosts/maintenance/complete  {hosts, reason?}   DRAINED/DOWN → UP (machine up, window removed)
+ *   POST /api/v1/hosts/maintenance/abort     {hosts, reason?}   SCHEDULED/DRAINING/DRAINED → UP
+ *   GET  /api/v1/hosts/requests                       the operator requests behind the hosts (who, why, progress)
  *   GET  /api/v1/hosts?states=DRAINING,DRAINED        state, tasks left, SLA blockers, window
  *   POST /api/v1/sla/probe                   {hosts?, racks?, attributes?}   which hosts could be drained now, and why not
- *   GET  /api/v1/sla/safe?rack=R&group_by=host|rack   hosts (racks) safe to drain alone now (src/maintenance/list-safe.ts)
+ *   GET  /api/v1/sla/safe?rack=R&group_by=host|rack   hosts (racks) safe to drain alone now (src/maintenance/core/list-safe.ts)
  *
  * Selectors (`racks`: any of; `attributes`: all of) resolve against the agents the master reports:
- * (hosts ∪ racks) ∩ attributes (src/maintenance/select.ts); one that matches no agent is a 400.
+ * (hosts ∪ racks) ∩ attributes (src/maintenance/core/select.ts); one that matches no agent is a 400.
  *
  * `hosts` is an array of names or a comma-separated string. Times: `window.start` is ISO-8601, `now`,
  * `+10m` (relative to Sluice's clock) or ms since the epoch; durations (`window.duration`, `timeout`)
  * are `30m`, `2h`, `1800s` or a number of seconds. Every field is checked before anything is read or
- * written (src/maintenance/request-validate.ts: types, bounds, unknown fields, window range). Errors:
+ * written (src/maintenance/core/request-validate.ts: types, bounds, unknown fields, window range). Errors:
  * `{error, code, details: [{path?, hostname, code, message}]}` — 400 malformed (bad fields, unknown/bad
  * names, invalid window), 409 conflicts (host already in maintenance, in someone else's window, wrong
  * state), 502 the master refused, 503 no master.
+ *
+ * The maintenance module answers with domain outcomes (src/maintenance/core/outcome.ts); this file
+ * alone turns them into HTTP statuses. `reason` (start, complete, abort) and the caller's identity
+ * (`req.actor`, set by authentication; 'local' without it) are recorded on the hosts and in the
+ * audit trail. Reads (hosts, requests, probe, safe list) see the state as last written to disk.
  */
-import { ApiError, type ApiResult, type Router } from './router.js';
-import { MaintenanceError } from '../maintenance/errors.js';
-import type { HostState, StartRequest } from '../maintenance/host-state.js';
-import { validateHostsBody, validateHostsQuery, validateProbeBody, validateSafeQuery, validateStartBody } from '../maintenance/request-validate.js';
-import type { HostSelector } from '../maintenance/select.js';
-import { MasterAuthError, MasterHttpError, MasterUnavailableError } from '../maintenance/operator-client.js';
+import { ApiError, type ApiRequest, type ApiResult, type Router } from './router.js';
+import { MaintenanceError } from '../maintenance/core/errors.js';
+import type { HostState, StartRequest } from '../maintenance/core/host-state.js';
+import { isFailure, type Outcome, type Reply } from '../maintenance/core/outcome.js';
+import { validateEndBody, validateHostsQuery, validateProbeBody, validateSafeQuery, validateStartBody } from '../maintenance/core/request-validate.js';
+import type { HostSelector } from '../maintenance/core/select.js';
 import { RuntimeStoppedError } from '../runtime/runtime.js';
 
-/** What the routes need (MaintenanceService implements it). */
+/** Who asks, and why (recorded on the hosts and in the audit trail). */
+export interface RequestMeta {
+  actor: string;
+  reason?: string;
+}
+
+/** What the routes need (src/maintenance/io/service.ts implements it). */
 export interface HostMaintenanceService {
   /** The scheduler's clock (relative window starts like "+10m" use it). */
   now(): number;
-  start(req: StartRequest & { select?: HostSelector }): Promise<unknown>;
-  end(verb: 'complete' | 'abort', hosts: readonly string[]): Promise<unknown>;
-  query(states: readonly HostState[] | undefined): Promise<unknown>;
-  probe(hosts: readonly string[], select?: HostSelector): Promise<unknown>;
-  listSafe(q: { racks?: string[]; group_by: 'host' | 'rack' }): Promise<unknown>;
+  start(req: StartRequest & { select?: HostSelector }, who: RequestMeta): Promise<Reply>;
+  end(verb: 'complete' | 'abort', hosts: readonly string[], who: RequestMeta): Promise<Reply>;
+  query(states: readonly HostState[] | undefined): Promise<Reply>;
+  requests(): Promise<Reply>;
+  probe(hosts: readonly string[], select?: HostSelector): Promise<Reply>;
+  listSafe(q: { racks?: string[]; group_by: 'host' | 'rack' }): Promise<Reply>;
 }
 
-/** Maps errors of the maintenance service to `{error, code, details}` answers. */
+/** The HTTP status of each domain outcome: the only place it is decided. */
+export const OUTCOME_STATUS: Readonly<Record<Outcome, number>> = {
+  ok: 200,
+  accepted: 202,
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  upstream_error: 502,
+  unavailable: 503,
+  stopped: 503,
+  failed: 500,
+};
+
+function apiError(status: number, error: string, details: unknown, code: string | undefined): ApiError {
+  const err = new ApiError(status, error, details);
+  if (code !== undefined) (err as ApiError & { code?: string }).code = code;
+  return err;
+}
+
+/** A reply as an HTTP answer (failures thrown as `{error, code, details}`). */
+export function toApiResult(r: Reply): ApiResult {
+  if (!isFailure(r)) return { status: OUTCOME_STATUS[r.outcome], body: r.body };
+  throw apiError(OUTCOME_STATUS[r.outcome], r.error, r.details, r.code);
+}
+
+/** Maps what was thrown (request validation, a stopped runtime) to `{error, code, details}` answers. */
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
-  if (e instanceof MaintenanceError) {
-    const err = new ApiError(e.httpStatus, e.message, e.problems);
-    (err as ApiError & { code?: string }).code = e.code;
-    return err;
-  }
-  if (e instanceof MasterUnavailableError) return new ApiError(503, 'no Mesos master reachable', e.message);
-  if (e instanceof MasterAuthError) return new ApiError(502, e.message, { status: e.status, principal: e.principal ?? null });
-  if (e instanceof MasterHttpError) return new ApiError(502, `the Mesos master refused: ${e.body.trim() || e.status}`, { status: e.status, body: e.body, url: e.url });
+  if (e instanceof MaintenanceError) return apiError(OUTCOME_STATUS[e.outcome], e.message, e.problems, e.code);
   if (e instanceof RuntimeStoppedError) return new ApiError(503, 'the scheduler cannot take commands now', e.message);
   return new ApiError(500, `maintenance request failed: ${(e as Error)?.message ?? String(e)}`);
 }
 
-async function guarded(fn: () => Promise<ApiResult>): Promise<ApiResult> {
+async function guarded(fn: () => Promise<Reply>): Promise<ApiResult> {
+  let r: Reply;
   try {
-    return await fn();
+    r = await fn();
   } catch (e) {
     throw toApiError(e);
   }
+  return toApiResult(r);
+}
+
+/** The caller as authentication named it ('local' without authentication). */
+function who(req: ApiRequest, reason: string | undefined): RequestMeta {
+  const actor = typeof req.actor === 'string' && req.actor ? req.actor : 'local';
+  return reason !== undefined ? { actor, reason } : { actor };
 }
 
 export function registerHostRoutes(router: Router, svc: HostMaintenanceService): void {
@@ -70,9 +109,8 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
     '/api/v1/hosts/maintenance/start',
     async (req) =>
       guarded(async () => {
-        const r = validateStartBody(await req.json(), clockNow());
-        const body = await svc.start(r);
-        return { status: r.dry_run ? 200 : 202, body };
+        const { reason, ...r } = validateStartBody(await req.json(), clockNow());
+        return svc.start(r, who(req, reason));
       }),
     { summary: 'Put hosts in maintenance (drain within SLAs, then machine down)' },
   );
@@ -82,8 +120,8 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
       `/api/v1/hosts/maintenance/${verb}`,
       async (req) =>
         guarded(async () => {
-          const hosts = validateHostsBody(await req.json(), `host maintenance ${verb}`);
-          return { status: 200, body: await svc.end(verb, hosts) };
+          const b = validateEndBody(await req.json(), `host maintenance ${verb}`);
+          return svc.end(verb, b.hosts, who(req, b.reason));
         }),
       { summary: verb === 'complete' ? 'Bring hosts back UP after maintenance (machine up)' : 'Abort maintenance: hosts back to UP' },
     );
@@ -94,17 +132,19 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
     async (req) =>
       guarded(async () => {
         const states = validateHostsQuery(req.query);
-        return { status: 200, body: await svc.query(states) };
+        return svc.query(states);
       }),
     { summary: 'Hosts in maintenance: state, tasks left, SLA blockers, window' },
   );
+
+  router.get('/api/v1/hosts/requests', async () => guarded(() => svc.requests()), { summary: 'Maintenance requests: who asked, why, hosts and their states' });
 
   router.post(
     '/api/v1/sla/probe',
     async (req) =>
       guarded(async () => {
         const r = validateProbeBody(await req.json(), 'sla probe');
-        return { status: 200, body: await svc.probe(r.hosts, r.select) };
+        return svc.probe(r.hosts, r.select);
       }),
     { summary: 'Which hosts could be drained now without breaking an SLA, and why not' },
   );
@@ -114,7 +154,7 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
     async (req) =>
       guarded(async () => {
         const q = validateSafeQuery(req.query);
-        return { status: 200, body: await svc.listSafe(q) };
+        return svc.listSafe(q);
       }),
     { summary: 'Hosts (or racks) that could be drained alone right now without breaking any SLA' },
   );

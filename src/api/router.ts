@@ -18,6 +18,8 @@ export interface ApiRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
+  /** Who is asking, when authentication named the caller (an operator name, "token"); absent: the local user. */
+  actor?: string;
   /**
    * The body parsed as JSON: a JSON object, or undefined when the body is empty. 400 ApiError when it
    * is not valid JSON or not an object (every route of this API takes an object); 413 when too large.

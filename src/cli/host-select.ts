@@ -2,7 +2,7 @@
  * The host-selection flags of `sluice host maintenance start` and `sluice sla probe`:
  *   h1,h2 (positionals)  --hosts-file FILE|-  --rack R (repeatable)  --attribute key=value (repeatable)
  * The CLI reads the hosts file (bounded); the API resolves racks and attributes against the agents
- * the master reports: (hosts ∪ file ∪ racks) ∩ attributes (src/maintenance/select.ts).
+ * the master reports: (hosts ∪ file ∪ racks) ∩ attributes (src/maintenance/core/select.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,6 +1,4 @@
-/** The runtime edge: the decision loop with write-ahead persistence, the composed app, plugins. */
+/** The runtime: the decision loop with write-ahead persistence, and the extension interface (composition: src/app). */
 export * from './runtime.js';
 export * from './persist.js';
-export * from './app.js';
-export * from './plugins.js';
 export { DEMO_JOBS, EXAMPLE_JOB } from './demo.js';

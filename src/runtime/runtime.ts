@@ -4,7 +4,9 @@
  *
  * - loads the state from the store, subscribes with the saved framework id (SchedulerClient),
  * - feeds every input (Mesos events, disconnects, ticks, operator commands, failed calls) through
- *   the reducers one at a time, in arrival order (a single loop owns the SchedulerState),
+ *   the reducers one at a time, in arrival order (a single loop owns the SchedulerState); a failed
+ *   call goes back to whoever issued it (the scheduler's reducer, or the extension that asked),
+ * - answers reads (`read`) from the state exactly as the last durable write left it,
  * - writes what a batch of steps changed to the store in ONE atomic, fsynced batch, and only then
  *   sends the calls those steps produced (write-ahead: a task is on disk as LAUNCHING before the
  *   ACCEPT launching it leaves; a status is on disk before it is acknowledged; a job is on disk
@@ -95,6 +97,12 @@ export interface ExtensionStep {
    * once durable (src/audit/types.ts).
    */
   audit?: AuditInput[];
+  /**
+   * Called once this step's batch is durable (before its calls are sent): where an extension hands
+   * its I/O requests to its executor and answers its waiting operator requests. It must not change
+   * state: results come back as new inputs (`run`).
+   */
+  afterDurable?: () => void;
 }
 
 /**
@@ -109,6 +117,8 @@ export interface RuntimeExtension {
   onEvent?(event: Event, ctx: ExtensionContext): ExtensionStep | void;
   onDisconnected?(ctx: ExtensionContext): ExtensionStep | void;
   onTick?(ctx: ExtensionContext): ExtensionStep | void;
+  /** A call this extension issued failed (routed back to its issuer, like the scheduler's own). */
+  onCallFailed?(call: Call, error: string, ctx: ExtensionContext): ExtensionStep | void;
   /** Host gauges for /metrics (sluice_hosts, sluice_drain_*), read at scrape time. */
   metricsHosts?(ctx: ExtensionContext): HostSnapshot[];
 }
@@ -155,9 +165,10 @@ type Input =
   | { kind: 'event'; event: Event }
   | { kind: 'disconnected' }
   | { kind: 'tick' }
-  | { kind: 'call_failed'; call: Call }
+  | { kind: 'call_failed'; call: Call; error: string; issuer: RuntimeExtension | undefined }
+  | { kind: 'read'; fn: (ctx: ExtensionContext) => unknown; resolve: (r: unknown) => void; reject: (e: Error) => void }
   | { kind: 'command'; cmd: SchedulerCommand; resolve: (r: CommandResult) => void; reject: (e: Error) => void }
-  | { kind: 'run'; fn: (ctx: ExtensionContext) => ExtensionStep & { result?: unknown }; resolve: (r: unknown) => void; reject: (e: Error) => void };
+  | { kind: 'run'; fn: (ctx: ExtensionContext) => ExtensionStep & { result?: unknown }; resolve: (r: unknown) => void; reject: (e: Error) => void; issuer?: RuntimeExtension };
 
 const PAUSE_AT = 5000;
 const RESUME_AT = 500;
@@ -202,6 +213,8 @@ export class SluiceRuntime {
   readonly journal: MemoryJournal;
   /** seq of the last audit entry numbered (continues the store's). */
   private auditSeq = 0;
+  /** Calls issued by an extension (a failure goes back to it); the scheduler's are not listed. */
+  private readonly issuers = new WeakMap<Call, RuntimeExtension>();
 
   private constructor(opts: RuntimeOptions, state: SchedulerState, client: SchedulerClientLike) {
     this.clock = opts.clock ?? new RealClock();
@@ -340,12 +353,25 @@ export class SluiceRuntime {
   /**
    * Runs `fn` inside the loop (between reducer steps), applies the step it returns like an
    * extension step, and resolves with `result` once that is durable. For API handlers of other
-   * modules (e.g. maintenance) that must read and change state consistently.
+   * modules (e.g. maintenance) that must read and change state consistently. `issuer`: the extension
+   * whose step this is (a failure of its calls goes back to it).
    */
-  run<T>(fn: (ctx: ExtensionContext) => ExtensionStep & { result?: T }): Promise<T> {
+  run<T>(fn: (ctx: ExtensionContext) => ExtensionStep & { result?: T }, issuer?: RuntimeExtension): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.stopping) return reject(new RuntimeStoppedError('Sluice is shutting down'));
-      this.enqueue({ kind: 'run', fn, resolve: resolve as (r: unknown) => void, reject });
+      this.enqueue({ kind: 'run', fn, resolve: resolve as (r: unknown) => void, reject, issuer });
+    });
+  }
+
+  /**
+   * Runs `fn` on the state exactly as the last durable write left it (after the batch it joins is
+   * on disk, before anything else changes it) and resolves with its answer: how the operator API
+   * reads views — never a decision that may not be on disk yet. `fn` must not change anything.
+   */
+  read<T>(fn: (ctx: ExtensionContext) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.stopping) return reject(new RuntimeStoppedError('Sluice is shutting down'));
+      this.enqueue({ kind: 'read', fn, resolve: resolve as (r: unknown) => void, reject });
     });
   }
 
@@ -388,7 +414,7 @@ export class SluiceRuntime {
 
   private enqueue(input: Input): void {
     if (this.stopped || this.fatalError) {
-      if (input.kind === 'command' || input.kind === 'run') input.reject(this.fatalError ?? new RuntimeStoppedError('Sluice is stopped'));
+      if (input.kind === 'command' || input.kind === 'run' || input.kind === 'read') input.reject(this.fatalError ?? new RuntimeStoppedError('Sluice is stopped'));
       return;
     }
     this.queue.push(input);
@@ -434,6 +460,7 @@ export class SluiceRuntime {
     const storeOps: BatchOp[] = [];
     const audit: AuditEntry[] = [];
     const settle: Array<() => void> = [];
+    const reads: Array<Extract<Input, { kind: 'read' }>> = [];
     const now = this.clock.now();
 
     const take = (r: StepResult) => {
@@ -441,8 +468,9 @@ export class SluiceRuntime {
       for (const c of r.calls) calls.push(c);
       this.logEffects(r.effects);
     };
-    const takeExt = (step: ExtensionStep | void) => {
+    const takeExt = (step: ExtensionStep | void, issuer?: RuntimeExtension) => {
       if (!step) return;
+      if (step.afterDurable) settle.push(step.afterDurable);
       if (step.logs) this.logEffects(step.logs);
       if (step.storeOps) storeOps.push(...step.storeOps);
       for (const a of step.audit ?? []) {
@@ -450,7 +478,12 @@ export class SluiceRuntime {
         audit.push(entry);
         storeOps.push({ op: 'put', collection: AUDIT_COLLECTION, key: auditKey(entry.seq), value: entry });
       }
-      if (step.calls) calls.push(...step.calls);
+      if (step.calls) {
+        for (const c of step.calls) {
+          calls.push(c);
+          if (issuer) this.issuers.set(c, issuer);
+        }
+      }
       for (const cmd of step.commands ?? []) {
         const r = applyCommand(this.s, cmd, now);
         take(r);
@@ -463,19 +496,25 @@ export class SluiceRuntime {
       switch (input.kind) {
         case 'event':
           take(onEvent(this.s, input.event, now));
-          for (const ext of this.extensions) if (ext.onEvent) takeExt(this.safeExt(ext, () => ext.onEvent!(input.event, ctx)));
+          for (const ext of this.extensions) if (ext.onEvent) takeExt(this.safeExt(ext, () => ext.onEvent!(input.event, ctx)), ext);
           break;
         case 'disconnected':
           take(onDisconnected(this.s, now));
-          for (const ext of this.extensions) if (ext.onDisconnected) takeExt(this.safeExt(ext, () => ext.onDisconnected!(ctx)));
+          for (const ext of this.extensions) if (ext.onDisconnected) takeExt(this.safeExt(ext, () => ext.onDisconnected!(ctx)), ext);
           break;
         case 'tick':
           this.tickQueued = false;
           take(onTick(this.s, now));
-          for (const ext of this.extensions) if (ext.onTick) takeExt(this.safeExt(ext, () => ext.onTick!(ctx)));
+          for (const ext of this.extensions) if (ext.onTick) takeExt(this.safeExt(ext, () => ext.onTick!(ctx)), ext);
           break;
-        case 'call_failed':
-          take(onCallFailed(this.s, input.call, now));
+        case 'call_failed': {
+          const ext = input.issuer;
+          if (!ext) take(onCallFailed(this.s, input.call, now));
+          else if (ext.onCallFailed) takeExt(this.safeExt(ext, () => ext.onCallFailed!(input.call, input.error, ctx)), ext);
+          break;
+        }
+        case 'read':
+          reads.push(input);
           break;
         case 'command': {
           const r = applyCommand(this.s, input.cmd, now);
@@ -491,7 +530,7 @@ export class SluiceRuntime {
             input.reject(e instanceof Error ? e : new Error(String(e)));
             break;
           }
-          takeExt(step);
+          takeExt(step, input.issuer);
           settle.push(() => input.resolve(step?.result));
           break;
         }
@@ -507,12 +546,20 @@ export class SluiceRuntime {
       } catch (e) {
         const err = new Error(`Store write failed, stopping (a restart recovers the last good write): ${describeError(e)}`);
         this.fail(err);
-        for (const input of batch) if (input.kind === 'command' || input.kind === 'run') input.reject(err);
+        for (const input of batch) if (input.kind === 'command' || input.kind === 'run' || input.kind === 'read') input.reject(err);
         return;
       }
     }
     if (audit.length) this.journal.publish(audit);
     for (const f of settle) f();
+    // the state is now exactly what is on disk: answer the reads from it
+    for (const r of reads) {
+      try {
+        r.resolve(r.fn(ctx));
+      } catch (e) {
+        r.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
     if (calls.length) await this.send(calls);
   }
 
@@ -567,7 +614,7 @@ export class SluiceRuntime {
       if (e instanceof ClientStoppedError || this.stopped) return;
       const quiet = e instanceof NotSubscribedError && (c.type === 'DECLINE' || c.type === 'ACKNOWLEDGE');
       if (!quiet) this.log.warn('call_failed', { event: 'call_failed', type: c.type, error: describeError(e) });
-      if (!this.stopping) this.enqueue({ kind: 'call_failed', call: c });
+      if (!this.stopping) this.enqueue({ kind: 'call_failed', call: c, error: describeError(e), issuer: this.issuers.get(c) });
     }
   }
 
@@ -611,7 +658,7 @@ export class SluiceRuntime {
     this.fatalError = e instanceof FrameworkRemovedError ? frameworkRemovedHelp(e) : e;
     this.log.error('runtime_fatal', { event: 'runtime_fatal', error: this.fatalError.message });
     this.clock.clearTimer(this.tickTimer);
-    for (const input of this.queue) if (input.kind === 'command' || input.kind === 'run') input.reject(this.fatalError);
+    for (const input of this.queue) if (input.kind === 'command' || input.kind === 'run' || input.kind === 'read') input.reject(this.fatalError);
     this.queue = [];
     for (const f of this.fatalListeners) f(this.fatalError);
     this.fatalListeners = [];

@@ -37,7 +37,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   scheduler: ['mesos', 'util', 'sla'],
   maintenance: ['audit', 'mesos', 'util', 'sla', 'scheduler', 'client', 'store', 'metrics'],
   sim: ['mesos', 'util', 'zk'],
-  runtime: ['audit', 'mesos', 'util', 'client', 'store', 'scheduler', 'maintenance', 'sla', 'metrics', 'zk'],
+  runtime: ['audit', 'mesos', 'util', 'client', 'store', 'scheduler', 'sla', 'metrics', 'zk'],
   api: ['audit', 'mesos', 'util', 'scheduler', 'maintenance', 'sla', 'metrics', 'runtime'],
   doctor: ['mesos', 'util', 'client', 'config', 'zk'],
   cli: ['audit', 'util', 'mesos', 'config', 'scheduler', 'maintenance', 'sla', 'sim', 'doctor', 'app'],
@@ -45,25 +45,12 @@ export const LAYERS: Record<string, readonly string[]> = {
 };
 
 /** Pure cores: files whose whole run-time import closure must stay free of I/O. */
-const PURE = [/^audit\//, /^scheduler\//, /^sla\//, /^maintenance\/core\//, /^maintenance\/(host-state|drainer|inverse-offers|schedule|probe|simulate|sla|format|errors)\.ts$/];
+const PURE = [/^audit\//, /^scheduler\//, /^sla\//, /^maintenance\/core\//];
 const IO_PACKAGES = [/^node:/, /^undici$/, /^rxjs/, /^winston/, /^prom-client$/, /^node-zookeeper-client$/, /^(fs|http|https|net|child_process|os|crypto)$/];
 
 const KNOWN: readonly string[] = [
-  'cycle: maintenance/runtime-plugin.ts, runtime/plugins.ts',
-  'folder cycle: api, maintenance, runtime',
   'layer: api/workload-routes.ts -> client/client.ts',
   'layer: cli/commands/job.ts -> runtime/demo.ts',
-  'layer: maintenance/runtime-plugin.ts -> api/router.ts',
-  'layer: maintenance/runtime-plugin.ts -> api/host-routes.ts',
-  'layer: maintenance/runtime-plugin.ts -> runtime/plugins.ts',
-  'layer: maintenance/runtime-plugin.ts -> runtime/runtime.ts',
-  'layer: runtime/app.ts -> api/router.ts',
-  'layer: runtime/app.ts -> api/server.ts',
-  'layer: runtime/app.ts -> api/workload-routes.ts',
-  'layer: runtime/app.ts -> config.ts',
-  'layer: runtime/app.ts -> sim/index.ts',
-  'layer: runtime/plugins.ts -> api/router.ts',
-  'layer: cli/commands/start.ts -> runtime/app.ts',
 ];
 
 const area = (f: string): string => (f.includes('/') ? f.split('/')[0]! : f.replace(/\.ts$/, ''));

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { loadConfig } from '../../src/config.js';
-import { startSluice, type SluiceApp } from '../../src/runtime/app.js';
+import { startSluice, type SluiceApp } from '../../src/app/app.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import { VirtualClock } from '../../src/util/clock.js';
 import { metric } from '../e2e/maintenance-helpers.js';

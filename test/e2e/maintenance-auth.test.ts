@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import winston from 'winston';
 import { PENDING_COLLECTION } from '../../src/maintenance/core/pending.js';
-import { HOSTS_COLLECTION } from '../../src/maintenance/runtime-plugin.js';
+import { HOSTS_COLLECTION } from '../../src/maintenance/core/loop-state.js';
 import { api, startEnv, type Env } from './workload-helpers.js';
 import { allRunning, hostStates, job, metric } from './maintenance-helpers.js';
 

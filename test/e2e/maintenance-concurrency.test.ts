@@ -13,9 +13,10 @@
  */
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
-import { maintenancePlugin, HOSTS_COLLECTION } from '../../src/maintenance/runtime-plugin.js';
-import type { HostRecord } from '../../src/maintenance/host-state.js';
-import { startSluice, type SluiceApp } from '../../src/runtime/app.js';
+import { HOSTS_COLLECTION } from '../../src/maintenance/core/loop-state.js';
+import { maintenancePlugin } from '../../src/app/maintenance.js';
+import type { HostRecord } from '../../src/maintenance/core/host-state.js';
+import { startSluice, type SluiceApp } from '../../src/app/app.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import { VirtualClock } from '../../src/util/clock.js';
 import { decodeJsonText } from '../../src/mesos/codec.js';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { loadConfig, type FlagValues } from '../../src/config.js';
-import { startSluice, type SluiceApp } from '../../src/runtime/app.js';
+import { startSluice, type SluiceApp } from '../../src/app/app.js';
 import { startSim, type Sim, type SimOptions } from '../../src/sim/index.js';
 import type { TaskTransition } from '../../src/sim/index.js';
 import { parseTaskId } from '../../src/scheduler/task-id.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
-import { startSluice, type SluiceApp } from '../../src/runtime/app.js';
+import { startSluice, type SluiceApp } from '../../src/app/app.js';
 import { metric } from '../e2e/maintenance-helpers.js';
 import { sleep, startFakeMaster, stopChildren, type FakeMaster } from './helpers.js';
 import type { FakeMasterConfig } from './fake-master.js';

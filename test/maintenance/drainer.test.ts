@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { planDrain, hostProgress, estimateDrain, planSummary, type DrainView, type JobView, type AgentCapacity } from '../../src/maintenance/drainer.js';
-import { startMaintenance, transition, type HostRecord } from '../../src/maintenance/host-state.js';
-import type { SlaInstance } from '../../src/maintenance/sla.js';
-import { simulateDrain } from '../../src/maintenance/simulate.js';
+import { planDrain, hostProgress, estimateDrain, planSummary, type DrainView, type JobView, type AgentCapacity } from '../../src/maintenance/core/drainer.js';
+import { startMaintenance, transition, type HostRecord } from '../../src/maintenance/core/host-state.js';
+import type { SlaInstance } from '../../src/maintenance/core/sla.js';
+import { simulateDrain } from '../../src/maintenance/core/simulate.js';
 import { HOUR, MIN, T0, count, draining, inventory, pct, runningRows, simHosts } from './helpers.js';
 
 const inv = inventory(20, 4);

@@ -1,8 +1,8 @@
 /** Random drain scenarios for property tests (seeded, reproducible). */
-import { type SimHost, type SimScenario, prng } from '../../src/maintenance/simulate.js';
-import { startMaintenance, type GroupBy } from '../../src/maintenance/host-state.js';
-import type { JobView } from '../../src/maintenance/drainer.js';
-import type { SlaInstance } from '../../src/maintenance/sla.js';
+import { type SimHost, type SimScenario, prng } from '../../src/maintenance/core/simulate.js';
+import { startMaintenance, type GroupBy } from '../../src/maintenance/core/host-state.js';
+import type { JobView } from '../../src/maintenance/core/drainer.js';
+import type { SlaInstance } from '../../src/maintenance/core/sla.js';
 import { HOUR, MIN, T0 } from './helpers.js';
 
 export interface Gen {

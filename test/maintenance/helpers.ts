@@ -1,9 +1,9 @@
 /** Builders for maintenance tests: hosts, records, jobs and task rows. */
-import type { HostRecord, InventoryHost } from '../../src/maintenance/host-state.js';
-import { startMaintenance } from '../../src/maintenance/host-state.js';
-import type { SlaInstance } from '../../src/maintenance/sla.js';
-import type { JobView } from '../../src/maintenance/drainer.js';
-import type { SimHost } from '../../src/maintenance/simulate.js';
+import type { HostRecord, InventoryHost } from '../../src/maintenance/core/host-state.js';
+import { startMaintenance } from '../../src/maintenance/core/host-state.js';
+import type { SlaInstance } from '../../src/maintenance/core/sla.js';
+import type { JobView } from '../../src/maintenance/core/drainer.js';
+import type { SimHost } from '../../src/maintenance/core/simulate.js';
 
 export const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 export const MIN = 60_000;

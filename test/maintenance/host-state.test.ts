@@ -12,9 +12,9 @@ import {
   transitionLogFields,
   type HostRecord,
   type HostState,
-} from '../../src/maintenance/host-state.js';
-import { IllegalTransitionError, MaintenanceRequestError } from '../../src/maintenance/errors.js';
-import { enterFromUnavailability } from '../../src/maintenance/inverse-offers.js';
+} from '../../src/maintenance/core/host-state.js';
+import { IllegalTransitionError, MaintenanceRequestError } from '../../src/maintenance/core/errors.js';
+import { enterFromUnavailability } from '../../src/maintenance/core/inverse-offers.js';
 import { HOUR, MIN, T0, hostMap, inventory } from './helpers.js';
 
 const LEAD = { lead_ms: HOUR };
@@ -57,7 +57,7 @@ describe('maintenance host state machine', () => {
     expect(e.from).to.equal('DRAINING');
     expect(e.to).to.equal('SCHEDULED');
     expect(e.message).to.match(/h1: DRAINING → SCHEDULED/);
-    expect(e.httpStatus).to.equal(409);
+    expect(e.outcome).to.equal('conflict');
     const up = transition(transition(rec, 'DRAINED', T0 + 1, 'empty'), 'DOWN', T0 + 2, 'down');
     expect(() => transition(up, 'DRAINING', T0 + 3, '')).to.throw(IllegalTransitionError, /DOWN → DRAINING/);
     expect(() => transition(up, 'DOWN', T0 + 3, '')).to.throw(IllegalTransitionError);
@@ -97,7 +97,7 @@ describe('host maintenance start (validation)', () => {
     const codes = e.problems.map((p) => `${p.hostname}:${p.code}`);
     expect(codes).to.include.members(['h77:unknown-host', 'H1:duplicate-host', 'bad name:invalid-host-name', 'hx1:unknown-host']);
     expect(e.problems.find((p) => p.hostname === 'hx1')!.message).to.match(/did you mean h1/);
-    expect(e.httpStatus).to.equal(400);
+    expect(e.outcome).to.equal('invalid');
     expect(e.message).to.match(/^host maintenance start rejected: /);
   });
 
@@ -120,7 +120,7 @@ describe('host maintenance start (validation)', () => {
     expect(e.problems).to.have.length(1);
     expect(e.problems[0]).to.include({ hostname: 'h2', code: 'already-in-maintenance' });
     expect(e.problems[0]!.message).to.match(/DRAINING since .* \(request req-a\)/);
-    expect(e.httpStatus).to.equal(409);
+    expect(e.outcome).to.equal('conflict');
     // an external window is called out as such
     const ext = enterFromUnavailability(undefined, inv[5]!, { start_ms: T0 }, T0).record;
     const e2 = catchErr(() => startMaintenance(hostMap([ext]), { hosts: ['h5'] }, inv, T0, 'req-c'));
@@ -162,7 +162,7 @@ describe('host maintenance start (validation)', () => {
     for (const [req, path] of bad) {
       const e = catchErr(() => startMaintenance(new Map(), req, inv, T0, 'r'));
       expect(e.problems.map((p) => p.path), JSON.stringify(req)).to.deep.equal([path]);
-      expect(e.httpStatus).to.equal(400);
+      expect(e.outcome).to.equal('invalid');
     }
   });
 

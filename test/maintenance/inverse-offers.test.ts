@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { decideInverseOffer, downDecision, enterFromUnavailability, windowFromUnavailability } from '../../src/maintenance/inverse-offers.js';
-import { startMaintenance, transition } from '../../src/maintenance/host-state.js';
+import { decideInverseOffer, downDecision, enterFromUnavailability, windowFromUnavailability } from '../../src/maintenance/core/inverse-offers.js';
+import { startMaintenance, transition } from '../../src/maintenance/core/host-state.js';
 import { HOUR, MIN, T0, inventory } from './helpers.js';
 
 const inv = inventory(4);

@@ -5,7 +5,7 @@
  * principal and never the secret, and an unreachable master's error redacts the URL's user info.
  */
 import { expect } from 'chai';
-import { MaintenanceOperatorClient, MasterAuthError, MasterUnavailableError } from '../../src/maintenance/operator-client.js';
+import { MaintenanceOperatorClient, MasterAuthError, MasterUnavailableError } from '../../src/maintenance/io/operator-client.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import { VirtualClock } from '../../src/util/clock.js';
 

@@ -8,7 +8,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import { expect } from 'chai';
 import { Agent, getGlobalDispatcher, request, setGlobalDispatcher, type Dispatcher } from 'undici';
-import { MaintenanceOperatorClient, MasterHttpError, MasterRequestError } from '../../src/maintenance/operator-client.js';
+import { MaintenanceOperatorClient, MasterHttpError, MasterRequestError } from '../../src/maintenance/io/operator-client.js';
 import { decodeJsonText } from '../../src/mesos/codec.js';
 import type { MachineID, Schedule, Window } from '../../src/mesos/types.js';
 import { startSim, type Sim } from '../../src/sim/index.js';

@@ -1,11 +1,11 @@
 /**
- * The post_drain hook's environment and output rules (src/maintenance/post-drain.ts) and the
+ * The post_drain hook's environment and output rules (src/maintenance/io/post-drain.ts) and the
  * `post_drain_env` setting (src/config.ts). The end-to-end proof (a real hook printing `env` under a
  * child-process Sluice) is in test/e2e/maintenance-crash-points.test.ts.
  */
 import { expect } from 'chai';
 import { ConfigError, configSecrets, loadConfig } from '../../src/config.js';
-import { MAX_LINE, cleanLine, hookEnv } from '../../src/maintenance/post-drain.js';
+import { MAX_LINE, cleanLine, hookEnv } from '../../src/maintenance/io/post-drain.js';
 
 describe('post_drain hook environment and output', () => {
   const base = { PATH: '/bin', HOME: '/home/s', LANG: 'C.UTF-8', SLUICE_SECRET: 's3cr3t-value', SLUICE_API_TOKEN: 'tok-12345', OTHER: 'x', DB: 'postgres://u:s3cr3t-value@db', OK: 'fine' };

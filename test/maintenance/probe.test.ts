@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { dryRunStart, probeText, slaProbe } from '../../src/maintenance/probe.js';
-import { MaintenanceRequestError } from '../../src/maintenance/errors.js';
-import { startMaintenance } from '../../src/maintenance/host-state.js';
-import type { DrainView } from '../../src/maintenance/drainer.js';
+import { dryRunStart, probeText, slaProbe } from '../../src/maintenance/core/probe.js';
+import { MaintenanceRequestError } from '../../src/maintenance/core/errors.js';
+import { startMaintenance } from '../../src/maintenance/core/host-state.js';
+import type { DrainView } from '../../src/maintenance/core/drainer.js';
 import { HOUR, T0, hostMap, inventory, pct, runningRows } from './helpers.js';
 
 const inv = inventory(10);

@@ -6,7 +6,7 @@
  * young instances here and there.
  */
 import { expect } from 'chai';
-import { simulateDrain } from '../../src/maintenance/simulate.js';
+import { simulateDrain } from '../../src/maintenance/core/simulate.js';
 import { requiredUp } from '../../src/sla/index.js';
 import { generate } from './gen.js';
 

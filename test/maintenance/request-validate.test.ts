@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { MaintenanceFieldError, validateHostsBody, validateHostsQuery, validateStartBody } from '../../src/maintenance/request-validate.js';
-import { MAINTENANCE_LIMITS } from '../../src/maintenance/host-state.js';
+import { MaintenanceFieldError, validateHostsBody, validateHostsQuery, validateStartBody } from '../../src/maintenance/core/request-validate.js';
+import { MAINTENANCE_LIMITS } from '../../src/maintenance/core/host-state.js';
 import { HOUR, MIN, T0 } from './helpers.js';
 
 const DAY = 24 * HOUR;
@@ -39,7 +39,7 @@ describe('maintenance request validation (field level)', () => {
     for (const v of ['yes', 'true', 1, 0, null, [], {}]) {
       const e = refused(() => validateStartBody({ hosts: ['a'], dry_run: v }, T0));
       expect(paths(e)).to.deep.equal(['dry_run']);
-      expect(e.httpStatus).to.equal(400);
+      expect(e.outcome).to.equal('invalid');
       expect(e.message).to.match(/dry_run: must be true or false/);
       expect(paths(refused(() => validateStartBody({ hosts: ['a'], force: v, timeout: '1h' }, T0)))).to.deep.equal(['force']);
     }

@@ -1,14 +1,14 @@
 /**
- * ScheduleWriter (src/maintenance/schedule-writer.ts) against the real simulator over loopback HTTP:
+ * ScheduleWriter (src/maintenance/io/schedule-writer.ts) against the real simulator over loopback HTTP:
  * concurrent edits are serialized and coalesced with none lost, an edit that is refused fails alone,
  * and an exclusive operation never overlaps a write (what reconciliation relies on), with busy /
  * changedSince telling it which hosts to leave alone.
  */
 import { expect } from 'chai';
-import { MaintenanceOperatorClient } from '../../src/maintenance/operator-client.js';
-import { ScheduleWriter } from '../../src/maintenance/schedule-writer.js';
-import { addWindow, windowOf } from '../../src/maintenance/schedule.js';
-import { ScheduleError } from '../../src/maintenance/errors.js';
+import { MaintenanceOperatorClient } from '../../src/maintenance/io/operator-client.js';
+import { ScheduleWriter } from '../../src/maintenance/io/schedule-writer.js';
+import { addWindow, windowOf } from '../../src/maintenance/core/schedule.js';
+import { ScheduleError } from '../../src/maintenance/core/errors.js';
 import type { MachineID } from '../../src/mesos/types.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import { VirtualClock } from '../../src/util/clock.js';

@@ -10,10 +10,10 @@ import {
   toUnavailability,
   validateSchedule,
   windowOf,
-} from '../../src/maintenance/schedule.js';
-import { ScheduleError } from '../../src/maintenance/errors.js';
-import { startMaintenance, transition } from '../../src/maintenance/host-state.js';
-import { enterFromUnavailability } from '../../src/maintenance/inverse-offers.js';
+} from '../../src/maintenance/core/schedule.js';
+import { ScheduleError } from '../../src/maintenance/core/errors.js';
+import { startMaintenance, transition } from '../../src/maintenance/core/host-state.js';
+import { enterFromUnavailability } from '../../src/maintenance/core/inverse-offers.js';
 import { readFixture } from '../helpers/fixtures.js';
 import { HOUR, MIN, T0, hostMap, inventory } from './helpers.js';
 
@@ -63,7 +63,7 @@ describe('maintenance schedule merge', () => {
     expect(e.problems).to.have.length(1);
     expect(e.problems[0]!.hostname).to.equal('AGENT-1');
     expect(e.problems[0]!.message).to.match(/already in a maintenance window posted by someone else \(window starting .* for 3600s\)/);
-    expect(e.httpStatus).to.equal(409);
+    expect(e.outcome).to.equal('conflict');
   });
 
   it('moves our own machines (idempotent re-post after a restart)', () => {

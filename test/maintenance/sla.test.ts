@@ -10,7 +10,7 @@ import {
   type SlaInstance,
   type SlaJob,
 } from '../../src/sla/index.js';
-import { slaBlockerText } from '../../src/maintenance/format.js';
+import { slaBlockerText } from '../../src/maintenance/core/format.js';
 import { HOUR, MIN, T0, runningRows } from './helpers.js';
 
 const web: SlaJob = { name: 'web', instances: 100, sla: { kind: 'percentage', percentage: 95, duration_seconds: 1800 } };

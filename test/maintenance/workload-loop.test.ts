@@ -1,19 +1,22 @@
 /**
- * The pure maintenance core in a closed loop with the real scheduler reducer (src/scheduler), with
- * Mesos played at the event level: offers from every agent each step, KILL → TASK_KILLED, launch →
- * TASK_RUNNING. No HTTP, no runtime: this checks the contract between the two pure cores —
- * workloadRows / workloadJobs / agentCapacity feed planDrain; its kills and make-before-break
- * orders go back as `kill_tasks` / `surge_instances`; blocked hosts as `set_blocked_hosts`.
+ * The maintenance loop's reducer (src/maintenance/core/loop.ts) in a closed loop with the real
+ * scheduler reducer (src/scheduler), with Mesos played at the event level: offers from every agent
+ * each step, KILL → TASK_KILLED, launch → TASK_RUNNING. No HTTP, no runtime: this checks the
+ * contract between the two pure cores — the maintenance loop's ticks read the scheduler's state
+ * (workloadRows / workloadJobs / agentCapacity feed planDrain) and its kills, make-before-break
+ * orders and blocked hosts go back as the scheduler commands `kill_tasks` / `surge_instances` /
+ * `set_blocked_hosts`, exactly as the runtime applies them.
  */
 import { expect } from 'chai';
 import type { Call, Event } from '../../src/mesos/types.js';
 import { applyCommand, onEvent, onTick, type SchedulerCommand } from '../../src/scheduler/reducer.js';
 import { createState, type SchedulerState } from '../../src/scheduler/state.js';
 import { agentCapacity, workloadJobs, workloadRows } from '../../src/scheduler/workload-rows.js';
-import { blockedHosts, hostKey, startMaintenance, transition, type HostRecord } from '../../src/maintenance/host-state.js';
-import { planDrain, type DrainView } from '../../src/maintenance/drainer.js';
-import { requiredUp } from '../../src/maintenance/sla.js';
-import { decideInverseOffer } from '../../src/maintenance/inverse-offers.js';
+import { hostKey, startMaintenance, type HostRecord } from '../../src/maintenance/core/host-state.js';
+import { requiredUp } from '../../src/maintenance/core/sla.js';
+import { reduce } from '../../src/maintenance/core/loop.js';
+import { initialState, type MaintenanceState } from '../../src/maintenance/core/loop-state.js';
+import { decideInverseOffer } from '../../src/maintenance/core/inverse-offers.js';
 import { offer, offersEvent, spec, subscribed, update } from '../scheduler/helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -21,7 +24,7 @@ const T0 = Date.UTC(2026, 0, 1);
 class Loop {
   s: SchedulerState = createState();
   now = T0;
-  records = new Map<string, HostRecord>();
+  m: MaintenanceState | undefined;
   /** Mesos-side: what each launched task will do next. */
   private running = new Map<string, number>(); // task id -> time it reports RUNNING
   private killing = new Map<string, number>(); // task id -> time it reports KILLED
@@ -73,29 +76,26 @@ class Loop {
     this.ev(offersEvent(this.hosts.map((h) => offer(`agent-${h}`, h, { cpus: 8, mem: 8192, rack: `r${Number(h.slice(1)) % 3}` }))));
   }
 
-  view(): DrainView {
-    return { hosts: [...this.records.values()], jobs: workloadJobs(this.s), instances: workloadRows(this.s), capacity: agentCapacity(this.s) };
+  /** Puts hosts in maintenance (their window taken by the master) and starts the maintenance loop. */
+  maintain(records: HostRecord[], mbb: boolean): void {
+    this.m = initialState({ drain: { startup_estimate_ms: 20_000, kill_estimate_ms: 3_000, make_before_break: mbb } });
+    const posted = records.map((r) => ({ ...r, schedule_posted_ms: this.now }));
+    for (const c of reduce(this.m, { kind: 'loaded', records: posted, pending: [], sched: this.s }, this.now).commands) this.cmd(c);
   }
 
-  /** One drainer step, applied the way the runtime integration is specified to apply it. */
+  get records(): Map<string, HostRecord> {
+    return this.m!.records;
+  }
+
+  /** One tick of the maintenance loop, its scheduler commands applied as the runtime applies them. */
   drain(mbb: boolean): void {
-    const view = this.view();
-    if (!mbb) delete view.capacity; // no capacity information: the planner never orders surges
-    const plan = planDrain(view, this.now, { startup_estimate_ms: 20_000, kill_estimate_ms: 3_000 });
-    if (!mbb) expect(plan.makeBeforeBreak).to.deep.equal([]);
-    for (const t of plan.transitions) {
-      const k = hostKey(t.hostname);
-      this.records.set(k, transition(this.records.get(k)!, t.to, this.now, t.reason));
+    const step = reduce(this.m!, { kind: 'tick', sched: this.s }, this.now);
+    for (const c of step.commands) {
+      if (c.type === 'kill_tasks') this.kills += c.task_ids.length;
+      if (c.type === 'surge_instances') this.surges += c.orders.length;
+      this.cmd(c);
     }
-    if (plan.kills.length) {
-      this.kills += plan.kills.length;
-      this.cmd({ type: 'kill_tasks', task_ids: plan.kills.map((k) => k.task_id), reason: 'drain' });
-    }
-    if (plan.makeBeforeBreak.length) {
-      this.surges += plan.makeBeforeBreak.length;
-      this.cmd({ type: 'surge_instances', orders: plan.makeBeforeBreak.map((o) => ({ job: o.job, instance: o.instance, task_id: o.task_id })) });
-    }
-    this.cmd({ type: 'set_blocked_hosts', hosts: blockedHosts(this.records.values()) });
+    if (!mbb) expect(step.commands.filter((c) => c.type === 'surge_instances')).to.deep.equal([]);
     // ground truth from the scheduler's own rows: SLA after this step's kills
     const rows = workloadRows(this.s);
     for (const j of workloadJobs(this.s)) {
@@ -125,7 +125,7 @@ describe('maintenance core in a closed loop with the scheduler reducer', () => {
       // rack r0 = h0, h3, h6
       const inventory = L.hosts.map((h, i) => ({ hostname: h, ip: `10.0.0.${i}`, agent_id: `agent-${h}`, rack: `r${i % 3}` }));
       const rack = ['h0', 'h3', 'h6'];
-      for (const r of startMaintenance(L.records, { hosts: rack, group_by: 'rack' }, inventory, L.now, 'req').records) L.records.set(hostKey(r.hostname), r);
+      L.maintain(startMaintenance(new Map(), { hosts: rack, group_by: 'rack' }, inventory, L.now, 'req').records, mbb);
       const onRack = () => workloadRows(L.s).filter((r) => r.hostname !== undefined && rack.includes(r.hostname) && r.state !== 'TASK_KILLED').length;
       expect(onRack()).to.be.greaterThan(0);
       for (let i = 0; i < 200 && [...L.records.values()].some((r) => r.state !== 'DRAINED'); i++) {

@@ -4,11 +4,11 @@
  * up, and a job below its SLA loses no running instance — it moves only by make-before-break.
  */
 import { expect } from 'chai';
-import { planDrain, estimateDrain, type DrainOptions, type DrainPlan, type DrainView, type JobView, type AgentCapacity } from '../../src/maintenance/drainer.js';
-import { decideInverseOffer } from '../../src/maintenance/inverse-offers.js';
-import { slaProbe } from '../../src/maintenance/probe.js';
-import { startMaintenance, type HostRecord } from '../../src/maintenance/host-state.js';
-import { simulateDrain } from '../../src/maintenance/simulate.js';
+import { planDrain, estimateDrain, type DrainOptions, type DrainPlan, type DrainView, type JobView, type AgentCapacity } from '../../src/maintenance/core/drainer.js';
+import { decideInverseOffer } from '../../src/maintenance/core/inverse-offers.js';
+import { slaProbe } from '../../src/maintenance/core/probe.js';
+import { startMaintenance, type HostRecord } from '../../src/maintenance/core/host-state.js';
+import { simulateDrain } from '../../src/maintenance/core/simulate.js';
 import { JobKillLedger, killAllowed, killCost, requiredUp, slaStatus, type SlaInstance } from '../../src/sla/index.js';
 import { MIN, T0, count, inventory, pct, runningRows, simHosts } from './helpers.js';
 

@@ -158,3 +158,43 @@ describe('runtime loop', () => {
     await rt.stop();
   });
 });
+
+describe('runtime loop: call failures go back to their issuer; reads see the durable state', () => {
+  it('a failed call of an extension reaches that extension (not the scheduler); the scheduler\'s own failures stay with it', async () => {
+    const failed: Array<{ type: string; error: string }> = [];
+    const answer: Call = { type: 'DECLINE_INVERSE_OFFERS', decline_inverse_offers: { inverse_offer_ids: [{ value: 'io-1' }] } } as Call;
+    let sent = false;
+    const ext: RuntimeExtension = {
+      name: 'answers',
+      onTick: () => (sent ? undefined : ((sent = true), { calls: [answer] })),
+      onCallFailed: (call, error) => {
+        failed.push({ type: call.type, error });
+        return { storeOps: [{ op: 'put', collection: 'answers', key: 'failed', value: { type: call.type } }] };
+      },
+    };
+    const { store, client, clock, rt } = await setup([ext]);
+    client.subscribe();
+    client.failNext.add('DECLINE_INVERSE_OFFERS');
+    await clock.advance(1000);
+    await rt.whenIdle();
+    await rt.whenIdle();
+    expect(failed).to.have.length(1);
+    expect(failed[0]!.type).to.equal('DECLINE_INVERSE_OFFERS');
+    expect(failed[0]!.error).to.match(/refused \(test\)/);
+    expect(store.get('answers', 'failed'), 'the extension\'s answer to the failure is written like any step').to.deep.equal({ type: 'DECLINE_INVERSE_OFFERS' });
+    await rt.stop();
+  });
+
+  it('read() answers from the state as the last durable write left it, after the batch it joins is on disk', async () => {
+    let writes = 0;
+    const ext: RuntimeExtension = { name: 'w', onTick: () => ({ storeOps: [{ op: 'put', collection: 'ticks', key: 'n', value: { n: ++writes } }] }) };
+    const { store, clock, rt } = await setup([ext]);
+    await clock.advance(1000);
+    const seen = await rt.read(() => ({ onDisk: store.get<{ n: number }>('ticks', 'n')?.n, decided: writes }));
+    expect(seen.onDisk, 'every decision made before the read is on disk when it is answered').to.equal(seen.decided);
+    await rt.stop();
+    let refused: Error | undefined;
+    await rt.read(() => 1).catch((e: Error) => (refused = e));
+    expect(refused?.name).to.equal('RuntimeStoppedError');
+  });
+});

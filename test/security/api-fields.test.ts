@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { main } from '../../src/cli/main.js';
-import { MAINTENANCE_LIMITS } from '../../src/maintenance/host-state.js';
+import { MAINTENANCE_LIMITS } from '../../src/maintenance/core/host-state.js';
 import { api, startEnv, type ApiResponse, type Env } from '../e2e/workload-helpers.js';
 import { allRunning, job } from '../e2e/maintenance-helpers.js';
 import { sink } from '../helpers/sink.js';

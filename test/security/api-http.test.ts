@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ApiError, Router } from '../../src/api/router.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
 import { ConfigError, describeConfig, loadConfig } from '../../src/config.js';
-import { banner, startSluice, type SluiceApp } from '../../src/runtime/app.js';
+import { banner, startSluice, type SluiceApp } from '../../src/app/app.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import { VirtualClock } from '../../src/util/clock.js';
 import { job } from '../e2e/maintenance-helpers.js';

@@ -11,7 +11,7 @@ import { SchedulerClient, type ConnectionState } from '../../src/client/client.j
 import { masterInfoJson } from '../../src/zk/master-info.js';
 import { ZkMasterDetector } from '../../src/zk/master-detector.js';
 import { loadConfig } from '../../src/config.js';
-import { startSluice, type SluiceApp } from '../../src/runtime/app.js';
+import { startSluice, type SluiceApp } from '../../src/app/app.js';
 import { startSim, type Sim } from '../../src/sim/index.js';
 import { parseSimArgs, SimCliError } from '../../src/sim/cli.js';
 import { ZkSession } from '../../src/zk/session.js';

@@ -4,7 +4,7 @@ import { flagHelp, parseFlags, type FlagSpecs } from '../args.js';
 import { CliError, write, type CliContext, type CommandModule } from '../command.js';
 import { json, table } from '../output.js';
 import { API_FLAGS } from './job.js';
-import { parseDuration, fmtDuration } from '../../maintenance/format.js';
+import { parseDuration, fmtDuration } from '../../maintenance/core/format.js';
 import { SELECT_FLAGS, SELECT_HELP, selectionBody } from '../host-select.js';
 
 const FLAGS: FlagSpecs = {
@@ -15,6 +15,7 @@ const FLAGS: FlagSpecs = {
   force: { type: 'boolean', description: 'With --timeout: kill what is left after the timeout, ignoring SLAs' },
   'post-drain': { type: 'string', description: 'Command run once a host is DOWN (env SLUICE_HOST, SLUICE_IP)' },
   'dry-run': { type: 'boolean', description: 'Validate and estimate; change nothing' },
+  reason: { type: 'string', description: 'start/complete/abort: why (recorded on the hosts and in the audit trail)' },
   states: { type: 'string', description: 'host query: only these states (e.g. DRAINING,DRAINED)' },
   watch: { type: 'boolean', short: 'w', description: 'host query: redraw every 2 s until Ctrl-C' },
   ...SELECT_FLAGS,
@@ -25,9 +26,9 @@ const USAGE = `Usage:
   sluice host maintenance start [h1,h2] [--hosts-file FILE|-] [--rack R]... [--attribute K=V]...
                                       [--window START,DURATION] [--group-by rack|host]
                                       [--max-parallel N] [--timeout D] [--force]
-                                      [--post-drain CMD] [--dry-run]
-  sluice host maintenance complete h1,h2     DRAINED/DOWN hosts back UP (machine up)
-  sluice host maintenance abort h1,h2        stop a drain: hosts back UP
+                                      [--post-drain CMD] [--dry-run] [--reason TEXT]
+  sluice host maintenance complete h1,h2 [--reason TEXT]   DRAINED/DOWN hosts back UP (machine up)
+  sluice host maintenance abort h1,h2 [--reason TEXT]      stop a drain: hosts back UP
   sluice host query [--states S1,S2] [--watch]
 
 Durations: 30m, 2h, 1800s. START: ISO-8601 (2026-05-01T10:00:00Z), now, or +10m.
@@ -156,6 +157,7 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
       if (flags['force']) body['force'] = true;
       if (flags['post-drain']) body['post_drain'] = flags['post-drain'];
       if (flags['dry-run']) body['dry_run'] = true;
+      if (flags['reason'] !== undefined) body['reason'] = flags['reason'];
       const r = await api.post<any>('/api/v1/hosts/maintenance/start', body); // eslint-disable-line @typescript-eslint/no-explicit-any
       if (asJson) write(ctx.stdout, json(r.body));
       else if (body['dry_run']) {
@@ -177,7 +179,9 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
     case 'maintenance abort': {
       const v = verb.split(' ')[1]!;
       const hosts = hostsArg(pos, `sluice host maintenance ${v} h1,h2`);
-      const r = await api.post<Record<string, Array<{ hostname: string; state: string }>>>(`/api/v1/hosts/maintenance/${v}`, { hosts });
+      const endBody: Record<string, unknown> = { hosts };
+      if (flags['reason'] !== undefined) endBody['reason'] = flags['reason'];
+      const r = await api.post<Record<string, Array<{ hostname: string; state: string }>>>(`/api/v1/hosts/maintenance/${v}`, endBody);
       if (asJson) write(ctx.stdout, json(r.body));
       else {
         const list = Object.values(r.body)[0] ?? [];

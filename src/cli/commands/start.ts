@@ -1,6 +1,6 @@
 /** `sluice start`: run the scheduler (with the embedded simulator when no master is given). */
 import { ConfigError, describeConfig, loadConfig, type SluiceConfig } from '../../config.js';
-import type { SluiceApp } from '../../runtime/app.js';
+import type { SluiceApp } from '../../app/app.js';
 import type { HaReplica } from '../../app/ha.js';
 import type { Logger } from '../../util/logger.js';
 import { flagHelp, parseFlags, type FlagSpecs } from '../args.js';
@@ -58,7 +58,7 @@ export const startCommand: CommandModule = {
     if (flags['demo'] === false) flags['no-demo'] = true;
     // the server is loaded only here: `sluice --help` and `sluice start --help` do not pay for it
     const { createLogger } = await import('../../util/logger.js');
-    const { banner, startSluice, StartupError } = await import('../../runtime/app.js');
+    const { banner, startSluice, StartupError } = await import('../../app/app.js');
     let cfg;
     try {
       cfg = loadConfig(flags, ctx.env, ctx.cwd);
@@ -109,7 +109,7 @@ export const startCommand: CommandModule = {
 
 /** `sluice start --ha`: one replica; exits EXIT_LEADERSHIP_LOST when it loses the leadership. */
 async function runHaReplica(cfg: SluiceConfig, logger: Logger, ctx: CliContext): Promise<number> {
-  const { StartupError } = await import('../../runtime/app.js');
+  const { StartupError } = await import('../../app/app.js');
   const { EXIT_LEADERSHIP_LOST, startHaReplica } = await import('../../app/ha.js');
   let r: HaReplica;
   try {

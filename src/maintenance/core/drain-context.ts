@@ -6,7 +6,7 @@
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
 import type { KillCost } from '../../sla/index.js';
 import { durationMs, isLive, isRowUp, killCost, slaStatus } from '../../sla/index.js';
-import { hostKey } from '../host-state.js';
+import { hostKey } from './host-state.js';
 import type { AgentCapacity, DrainView, JobView } from './drain-types.js';
 
 export interface JobCtx {
@@ -22,6 +22,8 @@ export interface JobCtx {
   firstRow: Array<SlaInstance | undefined>;
   /** ... and the further ones, for the few instances that have several (make-before-break). */
   moreRows: Map<number, SlaInstance[]>;
+  /** The plan's host key memo. */
+  keys: HostKeys;
 }
 
 
@@ -36,7 +38,7 @@ export function replacementOf(c: JobCtx, r: SlaInstance, inMaint: (key: string) 
   if (first === undefined) return undefined;
   const ok = (s: SlaInstance): boolean => {
     if (s === r) return false;
-    const k = keyOf(s);
+    const k = c.keys.of(s);
     return k === undefined || !inMaint(k);
   };
   if (ok(first)) return first;
@@ -90,18 +92,23 @@ export class CapacityPool {
   }
 }
 
-const keyMemo = new Map<string, string>();
-/** hostKey of the row's host, memoised (hostnames repeat across tens of thousands of rows). */
-export function keyOf(row: SlaInstance): string | undefined {
-  const h = row.hostname;
-  if (h === undefined) return undefined;
-  let k = keyMemo.get(h);
-  if (k === undefined) {
-    if (keyMemo.size > 200_000) keyMemo.clear();
-    k = hostKey(h);
-    keyMemo.set(h, k);
+/**
+ * hostKey of a row's host, memoised for one plan (hostnames repeat across tens of thousands of
+ * rows). Each plan makes its own: the drainer keeps no state between calls.
+ */
+export class HostKeys {
+  private readonly memo = new Map<string, string>();
+
+  of(row: SlaInstance): string | undefined {
+    const h = row.hostname;
+    if (h === undefined) return undefined;
+    let k = this.memo.get(h);
+    if (k === undefined) {
+      k = hostKey(h);
+      this.memo.set(h, k);
+    }
+    return k;
   }
-  return k;
 }
 
 export interface RowIndex {
@@ -110,10 +117,13 @@ export interface RowIndex {
   /** Rows on hosts for which `onHost` was true, with their host keys. */
   onHosts: SlaInstance[];
   onHostKeys: string[];
+  /** The plan's host key memo. */
+  keys: HostKeys;
 }
 
 /** The only pass over every row: group by job, and pick out the rows on the given hosts. */
 export function indexRows(view: DrainView, onHost: (key: string) => boolean): RowIndex {
+  const keys = new HostKeys();
   const byJob = new Map<string, SlaInstance[]>();
   const onHosts: SlaInstance[] = [];
   const onHostKeys: string[] = [];
@@ -126,13 +136,13 @@ export function indexRows(view: DrainView, onHost: (key: string) => boolean): Ro
       if (!lastList) byJob.set(r.job, (lastList = []));
     }
     lastList!.push(r);
-    const k = keyOf(r);
+    const k = keys.of(r);
     if (k !== undefined && onHost(k)) {
       onHosts.push(r);
       onHostKeys.push(k);
     }
   }
-  return { byJob, onHosts, onHostKeys };
+  return { byJob, onHosts, onHostKeys, keys };
 }
 
 /** Contexts of jobs that have live rows on hosts for which `relevant` is true. */
@@ -157,6 +167,7 @@ export function buildJobContexts(view: DrainView, idx: RowIndex, now: number, re
         upRows: new Uint8Array(n),
         firstRow: new Array(n),
         moreRows: new Map(),
+        keys: idx.keys,
       };
       ctxs.set(r.job, c);
     }

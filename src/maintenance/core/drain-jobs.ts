@@ -17,9 +17,9 @@
  */
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
 import { describeSla, isServing, JobKillLedger, refillTime, upFrom } from '../../sla/index.js';
-import { fmtClock, slaBlockerText } from '../format.js';
+import { fmtClock, slaBlockerText } from './format.js';
 import type { CapacityPool, JobCtx, RowCost } from './drain-context.js';
-import { hostsOf, keyOf, replacementOf, rowCost, takeRow } from './drain-context.js';
+import { hostsOf, replacementOf, rowCost, takeRow, type HostKeys } from './drain-context.js';
 import type { Blocker, DrainOptions, KillOrder, KillReason, SurgeOrder, WaitItem } from './drain-types.js';
 
 /** What one plan decides, shared by every job (kills, replacements, waits, blockers, wake-up). */
@@ -34,7 +34,10 @@ export class PlanOutput {
   wake = Infinity;
   private killCap: number;
 
-  constructor(maxKills: number | undefined) {
+  constructor(
+    maxKills: number | undefined,
+    private readonly keys: HostKeys,
+  ) {
     this.killCap = maxKills ?? Infinity;
   }
 
@@ -81,7 +84,7 @@ export class PlanOutput {
       const reason = `job ${job}: ${capText}`;
       this.waits.push({ job, tasks: rows.length, hosts: hostsOf(rows), reason, until_ms: now });
       const per = new Map<string, number>();
-      for (const r of rows) per.set(keyOf(r)!, (per.get(keyOf(r)!) ?? 0) + 1);
+      for (const r of rows) per.set(this.keys.of(r)!, (per.get(this.keys.of(r)!) ?? 0) + 1);
       for (const [k, n] of per) {
         let l = this.blockersByHost.get(k);
         if (!l) this.blockersByHost.set(k, (l = []));

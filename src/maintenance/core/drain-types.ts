@@ -1,9 +1,9 @@
 /**
  * The drainer's vocabulary: what it reads (DrainView), what it is told (DrainOptions) and what it
- * answers (DrainPlan). See src/maintenance/drainer.ts.
+ * answers (DrainPlan). See src/maintenance/core/drainer.ts.
  */
-import type { HostRecord, HostState } from '../host-state.js';
-import { DEFAULT_LEAD_MS } from '../host-state.js';
+import type { HostRecord, HostState } from './host-state.js';
+import { DEFAULT_LEAD_MS } from './host-state.js';
 import type { SlaInstance, SlaJob } from '../../sla/index.js';
 
 export interface JobView extends SlaJob {

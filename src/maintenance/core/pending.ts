@@ -20,9 +20,9 @@
  * orphans of a previous process. Nothing here does I/O.
  */
 import type { ClusterStatus, MachineID, Schedule } from '../../mesos/types.js';
-import type { HostRecord, HostTable, HostTransition, MaintenanceWindow } from '../host-state.js';
-import { canTransition, transition } from '../host-state.js';
-import { findMachine, machineEquals, windowOf } from '../schedule.js';
+import type { HostRecord, HostTable, HostTransition, MaintenanceWindow } from './host-state.js';
+import { canTransition, transition } from './host-state.js';
+import { findMachine, machineEquals, windowOf } from './schedule.js';
 
 export const PENDING_COLLECTION = 'maintenance_pending';
 

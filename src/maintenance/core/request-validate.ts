@@ -57,7 +57,7 @@ export class MaintenanceFieldError extends MaintenanceError {
 
 type Obj = Record<string, unknown>;
 
-const START_FIELDS = ['hosts', 'racks', 'attributes', 'window', 'group_by', 'max_parallel', 'timeout', 'force', 'post_drain', 'dry_run'] as const;
+const START_FIELDS = ['hosts', 'racks', 'attributes', 'window', 'group_by', 'max_parallel', 'timeout', 'force', 'post_drain', 'dry_run', 'reason'] as const;
 const WINDOW_FIELDS = ['start', 'duration'] as const;
 const GROUPS: readonly GroupBy[] = ['rack', 'host'];
 
@@ -275,15 +275,17 @@ function bool(o: Obj, key: string, p: Problems): boolean | undefined {
  * Checks a `host maintenance start` body and builds the StartRequest. Throws MaintenanceFieldError
  * (HTTP 400) listing every bad field. `now` is the scheduler's clock.
  */
-export function validateStartBody(input: unknown, now: number): StartRequest & { select?: HostSelector } {
+export function validateStartBody(input: unknown, now: number): StartRequest & { select?: HostSelector; reason?: string } {
   const verb = 'host maintenance start';
   const p = new Problems();
   const b = body(input, p, `{${START_FIELDS.join(', ')}}`);
   if (!b) return p.throwIfAny(verb) as never;
   p.known(b, '', START_FIELDS);
   const select = selector(b, p);
-  const req: StartRequest & { select?: HostSelector } = { hosts: hostList(b, p, select !== undefined) };
+  const req: StartRequest & { select?: HostSelector; reason?: string } = { hosts: hostList(b, p, select !== undefined) };
   if (select) req.select = select;
+  const why = reasonField(b, p);
+  if (why !== undefined) req.reason = why;
   const L = MAINTENANCE_LIMITS;
 
   const w = own(b, 'window');
@@ -356,6 +358,31 @@ export function validateHostsBody(input: unknown, verb: string): string[] {
   const hosts = hostList(b, p);
   p.throwIfAny(verb);
   return hosts;
+}
+
+/** `reason`: the operator's why (optional text, bounded, no control characters). */
+function reasonField(o: Obj, p: Problems): string | undefined {
+  const v = own(o, 'reason');
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') p.bad('reason', `must be a string, got ${typeName(v)}`);
+  else if (v.trim() === '') p.bad('reason', 'must not be empty');
+  else if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(v)) p.bad('reason', 'must not contain control characters');
+  else if (utf8Length(v) > MAINTENANCE_LIMITS.maxReasonBytes) p.bad('reason', `must be at most ${MAINTENANCE_LIMITS.maxReasonBytes} bytes`);
+  else return v.trim();
+  return undefined;
+}
+
+/** Checks a `{hosts, reason?}` body (complete, abort) and returns the names and the reason. */
+export function validateEndBody(input: unknown, verb: string): { hosts: string[]; reason?: string } {
+  const p = new Problems();
+  const b = body(input, p, '{hosts, reason?}');
+  if (!b) return p.throwIfAny(verb) as never;
+  p.known(b, '', ['hosts', 'reason']);
+  const out: { hosts: string[]; reason?: string } = { hosts: hostList(b, p) };
+  const why = reasonField(b, p);
+  if (why !== undefined) out.reason = why;
+  p.throwIfAny(verb);
+  return out;
 }
 
 /** Checks a `{hosts?, racks?, attributes?}` body (sla probe): at least one of them. */

@@ -3,9 +3,9 @@
  * hook (its command and its output) leaves Sluice masked: configured secret values and
  * credential-looking text (src/util/redact.ts).
  */
-import { maskSecrets, redactText } from '../util/redact.js';
+import { maskSecrets, redactText } from '../../util/redact.js';
 import type { HostProgress } from './drainer.js';
-import type { SchedulerState } from '../scheduler/state.js';
+import type { SchedulerState } from '../../scheduler/state.js';
 import type { HostRecord } from './host-state.js';
 import { hostKey } from './host-state.js';
 
@@ -57,6 +57,9 @@ export function hostView(r: HostRecord, c: HostViewContext): Record<string, unkn
     down_posted_ms: r.down_posted_ms,
     post_drain: postDrainStatus(r),
     post_drain_result: r.post_drain_result && { ...r.post_drain_result, output_tail: r.post_drain_result.output_tail && cleanText(r.post_drain_result.output_tail, c.secrets) },
+    actor: r.actor,
+    reason: r.reason !== undefined ? cleanText(r.reason, c.secrets) : undefined,
+    ended: r.ended && { ...r.ended, ...(r.ended.reason !== undefined ? { reason: cleanText(r.ended.reason, c.secrets) } : {}) },
   };
   if (c.waiting !== undefined) out['waiting'] = c.waiting;
   if (r.origin === 'sluice' && r.schedule_posted_ms === undefined && r.state !== 'UP') {

@@ -20,10 +20,10 @@
  * finished after generation g; `busy(host)` whether one is queued or in flight. The comparison is
  * therefore always against what Sluice last wrote.
  */
-import type { ClusterStatus, Schedule } from '../mesos/types.js';
-import { nullLogger, type Logger } from '../util/logger.js';
+import type { ClusterStatus, Schedule } from '../../mesos/types.js';
+import { nullLogger, type Logger } from '../../util/logger.js';
 import type { MaintenanceOperatorClient } from './operator-client.js';
-import { validateSchedule } from './schedule.js';
+import { validateSchedule } from '../core/schedule.js';
 
 export interface ScheduleEdit {
   /** Host keys the edit concerns (for busy / changedSince). */

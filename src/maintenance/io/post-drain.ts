@@ -13,7 +13,8 @@
  *   and the stored tail is the last MAX_TAIL characters.
  */
 import { spawn } from 'node:child_process';
-import { maskSecrets, redactText } from '../util/redact.js';
+import { maskSecrets, redactText } from '../../util/redact.js';
+import type { HookHost, PostDrainResult } from '../core/master.js';
 
 export const NEVER_PASSED: readonly string[] = ['SLUICE_SECRET', 'SLUICE_API_TOKEN'];
 const ALWAYS: readonly string[] = ['PATH', 'HOME', 'LANG'];
@@ -31,18 +32,7 @@ export interface PostDrainConfig {
   timeoutMs: number;
 }
 
-export interface PostDrainResult {
-  exit_code: number | null;
-  signal?: string;
-  timed_out: boolean;
-  output_tail: string;
-}
-
-export interface HookHost {
-  hostname: string;
-  ip?: string;
-  agent_id?: string;
-}
+export type { HookHost, PostDrainResult } from '../core/master.js';
 
 /** The hook's whole environment, built from `base` (usually process.env). */
 export function hookEnv(base: NodeJS.ProcessEnv, host: HookHost, cfg: Pick<PostDrainConfig, 'passEnv' | 'secrets'>): Record<string, string> {

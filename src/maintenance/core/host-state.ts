@@ -99,6 +99,11 @@ export interface HostRecord {
    * stopped while the hook ran; it is not run again automatically (src/maintenance/core/pending.ts).
    */
   post_drain_result?: { exit_code: number | null; signal?: string; timed_out: boolean; at_ms: number; output_tail?: string; interrupted?: boolean };
+  /** Who put the host in maintenance (operator name, "token", "local") and why (Sluice-origin hosts). */
+  actor?: string;
+  reason?: string;
+  /** The last `complete` / `abort` of this host: who, why, when. */
+  ended?: { verb: 'complete' | 'abort'; actor: string; reason?: string; at_ms: number };
   /** Most recent transitions, oldest first (capped at HISTORY_LIMIT). */
   history: HostTransition[];
 }
@@ -237,6 +242,8 @@ export const MAINTENANCE_LIMITS = {
   /** Drain timeout: more than 0, at most 30 days. */
   maxTimeoutMs: 30 * DAY_MS,
   maxPostDrainBytes: 4096,
+  /** The operator's `reason` of a start / complete / abort (recorded on the hosts and in the audit trail). */
+  maxReasonBytes: 1024,
 } as const;
 
 /** A problem of one field of a request (`path` like `window.start`, `hosts[2]`). */

@@ -18,8 +18,8 @@
  */
 import type { HostRecord } from './host-state.js';
 import { hostKey, transition } from './host-state.js';
-import type { SlaInstance } from '../sla/index.js';
-import { requiredUp } from '../sla/index.js';
+import type { SlaInstance } from '../../sla/index.js';
+import { requiredUp } from '../../sla/index.js';
 import type { AgentCapacity, DrainOptions, DrainPlan, DrainView, JobView } from './drainer.js';
 import { planDrain } from './drainer.js';
 import { decideInverseOffer } from './inverse-offers.js';
@@ -83,7 +83,7 @@ export interface SimResult {
   rows: SlaInstance[];
 }
 
-export { prng } from '../util/prng.js';
+export { prng } from '../../util/prng.js';
 
 interface Ev {
   t: number;

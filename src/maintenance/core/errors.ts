@@ -1,8 +1,10 @@
 /**
  * Typed errors of the maintenance module. Every error carries a machine-readable `code`, the
- * per-host problems (so one answer lists every bad host of a request at once), and the HTTP status
- * the operator API should answer with.
+ * per-host problems (so one answer lists every bad host of a request at once), and its domain
+ * outcome (`invalid`: the request itself is malformed; `conflict`: it clashes with the current
+ * state). HTTP statuses are chosen by the operator API (src/api/host-routes.ts), not here.
  */
+import type { Failure, Outcome } from './outcome.js';
 
 export type MaintenanceErrorCode =
   | 'illegal-transition'
@@ -29,7 +31,7 @@ export interface HostProblem {
   path?: string;
 }
 
-const BAD_REQUEST: ReadonlySet<MaintenanceErrorCode> = new Set<MaintenanceErrorCode>([
+const INVALID: ReadonlySet<MaintenanceErrorCode> = new Set<MaintenanceErrorCode>([
   'empty-request',
   'invalid-host-name',
   'unknown-host',
@@ -48,10 +50,10 @@ export class MaintenanceError extends Error {
     super(message);
   }
 
-  /** 400 for malformed requests (bad names, options), 409 for conflicts with the current state. */
-  get httpStatus(): number {
-    if (this.problems.length === 0) return BAD_REQUEST.has(this.code) ? 400 : 409;
-    return this.problems.some((p) => BAD_REQUEST.has(p.code)) ? 400 : 409;
+  /** `invalid` for malformed requests (bad names, options), `conflict` with the current state. */
+  get outcome(): Extract<Outcome, 'invalid' | 'conflict'> {
+    if (this.problems.length === 0) return INVALID.has(this.code) ? 'invalid' : 'conflict';
+    return this.problems.some((p) => INVALID.has(p.code)) ? 'invalid' : 'conflict';
   }
 
   toJSON(): { error: string; code: MaintenanceErrorCode; problems: readonly HostProblem[] } {
@@ -93,4 +95,9 @@ export class ScheduleError extends MaintenanceError {
   constructor(message: string, code: MaintenanceErrorCode, problems: readonly HostProblem[] = []) {
     super(message, code, problems);
   }
+}
+
+/** A refusal as data (it crosses the loop as a reply). */
+export function failureOf(e: MaintenanceError): Failure {
+  return { outcome: e.outcome, error: e.message, code: e.code, details: e.problems };
 }

@@ -32,8 +32,8 @@
 import type { HostRecord, HostTransition, InventoryHost, MaintenanceWindow } from './host-state.js';
 import { DEFAULT_LEAD_MS, DEFAULT_OPTIONS, hostKey, transition } from './host-state.js';
 import { fmtClock, fmtDuration } from './format.js';
-import type { Unavailability } from '../mesos/types.js';
-import { durationToMs, timeInfoToMs } from '../mesos/types.js';
+import type { Unavailability } from '../../mesos/types.js';
+import { durationToMs, timeInfoToMs } from '../../mesos/types.js';
 
 export type InverseOfferDecision =
   | { action: 'accept'; refuse_seconds: number; reason: string }

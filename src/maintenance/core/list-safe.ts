@@ -15,7 +15,7 @@ import { hostKey } from './host-state.js';
 import type { DrainOptions, DrainView } from './drainer.js';
 import { DEFAULT_DRAIN_OPTIONS } from './drainer.js';
 import { slaProbe, type ProbeHost } from './probe.js';
-import { isLive } from '../sla/index.js';
+import { isLive } from '../../sla/index.js';
 
 export interface SafeEntry {
   /** Host name, or rack name when grouped by rack. */

@@ -2,8 +2,8 @@
  * Pure formatting helpers for maintenance reasons and reports. No clock access: every time is a
  * parameter (ms since the Unix epoch, UTC).
  */
-import type { SlaStatus } from '../sla/index.js';
-import { describeSla } from '../sla/index.js';
+import type { SlaStatus } from '../../sla/index.js';
+import { describeSla } from '../../sla/index.js';
 
 /** "12:34:56Z" — time of day in UTC, the form used in blocker reasons. */
 export function fmtClock(ms: number): string {

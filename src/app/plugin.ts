@@ -1,19 +1,11 @@
-/**
- * Modules that plug into a running Sluice (`sluice start`): each may add a runtime extension (it
- * sees events and ticks inside the decision loop and answers with calls, scheduler commands and
- * store operations) and operator API routes. The maintenance module registers itself here:
- *
- *   import { maintenancePlugin } from '../maintenance/plugin.js';
- *   export const APP_PLUGINS: AppPlugin[] = [maintenancePlugin];
- */
+/** What a plugin is handed and what it may add (registered in ./plugins.ts). */
 import type { Router } from '../api/router.js';
 import type { LeaderDetector } from '../client/detector.js';
 import type { Logger } from '../util/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { SluiceMetrics } from '../metrics/metrics.js';
 import type { Store } from '../store/index.js';
-import type { RuntimeExtension, SluiceRuntime } from './runtime.js';
-import { maintenancePlugin } from '../maintenance/runtime-plugin.js';
+import type { RuntimeExtension, SluiceRuntime } from '../runtime/runtime.js';
 
 export interface PluginContext {
   store: Store;
@@ -42,4 +34,3 @@ export interface AppPlugin {
   routes?(router: Router, runtime: SluiceRuntime, ctx: PluginContext): void;
 }
 
-export const APP_PLUGINS: AppPlugin[] = [maintenancePlugin()];

@@ -13,20 +13,21 @@
  * `MasterRequestError` carrying the master's text body (e.g. "Machine '...' is not in DRAINING mode").
  *
  * `updateSchedule(edit)` is the read-modify-write of the one cluster-wide schedule: GET, edit (pure,
- * src/maintenance/schedule.ts: never drops or alters anyone else's window), validate, POST. A 400
+ * src/maintenance/core/schedule.ts: never drops or alters anyone else's window), validate, POST. A 400
  * on the POST usually means someone changed the schedule meanwhile (e.g. a machine went DOWN and
  * must stay): re-read and retry, a bounded number of times.
  */
 import { request } from 'undici';
-import type { LeaderDetector } from '../client/detector.js';
-import { basicAuthHeader, masterCredentials, type BasicAuth } from '../client/http.js';
-import type { ClusterStatus, MachineID, Schedule } from '../mesos/types.js';
-import { decodeJsonText, encodeJsonText } from '../mesos/codec.js';
-import { RealClock, type Clock } from '../util/clock.js';
-import { nullLogger, type Logger } from '../util/logger.js';
-import { redactText, redactUrl } from '../util/redact.js';
-import { validateSchedule } from './schedule.js';
-import { ScheduleError } from './errors.js';
+import type { LeaderDetector } from '../../client/detector.js';
+import { basicAuthHeader, masterCredentials, type BasicAuth } from '../../client/http.js';
+import type { ClusterStatus, MachineID, Schedule } from '../../mesos/types.js';
+import { decodeJsonText, encodeJsonText } from '../../mesos/codec.js';
+import { RealClock, type Clock } from '../../util/clock.js';
+import { nullLogger, type Logger } from '../../util/logger.js';
+import { redactText, redactUrl } from '../../util/redact.js';
+import { validateSchedule } from '../core/schedule.js';
+import { ScheduleError } from '../core/errors.js';
+import type { MasterAgent, MasterStateView } from '../core/master.js';
 
 export class MasterHttpError extends Error {
   override readonly name: string = 'MasterHttpError';
@@ -69,21 +70,7 @@ export class MasterUnavailableError extends Error {
   override readonly name = 'MasterUnavailableError';
 }
 
-/** An agent as the master's /master/state lists it. */
-export interface MasterAgent {
-  agent_id: string;
-  hostname: string;
-  ip?: string;
-  rack?: string;
-  /** The agent's attributes as /master/state shows them (text; scalars, sets, ranges as text). */
-  attributes?: Record<string, string>;
-}
-
-export interface MasterStateView {
-  agents: MasterAgent[];
-  /** agent id -> frameworks holding tasks or offers on it. */
-  frameworksOnAgent: Map<string, string[]>;
-}
+export type { MasterAgent, MasterStateView } from '../core/master.js';
 
 export interface OperatorClientOptions {
   masters: readonly string[];

@@ -13,8 +13,8 @@ import { DEFAULT_LEAD_MS, hostKey, resolveHosts, startMaintenance } from './host
 import { MaintenanceRequestError, type HostProblem } from './errors.js';
 import type { DrainOptions, DrainView } from './drainer.js';
 import { DEFAULT_DRAIN_OPTIONS, estimateDrain } from './drainer.js';
-import type { SlaInstance } from '../sla/index.js';
-import { describeSla, durationMs, isLive, isRowUp, killAllowed, killCost, refillTime, rowsByJob, slaStatus } from '../sla/index.js';
+import type { SlaInstance } from '../../sla/index.js';
+import { describeSla, durationMs, isLive, isRowUp, killAllowed, killCost, refillTime, rowsByJob, slaStatus } from '../../sla/index.js';
 import { fmtClock, fmtDuration } from './format.js';
 
 export interface ProbeHost {

@@ -1,5 +1,5 @@
 /**
- * A whole Sluice process, composed: store, (embedded simulator,) scheduler runtime, plugins,
+ * The composition root of a single Sluice process (src/app/ha.ts is the other way Sluice runs). A whole Sluice process, composed: store, (embedded simulator,) scheduler runtime, plugins,
  * operator API, metrics, demo workload. `sluice start` is a thin shell around `startSluice`; tests
  * start it in-process too.
  */
@@ -14,10 +14,11 @@ import { Store, StoreCorruptError, StoreLockedError } from '../store/index.js';
 import { RealClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { redactUrl } from '../util/redact.js';
-import { DEMO_JOBS } from './demo.js';
+import { DEMO_JOBS } from '../runtime/demo.js';
 import { APP_PLUGINS, type AppPlugin, type PluginContext } from './plugins.js';
-import { SluiceRuntime, type RuntimeOptions } from './runtime.js';
+import { SluiceRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import { zkMasterDetectorFor } from '../zk/master-detector.js';
+import type { Journal } from '../audit/types.js';
 
 export interface EmbeddedSim {
   /** Base URL of the simulated master, e.g. http://127.0.0.1:5050 */
@@ -47,6 +48,8 @@ export interface SluiceApp {
   router: Router;
   metrics: SluiceMetrics;
   store: Store;
+  /** The audit journal: entries already durable, in seq order (the API's audit and event feeds read it). */
+  journal: Journal;
   sim?: EmbeddedSim;
   masters: string[];
   /** Demo jobs submitted at start (embedded simulator only). */
@@ -163,6 +166,7 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
       router,
       metrics,
       store,
+      journal: runtime.journal,
       sim,
       masters,
       demoJobs,

@@ -27,16 +27,16 @@
  */
 import type { HostRecord, HostState, LeadOptions } from './host-state.js';
 import { admissions, hostKey, isBlocked, scheduledReason } from './host-state.js';
-import type { SlaInstance } from '../sla/index.js';
-import { isLive } from '../sla/index.js';
+import type { SlaInstance } from '../../sla/index.js';
+import { isLive } from '../../sla/index.js';
 import { fmtClock, fmtDuration } from './format.js';
-import type { DrainOptions, DrainPlan, DrainView, HostProgress, PlannedTransition, TimeoutNotice } from './core/drain-types.js';
-import { DEFAULT_DRAIN_OPTIONS } from './core/drain-types.js';
-import { buildJobContexts, CapacityPool, indexRows, keyOf, type JobCtx, type RowIndex } from './core/drain-context.js';
-import { jobFinishEstimate, mbbPlausible } from './core/drain-estimate.js';
-import { decideJob, PlanOutput } from './core/drain-jobs.js';
+import type { DrainOptions, DrainPlan, DrainView, HostProgress, PlannedTransition, TimeoutNotice } from './drain-types.js';
+import { DEFAULT_DRAIN_OPTIONS } from './drain-types.js';
+import { buildJobContexts, CapacityPool, indexRows, type JobCtx, type RowIndex } from './drain-context.js';
+import { jobFinishEstimate, mbbPlausible } from './drain-estimate.js';
+import { decideJob, PlanOutput } from './drain-jobs.js';
 
-export * from './core/drain-types.js';
+export * from './drain-types.js';
 
 /**
  * Estimated time (absolute ms) at which each given host could be empty if it were draining now,
@@ -203,7 +203,7 @@ function capacityPool(view: DrainView, book: HostBook, opts: DrainOptions): Capa
   if (uniqueJobs.size) {
     for (const r of view.instances) {
       if (!uniqueJobs.has(r.job) || !isLive(r)) continue;
-      const k = keyOf(r);
+      const k = book.idx.keys.of(r);
       if (k === undefined) continue;
       let s = jobsOnHost.get(k);
       if (!s) jobsOnHost.set(k, (s = new Set()));
@@ -262,7 +262,7 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
   // Estimates (for admission lead times, job order and progress).
   const { jobFinish, hostEstimate, lead } = hostEstimates(book, ctxs, view, now, opts);
   advanceHosts(book, now, lead);
-  const out = new PlanOutput(opts.max_kills);
+  const out = new PlanOutput(opts.max_kills, book.idx.keys);
   const { timeouts, forced } = checkTimeouts(book, now, out);
   const env = { now, opts, draining: book.draining, inMaint: book.inMaint, forced, rankOf: hostRanks(book), pool: capacityPool(view, book, opts), out };
   // Per job decisions, longest estimated drain first.

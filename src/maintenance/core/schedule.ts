@@ -11,8 +11,8 @@
  * Machine matching follows Mesos (§4.2): hostname case-insensitive, ip exact, and presence of each
  * field must agree. A MachineID for an agent needs both hostname and ip.
  */
-import type { ClusterStatus, MachineID, Schedule, Unavailability, Window } from '../mesos/types.js';
-import { durationToMs, msToTimeInfo, timeInfoToMs } from '../mesos/types.js';
+import type { ClusterStatus, MachineID, Schedule, Unavailability, Window } from '../../mesos/types.js';
+import { durationToMs, msToTimeInfo, timeInfoToMs } from '../../mesos/types.js';
 import type { HostRecord, HostTable, HostTransition, InventoryHost, MaintenanceWindow } from './host-state.js';
 import { DEFAULT_LEAD_MS, canTransition, hostKey, transition } from './host-state.js';
 import { ScheduleError, type HostProblem } from './errors.js';
@@ -210,7 +210,7 @@ export interface ReconcileAction {
  * someone else (→ UP), our records whose window was never posted (→ repost, after a crash), and
  * our records whose window the master took just before a crash (same machine, same window →
  * adopted: the drain resumes). The caller passes only hosts with no write of its own queued, in
- * flight or completed after the schedule was read (src/maintenance/schedule-writer.ts).
+ * flight or completed after the schedule was read (src/maintenance/io/schedule-writer.ts).
  */
 export function reconcileSchedule(
   table: HostTable,
