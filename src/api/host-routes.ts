@@ -6,6 +6,8 @@
  *                                            → 202 (200 dry run); with a selector the answer has `selection`
  *   POST /api/v1/hosts/maintenance/complete  {hosts}   DRAINED/DOWN → UP (machine up, window removed)
  *   POST /api/v1/hosts/maintenance/abort     {hosts}   SCHEDULED/DRAINING/DRAINED → UP
+ *   (start/complete/abort: role operator, optional `reason`; `force` needs admin and a reason — the
+ *   caller's name and the reason go to the maintenance service as `actor`/`reason` for the audit)
  *   GET  /api/v1/hosts?states=DRAINING,DRAINED        state, tasks left, SLA blockers, window
  *   POST /api/v1/sla/probe                   {hosts?, racks?, attributes?}   which hosts could be drained now, and why not
  *   GET  /api/v1/sla/safe?rack=R&group_by=host|rack   hosts (racks) safe to drain alone now (src/maintenance/list-safe.ts)
@@ -28,13 +30,20 @@ import { validateHostsBody, validateHostsQuery, validateProbeBody, validateSafeQ
 import type { HostSelector } from '../maintenance/select.js';
 import { MasterAuthError, MasterHttpError, MasterUnavailableError } from '../maintenance/operator-client.js';
 import { RuntimeStoppedError } from '../runtime/runtime.js';
+import { attribution } from './auth.js';
+
+/** Who asks, and why (the audit's actor and reason; src/api/auth.ts). */
+export interface Attribution {
+  actor: string;
+  reason?: string;
+}
 
 /** What the routes need (MaintenanceService implements it). */
 export interface HostMaintenanceService {
   /** The scheduler's clock (relative window starts like "+10m" use it). */
   now(): number;
-  start(req: StartRequest & { select?: HostSelector }): Promise<unknown>;
-  end(verb: 'complete' | 'abort', hosts: readonly string[]): Promise<unknown>;
+  start(req: StartRequest & { select?: HostSelector } & Partial<Attribution>): Promise<unknown>;
+  end(verb: 'complete' | 'abort', hosts: readonly string[], who?: Attribution): Promise<unknown>;
   query(states: readonly HostState[] | undefined): Promise<unknown>;
   probe(hosts: readonly string[], select?: HostSelector): Promise<unknown>;
   listSafe(q: { racks?: string[]; group_by: 'host' | 'rack' }): Promise<unknown>;
@@ -70,11 +79,14 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
     '/api/v1/hosts/maintenance/start',
     async (req) =>
       guarded(async () => {
-        const r = validateStartBody(await req.json(), clockNow());
-        const body = await svc.start(r);
+        const b = await req.json();
+        const dry = b?.['dry_run'] === true;
+        const who = attribution(req, dry ? 'dry_run' : 'start', b, { force: b?.['force'] === true && !dry });
+        const r = validateStartBody(b, clockNow());
+        const body = await svc.start({ ...r, ...who });
         return { status: r.dry_run ? 200 : 202, body };
       }),
-    { summary: 'Put hosts in maintenance (drain within SLAs, then machine down)' },
+    { summary: 'Put hosts in maintenance (drain within SLAs, then machine down)', role: 'operator' },
   );
 
   for (const verb of ['complete', 'abort'] as const) {
@@ -82,10 +94,12 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
       `/api/v1/hosts/maintenance/${verb}`,
       async (req) =>
         guarded(async () => {
-          const hosts = validateHostsBody(await req.json(), `host maintenance ${verb}`);
-          return { status: 200, body: await svc.end(verb, hosts) };
+          const b = await req.json();
+          const who = attribution(req, verb, b);
+          const hosts = validateHostsBody(b, `host maintenance ${verb}`);
+          return { status: 200, body: await svc.end(verb, hosts, who) };
         }),
-      { summary: verb === 'complete' ? 'Bring hosts back UP after maintenance (machine up)' : 'Abort maintenance: hosts back to UP' },
+      { summary: verb === 'complete' ? 'Bring hosts back UP after maintenance (machine up)' : 'Abort maintenance: hosts back to UP', role: 'operator' },
     );
   }
 
@@ -96,7 +110,7 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
         const states = validateHostsQuery(req.query);
         return { status: 200, body: await svc.query(states) };
       }),
-    { summary: 'Hosts in maintenance: state, tasks left, SLA blockers, window' },
+    { summary: 'Hosts in maintenance: state, tasks left, SLA blockers, window', role: 'viewer' },
   );
 
   router.post(
@@ -106,7 +120,7 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
         const r = validateProbeBody(await req.json(), 'sla probe');
         return { status: 200, body: await svc.probe(r.hosts, r.select) };
       }),
-    { summary: 'Which hosts could be drained now without breaking an SLA, and why not' },
+    { summary: 'Which hosts could be drained now without breaking an SLA, and why not', role: 'viewer' },
   );
 
   router.get(
@@ -116,6 +130,6 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
         const q = validateSafeQuery(req.query);
         return { status: 200, body: await svc.listSafe(q) };
       }),
-    { summary: 'Hosts (or racks) that could be drained alone right now without breaking any SLA' },
+    { summary: 'Hosts (or racks) that could be drained alone right now without breaking any SLA', role: 'viewer' },
   );
 }
