@@ -20,8 +20,8 @@
  * the same batch as the change, so it is durable before the API answers.
  */
 import { AUDIT_COLLECTION, AUDIT_KINDS, auditKey, seqOfKey, type AuditEntry, type AuditInput, type AuditKind } from '../audit/types.js';
-import { auditPage, type AuditPage, type AuditQuery } from '../audit/query.js';
-import { planPrune, pruneOps, type RetentionPolicy } from '../audit/retention.js';
+import { auditPage, firstAfter, type AuditPage, type AuditQuery } from '../audit/query.js';
+import { planPrune, PRUNE_BUDGET, pruneOps, type RetentionPolicy } from '../audit/retention.js';
 import type { MemoryJournal } from '../audit/journal.js';
 import type { CommandResult, SchedulerCommand } from '../scheduler/reducer.js';
 import type { ExtensionContext, ExtensionStep, RuntimeExtension } from '../runtime/runtime.js';
@@ -54,6 +54,8 @@ export class AuditRetention {
   private pos = 0;
   private last = 0;
   private started = false;
+  /** Highest seq claimed by the store at start: the journal's entries up to it came from there, unchecked. */
+  bootTop = 0;
 
   constructor(readonly policy: RetentionPolicy) {}
 
@@ -75,8 +77,17 @@ export class AuditRetention {
     this.initial = seqs;
     this.pos = 0;
     this.last = top;
+    this.bootTop = top;
     this.floor = seqs.length ? seqs[0]! : 0;
     return bad;
+  }
+
+  /** The oldest seq held (below `limit`, the journal's first), or null; moves the floor up to it. */
+  oldestHeld(store: StoreLike, limit: number): number | null {
+    for (let s = Math.max(1, this.floor), n = 0; s < limit && n < PRUNE_BUDGET; s++, n++) {
+      if (store.get(AUDIT_COLLECTION, auditKey(s)) !== undefined) return (this.floor = s);
+    }
+    return limit <= this.last ? limit : null;
   }
 
   /** Oldest held seqs first: the known ones, then the contiguous seqs numbered since. */
@@ -124,27 +135,44 @@ export class AuditReader {
     private readonly retention: AuditRetention,
   ) {}
 
+  /**
+   * The journal's entries, less those loaded at start that the store does not hold under their seq
+   * (invalid stored entries: retention removes them from the store, the journal still has them).
+   */
+  private trusted<T extends AuditEntry[] | 'gap'>(es: T): T {
+    if (es === 'gap') return es;
+    const list = es as AuditEntry[];
+    const boot = firstAfter(list, this.retention.bootTop);
+    if (boot === 0) return es;
+    const ok = (e: AuditEntry) => {
+      const held = this.store.get<unknown>(AUDIT_COLLECTION, auditKey(e.seq));
+      return validStoredEntry(auditKey(e.seq), held);
+    };
+    return [...list.slice(0, boot).filter(ok), ...list.slice(boot)] as T;
+  }
+
   read(q: AuditQuery): AuditPage & { first_seq: number | null; last_seq: number } {
     this.retention.learn(this.store);
     const floor = this.retention.floor;
     const lastSeq = this.journal.lastSeq;
-    const all = this.journal.since(Math.max(0, floor - 1));
+    const all = this.trusted(this.journal.since(Math.max(0, floor - 1)));
     if (all !== 'gap') return { ...auditPage(all, q), first_seq: all[0]?.seq ?? null, last_seq: lastSeq };
     // the journal holds only the newest entries: a page that lies within them needs nothing else
     const first = this.journal.firstSeq ?? lastSeq + 1;
+    const oldest = this.retention.oldestHeld(this.store, first);
     const recent = this.journal.since(first - 1);
-    const newest = recent === 'gap' ? [] : recent;
-    if (q.after !== undefined && q.after >= first - 1) return { ...auditPage(newest, q), first_seq: floor, last_seq: lastSeq };
+    const newest = recent === 'gap' ? [] : this.trusted(recent);
+    if (q.after !== undefined && q.after >= first - 1) return { ...auditPage(newest, q), first_seq: oldest, last_seq: lastSeq };
     if (q.after === undefined && (q.before === undefined || q.before > first)) {
       const p = auditPage(newest, q);
-      if (p.more) return { ...p, first_seq: floor, last_seq: lastSeq };
+      if (p.more) return { ...p, first_seq: oldest, last_seq: lastSeq };
     }
     const older = this.store
       .list<unknown>(AUDIT_COLLECTION)
       .filter((kv): kv is [string, AuditEntry] => validStoredEntry(kv[0], kv[1]) && kv[1].seq >= floor && kv[1].seq < first)
       .map(([, e]) => e)
       .sort((x, y) => x.seq - y.seq);
-    return { ...auditPage([...older, ...newest], q), first_seq: floor, last_seq: lastSeq };
+    return { ...auditPage([...older, ...newest], q), first_seq: oldest, last_seq: lastSeq };
   }
 }
 
