@@ -189,23 +189,29 @@ export function checkReason(v: unknown, path = 'reason'): string | undefined {
 }
 
 /**
- * Who does a mutating request, and why: takes `reason` out of the body (so the verb's own checks
- * never see it), checks it, and enforces the policy: `force` needs admin and a reason; an action
- * listed in `require_reason` needs a reason. 400 / 403 ApiErrors.
+ * Takes `reason` out of a request body (so the verb's own field checks never see it) and returns it
+ * unchecked; `attribution` checks it once the verb's fields are known to be good.
+ */
+export function takeReason(body: Record<string, unknown> | undefined): unknown {
+  if (!body || !Object.prototype.hasOwnProperty.call(body, 'reason')) return undefined;
+  const raw = body['reason'];
+  delete body['reason'];
+  return raw;
+}
+
+/**
+ * Who does a mutating request, and why: checks the reason (from `takeReason`) and enforces the
+ * policy: `force` needs admin and a reason; an action listed in `require_reason` needs a reason.
+ * 400 / 403 ApiErrors.
  */
 export function attribution(
   req: Pick<ApiRequest, 'principal' | 'reasonRequired'>,
   action: string,
-  body: Record<string, unknown> | undefined,
+  rawReason: unknown,
   opts: { force?: boolean } = {},
 ): { actor: string; reason?: string } {
-  let raw: unknown;
-  if (body && Object.prototype.hasOwnProperty.call(body, 'reason')) {
-    raw = body['reason'];
-    delete body['reason'];
-  }
   if (opts.force) requireRole(req, 'admin', '--force');
-  const reason = checkReason(raw);
+  const reason = checkReason(rawReason);
   if (reason === undefined && (opts.force || req.reasonRequired(action))) {
     throw new ApiError(400, `a reason is required for ${opts.force ? '--force' : action}`, [
       { path: 'reason', message: opts.force ? 'forcing needs a reason (--reason TEXT): it is recorded in the audit' : `this Sluice requires a reason for ${action} (require_reason setting): pass --reason TEXT` },
@@ -213,4 +219,3 @@ export function attribution(
   }
   return reason === undefined ? { actor: req.principal.name } : { actor: req.principal.name, reason };
 }
-

@@ -30,7 +30,7 @@ import { validateHostsBody, validateHostsQuery, validateProbeBody, validateSafeQ
 import type { HostSelector } from '../maintenance/select.js';
 import { MasterAuthError, MasterHttpError, MasterUnavailableError } from '../maintenance/operator-client.js';
 import { RuntimeStoppedError } from '../runtime/runtime.js';
-import { attribution } from './auth.js';
+import { attribution, takeReason } from './auth.js';
 
 /** Who asks, and why (the audit's actor and reason; src/api/auth.ts). */
 export interface Attribution {
@@ -80,9 +80,9 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
     async (req) =>
       guarded(async () => {
         const b = await req.json();
-        const dry = b?.['dry_run'] === true;
-        const who = attribution(req, dry ? 'dry_run' : 'start', b, { force: b?.['force'] === true && !dry });
+        const reason = takeReason(b);
         const r = validateStartBody(b, clockNow());
+        const who = attribution(req, r.dry_run ? 'dry_run' : 'start', reason, { force: r.force === true && !r.dry_run });
         const body = await svc.start({ ...r, ...who });
         return { status: r.dry_run ? 200 : 202, body };
       }),
@@ -95,8 +95,9 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
       async (req) =>
         guarded(async () => {
           const b = await req.json();
-          const who = attribution(req, verb, b);
+          const reason = takeReason(b);
           const hosts = validateHostsBody(b, `host maintenance ${verb}`);
+          const who = attribution(req, verb, reason);
           return { status: 200, body: await svc.end(verb, hosts, who) };
         }),
       { summary: verb === 'complete' ? 'Bring hosts back UP after maintenance (machine up)' : 'Abort maintenance: hosts back to UP', role: 'operator' },
