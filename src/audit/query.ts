@@ -61,32 +61,30 @@ export function firstAfter(entries: readonly AuditEntry[], after: number): numbe
   return lo;
 }
 
+/** The first `limit` matches over `order` (indices into `entries`), and whether one more exists. */
+function collect(entries: readonly AuditEntry[], q: AuditQuery, order: Iterable<number>): { out: AuditEntry[]; more: boolean } {
+  const out: AuditEntry[] = [];
+  for (const i of order) {
+    const e = entries[i]!;
+    if (!matches(e, q)) continue;
+    if (out.length === q.limit) return { out, more: true };
+    out.push(e);
+  }
+  return { out, more: false };
+}
+
+function* range(from: number, to: number, step: 1 | -1): Iterable<number> {
+  for (let i = from; step > 0 ? i < to : i > to; i += step) yield i;
+}
+
 /** One page of `entries` (increasing seq order) for `q`. */
 export function auditPage(entries: readonly AuditEntry[], q: AuditQuery): AuditPage {
-  const out: AuditEntry[] = [];
-  let more = false;
   if (q.after !== undefined) {
-    for (let i = firstAfter(entries, q.after); i < entries.length; i++) {
-      const e = entries[i]!;
-      if (!matches(e, q)) continue;
-      if (out.length === q.limit) {
-        more = true;
-        break;
-      }
-      out.push(e);
-    }
+    const { out, more } = collect(entries, q, range(firstAfter(entries, q.after), entries.length, 1));
     return { entries: out, more, ...(more ? { next_after: out[out.length - 1]!.seq } : {}) };
   }
   const end = q.before === undefined ? entries.length : firstAfter(entries, q.before - 1);
-  for (let i = end - 1; i >= 0; i--) {
-    const e = entries[i]!;
-    if (!matches(e, q)) continue;
-    if (out.length === q.limit) {
-      more = true;
-      break;
-    }
-    out.push(e);
-  }
+  const { out, more } = collect(entries, q, range(end - 1, -1, -1));
   out.reverse();
   return { entries: out, more, ...(more ? { prev_before: out[0]!.seq } : {}) };
 }
