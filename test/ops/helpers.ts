@@ -52,7 +52,8 @@ export async function call(base: string, method: string, p: string, o: { token?:
   const headers: Record<string, string> = {};
   if (method !== 'GET' || o.body !== undefined) headers['content-type'] = 'application/json';
   if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;
-  const res = await fetch(base + p, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
+  // redirects are the caller's business (an HA standby answers 307; fetch would drop the token)
+  const res = await fetch(base + p, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), redirect: 'manual' });
   const text = await res.text();
   let body: unknown = text;
   try {
