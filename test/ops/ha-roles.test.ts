@@ -34,7 +34,8 @@ describe('ops: roles across HA replicas (standby redirects, the leader decides)'
   it('401 at the standby for an unknown token; 307 for any known one; the leader audits the operator and refuses the viewer', async () => {
     const ids = people();
     const [vera, otto] = ids as [Identity, Identity, Identity];
-    const args = { extraArgs: ['--api-tokens-file', writeTokensFile(ids)] };
+    // a long session: a loaded machine must not hand the leadership over mid-test
+    const args = { sessionTimeout: '10s', extraArgs: ['--api-tokens-file', writeTokensFile(ids)] };
     const ha = zk.url('/sluice-roles');
     const a = await spawnReplica(sim.url, ha, args);
     replicas.push(a);
