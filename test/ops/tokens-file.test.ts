@@ -3,13 +3,14 @@
  * is a clear startup error naming the line, and no message ever contains a token.
  */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Router } from '../../src/api/router.js';
 import { startApiServer } from '../../src/api/server.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { tmpDir } from '../e2e/workload-helpers.js';
-import { call, newToken, people, recordingLogger, sha256hex, tokensFileText, writeTokensFile } from './helpers.js';
+import { call, cli, newToken, people, recordingLogger, sha256hex, tokensFileText, writeTokensFile } from './helpers.js';
 
 function fileWith(text: string, mode = 0o600): string {
   const file = path.join(tmpDir('sluice-tokens-'), 'tokens');
@@ -103,5 +104,43 @@ describe('ops: hostile tokens files are clear errors at startup, never echoing a
     expect(err?.message).to.match(/line 3 \(otto\) has the same token as --api-token/);
     expect(err?.message).to.not.contain(ids[1]!.token);
     expect(tokensFileText(ids)).to.contain('otto');
+  });
+});
+
+describe('ops: sluice token (lines for the tokens file)', () => {
+  it('token new NAME ROLE: a fresh token whose line Sluice accepts and which then authenticates as NAME', async () => {
+    const r = await cli(['token', 'new', 'carol', 'operator', '--json'], {});
+    expect(r.code, r.err).to.equal(0);
+    const made = JSON.parse(r.out) as { token: string; line: string };
+    expect(made.token).to.match(/^[A-Za-z0-9_-]{43}$/);
+    expect(made.line).to.equal(`carol operator sha256:${sha256hex(made.token)}`);
+    const file = fileWith(`${made.line}\n`);
+    const router = new Router();
+    router.get('/who', (req) => ({ status: 200, body: req.principal }), { role: 'viewer' });
+    const api = await startApiServer({ listen: '127.0.0.1:0', router, access: { tokensFile: file } });
+    try {
+      expect((await call(api.url, 'GET', '/who', { token: made.token })).body).to.deep.equal({ name: 'carol', role: 'operator' });
+    } finally {
+      await api.close();
+    }
+    const other = JSON.parse((await cli(['token', 'new', 'carol', 'operator', '--json'], {})).out) as { token: string };
+    expect(other.token).to.not.equal(made.token);
+  });
+
+  it('a bad name or role is a usage error; hash takes no argument (shell history)', async () => {
+    const role = await cli(['token', 'new', 'carol', 'root'], {});
+    expect(role.code).to.equal(2);
+    expect(role.err).to.contain('role must be one of viewer, operator, admin');
+    expect((await cli(['token', 'new', 'local', 'admin'], {})).code).to.equal(2);
+    expect((await cli(['token', 'hash', 'secret-on-the-command-line'], {})).code).to.equal(2);
+  });
+
+  it('token hash reads the token from stdin (a child process) and prints its sha256 line field', () => {
+    const t = newToken();
+    const r = spawnSync(process.execPath, [path.resolve('dist/src/cli/main.js'), 'token', 'hash'], { input: `${t}\n`, encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout.trim()).to.equal(`sha256:${sha256hex(t)}`);
+    const two = spawnSync(process.execPath, [path.resolve('dist/src/cli/main.js'), 'token', 'hash'], { input: 'two words\n', encoding: 'utf8' });
+    expect(two.status).to.equal(2);
   });
 });
