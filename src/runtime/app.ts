@@ -185,7 +185,7 @@ export function banner(app: SluiceApp): string {
     '',
     'Sluice is running.',
     `  Mesos master:  ${app.masters.map(redactUrl).join(', ')}${app.sim ? `  (embedded simulator: ${app.sim.agents} agents, ${app.sim.racks} racks)` : ''}`,
-    `  operator API:  ${api}${app.config.apiToken ? '  (token required: export SLUICE_API_TOKEN=...)' : ''}`,
+    `  operator API:  ${api}${app.config.apiToken || app.config.apiAccess.tokensFile ? '  (token required: export SLUICE_API_TOKEN=...)' : ''}`,
     `  status:        ${api}/api/v1/status`,
     `  jobs:          ${api}/api/v1/jobs`,
     `  metrics:       ${api}/metrics`,
