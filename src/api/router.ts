@@ -43,6 +43,8 @@ export interface ApiRequest {
   headers: IncomingHttpHeaders;
   /** Who is calling (authenticated before routing); routes pass `principal.name` on as the audit actor. */
   principal: Principal;
+  /** = principal.name: the audit's actor (an operator name, "token", or "local"). */
+  actor: string;
   /** This request's id (also the `X-Request-Id` answer header), recorded in the audit entries it causes. */
   id: string;
   /** Policy: must this action carry a reason (`require_reason` setting; --force always does)? */

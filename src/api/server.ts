@@ -185,6 +185,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         query: url.searchParams,
         headers: req.headers,
         principal,
+        actor: principal.name,
         id,
         reasonRequired: (action) => reasonActions.has(action),
         text,
