@@ -15,6 +15,9 @@
  * | Operator API address     | --api-listen            | SLUICE_API_LISTEN         | api_listen          | 127.0.0.1:5070       |
  * | Operator API token       | --api-token             | SLUICE_API_TOKEN          | api_token           | none (loopback only) |
  * | API allowed Host names   | --api-allowed-hosts     | SLUICE_API_ALLOWED_HOSTS  | api_allowed_hosts   | none (listen address, localhost) |
+ * | API tokens file (roles)  | --api-tokens-file       | SLUICE_API_TOKENS_FILE    | api_tokens_file     | none                 |
+ * | Verbs needing a reason   | --require-reason (comma)| SLUICE_REQUIRE_REASON     | require_reason      | none (--force always)|
+ * | Audit retention          | --audit-retention       | SLUICE_AUDIT_RETENTION    | audit_retention     | 100000,90d           |
  * | Implicit reconciliation  | --reconcile-interval    | SLUICE_RECONCILE_INTERVAL | reconcile_interval  | 15m                  |
  * | Log level                | --log-level             | SLUICE_LOG_LEVEL          | log_level           | info                 |
  * | Env names for post_drain | --post-drain-env (comma)| SLUICE_POST_DRAIN_ENV     | post_drain_env      | none                 |
@@ -38,6 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApiConfigError, checkApiExposure, parseAllowedHosts } from './util/api-address.js';
 import { redactUrl } from './util/redact.js';
+import { readTokensFile, TokensFileError } from './util/tokens-file.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './mesos/recordio.js';
 
 export interface SluiceConfig {
@@ -54,6 +58,15 @@ export interface SluiceConfig {
   apiToken?: string;
   /** Extra Host names the operator API answers to (`name` or `name:port`; e.g. behind a proxy). */
   apiAllowedHosts: string[];
+  /** Identities and policy of the operator API (src/api/auth.ts). */
+  apiAccess: {
+    /** `NAME ROLE sha256:HEX` lines (absolute path); checked here, re-read by the API on change/SIGHUP. */
+    tokensFile?: string;
+    /** Maintenance verbs that must carry --reason (start, complete, abort); --force always must. */
+    requireReason: string[];
+  };
+  /** How much of the audit trail the store keeps (the oldest entries are pruned beyond either bound). */
+  auditRetention: AuditRetention;
   reconcileIntervalSeconds: number;
   /** Environment variable NAMES passed through to post_drain hooks (secrets never are). */
   postDrainEnv: string[];
@@ -82,6 +95,39 @@ export interface SluiceConfig {
   haSessionTimeoutMs: number;
   /** Where each setting came from (for `sluice start` to print). */
   sources: Record<string, 'flag' | 'env' | 'file' | 'default'>;
+}
+
+export interface AuditRetention {
+  maxEntries: number;
+  /** Undefined: no age bound (the count still bounds it). */
+  maxAgeMs?: number;
+}
+
+/** Verbs `require_reason` may name. */
+export const REASON_ACTIONS = ['start', 'complete', 'abort'] as const;
+export const DEFAULT_AUDIT_RETENTION: AuditRetention = { maxEntries: 100_000, maxAgeMs: 90 * 86_400_000 };
+
+/**
+ * `audit_retention`: a count (`100000`), an age with a unit (`90d`, `12h`), or both (`100000,90d`);
+ * whichever is reached first prunes. There is always a count bound (the default when only an age is
+ * given), so the audit can never grow without limit.
+ */
+export function parseAuditRetention(v: unknown, where: string): AuditRetention {
+  const items = typeof v === 'number' ? [String(v)] : splitList(v, where);
+  let maxEntries: number | undefined;
+  let maxAgeMs: number | undefined;
+  if (!items.length) throw new ConfigError(`${where}: expected a count (100000), an age (90d) or both (100000,90d)`);
+  for (const it of items) {
+    if (/^\d+$/.test(it)) {
+      if (maxEntries !== undefined) throw new ConfigError(`${where}: two counts given (${JSON.stringify(it)})`);
+      maxEntries = parseIntIn(it, `${where} (count)`, 1, 10_000_000);
+    } else if (/^\d+(\.\d+)?\s*(s|m|h|d|w)$/i.test(it)) {
+      if (maxAgeMs !== undefined) throw new ConfigError(`${where}: two ages given (${JSON.stringify(it)})`);
+      maxAgeMs = Math.round(parseSeconds(it, where) * 1000);
+      if (maxAgeMs < 60_000) throw new ConfigError(`${where}: the age must be at least 1m; got ${JSON.stringify(it)}`);
+    } else throw new ConfigError(`${where}: ${JSON.stringify(it.slice(0, 40))} is neither a count (100000) nor an age with a unit (90d, 12h)`);
+  }
+  return { maxEntries: maxEntries ?? DEFAULT_AUDIT_RETENTION.maxEntries, ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) };
 }
 
 export type Codec = 'json' | 'protobuf';
@@ -170,6 +216,9 @@ const FILE_KEYS = [
   'api_listen',
   'api_token',
   'api_allowed_hosts',
+  'api_tokens_file',
+  'require_reason',
+  'audit_retention',
   'reconcile_interval',
   'post_drain_env',
   'log_level',
@@ -275,6 +324,24 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
   }
   const ah = pick('apiAllowedHosts', 'api-allowed-hosts', 'SLUICE_API_ALLOWED_HOSTS', 'api_allowed_hosts');
   const apiAllowedHosts = ah ? apiSetting(ah.where, () => parseAllowedHosts(splitList(ah.v, ah.where))) : [];
+  const tf = str('apiTokensFile', 'api-tokens-file', 'SLUICE_API_TOKENS_FILE', 'api_tokens_file');
+  const tokensFile = tf === undefined ? undefined : path.resolve(cwd, tf);
+  if (tokensFile !== undefined) {
+    // checked now, before anything starts (the API server reads it again and reports permissions)
+    try {
+      readTokensFile(tokensFile, () => undefined);
+    } catch (e) {
+      if (e instanceof TokensFileError) throw new ConfigError(e.message);
+      throw e;
+    }
+  }
+  const rr = pick('requireReason', 'require-reason', 'SLUICE_REQUIRE_REASON', 'require_reason');
+  const requireReason = rr ? splitList(rr.v, rr.where) : [];
+  for (const a of requireReason) {
+    if (!(REASON_ACTIONS as readonly string[]).includes(a)) throw new ConfigError(`${rr!.where}: ${JSON.stringify(a.slice(0, 40))} is not a verb that takes a reason; choose from ${REASON_ACTIONS.join(', ')}`);
+  }
+  const ar = pick('auditRetention', 'audit-retention', 'SLUICE_AUDIT_RETENTION', 'audit_retention');
+  const auditRetention = ar ? parseAuditRetention(ar.v, ar.where) : { ...DEFAULT_AUDIT_RETENTION };
   const ag = pick('simAgents', 'sim-agents', undefined, 'sim_agents');
   const rk = pick('simRacks', 'sim-racks', undefined, 'sim_racks');
 
@@ -290,6 +357,8 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     apiListen: str('apiListen', 'api-listen', 'SLUICE_API_LISTEN', 'api_listen') ?? DEFAULT_API_LISTEN,
     apiToken: str('apiToken', 'api-token', 'SLUICE_API_TOKEN', 'api_token'),
     apiAllowedHosts,
+    apiAccess: { ...(tokensFile !== undefined ? { tokensFile } : {}), requireReason: [...new Set(requireReason)] },
+    auditRetention,
     reconcileIntervalSeconds,
     postDrainEnv,
     logLevel: str('logLevel', 'log-level', 'SLUICE_LOG_LEVEL', 'log_level') ?? 'info',
@@ -321,7 +390,7 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     // Mesos tears the framework down (killing every task) on any disconnect with 0.
     throw new ConfigError('failover timeout 0 would make Mesos kill every task on any disconnect; use e.g. 7d');
   }
-  apiSetting(undefined, () => checkApiExposure(cfg.apiListen, cfg.apiToken));
+  apiSetting(undefined, () => checkApiExposure(cfg.apiListen, cfg.apiToken ?? cfg.apiAccess.tokensFile));
   if (!/^[a-zA-Z0-9_.*/-]+$/.test(cfg.role)) throw new ConfigError(`role ${JSON.stringify(cfg.role)} is not a valid Mesos role name`);
   return cfg;
 }
@@ -346,8 +415,11 @@ export function describeConfig(c: SluiceConfig): string[] {
     c.ha
       ? `HA:                ${redactUrl(c.ha)} (leader election + store in ZooKeeper), session timeout ${c.haSessionTimeoutMs / 1000} s${src('ha')}`
       : `store:             ${c.storePath}${src('storePath')}`,
-    `operator API:      ${c.apiListen}${c.apiToken ? ' (token required)' : ''}${src('apiListen')}` +
+    `operator API:      ${c.apiListen}${c.apiToken || c.apiAccess.tokensFile ? ' (token required)' : ''}${src('apiListen')}` +
       (c.apiAllowedHosts.length ? `, also answers to ${c.apiAllowedHosts.join(', ')}` : ''),
+    ...(c.apiAccess.tokensFile ? [`API tokens file:   ${c.apiAccess.tokensFile}${src('apiTokensFile')}`] : []),
+    ...(c.apiAccess.requireReason.length ? [`reason required:   ${c.apiAccess.requireReason.join(', ')} (and --force)`] : []),
+    `audit retention:   ${c.auditRetention.maxEntries} entries${c.auditRetention.maxAgeMs ? `, ${Math.round(c.auditRetention.maxAgeMs / 3_600_000)} h` : ''}${src('auditRetention')}`,
     `reconciliation:    implicit every ${c.reconcileIntervalSeconds} s`,
     `master codec:      ${c.codec}${src('codec')}, records up to ${c.maxRecordBytes} bytes${src('maxRecordBytes')}`,
   ];

@@ -7,6 +7,7 @@
  *   POST /api/v1/hosts/maintenance/complete  {hosts, reason?}   DRAINED/DOWN → UP (machine up, window removed)
  *   POST /api/v1/hosts/maintenance/abort     {hosts, reason?}   SCHEDULED/DRAINING/DRAINED → UP
  *   GET  /api/v1/hosts/requests                       the operator requests behind the hosts (who, why, progress)
+ *   (start/complete/abort: role operator; `force` needs admin and a reason; require_reason may ask one — src/api/auth.ts)
  *   GET  /api/v1/hosts?states=DRAINING,DRAINED        state, tasks left, SLA blockers, window
  *   POST /api/v1/sla/probe                   {hosts?, racks?, attributes?}   which hosts could be drained now, and why not
  *   GET  /api/v1/sla/safe?rack=R&group_by=host|rack   hosts (racks) safe to drain alone now (src/maintenance/core/list-safe.ts)
@@ -27,13 +28,14 @@
  * (`req.actor`, set by authentication; 'local' without it) are recorded on the hosts and in the
  * audit trail. Reads (hosts, requests, probe, safe list) see the state as last written to disk.
  */
-import { ApiError, type ApiRequest, type ApiResult, type Router } from './router.js';
+import { ApiError, type ApiResult, type Router } from './router.js';
 import { MaintenanceError } from '../maintenance/core/errors.js';
 import type { HostState, StartRequest } from '../maintenance/core/host-state.js';
 import { isFailure, type Outcome, type Reply } from '../maintenance/core/outcome.js';
 import { validateEndBody, validateHostsQuery, validateProbeBody, validateSafeQuery, validateStartBody } from '../maintenance/core/request-validate.js';
 import type { HostSelector } from '../maintenance/core/select.js';
 import { RuntimeStoppedError } from '../runtime/runtime.js';
+import { attribution } from './auth.js';
 
 /** Who asks, and why (recorded on the hosts and in the audit trail). */
 export interface RequestMeta {
@@ -96,12 +98,6 @@ async function guarded(fn: () => Promise<Reply>): Promise<ApiResult> {
   return toApiResult(r);
 }
 
-/** The caller as authentication named it ('local' without authentication). */
-function who(req: ApiRequest, reason: string | undefined): RequestMeta {
-  const actor = typeof req.actor === 'string' && req.actor ? req.actor : 'local';
-  return reason !== undefined ? { actor, reason } : { actor };
-}
-
 export function registerHostRoutes(router: Router, svc: HostMaintenanceService): void {
   const clockNow = () => svc.now();
 
@@ -110,9 +106,9 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
     async (req) =>
       guarded(async () => {
         const { reason, ...r } = validateStartBody(await req.json(), clockNow());
-        return svc.start(r, who(req, reason));
+        return svc.start(r, attribution(req, r.dry_run ? 'dry_run' : 'start', reason, { force: r.force === true && !r.dry_run }));
       }),
-    { summary: 'Put hosts in maintenance (drain within SLAs, then machine down)' },
+    { summary: 'Put hosts in maintenance (drain within SLAs, then machine down)', role: 'operator' },
   );
 
   for (const verb of ['complete', 'abort'] as const) {
@@ -121,9 +117,9 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
       async (req) =>
         guarded(async () => {
           const b = validateEndBody(await req.json(), `host maintenance ${verb}`);
-          return svc.end(verb, b.hosts, who(req, b.reason));
+          return svc.end(verb, b.hosts, attribution(req, verb, b.reason));
         }),
-      { summary: verb === 'complete' ? 'Bring hosts back UP after maintenance (machine up)' : 'Abort maintenance: hosts back to UP' },
+      { summary: verb === 'complete' ? 'Bring hosts back UP after maintenance (machine up)' : 'Abort maintenance: hosts back to UP', role: 'operator' },
     );
   }
 
@@ -134,10 +130,10 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
         const states = validateHostsQuery(req.query);
         return svc.query(states);
       }),
-    { summary: 'Hosts in maintenance: state, tasks left, SLA blockers, window' },
+    { summary: 'Hosts in maintenance: state, tasks left, SLA blockers, window', role: 'viewer' },
   );
 
-  router.get('/api/v1/hosts/requests', async () => guarded(() => svc.requests()), { summary: 'Maintenance requests: who asked, why, hosts and their states' });
+  router.get('/api/v1/hosts/requests', async () => guarded(() => svc.requests()), { summary: 'Maintenance requests: who asked, why, hosts and their states', role: 'viewer' });
 
   router.post(
     '/api/v1/sla/probe',
@@ -146,7 +142,7 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
         const r = validateProbeBody(await req.json(), 'sla probe');
         return svc.probe(r.hosts, r.select);
       }),
-    { summary: 'Which hosts could be drained now without breaking an SLA, and why not' },
+    { summary: 'Which hosts could be drained now without breaking an SLA, and why not', role: 'viewer' },
   );
 
   router.get(
@@ -156,6 +152,6 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
         const q = validateSafeQuery(req.query);
         return svc.listSafe(q);
       }),
-    { summary: 'Hosts (or racks) that could be drained alone right now without breaking any SLA' },
+    { summary: 'Hosts (or racks) that could be drained alone right now without breaking any SLA', role: 'viewer' },
   );
 }

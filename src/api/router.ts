@@ -9,8 +9,31 @@
  * Paths are matched segment by segment; `:name` captures one URL-decoded segment.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { ROLES, type Role } from '../util/tokens-file.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
+/**
+ * Who may call a route (README "Roles"): `viewer` reads, `operator` also runs maintenance verbs and
+ * changes jobs, `admin` also forces, overrides and changes settings. Each role includes the ones below it.
+ */
+export { ROLES, type Role };
+
+export function roleAllows(has: Role, needs: Role): boolean {
+  return ROLES.indexOf(has) >= ROLES.indexOf(needs);
+}
+
+/** The caller of a request, as authenticated by src/api/auth.ts (never the token itself). */
+export interface Principal {
+  /** A name from the tokens file, "token" (the single --api-token) or "local" (loopback, no token configured). */
+  name: string;
+  role: Role;
+}
+
+/** A route's role when it declares none: reads need viewer, anything else admin (fail closed). */
+export function defaultRole(method: string): Role {
+  return method === 'GET' || method === 'HEAD' ? 'viewer' : 'admin';
+}
 
 export interface ApiRequest {
   method: string;
@@ -18,8 +41,14 @@ export interface ApiRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
-  /** Who is asking, when authentication named the caller (an operator name, "token"); absent: the local user. */
-  actor?: string;
+  /** Who is calling (authenticated before routing); routes pass `principal.name` on as the audit actor. */
+  principal: Principal;
+  /** = principal.name: the audit's actor (an operator name, "token", or "local"). */
+  actor: string;
+  /** This request's id (also the `X-Request-Id` answer header), recorded in the audit entries it causes. */
+  id: string;
+  /** Policy: must this action carry a reason (`require_reason` setting; --force always does)? */
+  reasonRequired(action: string): boolean;
   /**
    * The body parsed as JSON: a JSON object, or undefined when the body is empty. 400 ApiError when it
    * is not valid JSON or not an object (every route of this API takes an object); 413 when too large.
@@ -58,9 +87,16 @@ interface Route {
   segments: string[];
   handler: Handler;
   summary?: string;
+  role?: Role;
 }
 
-export type RouteMatch = { kind: 'found'; handler: Handler; params: Record<string, string> } | { kind: 'method'; allowed: string[] } | { kind: 'none' };
+export interface RouteOptions {
+  summary?: string;
+  /** The least role allowed to call it (403 below it). Every route should say; see defaultRole. */
+  role?: Role;
+}
+
+export type RouteMatch = { kind: 'found'; handler: Handler; params: Record<string, string>; role?: Role } | { kind: 'method'; allowed: string[] } | { kind: 'none' };
 
 function split(path: string): string[] {
   return path.split('/').filter((s) => s.length > 0);
@@ -69,24 +105,24 @@ function split(path: string): string[] {
 export class Router {
   private readonly table: Route[] = [];
 
-  add(method: Method, pattern: string, handler: Handler, opts: { summary?: string } = {}): this {
+  add(method: Method, pattern: string, handler: Handler, opts: RouteOptions = {}): this {
     const segments = split(pattern);
     if (this.table.some((r) => r.method === method && r.segments.join('/') === segments.join('/'))) {
       throw new Error(`route ${method} ${pattern} is already registered`);
     }
-    this.table.push({ method, pattern, segments, handler, summary: opts.summary });
+    this.table.push({ method, pattern, segments, handler, summary: opts.summary, role: opts.role });
     return this;
   }
-  get(pattern: string, handler: Handler, opts?: { summary?: string }): this {
+  get(pattern: string, handler: Handler, opts?: RouteOptions): this {
     return this.add('GET', pattern, handler, opts);
   }
-  post(pattern: string, handler: Handler, opts?: { summary?: string }): this {
+  post(pattern: string, handler: Handler, opts?: RouteOptions): this {
     return this.add('POST', pattern, handler, opts);
   }
-  put(pattern: string, handler: Handler, opts?: { summary?: string }): this {
+  put(pattern: string, handler: Handler, opts?: RouteOptions): this {
     return this.add('PUT', pattern, handler, opts);
   }
-  delete(pattern: string, handler: Handler, opts?: { summary?: string }): this {
+  delete(pattern: string, handler: Handler, opts?: RouteOptions): this {
     return this.add('DELETE', pattern, handler, opts);
   }
 
@@ -97,15 +133,15 @@ export class Router {
     for (const r of this.sorted()) {
       const params = matchSegments(r.segments, segs);
       if (!params) continue;
-      if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { kind: 'found', handler: r.handler, params };
+      if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { kind: 'found', handler: r.handler, params, role: r.role ?? defaultRole(r.method) };
       if (!allowed.includes(r.method)) allowed.push(r.method);
     }
     return allowed.length ? { kind: 'method', allowed } : { kind: 'none' };
   }
 
   /** Registered routes (for the API index). */
-  routes(): Array<{ method: Method; path: string; summary?: string }> {
-    return this.table.map((r) => ({ method: r.method, path: r.pattern, ...(r.summary ? { summary: r.summary } : {}) }));
+  routes(): Array<{ method: Method; path: string; summary?: string; role?: Role }> {
+    return this.table.map((r) => ({ method: r.method, path: r.pattern, ...(r.summary ? { summary: r.summary } : {}), ...(r.role ? { role: r.role } : {}) }));
   }
 
   private sorted(): Route[] {

@@ -8,13 +8,19 @@
  * come from another origin (CSRF), and mutating requests must be `application/json`. No CORS header
  * is ever sent. The server bounds header and body time, header size, body size (413 delivered to the
  * client) and connections, and masks configured secrets and credentials out of every answer.
+ *
+ * Identity and roles (./auth.ts): with a tokens file (--api-tokens-file) or a token configured, the
+ * bearer token names the caller and its role; every route declares the least role it needs (403
+ * naming the missing role). Each answer carries `X-Request-Id`, the id audit entries of it record.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hasUserInfo, maskSecrets, redactText, redactUrl } from '../util/redact.js';
 import { safeStringify, nullLogger, type Logger } from '../util/logger.js';
 import { checkApiExposure, parseListen } from '../util/api-address.js';
+import crypto from 'node:crypto';
 import { RequestGuard } from './guard.js';
+import { Authenticator, requireRole } from './auth.js';
 import { ApiError, type ApiRequest, type ApiResult, type Router } from './router.js';
 
 export { ApiConfigError, isLoopback, parseListen } from '../util/api-address.js';
@@ -38,6 +44,8 @@ export interface ApiServerOptions {
   /** `host:port` (port 0 = any free port). Default 127.0.0.1:5070. */
   listen: string;
   token?: string;
+  /** Identities and policy beyond the single token (README "Roles and the tokens file"). */
+  access?: ApiAccessOptions;
   router: Router;
   logger?: Logger;
   /** Largest accepted request body (default 1 MiB). */
@@ -50,6 +58,13 @@ export interface ApiServerOptions {
    * The API token is always included. URLs with user info are masked to `scheme://***@host`.
    */
   secrets?: ReadonlyArray<string | undefined>;
+}
+
+export interface ApiAccessOptions {
+  /** `NAME ROLE sha256:HEX` lines (./auth.ts); re-read on change and on SIGHUP. */
+  tokensFile?: string;
+  /** Actions that must carry a reason (e.g. start, complete, abort); --force always does. */
+  requireReason?: readonly string[];
 }
 
 export interface ApiServer {
@@ -98,8 +113,11 @@ function scrubber(secrets: ReadonlyArray<string | undefined>): (text: string, er
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const { host, port } = parseListen(opts.listen);
   const token = opts.token && opts.token.length ? opts.token : undefined;
-  checkApiExposure(opts.listen, token);
+  const tokensFile = opts.access?.tokensFile;
+  checkApiExposure(opts.listen, token ?? tokensFile);
   const log = opts.logger ?? nullLogger();
+  const auth = new Authenticator({ token, tokensFile, logger: log });
+  const reasonActions = new Set(opts.access?.requireReason ?? []);
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const scrub = scrubber([token, ...(opts.secrets ?? [])]);
@@ -127,9 +145,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = Date.now();
     let status = 500;
+    const id = `req-${crypto.randomBytes(6).toString('hex')}`;
+    let actor: string | undefined;
     const send = (r: ApiResult) => {
       status = r.status;
-      const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...r.headers };
+      const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'x-request-id': id, ...r.headers };
       let payload: string | undefined;
       if (r.text !== undefined) {
         payload = scrub(r.text, r.status >= 400);
@@ -144,6 +164,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     };
     try {
       guard!.check(req.headers);
+      const principal = auth.authenticate(req.headers);
+      actor = principal.name;
       const url = new URL(req.url ?? '/', 'http://sluice');
       const method = req.method ?? 'GET';
       const m = opts.router.match(method, url.pathname);
@@ -152,6 +174,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         send({ status: 405, body: { error: 'method not allowed', details: { allowed: m.allowed } }, headers: { allow: m.allowed.join(', ') } });
         return;
       }
+      requireRole({ principal }, m.role ?? (method === 'GET' || method === 'HEAD' ? 'viewer' : 'admin'), `${method} ${url.pathname}`);
       guard!.checkContentType(method, req.headers);
       let bodyText: Promise<string> | undefined;
       const text = () => (bodyText ??= readBody(req, maxBody));
@@ -161,6 +184,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         params: m.params,
         query: url.searchParams,
         headers: req.headers,
+        principal,
+        actor: principal.name,
+        id,
+        reasonRequired: (action) => reasonActions.has(action),
         text,
         json: async () => parseJsonObject(await text()),
       };
@@ -168,6 +195,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     } catch (e) {
       if (e instanceof ApiError) {
         if (e.status === 413) res.setHeader('connection', 'close');
+        if (e.status === 403 && actor !== undefined) log.warn('api_forbidden', { event: 'api_forbidden', method: req.method, path: req.url, actor, request_id: id, error: e.error });
         send({ status: e.status, body: e.details === undefined ? { error: e.error } : { error: e.error, details: e.details }, headers: e.headers });
       } else {
         const message = scrub((e as Error)?.message ?? String(e), true);
@@ -176,7 +204,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         else res.destroy();
       }
     } finally {
-      log.debug('api_request', { event: 'api_request', method: req.method, path: req.url, status, ms: Date.now() - started });
+      log.debug('api_request', { event: 'api_request', method: req.method, path: req.url, status, actor, request_id: id, ms: Date.now() - started });
     }
   }
 
@@ -186,17 +214,27 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       server.off('error', reject);
       resolve();
     });
+  }).catch((e: unknown) => {
+    auth.close();
+    throw e;
   });
   const addr = server.address() as AddressInfo;
-  guard = new RequestGuard({ listenHost: host, port: addr.port, allowedHosts: opts.allowedHosts, token });
+  // the guard checks Host and Origin; tokens are the Authenticator's
+  guard = new RequestGuard({ listenHost: host, port: addr.port, allowedHosts: opts.allowedHosts });
   const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  log.info('api_listening', { event: 'api_listening', address: `${urlHost}:${addr.port}`, token: token ? 'required' : 'none' });
+  log.info('api_listening', {
+    event: 'api_listening',
+    address: `${urlHost}:${addr.port}`,
+    token: auth.required ? 'required' : 'none',
+    ...(tokensFile !== undefined ? { tokens_file: tokensFile, identities: auth.identities.map((i) => `${i.name}:${i.role}`) } : {}),
+  });
   return {
     host: addr.address,
     port: addr.port,
     url: `http://${urlHost}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        auth.close();
         server.close(() => resolve());
         server.closeAllConnections?.();
       }),

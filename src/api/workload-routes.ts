@@ -16,14 +16,17 @@ import type { ConnectionState } from '../client/client.js';
 import type { SluiceMetrics } from '../metrics/metrics.js';
 import { jobView, listJobs, statusView, type CommandResult, type SchedulerCommand } from '../scheduler/reducer.js';
 import type { SchedulerState } from '../scheduler/state.js';
+import type { AuditInput } from '../audit/types.js';
 import { JOB_NAME_RE } from '../scheduler/job-spec.js';
-import { ApiError, type ApiResult, type Router } from './router.js';
+import { ApiError, type ApiRequest, type ApiResult, type Router } from './router.js';
+import { jobAudit } from './audit-routes.js';
 
 /** What the workload routes need (SluiceRuntime provides it). */
 export interface WorkloadService {
   readonly state: SchedulerState;
   readonly connectionState: ConnectionState;
-  submit(cmd: SchedulerCommand): Promise<CommandResult>;
+  /** `audit`: the command's audit entries from its result, written in its batch (SluiceRuntime.submit). */
+  submit(cmd: SchedulerCommand, audit?: (r: CommandResult, now: number) => AuditInput[]): Promise<CommandResult>;
 }
 
 /** The `:name` of a job route; a name no job can have is a 404 without echoing it back at length. */
@@ -38,11 +41,11 @@ function fromResult(r: CommandResult): ApiResult {
   throw new ApiError(r.status, r.error, r.details);
 }
 
-/** Submits a command; a scheduler that is stopping or stopped answers 503. */
-async function submit(svc: WorkloadService, cmd: SchedulerCommand): Promise<ApiResult> {
+/** Submits a command, recorded in the audit as the caller's; a scheduler that is stopping or stopped answers 503. */
+async function submit(svc: WorkloadService, cmd: SchedulerCommand, req: ApiRequest): Promise<ApiResult> {
   let r: CommandResult;
   try {
-    r = await svc.submit(cmd);
+    r = await svc.submit(cmd, jobAudit(cmd, req));
   } catch (e) {
     throw new ApiError(503, 'the scheduler cannot take commands now', (e as Error).message);
   }
@@ -54,9 +57,9 @@ export function registerWorkloadRoutes(router: Router, svc: WorkloadService, opt
     const c = svc.connectionState;
     return { status: 200, body: { status: 'ok', subscribed: c.state === 'subscribed', connection: c.state, version: opts.version } };
   };
-  router.get('/health', health, { summary: 'Liveness and subscription state' });
-  router.get('/api/v1/health', health, { summary: 'Liveness and subscription state' });
-  router.get('/api/v1', () => ({ status: 200, body: { routes: router.routes() } }), { summary: 'This index' });
+  router.get('/health', health, { summary: 'Liveness and subscription state', role: 'viewer' });
+  router.get('/api/v1/health', health, { summary: 'Liveness and subscription state', role: 'viewer' });
+  router.get('/api/v1', () => ({ status: 200, body: { routes: router.routes() } }), { summary: 'This index', role: 'viewer' });
 
   router.get(
     '/api/v1/status',
@@ -68,19 +71,19 @@ export function registerWorkloadRoutes(router: Router, svc: WorkloadService, opt
       if (c.state === 'stopped' && c.error) connection['error'] = c.error.message;
       return { status: 200, body: { ...statusView(svc.state), connection, now_ms: opts.now() } };
     },
-    { summary: 'Framework, connection, task counts, reconciliation' },
+    { summary: 'Framework, connection, task counts, reconciliation', role: 'viewer' },
   );
 
-  router.get('/api/v1/jobs', () => ({ status: 200, body: { jobs: listJobs(svc.state) } }), { summary: 'List jobs' });
+  router.get('/api/v1/jobs', () => ({ status: 200, body: { jobs: listJobs(svc.state) } }), { summary: 'List jobs', role: 'viewer' });
 
   router.post(
     '/api/v1/jobs',
     async (req) => {
       const spec = await req.json();
       if (spec === undefined) throw new ApiError(400, 'invalid job spec', [{ path: '', message: 'request body is empty; send the job spec as JSON' }]);
-      return submit(svc, { type: 'create_job', spec });
+      return submit(svc, { type: 'create_job', spec }, req);
     },
-    { summary: 'Create a job' },
+    { summary: 'Create a job', role: 'operator' },
   );
 
   router.get(
@@ -91,7 +94,7 @@ export function registerWorkloadRoutes(router: Router, svc: WorkloadService, opt
       if (!v) throw new ApiError(404, `job ${name} not found`);
       return { status: 200, body: v };
     },
-    { summary: 'Get a job and its instances' },
+    { summary: 'Get a job and its instances', role: 'viewer' },
   );
 
   router.put(
@@ -107,15 +110,15 @@ export function registerWorkloadRoutes(router: Router, svc: WorkloadService, opt
       else if (named['name'] !== name) {
         throw new ApiError(400, 'invalid job spec', [{ path: 'name', message: `must equal the job in the URL (${JSON.stringify(name)}); jobs cannot be renamed` }]);
       }
-      return submit(svc, { type: 'update_job', spec: named });
+      return submit(svc, { type: 'update_job', spec: named }, req);
     },
-    { summary: 'Update a job (scale; rolling replace when the task changes)' },
+    { summary: 'Update a job (scale; rolling replace when the task changes)', role: 'operator' },
   );
 
   router.delete(
     '/api/v1/jobs/:name',
-    (req) => submit(svc, { type: 'delete_job', name: jobName(req.params['name']) }),
-    { summary: 'Delete a job (kills its instances)' },
+    (req) => submit(svc, { type: 'delete_job', name: jobName(req.params['name']) }, req),
+    { summary: 'Delete a job (kills its instances)', role: 'operator' },
   );
 }
 
@@ -124,6 +127,6 @@ export function registerMetricsRoute(router: Router, metrics: SluiceMetrics): vo
   router.get(
     '/metrics',
     async () => ({ status: 200, text: await metrics.text(), headers: { 'content-type': metrics.contentType } }),
-    { summary: 'Prometheus metrics' },
+    { summary: 'Prometheus metrics', role: 'viewer' },
   );
 }

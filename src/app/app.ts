@@ -15,6 +15,7 @@ import { RealClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { redactUrl } from '../util/redact.js';
 import { DEMO_JOBS } from '../runtime/demo.js';
+import { auditPlugin } from '../api/audit-routes.js';
 import { APP_PLUGINS, type AppPlugin, type PluginContext } from './plugins.js';
 import { SluiceRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import { zkMasterDetectorFor } from '../zk/master-detector.js';
@@ -92,7 +93,7 @@ async function defaultStartSim(opts: { agents: number; racks: number; clock: Clo
 export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): Promise<SluiceApp> {
   // Before anything starts (store, simulator, runtime): an API exposed beyond loopback needs a token.
   try {
-    checkApiExposure(cfg.apiListen, cfg.apiToken);
+    checkApiExposure(cfg.apiListen, cfg.apiToken ?? cfg.apiAccess.tokensFile);
   } catch (e) {
     if (e instanceof ApiConfigError) throw new ConfigError(e.message);
     throw e;
@@ -121,7 +122,7 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
     const detector = opts.runtime?.client?.detector ?? zkMasterDetectorFor(masters, { scheme: opts.runtime?.client?.tls ? 'https' : 'http', logger: logger.child({ component: 'scheduler' }) });
     if (detector && !opts.runtime?.client?.detector) cleanups.push(() => detector.close());
 
-    const plugins = opts.plugins ?? APP_PLUGINS;
+    const plugins = [...(opts.plugins ?? APP_PLUGINS), auditPlugin(cfg.auditRetention)];
     const pctx = pluginContext(cfg, { store, clock, logger, metrics, masters, detector });
     const runtime = SluiceRuntime.start(runtimeOptions(cfg, opts, pctx, plugins));
     cleanups.push(() => runtime.stop());
@@ -136,6 +137,7 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
       api = await startApiServer({
         listen: cfg.apiListen,
         token: cfg.apiToken,
+        access: cfg.apiAccess,
         allowedHosts: cfg.apiAllowedHosts,
         // Never in an answer: the framework's secret and the masters' credentials.
         secrets: [cfg.secret, ...cfg.masters],
@@ -187,7 +189,7 @@ export function banner(app: SluiceApp): string {
     '',
     'Sluice is running.',
     `  Mesos master:  ${app.masters.map(redactUrl).join(', ')}${app.sim ? `  (embedded simulator: ${app.sim.agents} agents, ${app.sim.racks} racks)` : ''}`,
-    `  operator API:  ${api}${app.config.apiToken ? '  (token required: export SLUICE_API_TOKEN=...)' : ''}`,
+    `  operator API:  ${api}${app.config.apiToken || app.config.apiAccess.tokensFile ? '  (token required: export SLUICE_API_TOKEN=...)' : ''}`,
     `  status:        ${api}/api/v1/status`,
     `  jobs:          ${api}/api/v1/jobs`,
     `  metrics:       ${api}/metrics`,

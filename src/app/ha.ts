@@ -24,6 +24,7 @@ import { ZkStore } from '../ha/zk-store.js';
 import { SluiceMetrics } from '../metrics/metrics.js';
 import { StartupError, pluginContext, runtimeOptions, type StartOptions } from './app.js';
 import { APP_PLUGINS } from './plugins.js';
+import { auditPlugin } from '../api/audit-routes.js';
 import type { LeaderDetector } from '../client/detector.js';
 import { zkMasterDetectorFor } from '../zk/master-detector.js';
 import { SluiceRuntime } from '../runtime/runtime.js';
@@ -70,7 +71,7 @@ class ReplicaRouter extends Router {
     }
     if (isStatus) return { kind: 'found', params: {}, handler: () => this.status() };
     if (path === '/metrics' && this.base) return this.base.match(method, path);
-    return { kind: 'found', params: {}, handler: (req) => this.elsewhere(req) };
+    return { kind: 'found', params: {}, handler: (req) => this.elsewhere(req), role: 'viewer' }; // a redirect: the leader checks the role
   }
   base: Router | undefined;
   override routes(): ReturnType<Router['routes']> {
@@ -166,6 +167,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
     api = await startApiServer({
       listen: cfg.apiListen,
       token: cfg.apiToken,
+      access: cfg.apiAccess,
       allowedHosts: cfg.apiAllowedHosts,
       secrets: [cfg.secret, ...cfg.masters, cfg.ha],
       router,
@@ -197,7 +199,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
       onWrite: (s) => metrics.observeStoreWrite(s),
     });
     if (!gate()) throw new Error('lost the leadership while loading the store');
-    const plugins = opts.plugins ?? APP_PLUGINS;
+    const plugins = [...(opts.plugins ?? APP_PLUGINS), auditPlugin(cfg.auditRetention)];
     // the same wiring as a single process (secrets kept from hooks, master credentials, rack
     // attribute, one ZooKeeper master detector shared by the scheduler and maintenance clients)
     detector ??= opts.runtime?.client?.detector ?? zkMasterDetectorFor(cfg.masters, { scheme: opts.runtime?.client?.tls ? 'https' : 'http', logger: logger.child({ component: 'scheduler' }) });

@@ -82,3 +82,21 @@ export interface Journal {
   /** called for each entry after it is durable; returns an unsubscribe function */
   subscribe(fn: (e: AuditEntry) => void): () => void;
 }
+
+/**
+ * Every kind, for readers that filter by kind (`GET /api/v1/audit?kind=`). A Record over AuditKind:
+ * adding a kind to the union without adding it here does not compile.
+ */
+const KIND_SET: Record<AuditKind, true> = {
+  request: true,
+  host_transition: true,
+  drain_kill: true,
+  drain_surge: true,
+  inverse_offer: true,
+  machine_down: true,
+  machine_up: true,
+  hook: true,
+  leadership: true,
+  sla_override: true,
+};
+export const AUDIT_KINDS = Object.keys(KIND_SET) as AuditKind[];

@@ -149,6 +149,9 @@ export interface RuntimeOptions {
   journalCapacity?: number;
 }
 
+/** The audit entries of an operator command, given its result (written in the command's batch). */
+export type CommandAudit = (result: CommandResult, now: number) => AuditInput[];
+
 /** HA: this replica no longer leads (or never did); it stopped without acting. */
 export class NotLeaderError extends Error {
   override readonly name = 'NotLeaderError';
@@ -167,7 +170,7 @@ type Input =
   | { kind: 'tick' }
   | { kind: 'call_failed'; call: Call; error: string; issuer: RuntimeExtension | undefined }
   | { kind: 'read'; fn: (ctx: ExtensionContext) => unknown; resolve: (r: unknown) => void; reject: (e: Error) => void }
-  | { kind: 'command'; cmd: SchedulerCommand; resolve: (r: CommandResult) => void; reject: (e: Error) => void }
+  | { kind: 'command'; cmd: SchedulerCommand; audit?: CommandAudit; resolve: (r: CommandResult) => void; reject: (e: Error) => void }
   | { kind: 'run'; fn: (ctx: ExtensionContext) => ExtensionStep & { result?: unknown }; resolve: (r: unknown) => void; reject: (e: Error) => void; issuer?: RuntimeExtension };
 
 const PAUSE_AT = 5000;
@@ -342,11 +345,14 @@ export class SluiceRuntime {
     return this.connection;
   }
 
-  /** Applies an operator command; resolves after its effects are durable (calls may follow). */
-  submit(cmd: SchedulerCommand): Promise<CommandResult> {
+  /**
+   * Applies an operator command; resolves after its effects are durable (calls may follow). `audit`
+   * turns its result into audit entries, written in the same batch (durable before the answer).
+   */
+  submit(cmd: SchedulerCommand, audit?: CommandAudit): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
       if (this.stopping) return reject(new RuntimeStoppedError('Sluice is shutting down'));
-      this.enqueue({ kind: 'command', cmd, resolve, reject });
+      this.enqueue({ kind: 'command', cmd, audit, resolve, reject });
     });
   }
 
@@ -519,6 +525,7 @@ export class SluiceRuntime {
         case 'command': {
           const r = applyCommand(this.s, input.cmd, now);
           take(r);
+          if (input.audit) takeExt({ audit: input.audit(r.result, now) });
           settle.push(() => input.resolve(r.result));
           break;
         }

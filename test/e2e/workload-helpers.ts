@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { loadConfig, type FlagValues } from '../../src/config.js';
-import { startSluice, type SluiceApp } from '../../src/app/app.js';
+import { startSluice, type SluiceApp, type StartOptions } from '../../src/app/app.js';
 import { startSim, type Sim, type SimOptions } from '../../src/sim/index.js';
 import type { TaskTransition } from '../../src/sim/index.js';
 import { parseTaskId } from '../../src/scheduler/task-id.js';
@@ -126,7 +126,9 @@ export interface Env {
 }
 
 /** `flags`: extra `sluice start` flags (principal, secret, rack-attribute...); `logger`: Sluice's logger. */
-export async function startEnv(o: { sim?: SimOptions; storeDir?: string; flags?: FlagValues; logger?: Logger; master?: string } = {}): Promise<Env> {
+export async function startEnv(
+  o: { sim?: SimOptions; storeDir?: string; flags?: FlagValues; logger?: Logger; master?: string; runtime?: NonNullable<StartOptions['runtime']> } = {},
+): Promise<Env> {
   const clock = new VirtualClock();
   const logger = o.logger ?? quietLogger();
   const sim = await startSim({ agents: 12, racks: 3, clock, seed: 7, taskStartupDelayMs: 500, logger: quietLogger(), ...o.sim });
@@ -136,7 +138,7 @@ export async function startEnv(o: { sim?: SimOptions; storeDir?: string; flags?:
     startSluice(cfg, {
       clock,
       logger,
-      runtime: { tickMs: 1000, client: { random: () => 0.5 } },
+      runtime: { tickMs: 1000, client: { random: () => 0.5 }, ...o.runtime },
     });
   let app = await start();
   const env: Env = {

@@ -108,6 +108,7 @@ describe('security: every field of every API route refuses hostile values (400, 
       force: [],
       post_drain: ['string'],
       dry_run: ['boolean'],
+      reason: ['string'],
     };
     it('wrong types', async () => {
       for (const [field, ok] of Object.entries(fields)) {
@@ -135,6 +136,7 @@ describe('security: every field of every API route refuses hostile values (400, 
         ['window.duration', 1e308], ['window.duration', -1], ['window.duration', 1e-300], ['window.duration', 1e300], ['window.duration', '9'.repeat(400)],
         ['post_drain', 'x'.repeat(MAINTENANCE_LIMITS.maxPostDrainBytes + 1)], ['post_drain', 'echo a\u0000b'], ['post_drain', ''],
         ['group_by', 'r'.repeat(10_000)],
+        ['reason', 'r'.repeat(10_000)], ['reason', 'a\u0000b'], ['reason', ''],
         ['hosts', ['x'.repeat(10_000)]],
         ['hosts', Array.from({ length: MAINTENANCE_LIMITS.maxHosts + 1 }, (_, i) => `h${i}`)],
       ];
@@ -199,6 +201,7 @@ describe('security: every field of every API route refuses hostile values (400, 
       for (const [t, v] of wrongTypes(['string', 'array'])) expect400(await send(env, 'POST', route, { hosts: v }), 'hosts', `hosts as ${t}`);
       for (const [t, v] of wrongTypes(['string'])) expect400(await send(env, 'POST', route, { hosts: [v] }), 'hosts[0]', `hosts[0] as ${t}`);
       expect400(await send(env, 'POST', route, { hosts: ['x'.repeat(10_000)] }), 'hosts[0]', 'long name');
+      if (!route.includes('/sla/')) for (const [t, v] of [...wrongTypes(['string']), ['long', 'x'.repeat(10_000)] as [string, Json]]) expect400(await send(env, 'POST', route, { hosts: ['agent-1'], reason: v }), 'reason', `reason as ${t}`);
       expect400(await send(env, 'POST', route, { hosts: ['agent-1'], host: 'agent-2' }), 'host', 'unknown field');
       expect400(await send(env, 'POST', route, '{"__proto__":{"hosts":["agent-1"]}}'), '__proto__', '__proto__');
       for (const b of ['[]', '"agent-1"', '7', 'null']) expect400(await send(env, 'POST', route, b), '', `body ${b}`);

@@ -6,6 +6,17 @@ import { json, table } from '../output.js';
 import { API_FLAGS } from './job.js';
 import { parseDuration, fmtDuration } from '../../maintenance/core/format.js';
 import { SELECT_FLAGS, SELECT_HELP, selectionBody } from '../host-select.js';
+import { auditParams, clean, describeEntry, readAll } from './audit.js';
+
+/** `--reason TEXT`, checked as the API will (one line, 1..500 characters). */
+export function reasonFlag(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  const t = typeof v === 'string' ? v.trim() : '';
+  if (!t) throw new CliError('--reason: must not be empty', 2);
+  if ([...t].length > 500) throw new CliError('--reason: at most 500 characters', 2);
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(t)) throw new CliError('--reason: one line of text without control characters', 2);
+  return t;
+}
 
 const FLAGS: FlagSpecs = {
   window: { type: 'string', description: 'START,DURATION — START: ISO-8601, now or +10m; DURATION: 30m, 2h, 1800s' },
@@ -15,7 +26,8 @@ const FLAGS: FlagSpecs = {
   force: { type: 'boolean', description: 'With --timeout: kill what is left after the timeout, ignoring SLAs' },
   'post-drain': { type: 'string', description: 'Command run once a host is DOWN (env SLUICE_HOST, SLUICE_IP)' },
   'dry-run': { type: 'boolean', description: 'Validate and estimate; change nothing' },
-  reason: { type: 'string', description: 'start/complete/abort: why (recorded on the hosts and in the audit trail)' },
+  reason: { type: 'string', description: 'Why (recorded in the audit; required with --force and where Sluice requires it)' },
+  since: { type: 'string', description: 'host history: from this time (ISO-8601 or 2h, 7d ago)' },
   states: { type: 'string', description: 'host query: only these states (e.g. DRAINING,DRAINED)' },
   watch: { type: 'boolean', short: 'w', description: 'host query: redraw every 2 s until Ctrl-C' },
   ...SELECT_FLAGS,
@@ -30,6 +42,9 @@ const USAGE = `Usage:
   sluice host maintenance complete h1,h2 [--reason TEXT]   DRAINED/DOWN hosts back UP (machine up)
   sluice host maintenance abort h1,h2 [--reason TEXT]      stop a drain: hosts back UP
   sluice host query [--states S1,S2] [--watch]
+  sluice host history HOST [--since 7d|ISO] [--json]       the host's whole timeline from the audit
+
+--force needs the admin role and a --reason. Reasons are one line, at most 500 characters.
 
 Durations: 30m, 2h, 1800s. START: ISO-8601 (2026-05-01T10:00:00Z), now, or +10m.
 
@@ -112,7 +127,7 @@ export function renderHosts(hosts: HostRow[]): string {
 
 export const hostCommand: CommandModule = {
   name: 'host',
-  summary: 'host maintenance: start, complete, abort; query progress',
+  summary: 'host maintenance: start, complete, abort; query progress; history',
   usage: USAGE,
   async run(argv, ctx) {
     const { flags, positionals: words } = parseFlags(argv, FLAGS, 'sluice host');
@@ -155,9 +170,11 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
         body['timeout'] = flags['timeout'];
       }
       if (flags['force']) body['force'] = true;
+      const reason = reasonFlag(flags['reason']);
+      if (flags['force'] && !flags['dry-run'] && reason === undefined) throw new CliError('--force needs --reason TEXT (recorded in the audit) and the admin role', 2);
+      if (reason !== undefined) body['reason'] = reason;
       if (flags['post-drain']) body['post_drain'] = flags['post-drain'];
       if (flags['dry-run']) body['dry_run'] = true;
-      if (flags['reason'] !== undefined) body['reason'] = flags['reason'];
       const r = await api.post<any>('/api/v1/hosts/maintenance/start', body); // eslint-disable-line @typescript-eslint/no-explicit-any
       if (asJson) write(ctx.stdout, json(r.body));
       else if (body['dry_run']) {
@@ -178,10 +195,9 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
     case 'maintenance complete':
     case 'maintenance abort': {
       const v = verb.split(' ')[1]!;
-      const hosts = hostsArg(pos, `sluice host maintenance ${v} h1,h2`);
-      const endBody: Record<string, unknown> = { hosts };
-      if (flags['reason'] !== undefined) endBody['reason'] = flags['reason'];
-      const r = await api.post<Record<string, Array<{ hostname: string; state: string }>>>(`/api/v1/hosts/maintenance/${v}`, endBody);
+      const hosts = hostsArg(pos, `sluice host maintenance ${v} h1,h2 [--reason TEXT]`);
+      const reason = reasonFlag(flags['reason']);
+      const r = await api.post<Record<string, Array<{ hostname: string; state: string }>>>(`/api/v1/hosts/maintenance/${v}`, { hosts, ...(reason !== undefined ? { reason } : {}) });
       if (asJson) write(ctx.stdout, json(r.body));
       else {
         const list = Object.values(r.body)[0] ?? [];
@@ -216,7 +232,30 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
       }
       return 0;
     }
+    case 'history': {
+      if (pos.length !== 1) throw new CliError('usage: sluice host history HOST [--since 7d|ISO] [--json]', 2);
+      const q = auditParams({ host: pos[0], since: flags['since'] });
+      const { entries, truncated } = await readAll(api, q);
+      if (asJson) {
+        write(ctx.stdout, json({ host: pos[0], entries, truncated }));
+        return 0;
+      }
+      if (!entries.length) {
+        write(ctx.stdout, `no audit entries for ${clean(pos[0])}${flags['since'] ? ` since ${clean(flags['since'])}` : ''} (retention may have pruned older ones)`);
+        return 0;
+      }
+      write(ctx.stdout, `history of ${clean(pos[0])} (${entries.length} entries, oldest first):`);
+      write(
+        ctx.stdout,
+        table(
+          ['TIME', 'ACTOR', 'EVENT', 'REQUEST', 'REASON'],
+          entries.map((e) => [new Date(e.ts_ms).toISOString().replace(/\.\d{3}Z$/, 'Z'), clean(e.actor), describeEntry(e), e.request_id ? clean(e.request_id) : '-', e.reason ? clean(e.reason) : '']),
+        ),
+      );
+      if (truncated) write(ctx.stdout, '(truncated: narrow it with --since)');
+      return 0;
+    }
     default:
-      throw new CliError(`sluice host: unknown subcommand ${JSON.stringify(verb)} (maintenance start|complete|abort, query)`, 2);
+      throw new CliError(`sluice host: unknown subcommand ${JSON.stringify(verb)} (maintenance start|complete|abort, query, history)`, 2);
   }
 }

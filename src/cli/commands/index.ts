@@ -21,7 +21,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'run the Mesos master simulator on its own (rehearsals; see `sluice sim --help`)',
     load: async () => (await import('./sim.js')).simCommand,
   },
-  { name: 'host', summary: 'host maintenance: start, complete, abort; query progress', load: async () => (await import('./host.js')).hostCommand },
+  { name: 'host', summary: 'host maintenance: start, complete, abort; query progress; history', load: async () => (await import('./host.js')).hostCommand },
+  { name: 'audit', summary: 'the audit trail: who did what, when, why; host transitions, kills, hooks', load: async () => (await import('./audit.js')).auditCommand },
+  { name: 'token', summary: 'make API tokens and their tokens-file lines (sha256, roles)', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'sla', summary: 'SLA probe and list-safe: which hosts could be drained now?', load: async () => (await import('./sla.js')).slaCommand },
   {
     name: 'doctor',
