@@ -3,4 +3,4 @@ export * from './runtime.js';
 export * from './persist.js';
 export * from './app.js';
 export * from './plugins.js';
-export { DEMO_JOBS, EXAMPLE_JOB } from './demo.js';
+export { DEMO_JOBS, EXAMPLE_JOB } from '../scheduler/demo.js';

@@ -51,8 +51,6 @@ const IO_PACKAGES = [/^node:/, /^undici$/, /^rxjs/, /^winston/, /^prom-client$/,
 const KNOWN: readonly string[] = [
   'cycle: maintenance/runtime-plugin.ts, runtime/plugins.ts',
   'folder cycle: api, maintenance, runtime',
-  'layer: api/workload-routes.ts -> client/client.ts',
-  'layer: cli/commands/job.ts -> runtime/demo.ts',
   'layer: maintenance/runtime-plugin.ts -> api/router.ts',
   'layer: maintenance/runtime-plugin.ts -> api/host-routes.ts',
   'layer: maintenance/runtime-plugin.ts -> runtime/plugins.ts',
