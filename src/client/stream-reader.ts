@@ -214,12 +214,14 @@ export class StreamReader {
     } catch (e) {
       framingError = e instanceof RecordIOError ? e : new RecordIOError(describeError(e), this.offset);
     }
+    // every record of the chunk completed now
+    const now = records.length ? this.host.clock.now() : 0;
     for (let i = 0; i < records.length; i++) {
       const rec = records[i]!;
       const recordOffset = this.offset;
       this.offset += decimalDigits(rec.length) + 1 + rec.length;
       this.records++;
-      this.lastEventAt = this.host.clock.now();
+      this.lastEventAt = now;
       stats.records++;
       let ev: Event;
       try {

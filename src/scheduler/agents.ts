@@ -37,24 +37,11 @@ export function invalidateRacks(s: SchedulerState): void {
  */
 export function recordAgents(st: Step, offers: Offer[]): { cpus: number; mem: number } {
   const s = st.s;
+  const now = st.now;
   let sumCpus = 0;
   let sumMem = 0;
   for (let i = 0; i < offers.length; i++) {
     const o = offers[i]!;
-    const id = o.agent_id.value;
-    let a = s.agents.get(id);
-    if (!a) {
-      const attributes: Record<string, string> = {};
-      for (const at of o.attributes ?? []) {
-        const v = at.text?.value ?? at.set?.item?.join(',') ?? (at.scalar ? String(at.scalar.value) : undefined);
-        if (v !== undefined) attributes[at.name] = v;
-      }
-      a = { agent_id: id, host: o.hostname.toLowerCase(), attributes, last_offer_ms: st.now };
-      s.agents.set(id, a);
-      agentAdded(s, attributes);
-    }
-    a.last_offer_ms = st.now;
-    a.unavailable_from_ms = o.unavailability ? unavailableFromMs(o) : undefined;
     let cpus = 0;
     let mem = 0;
     const rs = o.resources;
@@ -65,10 +52,39 @@ export function recordAgents(st: Step, offers: Offer[]): { cpus: number; mem: nu
         else if (r.name === 'mem') mem += r.scalar?.value ?? 0;
       }
     }
-    a.free = { cpus, mem, at_ms: st.now };
     sumCpus += cpus;
     sumMem += mem;
+    const unavailableFrom = o.unavailability ? unavailableFromMs(o) : undefined;
+    const id = o.agent_id.value;
+    const a = s.agents.get(id);
+    if (a === undefined) {
+      // every field set at once: all agent records share one shape
+      const attributes = agentAttributes(o);
+      s.agents.set(id, { agent_id: id, host: o.hostname.toLowerCase(), attributes, last_offer_ms: now, unavailable_from_ms: unavailableFrom, free: { cpus, mem, at_ms: now } });
+      agentAdded(s, attributes);
+      continue;
+    }
+    a.last_offer_ms = now;
+    a.unavailable_from_ms = unavailableFrom;
+    const free = a.free;
+    if (free) {
+      free.cpus = cpus;
+      free.mem = mem;
+      free.at_ms = now;
+    } else a.free = { cpus, mem, at_ms: now };
   }
   return { cpus: sumCpus, mem: sumMem };
 }
 
+/** Text, set and scalar attributes of an offer's agent, by name. */
+function agentAttributes(o: Offer): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  const ats = o.attributes;
+  if (!ats) return attributes;
+  for (let k = 0; k < ats.length; k++) {
+    const at = ats[k]!;
+    const v = at.text?.value ?? at.set?.item?.join(',') ?? (at.scalar ? String(at.scalar.value) : undefined);
+    if (v !== undefined) attributes[at.name] = v;
+  }
+  return attributes;
+}

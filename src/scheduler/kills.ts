@@ -1,11 +1,15 @@
 /** Killing tasks: the kill record, the KILL call (escalated without grace after the first), retries. */
 import { calls as C } from '../mesos/calls.js';
+import type { Job } from './job-spec.js';
 import type { KillState, SchedulerState, TaskRecord } from './state.js';
 import type { Step } from './step.js';
 
 export function graceMsOf(s: SchedulerState, job: string): number {
-  const spec = s.jobs.get(job)?.spec;
-  return 1000 * (spec?.kill_grace_period_seconds ?? s.config.defaultKillGraceSeconds);
+  return graceMsOfJob(s, s.jobs.get(job));
+}
+
+export function graceMsOfJob(s: SchedulerState, job: Job | undefined): number {
+  return 1000 * (job?.spec.kill_grace_period_seconds ?? s.config.defaultKillGraceSeconds);
 }
 
 export function killTask(st: Step, t: TaskRecord, reason: KillState['reason']): void {

@@ -5,10 +5,10 @@
  */
 import { calls as C } from '../mesos/calls.js';
 import type { Offer, OfferID, TaskInfo } from '../mesos/types.js';
-import { jobTaskVersion } from './job-spec.js';
+import { jobTaskVersion, type Job } from './job-spec.js';
 import { rackCount, recordAgents } from './agents.js';
 import { attach } from './instances.js';
-import { graceMsOf } from './kills.js';
+import { graceMsOfJob } from './kills.js';
 import { offerAttribute, place, type DeclineReason, type OfferDecision, type PlaceResult, type PlacementRequest } from './placement.js';
 import { addUsage, getInstance, indexDelete, usageOf, type SchedulerState, type TaskRecord } from './state.js';
 import type { Step } from './step.js';
@@ -79,22 +79,34 @@ export function placementRequests(st: Step, offerCount: number, batch: { cpus: n
 export function launchOnOffer(st: Step, acc: OfferDecision): void {
   const s = st.s;
   const infos: TaskInfo[] = [];
-  const agent = s.agents.get(acc.offer.agent_id.value);
+  const offer = acc.offer;
+  const agentId = offer.agent_id.value;
+  const agent = s.agents.get(agentId);
+  // what is looked up per job, once per run of launches of the same job
+  let name: string | undefined;
+  let job!: Job;
+  let version = 0;
+  let graceMs = 0;
+  let rackAttr = '';
   for (const pl of acc.launches) {
-    const job = s.jobs.get(pl.job)!;
+    if (pl.job !== name) {
+      name = pl.job;
+      job = s.jobs.get(name)!;
+      version = jobTaskVersion(job);
+      graceMs = graceMsOfJob(s, job);
+      rackAttr = job.spec.constraints?.rack_attribute ?? s.config.rackAttribute;
+    }
     const inst = getInstance(s, pl.job, pl.index)!;
-    const seq = s.nextTaskSeq++;
-    const taskId = makeTaskId(pl.job, pl.index, seq);
-    const rack = pl.rack ?? offerAttribute(acc.offer, job.spec.constraints?.rack_attribute ?? s.config.rackAttribute);
+    const taskId = makeTaskId(pl.job, pl.index, s.nextTaskSeq++);
     const t: TaskRecord = {
       task_id: taskId,
       job: pl.job,
       index: pl.index,
-      agent_id: acc.offer.agent_id.value,
+      agent_id: agentId,
       host: pl.host,
-      rack,
+      rack: pl.rack ?? offerAttribute(offer, rackAttr),
       state: 'LAUNCHING',
-      version: jobTaskVersion(job),
+      version,
       launched_ms: st.now,
       updated_ms: st.now,
     };
@@ -108,17 +120,18 @@ export function launchOnOffer(st: Step, acc: OfferDecision): void {
       addUsage(s, inst.job, t.host, t.rack);
       st.inst(inst);
     } else attach(st, inst, t);
-    infos.push(taskInfo(job, pl.index, taskId, acc.offer, pl.resources, pl.ports, graceMsOf(s, pl.job)));
-    st.log('info', 'task_launching', { job: pl.job, instance: pl.index, task_id: taskId, agent_id: t.agent_id, host: pl.host, state_from: 'PENDING', state_to: 'LAUNCHING' });
+    infos.push(taskInfo(job, pl.index, taskId, offer, pl.resources, pl.ports, graceMs));
+    st.log('info', 'task_launching', { job: pl.job, instance: pl.index, task_id: taskId, agent_id: agentId, host: pl.host, state_from: 'PENDING', state_to: 'LAUNCHING' });
     // what the agent still has free after this launch (drainer capacity estimate)
-    if (agent?.free) {
+    const free = agent?.free;
+    if (free) {
       const res = job.spec.resources;
-      agent.free.cpus = Math.max(0, Math.round((agent.free.cpus - res.cpus) * 1000) / 1000);
-      agent.free.mem = Math.max(0, Math.round((agent.free.mem - res.mem) * 1000) / 1000);
+      free.cpus = Math.max(0, Math.round((free.cpus - res.cpus) * 1000) / 1000);
+      free.mem = Math.max(0, Math.round((free.mem - res.mem) * 1000) / 1000);
     }
   }
   st.changes.meta = true;
-  st.calls.push(C.accept([acc.offer.id], [{ type: 'LAUNCH', launch: { task_infos: infos } }], { refuse_seconds: s.config.acceptFilterSeconds }));
+  st.calls.push(C.accept([offer.id], [{ type: 'LAUNCH', launch: { task_infos: infos } }], { refuse_seconds: s.config.acceptFilterSeconds }));
 }
 
 /** One DECLINE per refuse filter length (the reason decides the filter). */

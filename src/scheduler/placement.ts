@@ -319,6 +319,9 @@ export function place(requests: readonly PlacementRequest[], offers: readonly Of
     let pool: OfferPool | undefined;
     let launches: PlannedLaunch[] | undefined;
     let sawUnavailable = false;
+    // the offer's rack, looked up once per attribute name (jobs usually share one)
+    let rackAttrSeen: string | undefined;
+    let rackSeen = '';
     const n = cursors.length;
     const start = turn++ % n;
     for (let k = 0; k < n; k++) {
@@ -330,12 +333,18 @@ export function place(requests: readonly PlacementRequest[], offers: readonly Of
         sawUnavailable = true;
         continue;
       }
-      let hostCount = (req.usage.hosts.get(host) ?? 0) + (cur.addedHosts?.get(host) ?? 0);
+      // hosts are counted only for host_unique jobs, racks only for rack_spread ones
+      const perHost = cur.maxPerHost !== Infinity;
+      let hostCount = perHost ? (req.usage.hosts.get(host) ?? 0) + (cur.addedHosts?.get(host) ?? 0) : 0;
       if (hostCount >= cur.maxPerHost) continue;
       let rack: string | undefined;
       let rackCount = 0;
       if (cur.rackAttr) {
-        rack = offerAttribute(offer, cur.rackAttr) ?? '';
+        if (rackAttrSeen !== cur.rackAttr) {
+          rackAttrSeen = cur.rackAttr;
+          rackSeen = offerAttribute(offer, cur.rackAttr) ?? '';
+        }
+        rack = rackSeen;
         rackCount = (req.usage.racks.get(rack) ?? 0) + (cur.addedRacks?.get(rack) ?? 0);
         if (rackCount >= cur.maxPerRack) continue;
       }
@@ -347,8 +356,10 @@ export function place(requests: readonly PlacementRequest[], offers: readonly Of
         const pl: PlannedLaunch = { job: req.job, index, resources: took.resources, ports: took.ports, host };
         if (cur.rackAttr) pl.rack = rack;
         (launches ??= []).push(pl);
-        hostCount++;
-        (cur.addedHosts ??= new Map()).set(host, (cur.addedHosts.get(host) ?? 0) + 1);
+        if (perHost) {
+          hostCount++;
+          (cur.addedHosts ??= new Map()).set(host, (cur.addedHosts.get(host) ?? 0) + 1);
+        }
         if (rack !== undefined) {
           rackCount++;
           (cur.addedRacks ??= new Map()).set(rack, (cur.addedRacks.get(rack) ?? 0) + 1);
