@@ -164,23 +164,7 @@ export class SchedulerClient {
     this.detector =
       opts.detector ?? new StaticListDetector(this.masters, { tls: opts.tls, clock: this.clock, logger: this.log });
     this.streamHost = this.makeStreamHost(opts);
-    this.calls = new CallSender({
-      clock: this.clock,
-      log: this.log,
-      codec: this.codec,
-      detector: this.detector,
-      dispatcher: this.callAgent,
-      callTimeoutMs: opts.callTimeoutMs ?? 75_000,
-      maxCallRetries: opts.maxCallRetries ?? 3,
-      maxRedirects: this.maxRedirects,
-      maxQueuedCalls: opts.maxQueuedCalls ?? 1000,
-      backoff: this.backoff,
-      random: this.random,
-      headers: (streamId) => this.headers(streamId),
-      session: () => this.session,
-      stopped: () => this.stopped,
-      forceResubscribe: (epoch, cause) => this.forceResubscribe(epoch, cause),
-    });
+    this.calls = this.makeCallSender(opts);
     this.delivery = new EventDelivery({
       emit: (ev) => this.eventsSubject.next(ev),
       stopped: () => this.stopped,
@@ -219,6 +203,26 @@ export class SchedulerClient {
       filter((e) => e.type === 'HEARTBEAT'),
       map(() => this.clock.now()),
     );
+  }
+
+  private makeCallSender(opts: SchedulerClientOptions): CallSender {
+    return new CallSender({
+      clock: this.clock,
+      log: this.log,
+      codec: this.codec,
+      detector: this.detector,
+      dispatcher: this.callAgent,
+      callTimeoutMs: opts.callTimeoutMs ?? 75_000,
+      maxCallRetries: opts.maxCallRetries ?? 3,
+      maxRedirects: this.maxRedirects,
+      maxQueuedCalls: opts.maxQueuedCalls ?? 1000,
+      backoff: this.backoff,
+      random: this.random,
+      headers: (streamId) => this.headers(streamId),
+      session: () => this.session,
+      stopped: () => this.stopped,
+      forceResubscribe: (epoch, cause) => this.forceResubscribe(epoch, cause),
+    });
   }
 
   private makeStreamHost(opts: SchedulerClientOptions): StreamHost {

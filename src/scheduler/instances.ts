@@ -9,8 +9,8 @@ import { killTask } from './kills.js';
 import { addUsage, indexDelete, pendingAdd, pendingDelete, removeUsage, type Instance, type SchedulerState, type TaskRecord } from './state.js';
 import type { Step } from './step.js';
 
-export function attach(st: Step, inst: Instance, t: TaskRecord): void {
-  pendingDelete(st.s, inst.job, inst.index);
+/** The instance's task is `t` now (its placement, state and version); no usage or index change. */
+export function takeTask(st: Step, inst: Instance, t: TaskRecord): void {
   inst.task_id = t.task_id;
   inst.state = t.state;
   inst.agent_id = t.agent_id;
@@ -18,8 +18,14 @@ export function attach(st: Step, inst: Instance, t: TaskRecord): void {
   inst.rack = t.rack;
   inst.version = t.version;
   inst.running_since_ms = t.state === 'TASK_RUNNING' ? t.running_since_ms : undefined;
-  addUsage(st.s, inst.job, t.host, t.rack);
   st.inst(inst);
+}
+
+/** A pending instance gets task `t`: no longer pending, and its host/rack counted. */
+export function attach(st: Step, inst: Instance, t: TaskRecord): void {
+  pendingDelete(st.s, inst.job, inst.index);
+  takeTask(st, inst, t);
+  addUsage(st.s, inst.job, t.host, t.rack);
 }
 
 export function detach(st: Step, inst: Instance): void {

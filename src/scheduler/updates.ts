@@ -7,7 +7,7 @@ import { calls as C } from '../mesos/calls.js';
 import type { TaskState, TaskStatus } from '../mesos/types.js';
 import { isTerminal } from '../mesos/types.js';
 import { jobTaskVersion } from './job-spec.js';
-import { attach, deleteInstance, detach, setPending } from './instances.js';
+import { attach, deleteInstance, detach, setPending, takeTask } from './instances.js';
 import { killTask } from './kills.js';
 import { getInstance, indexDelete, isWanted, removeUsage, type Instance, type TaskRecord } from './state.js';
 import type { Step } from './step.js';
@@ -143,15 +143,8 @@ export function taskEnded(st: Step, inst: Instance, t: TaskRecord, status: TaskS
       // make-before-break: the replacement is this instance's task now (its usage is counted already)
       sur.surge = undefined;
       st.task(sur.task_id);
-      inst.task_id = sur.task_id;
-      inst.state = sur.state;
-      inst.agent_id = sur.agent_id;
-      inst.host = sur.host;
-      inst.rack = sur.rack;
-      inst.version = sur.version;
-      inst.running_since_ms = sur.state === 'TASK_RUNNING' ? sur.running_since_ms : undefined;
       inst.not_before_ms = undefined;
-      st.inst(inst);
+      takeTask(st, inst, sur);
       st.log('info', 'surge_promoted', { job: inst.job, instance: inst.index, task_id: sur.task_id, host: sur.host, reason: `${t.task_id} ${state}` });
       if (!isWanted(s, inst.job, inst.index)) st.touched.add(inst.job);
       return;
