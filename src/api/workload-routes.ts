@@ -12,19 +12,28 @@
  *   DELETE /api/v1/jobs/:name            kill every instance, then forget the job (202)
  *   GET    /metrics                      Prometheus text (when a metrics registry is given)
  */
-import type { ConnectionState } from '../client/client.js';
 import type { SluiceMetrics } from '../metrics/metrics.js';
-import { jobView, listJobs, statusView, type CommandResult, type SchedulerCommand } from '../scheduler/reducer.js';
+import { jobView, listJobs, statusView, type CommandOutcome, type CommandResult, type SchedulerCommand } from '../scheduler/reducer.js';
 import type { SchedulerState } from '../scheduler/state.js';
 import type { AuditInput } from '../audit/types.js';
 import { JOB_NAME_RE } from '../scheduler/job-spec.js';
 import { ApiError, type ApiRequest, type ApiResult, type Router } from './router.js';
 import { jobAudit } from './audit-routes.js';
 
+/**
+ * The connection as the API shows it (the scheduler client's ConnectionState fits it): read here
+ * without importing the client, which is not the API's layer.
+ */
+export type ConnectionView =
+  | { state: 'disconnected' | 'connecting' }
+  | { state: 'subscribed'; masterUrl: string; streamId: string }
+  | { state: 'backing-off'; reason: string; delayMs: number }
+  | { state: 'stopped'; error?: Error };
+
 /** What the workload routes need (SluiceRuntime provides it). */
 export interface WorkloadService {
   readonly state: SchedulerState;
-  readonly connectionState: ConnectionState;
+  readonly connectionState: ConnectionView;
   /** `audit`: the command's audit entries from its result, written in its batch (SluiceRuntime.submit). */
   submit(cmd: SchedulerCommand, audit?: (r: CommandResult, now: number) => AuditInput[]): Promise<CommandResult>;
 }
@@ -36,9 +45,19 @@ function jobName(raw: string | undefined): string {
   return name;
 }
 
+/** The one place a command's domain outcome becomes an HTTP status. */
+export const HTTP_STATUS: Readonly<Record<CommandOutcome, number>> = {
+  created: 201,
+  updated: 200,
+  accepted: 202,
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+};
+
 function fromResult(r: CommandResult): ApiResult {
-  if (r.ok) return { status: r.status, body: r.body };
-  throw new ApiError(r.status, r.error, r.details);
+  if (r.ok) return { status: HTTP_STATUS[r.outcome], body: r.body };
+  throw new ApiError(HTTP_STATUS[r.outcome], r.error, r.details);
 }
 
 /** Submits a command, recorded in the audit as the caller's; a scheduler that is stopping or stopped answers 503. */

@@ -14,7 +14,7 @@ import { Store, StoreCorruptError, StoreLockedError } from '../store/index.js';
 import { RealClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { redactUrl } from '../util/redact.js';
-import { DEMO_JOBS } from '../runtime/demo.js';
+import { DEMO_JOBS } from '../scheduler/demo.js';
 import { auditPlugin } from '../api/audit-routes.js';
 import { APP_PLUGINS, type AppPlugin, type PluginContext } from './plugins.js';
 import { SluiceRuntime, type RuntimeOptions } from '../runtime/runtime.js';

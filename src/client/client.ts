@@ -44,187 +44,36 @@
  * - `stop()` aborts the stream and every call, clears every timer, closes the undici agents and
  *   completes the event observables (undelivered buffered events are dropped). It does NOT tear
  *   the framework down: the master keeps it for `failover_timeout`. `teardown()` does that.
+ *
+ * Where the parts live: this file is the public surface, the connection loop and the session
+ * bookkeeping; subscribe.ts opens a stream (leader, SUBSCRIBE, redirects); stream-reader.ts reads
+ * it (RecordIO, decode, heartbeat watchdog, body backpressure); delivery.ts hands events to the
+ * consumer; call-sender.ts sends calls (queueing, redirects, retries); options.ts, the options.
  */
 import { BehaviorSubject, Observable, Subject, filter, map } from 'rxjs';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { codecFor, type Codec, type MediaType } from '../mesos/codec.js';
-import { CodecError, RecordIOError } from '../mesos/errors.js';
-import { RecordIODecoder, DEFAULT_MAX_RECORD_BYTES } from '../mesos/recordio.js';
-import type {
-  AgentID,
-  Call,
-  CallType,
-  DurationInfo,
-  Event,
-  ExecutorID,
-  Filters,
-  FrameworkID,
-  FrameworkInfo,
-  InverseOffer,
-  MasterInfo,
-  Offer,
-  OfferID,
-  Operation,
-  TaskStatus,
-} from '../mesos/types.js';
+import { DEFAULT_MAX_RECORD_BYTES } from '../mesos/recordio.js';
+import type { AgentID, Call, DurationInfo, Event, ExecutorID, Filters, FrameworkInfo, InverseOffer, MasterInfo, Offer, OfferID, Operation, TaskStatus } from '../mesos/types.js';
 import { RealClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from '../util/backoff.js';
-import { calls, OFFER_SCOPED_CALLS, replaySafe, type IdLike } from '../mesos/calls.js';
+import { calls, type IdLike } from '../mesos/calls.js';
+import { CallSender, NOT_SUBSCRIBED, type Session } from './call-sender.js';
+import { EventDelivery } from './delivery.js';
 import { StaticListDetector, type LeaderDetector } from './detector.js';
-import { headerValue, openSubscription, readText, type StreamBody, type StreamOutcome } from './subscribe.js';
-import {
-  CallTimeoutError,
-  ClientStoppedError,
-  ConnectionError,
-  FrameworkRemovedError,
-  MesosErrorEvent,
-  MesosHttpError,
-  NotSubscribedError,
-  SchedulerClientError,
-  StreamError,
-} from './errors.js';
-import {
-  SCHEDULER_PATH,
-  basicAuthHeader,
-  certainlyNotSent,
-  createDispatcher,
-  describeError,
-  errorCode,
-  masterCredentials,
-  parseMasterUrls,
-  redactLocation,
-  resolveLocation,
-  type BasicAuth,
-  type TlsOptions,
-} from './http.js';
+import type { ConnectionState, ErrorPayload, FailurePayload, MessagePayload, OperationStatusPayload, SchedulerClientOptions, SubscribedInfo } from './options.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_S, StreamReader, type StreamHost } from './stream-reader.js';
+import { openSubscription, type StreamOutcome } from './subscribe.js';
+import { ClientStoppedError, FrameworkRemovedError, MesosErrorEvent, NotSubscribedError, SchedulerClientError, StreamError } from './errors.js';
+import { basicAuthHeader, createDispatcher, describeError, masterCredentials, parseMasterUrls, type BasicAuth } from './http.js';
 
-const EVENT = 'mesos.v1.scheduler.Event';
+export type { ConnectionState, ErrorPayload, FailurePayload, MessagePayload, OperationStatusPayload, SchedulerClientOptions, SubscribedInfo } from './options.js';
+
 const CALL = 'mesos.v1.scheduler.Call';
-const DEFAULT_HEARTBEAT_INTERVAL_S = 15;
-/** heartbeat_interval_seconds of SUBSCRIBED is clamped to [0.1 s, 5 min] (Mesos sends 15 s). */
-const MIN_HEARTBEAT_INTERVAL_MS = 100;
-const MAX_HEARTBEAT_INTERVAL_MS = 300_000;
 /** Least healthy time that resets the backoff by default, whatever the heartbeat interval. */
 const MIN_HEALTHY_STREAM_MS = 3_000;
 const FRAMEWORK_REMOVED = 'Framework has been removed';
-const NOT_SUBSCRIBED = 'Framework is not subscribed';
-
-export interface SchedulerClientOptions {
-  /** Master URLs, `http(s)://host:port` (bare `host:port` = http). For `zk://` masters the runtime passes a ZkMasterDetector as `detector`. */
-  masters: readonly string[];
-  /**
-   * The FrameworkInfo sent on SUBSCRIBE. The client adds nothing: choose `capabilities` (e.g.
-   * MULTI_ROLE with `roles`, PARTITION_AWARE, TASK_KILLING_STATE) and a production
-   * `failover_timeout` yourself (Mesos's default 0 tears the framework down on any disconnect).
-   * Set `id` to resume an existing framework (e.g. one persisted in the store).
-   */
-  frameworkInfo: FrameworkInfo;
-  /** Roles to subscribe suppressed (Call.Subscribe.suppressed_roles). */
-  suppressedRoles?: readonly string[];
-  /** Encoding of the stream (Accept) and of the calls (Content-Type). Default application/json. */
-  contentType?: MediaType;
-  /** HTTP Basic credentials for masters with framework HTTP authentication. */
-  auth?: BasicAuth;
-  tls?: TlsOptions;
-  clock?: Clock;
-  logger?: Logger;
-  /** Largest RecordIO record accepted (default 16 MiB, DEFAULT_MAX_RECORD_BYTES; see README "Record size"). */
-  maxRecordBytes?: number;
-  /** Watchdog: reconnect after this many heartbeat intervals without a complete event (default 5). */
-  heartbeatTimeoutFactor?: number;
-  /** Reconnect backoff (default: 500 ms doubling, cap 15 s, 50 % jitter). */
-  backoff?: Partial<BackoffPolicy>;
-  /** Random source for backoff jitter (tests). */
-  random?: () => number;
-  /** Deadline of every call, queueing and retries included (default 75 s). */
-  callTimeoutMs?: number;
-  /** Time allowed for a SUBSCRIBE to get response headers (default 75 s). */
-  subscribeTimeoutMs?: number;
-  /**
-   * Time allowed, after the 200 headers, for the SUBSCRIBED event to arrive complete (default 30 s).
-   * A master that answers 200 and then trickles bytes is abandoned after this and retried.
-   */
-  subscribedTimeoutMs?: number;
-  /**
-   * A stream resets the reconnect backoff only if it stayed healthy this long: from SUBSCRIBED to
-   * the last complete event it delivered (default: 3 × heartbeat_interval_seconds of SUBSCRIBED,
-   * 45 s with Mesos's 15 s). A master that subscribes and drops the stream at once is retried
-   * with a growing delay instead of ~2 times a second.
-   */
-  healthyStreamMs?: number;
-  /** Retries of a call answered 503/404 or refused (default 3). */
-  maxCallRetries?: number;
-  /** Redirects followed per request (default 5). */
-  maxRedirects?: number;
-  /** Calls that may wait for a subscription (default 1000). */
-  maxQueuedCalls?: number;
-  /** Events held for a paused consumer before the HTTP body is paused (default 1000). */
-  maxBufferedEvents?: number;
-  /** Leader detection (default: StaticListDetector over `masters`; `masters` are then not used). */
-  detector?: LeaderDetector;
-}
-
-export type ConnectionState =
-  | { state: 'disconnected' }
-  | { state: 'connecting'; attempt: number; masterUrl?: string }
-  | { state: 'subscribed'; frameworkId: string; streamId: string; masterUrl: string }
-  | { state: 'backing-off'; attempt: number; delayMs: number; reason: string; error?: Error }
-  | { state: 'stopped'; error?: Error };
-
-export type SubscribedInfo = NonNullable<Event['subscribed']>;
-export type MessagePayload = NonNullable<Event['message']>;
-export type FailurePayload = NonNullable<Event['failure']>;
-export type ErrorPayload = NonNullable<Event['error']>;
-export type OperationStatusPayload = NonNullable<Event['update_operation_status']>;
-
-interface Session {
-  frameworkId: string;
-  streamId: string;
-  masterUrl: string;
-  epoch: number;
-  codec: Codec;
-}
-
-interface Waiter {
-  resolve: (s: Session) => void;
-  reject: (e: Error) => void;
-  timer: TimerHandle;
-}
-
-/** Live state of the stream being read. */
-interface StreamCtx {
-  epoch: number;
-  masterUrl: string;
-  streamId: string;
-  codec: Codec;
-  body: StreamBody;
-  abort: AbortController;
-  decoder: RecordIODecoder;
-  /** Stream offset of the next record (sum of framed sizes of the records seen). */
-  offset: number;
-  records: number;
-  /** Bytes read from this stream. */
-  bytes: number;
-  /** Clock time of the 200 headers (start of the subscribedTimeoutMs bound). */
-  openedAt: number;
-  /** Clock time of the SUBSCRIBED event. */
-  subscribedAt: number;
-  /**
-   * Clock time of the last complete record (bytes of a record still in flight do not count: a
-   * master trickling a never-ending record must trip the watchdog).
-   */
-  lastEventAt: number;
-  watchdog?: TimerHandle;
-  /** heartbeat_interval_seconds of SUBSCRIBED, in ms (15 s until then). */
-  heartbeatIntervalMs: number;
-  /** Watchdog limit: heartbeatTimeoutFactor × heartbeatIntervalMs. */
-  heartbeatMs: number;
-  paused: boolean;
-  finish: (o: Omit<StreamOutcome, 'subscribed' | 'masterUrl' | 'healthyMs' | 'heartbeatIntervalMs'>) => void;
-  done: boolean;
-  subscribed: boolean;
-}
 
 interface Sleeper {
   timer: TimerHandle;
@@ -264,43 +113,33 @@ export class SchedulerClient {
   private readonly authHeader: string | undefined;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly maxRecordBytes: number;
-  private readonly heartbeatFactor: number;
   private readonly backoff: BackoffPolicy;
   private readonly random: () => number;
-  private readonly callTimeoutMs: number;
   private readonly subscribeTimeoutMs: number;
-  private readonly subscribedTimeoutMs: number;
   private readonly healthyStreamMs: number | undefined;
-  private readonly maxCallRetries: number;
   private readonly maxRedirects: number;
-  private readonly maxQueuedCalls: number;
-  private readonly maxBufferedEvents: number;
   private readonly detector: LeaderDetector;
   private readonly ownsDetector: boolean;
   private readonly streamAgent: Dispatcher;
   private readonly callAgent: Dispatcher;
+  /** What every stream reader needs of the client. */
+  private readonly streamHost: StreamHost;
+  private readonly calls: CallSender;
+  private readonly delivery: EventDelivery;
 
   // ---- state ----
   private started = false;
   private stopped = false;
   private frameworkId: string | undefined;
   private session: Session | undefined;
-  private stream: StreamCtx | undefined;
+  private stream: StreamReader | undefined;
   private epoch = 0;
-  private loop: Promise<void> | undefined;
   private sleeper: Sleeper | undefined;
   private subscribeAbort: AbortController | undefined;
-  private readonly waiters = new Set<Waiter>();
-  private readonly inflight = new Set<AbortController>();
-  private readonly callSleepers = new Set<Sleeper>();
-  // delivery FIFO (array + head index, compacted when drained)
-  private queue: Event[] = [];
-  private queueHead = 0;
-  private delivering = false;
-  private consumerPaused = false;
   private readonly statsCounters = { bytes: 0, chunks: 0, records: 0, streams: 0 };
   private readonly readyWaiters = new Set<{ resolve: (s: ConnectionState) => void; reject: (e: Error) => void }>();
+  private shuttingDown: Promise<void> | undefined;
+  private leaderChangeOff: (() => void) | undefined;
 
   constructor(opts: SchedulerClientOptions) {
     // with a detector of its own (e.g. ZooKeeper for a zk:// URL), the masters are its business
@@ -314,23 +153,23 @@ export class SchedulerClient {
     this.clock = opts.clock ?? new RealClock();
     this.log = opts.logger ?? nullLogger();
     this.authHeader = basicAuthHeader(this.resolveAuth(opts));
-    this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
-    this.heartbeatFactor = opts.heartbeatTimeoutFactor ?? 5;
     this.backoff = { ...DEFAULT_BACKOFF, ...(opts.backoff ?? {}) };
     this.random = opts.random ?? Math.random;
-    this.callTimeoutMs = opts.callTimeoutMs ?? 75_000;
     this.subscribeTimeoutMs = opts.subscribeTimeoutMs ?? 75_000;
-    this.subscribedTimeoutMs = opts.subscribedTimeoutMs ?? 30_000;
     this.healthyStreamMs = opts.healthyStreamMs;
-    this.maxCallRetries = opts.maxCallRetries ?? 3;
     this.maxRedirects = opts.maxRedirects ?? 5;
-    this.maxQueuedCalls = opts.maxQueuedCalls ?? 1000;
-    this.maxBufferedEvents = opts.maxBufferedEvents ?? 1000;
     this.streamAgent = createDispatcher(opts.tls, { keepAlive: false });
     this.callAgent = createDispatcher(opts.tls, { keepAlive: true });
     this.ownsDetector = !opts.detector;
     this.detector =
       opts.detector ?? new StaticListDetector(this.masters, { tls: opts.tls, clock: this.clock, logger: this.log });
+    this.streamHost = this.makeStreamHost(opts);
+    this.calls = this.makeCallSender(opts);
+    this.delivery = new EventDelivery({
+      emit: (ev) => this.eventsSubject.next(ev),
+      stopped: () => this.stopped,
+      onFlow: () => this.updateFlow(),
+    });
     // ZooKeeper announced another leader: drop the stream to the old one (or stop backing off) at once
     this.leaderChangeOff = this.detector.onLeaderChange?.((origin) => {
       if (!origin || this.stopped) return;
@@ -366,6 +205,47 @@ export class SchedulerClient {
     );
   }
 
+  private makeCallSender(opts: SchedulerClientOptions): CallSender {
+    return new CallSender({
+      clock: this.clock,
+      log: this.log,
+      codec: this.codec,
+      detector: this.detector,
+      dispatcher: this.callAgent,
+      callTimeoutMs: opts.callTimeoutMs ?? 75_000,
+      maxCallRetries: opts.maxCallRetries ?? 3,
+      maxRedirects: this.maxRedirects,
+      maxQueuedCalls: opts.maxQueuedCalls ?? 1000,
+      backoff: this.backoff,
+      random: this.random,
+      headers: (streamId) => this.headers(streamId),
+      session: () => this.session,
+      stopped: () => this.stopped,
+      forceResubscribe: (epoch, cause) => this.forceResubscribe(epoch, cause),
+    });
+  }
+
+  private makeStreamHost(opts: SchedulerClientOptions): StreamHost {
+    return {
+      clock: this.clock,
+      log: this.log,
+      heartbeatFactor: opts.heartbeatTimeoutFactor ?? 5,
+      subscribedTimeoutMs: opts.subscribedTimeoutMs ?? 30_000,
+      maxRecordBytes: opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+      maxBufferedEvents: opts.maxBufferedEvents ?? 1000,
+      stats: this.statsCounters,
+      stopped: () => this.stopped,
+      frameworkId: () => this.frameworkId,
+      received: (reader, ev) => this.received(reader, ev),
+      deliver: () => this.delivery.deliver(),
+      updateFlow: () => this.updateFlow(),
+      closed: (reader) => {
+        if (this.stream === reader) this.stream = undefined;
+        if (this.session?.epoch === reader.epoch) this.session = undefined;
+      },
+    };
+  }
+
   /**
    * Explicit `auth` wins; otherwise credentials in the master URLs are used as HTTP Basic auth.
    * Only the fact is logged (and the principal), never a secret.
@@ -395,7 +275,7 @@ export class SchedulerClient {
     if (this.stopped) throw new ClientStoppedError('SchedulerClient was stopped; create a new one');
     if (this.started) return;
     this.started = true;
-    this.loop = this.runLoop().catch((e: unknown) => {
+    void this.runLoop().catch((e: unknown) => {
       // runLoop handles everything itself; this is a last line of defence, never a crash
       this.log.error('client_loop_crashed', { event: 'client_loop_crashed', error: describeError(e) });
       void this.terminate(e instanceof Error ? e : new Error(String(e)));
@@ -453,7 +333,7 @@ export class SchedulerClient {
 
   /** Events decoded but not yet delivered (held while the consumer is paused). */
   get bufferedEvents(): number {
-    return this.queue.length - this.queueHead;
+    return this.delivery.buffered;
   }
 
   /**
@@ -470,20 +350,16 @@ export class SchedulerClient {
 
   /** The consumer is busy: hold events (and, past maxBufferedEvents, stop reading the stream). */
   pause(): void {
-    if (this.consumerPaused) return;
-    this.consumerPaused = true;
-    this.updateFlow();
+    this.delivery.pause();
   }
 
   /** Deliver held events and read the stream again. */
   resume(): void {
-    if (!this.consumerPaused) return;
-    this.consumerPaused = false;
-    this.deliver();
+    this.delivery.resume();
   }
 
   get paused(): boolean {
-    return this.consumerPaused;
+    return this.delivery.paused;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -551,43 +427,7 @@ export class SchedulerClient {
     const type = call.type;
     if (type === 'SUBSCRIBE') throw new SchedulerClientError('SUBSCRIBE is sent by start(), not call()');
     if (this.stopped) throw new ClientStoppedError(`${type}: SchedulerClient is stopped`);
-    const deadline = this.clock.now() + this.callTimeoutMs;
-    const offerScoped = OFFER_SCOPED_CALLS.has(type);
-    let firstEpoch: number | undefined;
-    let retries = 0;
-    for (;;) {
-      const session = await this.waitForSession(type, deadline, offerScoped);
-      if (firstEpoch === undefined) firstEpoch = session.epoch;
-      else if (offerScoped && session.epoch !== firstEpoch) {
-        throw new NotSubscribedError(`${type}: the subscription it was made in has ended; its offers are void`, type);
-      }
-      const body = this.codec.encode(CALL, { ...call, framework_id: { value: session.frameworkId } as FrameworkID });
-      const result = await this.sendCall(type, body, session, deadline);
-      if (result.ok) return;
-      const err = result.error;
-      const retryable = result.retryable && retries < this.maxCallRetries;
-      if (!retryable) {
-        if (err instanceof MesosHttpError) {
-          this.log.warn('call_failed', { event: 'call_failed', type, status: err.status, body: err.body, master: session.masterUrl });
-          if (err.status === 403 && err.body.includes(NOT_SUBSCRIBED)) this.forceResubscribe(session.epoch, err);
-        } else {
-          this.log.warn('call_failed', { event: 'call_failed', type, error: describeError(err), master: session.masterUrl });
-        }
-        throw err;
-      }
-      const delay = Math.min(backoffDelay(retries, this.backoff, this.random), Math.max(0, deadline - this.clock.now()));
-      retries++;
-      this.log.info('call_retry', {
-        event: 'call_retry',
-        type,
-        attempt: retries,
-        delay_ms: delay,
-        ...(err instanceof MesosHttpError ? { status: err.status, body: err.body } : { error: describeError(err) }),
-      });
-      if (this.clock.now() + delay >= deadline) throw new CallTimeoutError(type, this.callTimeoutMs);
-      await this.callSleep(delay);
-      if (this.stopped) throw new ClientStoppedError(`${type}: SchedulerClient stopped`);
-    }
+    return this.calls.send(call);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -664,7 +504,10 @@ export class SchedulerClient {
     );
     if ('failed' in opened) return opened.failed;
     const { body, origin, streamId, codec } = opened.stream;
-    const outcome = await this.readStream(body, ac, origin, streamId, codec);
+    const reader = new StreamReader(this.streamHost, body, ac, ++this.epoch, origin, streamId, codec);
+    this.statsCounters.streams++;
+    this.stream = reader;
+    const outcome = await reader.read();
     // the master may be gone (cut, EOF, silence, garbage): let the detector look again next time
     if (outcome.reason !== 'error_event' && outcome.reason !== 'not_subscribed' && outcome.reason !== 'stopped') {
       this.detector.failed(origin);
@@ -693,449 +536,60 @@ export class SchedulerClient {
     return h;
   }
 
-  /** Reads one 200 SUBSCRIBE stream until it ends for any reason. Never throws. */
-  private readStream(
-    body: StreamCtx['body'],
-    abort: AbortController,
-    masterUrl: string,
-    streamId: string,
-    codec: Codec,
-  ): Promise<Omit<StreamOutcome, 'masterUrl'>> {
-    const epoch = ++this.epoch;
-    this.statsCounters.streams++;
-    return new Promise((resolveOutcome) => {
-      const ctx: StreamCtx = {
-        epoch,
-        masterUrl,
-        streamId,
-        codec,
-        body,
-        abort,
-        decoder: new RecordIODecoder({ maxRecordBytes: this.maxRecordBytes }),
-        offset: 0,
-        records: 0,
-        bytes: 0,
-        openedAt: this.clock.now(),
-        subscribedAt: 0,
-        lastEventAt: this.clock.now(),
-        heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_S * 1000,
-        heartbeatMs: this.heartbeatFactor * DEFAULT_HEARTBEAT_INTERVAL_S * 1000,
-        paused: false,
-        done: false,
-        subscribed: false,
-        finish: (o) => {
-          if (ctx.done) return;
-          ctx.done = true;
-          this.clock.clearTimer(ctx.watchdog);
-          ctx.watchdog = undefined;
-          body.removeListener('data', onData);
-          body.removeListener('end', onEnd);
-          body.removeListener('error', onError);
-          body.on('error', () => undefined); // late errors after we let go
-          if (!abort.signal.aborted) abort.abort();
-          body.destroy();
-          if (this.stream === ctx) this.stream = undefined;
-          if (this.session?.epoch === epoch) this.session = undefined;
-          const level = o.reason === 'stopped' ? 'info' : 'warn';
-          this.log.log(level, 'stream_closed', {
-            event: 'stream_closed',
-            reason: o.reason,
-            master: masterUrl,
-            stream_id: streamId,
-            framework_id: this.frameworkId,
-            records: ctx.records,
-            ...(o.error ? { error: o.error.message } : {}),
-          });
-          resolveOutcome({
-            ...o,
-            subscribed: ctx.subscribed,
-            healthyMs: ctx.subscribed ? Math.max(0, ctx.lastEventAt - ctx.subscribedAt) : 0,
-            heartbeatIntervalMs: ctx.heartbeatIntervalMs,
-          });
-        },
-      };
-      this.stream = ctx;
-      const onData = (chunk: Buffer) => this.onChunk(ctx, chunk);
-      const onEnd = () => {
-        let error: Error | undefined;
-        try {
-          ctx.decoder.end();
-        } catch (e) {
-          error = e as Error;
-        }
-        ctx.finish({
-          reason: 'eof',
-          error: error
-            ? new StreamError(`Stream from ${masterUrl} ended mid-record: ${error.message}`, 'eof', error)
-            : new StreamError(`Stream from ${masterUrl} ended (EOF)`, 'eof'),
-        });
-      };
-      const onError = (e: Error) => {
-        if (this.stopped) return ctx.finish({ reason: 'stopped' });
-        ctx.finish({
-          reason: 'connection_error',
-          error: new ConnectionError(`Stream from ${masterUrl} broke: ${describeError(e)}`, masterUrl, errorCode(e), e),
-        });
-      };
-      body.on('data', onData);
-      body.on('end', onEnd);
-      body.on('error', onError);
-      this.armWatchdog(ctx);
-      if (this.stopped) ctx.finish({ reason: 'stopped' });
-      else this.updateFlow();
+  /** Connection bookkeeping on receipt of an event (before delivery), then queue it for delivery. */
+  private received(reader: StreamReader, ev: Event): void {
+    if (ev.type === 'SUBSCRIBED') return this.subscribedEvent(reader, ev);
+    if (ev.type !== 'ERROR') return this.delivery.enqueue(ev);
+    const message = ev.error?.message ?? '';
+    this.log.warn('error_event', { event: 'error_event', error_message: message, master: reader.masterUrl, framework_id: this.frameworkId });
+    this.delivery.enqueue(ev);
+    this.delivery.deliver();
+    if (message.includes(FRAMEWORK_REMOVED)) {
+      const fatal = new FrameworkRemovedError(this.frameworkId, message);
+      this.log.error('framework_removed', { event: 'framework_removed', framework_id: this.frameworkId, error_message: message });
+      reader.finish({ reason: 'error_event', fatal, error: fatal });
+    } else {
+      reader.finish({ reason: 'error_event', error: new MesosErrorEvent(message, reader.masterUrl) });
+    }
+  }
+
+  /** SUBSCRIBED: the framework id, the heartbeat limit, the session calls go out in. */
+  private subscribedEvent(reader: StreamReader, ev: Event): void {
+    const sub = ev.subscribed;
+    const fid = sub?.framework_id?.value;
+    if (!fid) return this.delivery.enqueue(ev);
+    if (this.frameworkId && this.frameworkId !== fid) {
+      this.log.warn('framework_id_changed', { event: 'framework_id_changed', from: this.frameworkId, to: fid });
+    }
+    this.frameworkId = fid;
+    const hb = sub.heartbeat_interval_seconds;
+    reader.markSubscribed(hb);
+    this.session = { frameworkId: fid, streamId: reader.streamId, masterUrl: reader.masterUrl, epoch: reader.epoch, codec: reader.codec };
+    this.log.info('subscribed', {
+      event: 'subscribed',
+      framework_id: fid,
+      stream_id: reader.streamId,
+      master: reader.masterUrl,
+      master_id: (sub.master_info as MasterInfo | undefined)?.id,
+      heartbeat_interval_seconds: hb,
     });
-  }
-
-  private onChunk(ctx: StreamCtx, chunk: Buffer): void {
-    if (ctx.done) return;
-    ctx.bytes += chunk.length;
-    this.statsCounters.bytes += chunk.length;
-    this.statsCounters.chunks++;
-    const records: Buffer[] = [];
-    let framingError: RecordIOError | undefined;
-    try {
-      ctx.decoder.feed(chunk, (r) => records.push(r));
-    } catch (e) {
-      framingError = e instanceof RecordIOError ? e : new RecordIOError(describeError(e), ctx.offset);
-    }
-    for (let i = 0; i < records.length; i++) {
-      const rec = records[i]!;
-      const recordOffset = ctx.offset;
-      ctx.offset += decimalDigits(rec.length) + 1 + rec.length;
-      ctx.records++;
-      ctx.lastEventAt = this.clock.now();
-      this.statsCounters.records++;
-      let ev: Event;
-      try {
-        ev = ctx.codec.decode<Event>(EVENT, rec);
-      } catch (e) {
-        const err = e instanceof CodecError ? e : new CodecError(describeError(e));
-        this.log.error('bad_record', {
-          event: 'bad_record',
-          kind: 'codec',
-          master: ctx.masterUrl,
-          stream_id: ctx.streamId,
-          offset: recordOffset,
-          record_index: ctx.records - 1,
-          record_bytes: rec.length,
-          preview: preview(rec, ctx.codec),
-          error: err.message,
-        });
-        this.deliver();
-        ctx.finish({
-          reason: 'codec_error',
-          error: new StreamError(`Undecodable event at stream offset ${recordOffset} from ${ctx.masterUrl}: ${err.message}`, 'codec_error', err),
-        });
-        return;
-      }
-      this.onEvent(ctx, ev);
-      if (ctx.done) break;
-    }
-    if (framingError && !ctx.done) {
-      this.log.error('bad_record', {
-        event: 'bad_record',
-        kind: 'recordio',
-        master: ctx.masterUrl,
-        stream_id: ctx.streamId,
-        offset: framingError.offset,
-        error: framingError.message,
-      });
-      this.deliver();
-      ctx.finish({
-        reason: 'recordio_error',
-        error: new StreamError(`Bad RecordIO framing from ${ctx.masterUrl}: ${framingError.message}`, 'recordio_error', framingError),
-      });
-      return;
-    }
-    this.deliver();
-  }
-
-  /** Connection bookkeeping on receipt (before delivery), then queue for delivery. */
-  private onEvent(ctx: StreamCtx, ev: Event): void {
-    switch (ev.type) {
-      case 'SUBSCRIBED': {
-        const sub = ev.subscribed;
-        const fid = sub?.framework_id?.value;
-        if (!fid) {
-          this.enqueue(ev);
-          return;
-        }
-        if (this.frameworkId && this.frameworkId !== fid) {
-          this.log.warn('framework_id_changed', { event: 'framework_id_changed', from: this.frameworkId, to: fid });
-        }
-        this.frameworkId = fid;
-        const hb = sub.heartbeat_interval_seconds;
-        if (typeof hb === 'number' && hb > 0) {
-          // a hostile interval can neither make the watchdog fire constantly nor switch it off
-          const intervalMs = Math.min(MAX_HEARTBEAT_INTERVAL_MS, Math.max(MIN_HEARTBEAT_INTERVAL_MS, hb * 1000));
-          ctx.heartbeatIntervalMs = intervalMs;
-          ctx.heartbeatMs = this.heartbeatFactor * intervalMs;
-        }
-        ctx.subscribed = true;
-        ctx.subscribedAt = this.clock.now();
-        // from now on the heartbeat limit applies (not the SUBSCRIBED deadline)
-        this.clock.clearTimer(ctx.watchdog);
-        this.armWatchdog(ctx);
-        this.session = { frameworkId: fid, streamId: ctx.streamId, masterUrl: ctx.masterUrl, epoch: ctx.epoch, codec: ctx.codec };
-        this.log.info('subscribed', {
-          event: 'subscribed',
-          framework_id: fid,
-          stream_id: ctx.streamId,
-          master: ctx.masterUrl,
-          master_id: (sub.master_info as MasterInfo | undefined)?.id,
-          heartbeat_interval_seconds: hb,
-        });
-        this.setState({ state: 'subscribed', frameworkId: fid, streamId: ctx.streamId, masterUrl: ctx.masterUrl });
-        this.wakeWaiters();
-        this.enqueue(ev);
-        return;
-      }
-      case 'ERROR': {
-        const message = ev.error?.message ?? '';
-        this.log.warn('error_event', { event: 'error_event', error_message: message, master: ctx.masterUrl, framework_id: this.frameworkId });
-        this.enqueue(ev);
-        this.deliver();
-        if (message.includes(FRAMEWORK_REMOVED)) {
-          const fatal = new FrameworkRemovedError(this.frameworkId, message);
-          this.log.error('framework_removed', { event: 'framework_removed', framework_id: this.frameworkId, error_message: message });
-          ctx.finish({ reason: 'error_event', fatal, error: fatal });
-        } else {
-          ctx.finish({ reason: 'error_event', error: new MesosErrorEvent(message, ctx.masterUrl) });
-        }
-        return;
-      }
-      default:
-        this.enqueue(ev);
-    }
-  }
-
-  // ------------------------------------------------------------------------------------------
-  // delivery and flow control
-
-  private enqueue(ev: Event): void {
-    this.queue.push(ev);
-  }
-
-  private deliver(): void {
-    if (this.delivering) return;
-    this.delivering = true;
-    try {
-      while (!this.consumerPaused && this.queueHead < this.queue.length && !this.stopped) {
-        const ev = this.queue[this.queueHead]!;
-        this.queue[this.queueHead++] = undefined as unknown as Event;
-        this.eventsSubject.next(ev);
-      }
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-      } else if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.queueHead);
-        this.queueHead = 0;
-      }
-    } finally {
-      this.delivering = false;
-    }
-    this.updateFlow();
+    this.setState({ state: 'subscribed', frameworkId: fid, streamId: reader.streamId, masterUrl: reader.masterUrl });
+    this.wakeWaiters();
+    this.delivery.enqueue(ev);
   }
 
   /** Pauses or resumes the HTTP body according to the backlog. */
   private updateFlow(): void {
-    const ctx = this.stream;
-    if (!ctx || ctx.done) return;
-    const backlog = this.bufferedEvents;
-    if (!ctx.paused) {
-      if (this.consumerPaused && backlog >= this.maxBufferedEvents) {
-        ctx.paused = true;
-        ctx.body.pause();
-        this.log.warn('slow_consumer', {
-          event: 'slow_consumer',
-          buffered_events: backlog,
-          max_buffered_events: this.maxBufferedEvents,
-          master: ctx.masterUrl,
-        });
-      }
-    } else if (!this.consumerPaused || (backlog <= Math.floor(this.maxBufferedEvents / 2) && backlog < this.maxBufferedEvents)) {
-      // consumer back, or (re-paused) with the backlog down to half: read again
-      ctx.paused = false;
-      this.restartWatchdogClock(ctx); // the watchdog was suspended while we did not read
-      this.log.info('consumer_caught_up', { event: 'consumer_caught_up', buffered_events: backlog, master: ctx.masterUrl });
-      ctx.body.resume();
-    }
-  }
-
-  /**
-   * One timer per stream, two limits: until SUBSCRIBED, the event must arrive complete within
-   * subscribedTimeoutMs of the response headers; after it, a complete record must arrive at least
-   * every heartbeatMs. Bytes alone never count (a master trickling one byte a second cannot hold
-   * the client). Both are suspended while the client itself paused reading (backpressure).
-   */
-  private armWatchdog(ctx: StreamCtx): void {
-    const limit = () => (ctx.subscribed ? ctx.heartbeatMs : this.subscribedTimeoutMs);
-    const since = () => (ctx.subscribed ? ctx.lastEventAt : ctx.openedAt);
-    const check = () => {
-      ctx.watchdog = undefined;
-      if (ctx.done) return;
-      const now = this.clock.now();
-      if (ctx.paused) {
-        this.restartWatchdogClock(ctx);
-        ctx.watchdog = this.clock.setTimeout(check, limit());
-        return;
-      }
-      const silence = now - since();
-      if (silence >= limit()) return this.watchdogFired(ctx, silence);
-      ctx.watchdog = this.clock.setTimeout(check, limit() - silence);
-    };
-    ctx.watchdog = this.clock.setTimeout(check, Math.max(0, limit() - (this.clock.now() - since())));
-  }
-
-  private restartWatchdogClock(ctx: StreamCtx): void {
-    const now = this.clock.now();
-    ctx.lastEventAt = now;
-    if (!ctx.subscribed) ctx.openedAt = now;
-  }
-
-  private watchdogFired(ctx: StreamCtx, silence: number): void {
-    if (!ctx.subscribed) {
-      const received = ctx.decoder.bufferedBytes;
-      this.log.warn('subscribed_timeout', {
-        event: 'subscribed_timeout',
-        master: ctx.masterUrl,
-        stream_id: ctx.streamId,
-        waited_ms: silence,
-        timeout_ms: this.subscribedTimeoutMs,
-        partial_record_bytes: received,
-      });
-      ctx.finish({
-        reason: 'subscribe_timeout',
-        error: new StreamError(
-          `No SUBSCRIBED event from ${ctx.masterUrl} within ${this.subscribedTimeoutMs} ms of the response headers ` +
-            `(${ctx.bytes} bytes received, ${received} of them in an incomplete record)`,
-          'subscribe_timeout',
-        ),
-      });
-      return;
-    }
-    this.log.warn('heartbeat_missed', {
-      event: 'heartbeat_missed',
-      master: ctx.masterUrl,
-      stream_id: ctx.streamId,
-      silence_ms: silence,
-      timeout_ms: ctx.heartbeatMs,
-      partial_record_bytes: ctx.decoder.bufferedBytes,
-    });
-    ctx.finish({
-      reason: 'heartbeat_missed',
-      error: new StreamError(`No complete event from ${ctx.masterUrl} for ${silence} ms (limit ${ctx.heartbeatMs} ms)`, 'heartbeat_missed'),
-    });
-  }
-
-  // ------------------------------------------------------------------------------------------
-  // call plumbing
-
-  private waitForSession(type: CallType, deadline: number, offerScoped: boolean): Promise<Session> {
-    if (this.stopped) return Promise.reject(new ClientStoppedError(`${type}: SchedulerClient is stopped`));
-    if (this.session) return Promise.resolve(this.session);
-    if (offerScoped) {
-      return Promise.reject(
-        new NotSubscribedError(`${type} rejected: not subscribed (offers do not survive a lost subscription)`, type),
-      );
-    }
-    if (this.waiters.size >= this.maxQueuedCalls) {
-      return Promise.reject(new NotSubscribedError(`${type} rejected: not subscribed and ${this.maxQueuedCalls} calls already wait`, type));
-    }
-    const remaining = deadline - this.clock.now();
-    if (remaining <= 0) return Promise.reject(new NotSubscribedError(`${type}: not subscribed within the call timeout`, type));
-    return new Promise<Session>((resolve, reject) => {
-      const w: Waiter = {
-        resolve,
-        reject,
-        timer: this.clock.setTimeout(() => {
-          this.waiters.delete(w);
-          reject(new NotSubscribedError(`${type}: not subscribed within ${this.callTimeoutMs} ms`, type));
-        }, remaining),
-      };
-      this.waiters.add(w);
-    });
+    this.stream?.flow(this.delivery.paused, this.delivery.buffered);
   }
 
   private wakeWaiters(): void {
     const s = this.session;
     if (!s) return;
-    for (const w of [...this.waiters]) {
-      this.waiters.delete(w);
-      this.clock.clearTimer(w.timer);
-      w.resolve(s);
-    }
+    this.calls.wake(s);
     for (const r of [...this.readyWaiters]) {
       this.readyWaiters.delete(r);
       r.resolve(this.connection$.value);
-    }
-  }
-
-  private async sendCall(
-    type: CallType,
-    body: Buffer,
-    session: Session,
-    deadline: number,
-  ): Promise<{ ok: true } | { ok: false; error: Error; retryable: boolean }> {
-    let url = session.masterUrl + SCHEDULER_PATH;
-    for (let redirects = 0; ; redirects++) {
-      const remaining = deadline - this.clock.now();
-      if (remaining <= 0) return { ok: false, error: new CallTimeoutError(type, this.callTimeoutMs), retryable: false };
-      const ac = new AbortController();
-      this.inflight.add(ac);
-      let timedOut = false;
-      const timer = this.clock.setTimeout(() => {
-        timedOut = true;
-        ac.abort();
-      }, remaining);
-      try {
-        let res: Dispatcher.ResponseData;
-        try {
-          res = await request(url, {
-            method: 'POST',
-            headers: this.headers(session.streamId),
-            body,
-            dispatcher: this.callAgent,
-            signal: ac.signal,
-          });
-        } catch (e) {
-          if (this.stopped) return { ok: false, error: new ClientStoppedError(`${type}: SchedulerClient stopped`), retryable: false };
-          if (timedOut) return { ok: false, error: new CallTimeoutError(type, this.callTimeoutMs), retryable: false };
-          const code = errorCode(e);
-          const error = new ConnectionError(`${type} to ${new URL(url).origin} failed: ${describeError(e)}`, url, code, e);
-          const retryable = certainlyNotSent(code) || (replaySafe(type) && (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'));
-          return { ok: false, error, retryable };
-        }
-        const status = res.statusCode;
-        if (status >= 200 && status < 300) {
-          await res.body.dump().catch(() => undefined);
-          return { ok: true };
-        }
-        if (status === 307) {
-          const location = headerValue(res.headers['location']);
-          await res.body.dump().catch(() => undefined);
-          if (!location) return { ok: false, error: new MesosHttpError(307, 'redirect without Location', type, url), retryable: false };
-          let target: URL;
-          try {
-            target = resolveLocation(location, url);
-          } catch {
-            return { ok: false, error: new MesosHttpError(307, `unusable Location ${JSON.stringify(redactLocation(location))}`, type, url), retryable: false };
-          }
-          this.log.info('redirected', { event: 'redirected', from: new URL(url).origin, to: target.origin, location: redactLocation(location), call: type });
-          this.detector.redirected(target.origin);
-          if (redirects + 1 > this.maxRedirects) {
-            return { ok: false, error: new MesosHttpError(307, `too many redirects (last: ${redactLocation(location)})`, type, url), retryable: false };
-          }
-          url = target.href;
-          continue;
-        }
-        const text = await readText(res.body);
-        return { ok: false, error: new MesosHttpError(status, text, type, url), retryable: status === 503 || status === 404 };
-      } finally {
-        this.clock.clearTimer(timer);
-        this.inflight.delete(ac);
-      }
     }
   }
 
@@ -1174,23 +628,6 @@ export class SchedulerClient {
     });
   }
 
-  private callSleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const s: Sleeper = {
-        resolve: () => {
-          this.clock.clearTimer(s.timer);
-          this.callSleepers.delete(s);
-          resolve();
-        },
-        timer: this.clock.setTimeout(() => s.resolve(), ms),
-      };
-      this.callSleepers.add(s);
-    });
-  }
-
-  private shuttingDown: Promise<void> | undefined;
-  private leaderChangeOff: (() => void) | undefined;
-
   private terminate(error: Error | undefined): Promise<void> {
     if (this.shuttingDown) return this.shuttingDown;
     this.shuttingDown = (async () => {
@@ -1200,20 +637,13 @@ export class SchedulerClient {
       this.subscribeAbort?.abort();
       this.stream?.finish({ reason: 'stopped' });
       this.sleeper?.resolve();
-      for (const s of [...this.callSleepers]) s.resolve();
-      for (const ac of [...this.inflight]) ac.abort();
       const stopErr = error ?? new ClientStoppedError('SchedulerClient stopped');
-      for (const w of [...this.waiters]) {
-        this.waiters.delete(w);
-        this.clock.clearTimer(w.timer);
-        w.reject(error ? new ClientStoppedError(`SchedulerClient stopped: ${error.message}`) : stopErr);
-      }
+      this.calls.stop(error, stopErr);
       for (const r of [...this.readyWaiters]) {
         this.readyWaiters.delete(r);
         r.reject(stopErr);
       }
-      this.queue = [];
-      this.queueHead = 0;
+      this.delivery.clear();
       this.connection$.next(error ? { state: 'stopped', error } : { state: 'stopped' });
       this.log.info('client_stopped', { event: 'client_stopped', framework_id: this.frameworkId, ...(error ? { error: error.message } : {}) });
       this.eventsSubject.complete();
@@ -1226,18 +656,4 @@ export class SchedulerClient {
     })();
     return this.shuttingDown;
   }
-}
-
-function decimalDigits(n: number): number {
-  let d = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    d++;
-  }
-  return d;
-}
-
-function preview(rec: Buffer, codec: Codec): string {
-  const head = rec.subarray(0, 160);
-  return codec.mediaType === 'application/json' ? head.toString('utf8') : head.toString('hex');
 }

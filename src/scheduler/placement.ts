@@ -283,7 +283,28 @@ export function place(requests: readonly PlacementRequest[], offers: readonly Of
   const declines: PlaceResult['declines'] = [];
   const isBlocked =
     typeof opts.blocked === 'function' ? opts.blocked : (h: string) => (opts.blocked as ReadonlySet<string>).has(h);
+  const cursors = cursorsFor(requests, opts);
+  const live = { n: cursors.length };
+  let turn = 0;
+  for (let oi = 0; oi < offers.length; oi++) {
+    const offer = offers[oi]!;
+    const host = offer.hostname.toLowerCase();
+    if (isBlocked(host)) {
+      declines.push({ offer, reason: 'blocked_host' });
+      continue;
+    }
+    if (live.n === 0) {
+      declines.push({ offer, reason: 'no_pending' });
+      continue;
+    }
+    const r = packOffer(offer, host, cursors, turn++ % cursors.length, opts.nowMs, live);
+    if (r.launches) accepts.push({ offer, launches: r.launches });
+    else declines.push({ offer, reason: r.sawUnavailable ? 'unavailable' : 'no_fit' });
+  }
+  return { accepts, declines };
+}
 
+function cursorsFor(requests: readonly PlacementRequest[], opts: PlaceOptions): Cursor[] {
   const cursors: Cursor[] = [];
   for (const req of requests) {
     if (req.indices.length === 0) continue;
@@ -300,64 +321,75 @@ export function place(requests: readonly PlacementRequest[], offers: readonly Of
       addedRacks: undefined,
     });
   }
-  let live = cursors.length;
-  let turn = 0;
+  return cursors;
+}
 
-  for (let oi = 0; oi < offers.length; oi++) {
-    const offer = offers[oi]!;
-    const host = offer.hostname.toLowerCase();
-    if (isBlocked(host)) {
-      declines.push({ offer, reason: 'blocked_host' });
+/** One offer: each job in turn (from `start`) packs what its constraints allow. */
+function packOffer(
+  offer: Offer,
+  host: string,
+  cursors: Cursor[],
+  start: number,
+  nowMs: number,
+  live: { n: number },
+): { launches: PlannedLaunch[] | undefined; sawUnavailable: boolean } {
+  const unavailFrom = unavailableFromMs(offer);
+  const offerRole = offer.allocation_info?.role;
+  let pool: OfferPool | undefined;
+  let launches: PlannedLaunch[] | undefined;
+  let sawUnavailable = false;
+  // the offer's rack, looked up once per attribute name (jobs usually share one)
+  let rackAttrSeen: string | undefined;
+  let rackSeen = '';
+  const n = cursors.length;
+  for (let k = 0; k < n; k++) {
+    const cur = cursors[(start + k) % n]!;
+    const req = cur.req;
+    if (cur.next >= req.indices.length) continue;
+    if (offerRole !== undefined && offerRole !== cur.role) continue;
+    if (unavailFrom !== undefined && unavailabilityBlocks(req.spec, unavailFrom, nowMs)) {
+      sawUnavailable = true;
       continue;
     }
-    if (live === 0) {
-      declines.push({ offer, reason: 'no_pending' });
-      continue;
+    // hosts are counted only for host_unique jobs, racks only for rack_spread ones
+    const hostCount = cur.maxPerHost !== Infinity ? (req.usage.hosts.get(host) ?? 0) + (cur.addedHosts?.get(host) ?? 0) : 0;
+    if (hostCount >= cur.maxPerHost) continue;
+    let rack: string | undefined;
+    let rackCount = 0;
+    if (cur.rackAttr) {
+      if (rackAttrSeen !== cur.rackAttr) {
+        rackAttrSeen = cur.rackAttr;
+        rackSeen = offerAttribute(offer, cur.rackAttr) ?? '';
+      }
+      rack = rackSeen;
+      rackCount = (req.usage.racks.get(rack) ?? 0) + (cur.addedRacks?.get(rack) ?? 0);
+      if (rackCount >= cur.maxPerRack) continue;
     }
-    const unavailFrom = unavailableFromMs(offer);
-    const offerRole = offer.allocation_info?.role;
-    let pool: OfferPool | undefined;
-    let launches: PlannedLaunch[] | undefined;
-    let sawUnavailable = false;
-    const n = cursors.length;
-    const start = turn++ % n;
-    for (let k = 0; k < n; k++) {
-      const cur = cursors[(start + k) % n]!;
-      const req = cur.req;
-      if (cur.next >= req.indices.length) continue;
-      if (offerRole !== undefined && offerRole !== cur.role) continue;
-      if (unavailFrom !== undefined && unavailabilityBlocks(req.spec, unavailFrom, opts.nowMs)) {
-        sawUnavailable = true;
-        continue;
-      }
-      let hostCount = (req.usage.hosts.get(host) ?? 0) + (cur.addedHosts?.get(host) ?? 0);
-      if (hostCount >= cur.maxPerHost) continue;
-      let rack: string | undefined;
-      let rackCount = 0;
-      if (cur.rackAttr) {
-        rack = offerAttribute(offer, cur.rackAttr) ?? '';
-        rackCount = (req.usage.racks.get(rack) ?? 0) + (cur.addedRacks?.get(rack) ?? 0);
-        if (rackCount >= cur.maxPerRack) continue;
-      }
-      pool ??= new OfferPool(offer.resources);
-      const res = req.spec.resources;
-      while (cur.next < req.indices.length && hostCount < cur.maxPerHost && rackCount < cur.maxPerRack && pool.fits(res)) {
-        const index = req.indices[cur.next++]!;
-        const took = pool.take(res);
-        const pl: PlannedLaunch = { job: req.job, index, resources: took.resources, ports: took.ports, host };
-        if (cur.rackAttr) pl.rack = rack;
-        (launches ??= []).push(pl);
-        hostCount++;
-        (cur.addedHosts ??= new Map()).set(host, (cur.addedHosts.get(host) ?? 0) + 1);
-        if (rack !== undefined) {
-          rackCount++;
-          (cur.addedRacks ??= new Map()).set(rack, (cur.addedRacks.get(rack) ?? 0) + 1);
-        }
-      }
-      if (cur.next >= req.indices.length) live--;
-    }
-    if (launches) accepts.push({ offer, launches });
-    else declines.push({ offer, reason: sawUnavailable ? 'unavailable' : 'no_fit' });
+    pool ??= new OfferPool(offer.resources);
+    packJob(cur, pool, host, rack, hostCount, rackCount, (launches ??= []));
+    if (cur.next >= req.indices.length) live.n--;
   }
-  return { accepts, declines };
+  return { launches: launches?.length ? launches : undefined, sawUnavailable };
+}
+
+/** Instances of one job onto one offer, while they fit and the host/rack limits allow. */
+function packJob(cur: Cursor, pool: OfferPool, host: string, rack: string | undefined, hostCount: number, rackCount: number, out: PlannedLaunch[]): void {
+  const req = cur.req;
+  const res = req.spec.resources;
+  const perHost = cur.maxPerHost !== Infinity;
+  while (cur.next < req.indices.length && hostCount < cur.maxPerHost && rackCount < cur.maxPerRack && pool.fits(res)) {
+    const index = req.indices[cur.next++]!;
+    const took = pool.take(res);
+    const pl: PlannedLaunch = { job: req.job, index, resources: took.resources, ports: took.ports, host };
+    if (cur.rackAttr) pl.rack = rack;
+    out.push(pl);
+    if (perHost) {
+      hostCount++;
+      (cur.addedHosts ??= new Map()).set(host, (cur.addedHosts.get(host) ?? 0) + 1);
+    }
+    if (rack !== undefined) {
+      rackCount++;
+      (cur.addedRacks ??= new Map()).set(rack, (cur.addedRacks.get(rack) ?? 0) + 1);
+    }
+  }
 }

@@ -49,8 +49,6 @@ const PURE = [/^audit\//, /^scheduler\//, /^sla\//, /^maintenance\/core\//];
 const IO_PACKAGES = [/^node:/, /^undici$/, /^rxjs/, /^winston/, /^prom-client$/, /^node-zookeeper-client$/, /^(fs|http|https|net|child_process|os|crypto)$/];
 
 const KNOWN: readonly string[] = [
-  'layer: api/workload-routes.ts -> client/client.ts',
-  'layer: cli/commands/job.ts -> runtime/demo.ts',
 ];
 
 const area = (f: string): string => (f.includes('/') ? f.split('/')[0]! : f.replace(/\.ts$/, ''));

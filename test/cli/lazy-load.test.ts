@@ -35,12 +35,13 @@ describe('sluice --help loads no part of the server', function () {
   before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-lazy-'))));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('the recorder sees what a command loads (`sluice job example` loads src/runtime/demo.js)', async () => {
+  it('the recorder sees what a command loads (`sluice job example` loads src/scheduler/demo.js, nothing of the server)', async () => {
     const r = await loaded(['job', 'example'], dir);
     expect(r.code).to.equal(0);
     expect(r.out).to.contain('"name"');
     expect(r.urls.some((u) => u.endsWith('/dist/src/cli/main.js'))).to.equal(true);
-    expect(r.urls.filter((u) => SERVER.test(u))).to.deep.equal([pathToFileURL(path.join(DIST, 'src/runtime/demo.js')).href]);
+    expect(r.urls).to.include(pathToFileURL(path.join(DIST, 'src/scheduler/demo.js')).href);
+    expect(r.urls.filter((u) => SERVER.test(u))).to.deep.equal([]);
   });
 
   const cases = [['--help'], ['help'], ['help', 'start'], ...COMMANDS.map((c) => [c.name, '--help'])];

@@ -62,7 +62,7 @@ describe('scheduler/reducer', () => {
     const h = new H();
     h.ev(subscribed());
     const r = h.cmd({ type: 'create_job', spec: spec('web', 2) });
-    expect(r.result.status).to.equal(201);
+    expect(r.result.outcome).to.equal('created');
     expect(r.changes.jobs.has('web')).to.equal(true);
     expect(r.changes.instances.size).to.equal(2);
 
@@ -219,7 +219,7 @@ describe('scheduler/reducer', () => {
     const ids = h.offerTo(['h1']);
     h.runAll(ids);
     const r = h.cmd({ type: 'update_job', spec: spec('web', 1) });
-    expect(r.result.status).to.equal(200);
+    expect(r.result.outcome).to.equal('updated');
     const kills = r.calls.filter((c) => c.type === 'KILL').map((c) => c.kill!.task_id.value);
     expect(kills).to.have.members([ids[1], ids[2]]);
     h.ev(update(ids[1]!, 'TASK_KILLED', { agent: 'agent-h1' }));
@@ -267,11 +267,11 @@ describe('scheduler/reducer', () => {
     const ids = h.offerTo(['h1']);
     h.runAll(ids);
     const r = h.cmd({ type: 'delete_job', name: 'web' });
-    expect(r.result.status).to.equal(202);
+    expect(r.result.outcome).to.equal('accepted');
     const kills = r.calls.filter((c) => c.type === 'KILL');
     expect(kills).to.have.length(2);
     expect(kills[0]!.kill!.kill_policy!.grace_period!.nanoseconds).to.equal(3_000_000_000n);
-    expect(h.cmd({ type: 'create_job', spec: spec('web', 1) }).result.status).to.equal(409);
+    expect(h.cmd({ type: 'create_job', spec: spec('web', 1) }).result.outcome).to.equal('conflict');
     // retried without grace when no terminal status arrives
     const retry = h.tick(3000 + 30000).filter((c) => c.type === 'KILL');
     expect(retry).to.have.length(2);
@@ -279,18 +279,18 @@ describe('scheduler/reducer', () => {
     for (const id of ids) h.ev(update(id, 'TASK_KILLED', { agent: 'agent-h1' }));
     expect(h.s.jobs.has('web')).to.equal(false);
     expect(h.last.changes.jobs.has('web')).to.equal(true);
-    expect(h.cmd({ type: 'delete_job', name: 'web' }).result.status).to.equal(404);
+    expect(h.cmd({ type: 'delete_job', name: 'web' }).result.outcome).to.equal('not_found');
   });
 
   it('deletes a job of 0 instances at once, and one scaled down to 0 (the name can be reused)', () => {
     const h = new H();
     h.ev(subscribed());
-    expect(h.cmd({ type: 'create_job', spec: spec('idle', 0) }).result.status).to.equal(201);
+    expect(h.cmd({ type: 'create_job', spec: spec('idle', 0) }).result.outcome).to.equal('created');
     h.tick();
-    expect(h.cmd({ type: 'delete_job', name: 'idle' }).result.status).to.equal(202);
+    expect(h.cmd({ type: 'delete_job', name: 'idle' }).result.outcome).to.equal('accepted');
     expect(h.s.jobs.has('idle')).to.equal(false);
     expect(h.last.changes.jobs.has('idle')).to.equal(true);
-    expect(h.cmd({ type: 'create_job', spec: spec('idle', 1) }).result.status).to.equal(201);
+    expect(h.cmd({ type: 'create_job', spec: spec('idle', 1) }).result.outcome).to.equal('created');
 
     h.cmd({ type: 'create_job', spec: spec('web', 1) });
     const ids = h.offerTo(['h1']);
@@ -298,18 +298,18 @@ describe('scheduler/reducer', () => {
     h.cmd({ type: 'update_job', spec: spec('web', 0) });
     for (const id of ids) h.ev(update(id, 'TASK_KILLED', { agent: 'agent-h1' }));
     h.tick();
-    expect(h.cmd({ type: 'delete_job', name: 'web' }).result.status).to.equal(202);
+    expect(h.cmd({ type: 'delete_job', name: 'web' }).result.outcome).to.equal('accepted');
     h.tick();
     expect(h.s.jobs.has('web')).to.equal(false);
-    expect(h.cmd({ type: 'create_job', spec: spec('web', 1) }).result.status).to.equal(201);
+    expect(h.cmd({ type: 'create_job', spec: spec('web', 1) }).result.outcome).to.equal('created');
   });
 
   it('returns 4xx results for bad commands', () => {
     const h = new H();
     const bad = h.cmd({ type: 'create_job', spec: { name: 'x' } });
     expect(bad.result.ok).to.equal(false);
-    expect(bad.result.status).to.equal(400);
-    expect(h.cmd({ type: 'update_job', spec: spec('nope', 1) }).result.status).to.equal(404);
+    expect(bad.result.outcome).to.equal('invalid');
+    expect(h.cmd({ type: 'update_job', spec: spec('nope', 1) }).result.outcome).to.equal('not_found');
   });
 
   it('restores from persisted records without duplicating or losing instances', () => {

@@ -79,7 +79,7 @@ describe('runtime loop', () => {
     };
     client.subscribe();
     const r = await rt.submit({ type: 'create_job', spec: spec('web', 2) });
-    expect(r.status).to.equal(201);
+    expect(r.outcome).to.equal('created');
     expect(store.get(COLLECTIONS.jobs, 'web')).to.not.equal(undefined);
     expect(store.get<{ framework_id: string }>(COLLECTIONS.framework, 'id')!.framework_id).to.equal('fw-1');
     client.events.next(offersEvent([offer('a1', 'h1')]));

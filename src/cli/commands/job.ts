@@ -134,7 +134,7 @@ async function runJob(sub: string, flags: Record<string, unknown>, positionals: 
   const now = Date.now();
   switch (sub) {
     case 'example':
-      write(ctx.stdout, json((await import('../../runtime/demo.js')).EXAMPLE_JOB));
+      write(ctx.stdout, json((await import('../../scheduler/demo.js')).EXAMPLE_JOB));
       return 0;
     case 'create':
     case 'update': {

@@ -1,5 +1,5 @@
 /** The demo workload `npm start` submits to the embedded simulator (jobs with SLAs). */
-import type { JobSpec } from '../scheduler/job-spec.js';
+import type { JobSpec } from './job-spec.js';
 
 export const DEMO_JOBS: JobSpec[] = [
   {

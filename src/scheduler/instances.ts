@@ -1,0 +1,168 @@
+/**
+ * Instances and convergence: attaching tasks to instances, pending sets, bringing a job towards its
+ * spec (create, scale down, rolling replace, finish deletion), and the end of every step (converge
+ * the touched jobs, then SUPPRESS or REVIVE offers).
+ */
+import { calls as C } from '../mesos/calls.js';
+import { jobTaskVersion } from './job-spec.js';
+import { killTask } from './kills.js';
+import { addUsage, indexDelete, pendingAdd, pendingDelete, removeUsage, type Instance, type SchedulerState, type TaskRecord } from './state.js';
+import type { Step } from './step.js';
+
+/** The instance's task is `t` now (its placement, state and version); no usage or index change. */
+export function takeTask(st: Step, inst: Instance, t: TaskRecord): void {
+  inst.task_id = t.task_id;
+  inst.state = t.state;
+  inst.agent_id = t.agent_id;
+  inst.host = t.host;
+  inst.rack = t.rack;
+  inst.version = t.version;
+  inst.running_since_ms = t.state === 'TASK_RUNNING' ? t.running_since_ms : undefined;
+  st.inst(inst);
+}
+
+/** A pending instance gets task `t`: no longer pending, and its host/rack counted. */
+export function attach(st: Step, inst: Instance, t: TaskRecord): void {
+  pendingDelete(st.s, inst.job, inst.index);
+  takeTask(st, inst, t);
+  addUsage(st.s, inst.job, t.host, t.rack);
+}
+
+export function detach(st: Step, inst: Instance): void {
+  if (inst.task_id !== undefined) removeUsage(st.s, inst.job, inst.host, inst.rack);
+  inst.task_id = undefined;
+  inst.agent_id = undefined;
+  inst.host = undefined;
+  inst.rack = undefined;
+  inst.running_since_ms = undefined;
+  st.inst(inst);
+}
+
+export function setPending(st: Step, inst: Instance): void {
+  inst.state = 'PENDING';
+  pendingAdd(st.s, inst.job, inst.index);
+  st.inst(inst);
+}
+
+export function deleteInstance(st: Step, inst: Instance): void {
+  const s = st.s;
+  pendingDelete(s, inst.job, inst.index);
+  const m = s.instances.get(inst.job);
+  m?.delete(inst.index);
+  if (m && m.size === 0) s.instances.delete(inst.job);
+  st.inst(inst);
+  st.touched.add(inst.job);
+  st.log('info', 'instance_removed', { job: inst.job, instance: inst.index });
+}
+
+/** Brings a job's instances towards its spec: create, scale down, roll, finish deletion. */
+export function converge(st: Step, name: string): boolean {
+  const s = st.s;
+  const job = s.jobs.get(name);
+  if (!job) return true;
+  let insts = s.instances.get(name);
+  const want = job.status === 'deleting' ? 0 : job.spec.instances;
+  let settled = true;
+  // retire unwanted instances
+  if (insts) {
+    for (const inst of insts.values()) {
+      if (inst.index < want) continue;
+      settled = false;
+      if (inst.surge && inst.surge.task_id === undefined) {
+        inst.surge = undefined;
+        indexDelete(s.surges, inst.job, inst.index);
+      }
+      if (inst.surge?.task_id) {
+        const sur = s.tasks.get(inst.surge.task_id);
+        if (sur) killTask(st, sur, 'remove');
+      }
+      if (inst.task_id === undefined) deleteInstance(st, inst);
+      else {
+        const t = s.tasks.get(inst.task_id);
+        if (t) killTask(st, t, 'remove');
+      }
+    }
+  }
+  if (job.status === 'deleting') {
+    // Done when no instance is left — including a job that never had one (instances: 0).
+    if ((s.instances.get(name)?.size ?? 0) === 0) {
+      s.instances.delete(name);
+      s.jobs.delete(name);
+      s.usage.delete(name);
+      s.pending.delete(name);
+      st.job(name);
+      st.log('info', 'job_deleted', { job: name });
+      return true;
+    }
+    return false;
+  }
+  const tv = jobTaskVersion(job);
+  if (!insts) s.instances.set(name, (insts = new Map()));
+  for (let i = 0; i < want; i++) {
+    if (!insts.has(i)) {
+      const inst: Instance = { job: name, index: i, state: 'PENDING', version: tv, failures: 0 };
+      insts.set(i, inst);
+      setPending(st, inst);
+    }
+  }
+  // rolling replace: keep at most `batch` instances down while outdated ones are replaced
+  const batch = job.spec.update_batch_size ?? Math.max(1, Math.floor(job.spec.instances * 0.25));
+  let down = 0;
+  const outdated: Instance[] = [];
+  for (const inst of insts.values()) {
+    if (inst.index >= want) continue;
+    const t = inst.task_id !== undefined ? s.tasks.get(inst.task_id) : undefined;
+    if (inst.state !== 'TASK_RUNNING' || t?.kill) down++;
+    if (t && inst.version < tv) {
+      settled = false;
+      if (inst.state === 'TASK_RUNNING' && !t.kill) outdated.push(inst);
+    }
+  }
+  if (outdated.length && down < batch) {
+    outdated.sort((a, b) => a.index - b.index);
+    for (const inst of outdated.slice(0, batch - down)) {
+      const t = s.tasks.get(inst.task_id!)!;
+      st.log('info', 'rolling_replace', { job: name, instance: inst.index, task_id: t.task_id, host: t.host, state_from: `v${inst.version}`, state_to: `v${tv}` });
+      killTask(st, t, 'replace');
+    }
+  }
+  return settled;
+}
+
+export function hasEligiblePending(s: SchedulerState, now: number): boolean {
+  for (const job of s.surges.keys()) {
+    const j = s.jobs.get(job);
+    if (j && j.status !== 'deleting') return true;
+  }
+  for (const [job, set] of s.pending) {
+    const j = s.jobs.get(job);
+    if (!j || j.status === 'deleting') continue;
+    const insts = s.instances.get(job);
+    if (!insts) continue;
+    for (const idx of set) {
+      const inst = insts.get(idx);
+      if (inst && idx < j.spec.instances && (inst.not_before_ms === undefined || inst.not_before_ms <= now)) return true;
+    }
+  }
+  return false;
+}
+
+export function finish(st: Step): void {
+  const s = st.s;
+  // converge the jobs this step touched (the tick converges every unsettled job)
+  for (const j of st.touched) {
+    if (converge(st, j)) s.converging.delete(j);
+    else s.converging.add(j);
+  }
+  if (!s.subscribed) return;
+  const want = hasEligiblePending(s, st.now);
+  if (want && s.suppressed) {
+    s.suppressed = false;
+    st.calls.push(C.revive());
+    st.log('info', 'offers_revived', {});
+  } else if (!want && !s.suppressed) {
+    s.suppressed = true;
+    st.calls.push(C.suppress());
+    st.log('info', 'offers_suppressed', {});
+  }
+}

@@ -1,0 +1,147 @@
+/** Read-only views of the scheduler state (API, CLI, metrics). */
+import { jobTaskVersion, type JobSpec } from './job-spec.js';
+import type { Instance, SchedulerState } from './state.js';
+
+export interface InstanceView {
+  index: number;
+  state: string;
+  task_id?: string;
+  agent_id?: string;
+  host?: string;
+  rack?: string;
+  version: number;
+  running_since_ms?: number;
+  failures: number;
+  not_before_ms?: number;
+  killing?: boolean;
+  last_terminal?: Instance['last_terminal'];
+  /** Make-before-break replacement in progress. */
+  surge?: { task_id?: string; state: string; host?: string; for_task_id: string };
+}
+
+export interface JobView {
+  name: string;
+  status: 'active' | 'deleting';
+  version: number;
+  task_version: number;
+  created_ms: number;
+  updated_ms: number;
+  spec: JobSpec;
+  counts: Record<string, number>;
+  /** Instances still running an older task definition (rolling update in progress). */
+  outdated: number;
+  instances: InstanceView[];
+}
+
+export function jobView(s: SchedulerState, name: string, _now: number): JobView | undefined {
+  const job = s.jobs.get(name);
+  if (!job) return undefined;
+  const tv = jobTaskVersion(job);
+  const counts: Record<string, number> = {};
+  let outdated = 0;
+  const instances: InstanceView[] = [];
+  const insts = [...(s.instances.get(name)?.values() ?? [])].sort((a, b) => a.index - b.index);
+  for (const i of insts) {
+    counts[i.state] = (counts[i.state] ?? 0) + 1;
+    if (i.task_id && i.version < tv) outdated++;
+    const t = i.task_id ? s.tasks.get(i.task_id) : undefined;
+    const v: InstanceView = { index: i.index, state: i.state, version: i.version, failures: i.failures };
+    if (i.task_id) v.task_id = i.task_id;
+    if (i.agent_id) v.agent_id = i.agent_id;
+    if (i.host) v.host = i.host;
+    if (i.rack) v.rack = i.rack;
+    if (i.running_since_ms !== undefined) v.running_since_ms = i.running_since_ms;
+    if (i.not_before_ms !== undefined) v.not_before_ms = i.not_before_ms;
+    if (t?.kill) v.killing = true;
+    if (i.last_terminal) v.last_terminal = i.last_terminal;
+    if (i.surge) {
+      const sur = i.surge.task_id ? s.tasks.get(i.surge.task_id) : undefined;
+      v.surge = { for_task_id: i.surge.for_task_id, state: sur?.state ?? 'PENDING' };
+      if (sur) {
+        v.surge.task_id = sur.task_id;
+        if (sur.host) v.surge.host = sur.host;
+      }
+    }
+    instances.push(v);
+  }
+  return {
+    name,
+    status: job.status ?? 'active',
+    version: job.version,
+    task_version: tv,
+    created_ms: job.created_ms,
+    updated_ms: job.updated_ms,
+    spec: job.spec,
+    counts,
+    outdated,
+    instances,
+  };
+}
+
+export interface JobSummary {
+  name: string;
+  status: 'active' | 'deleting';
+  instances: number;
+  running: number;
+  pending: number;
+  version: number;
+}
+
+export function listJobs(s: SchedulerState): JobSummary[] {
+  const out: JobSummary[] = [];
+  for (const [name, job] of s.jobs) {
+    let running = 0;
+    let pending = 0;
+    for (const i of s.instances.get(name)?.values() ?? []) {
+      if (i.state === 'TASK_RUNNING') running++;
+      else if (i.state === 'PENDING') pending++;
+    }
+    out.push({ name, status: job.status ?? 'active', instances: job.spec.instances, running, pending, version: job.version });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+export function tasksByState(s: SchedulerState): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of s.tasks.values()) out[t.state] = (out[t.state] ?? 0) + 1;
+  return out;
+}
+
+export interface StatusView {
+  framework_id?: string;
+  subscribed: boolean;
+  suppressed: boolean;
+  jobs: number;
+  instances: number;
+  pending_instances: number;
+  tasks: Record<string, number>;
+  killing: number;
+  agents_seen: number;
+  placement_blocked_hosts: string[];
+  reconciliation: { awaiting: number; last_explicit_completed_ms?: number; last_implicit_ms?: number; next_implicit_ms?: number };
+}
+
+export function statusView(s: SchedulerState): StatusView {
+  let instances = 0;
+  for (const m of s.instances.values()) instances += m.size;
+  let pending = 0;
+  for (const set of s.pending.values()) pending += set.size;
+  return {
+    framework_id: s.frameworkId,
+    subscribed: s.subscribed,
+    suppressed: s.suppressed,
+    jobs: s.jobs.size,
+    instances,
+    pending_instances: pending,
+    tasks: tasksByState(s),
+    killing: s.killing.size,
+    agents_seen: s.agents.size,
+    placement_blocked_hosts: [...s.placementBlockedHosts].sort(),
+    reconciliation: {
+      awaiting: s.reconcile.awaiting.size,
+      last_explicit_completed_ms: s.reconcile.completedMs,
+      last_implicit_ms: s.reconcile.lastImplicitMs,
+      next_implicit_ms: s.reconcile.nextImplicitMs,
+    },
+  };
+}
