@@ -165,7 +165,9 @@ export interface DecideOptions {
 
 /**
  * Which of `candidates` (rows of `job`, in priority order) may be killed now, for any voluntary
- * cause: the one decision that drains, rolling updates and operator kills share. `rows`: every row
+ * cause: the one decision that drains, rolling updates and operator kills share. Candidates with
+ * nothing to kill (no task id, PENDING, terminal) are skipped; free kills are listed in `kill`
+ * unless a kill is already requested. `rows`: every row
  * of the job (including the candidates), with kills already requested marked — so kills in flight
  * for any cause already consume the budget.
  */
@@ -190,6 +192,7 @@ export function decideKills(job: AnySlaJob, rows: readonly SlaInstance[], candid
   const text = describeSla(job.sla);
   let taken = 0;
   for (const r of candidates) {
+    if (r.task_id === undefined || !isLive(r)) continue; // nothing to kill
     const inJob = Number.isInteger(r.index) && r.index >= 0 && r.index < n;
     const up = inJob && isRowUp(r, D, now);
     const others = inJob ? (upRows.get(r.index) ?? 0) - (up ? 1 : 0) : 0;
