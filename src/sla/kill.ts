@@ -115,6 +115,13 @@ export class JobKillLedger {
     return this.up;
   }
 
+  /** An independent copy (to try a set of kills before taking them). */
+  clone(): JobKillLedger {
+    const c = new JobKillLedger({ up: this.up, required: this.required, ...(this.down ? { domains: { max: this.maxDomains!, down: [...this.down] } } : {}) });
+    c.unknown = this.unknown;
+    return c;
+  }
+
   /** up − required after the kills taken (negative: below the count). */
   get margin(): number {
     return this.up - this.required;
