@@ -289,9 +289,10 @@ export function simulateDrain(sc: SimScenario): SimResult {
     pending.length = 0;
     pending.push(...still);
   };
-  const newPending = (job: string, index: number, surge: boolean): void => {
+  const newPending = (job: string, index: number, surge: boolean, lostDomain?: string): void => {
     const r: SlaInstance = { job, index, state: 'PENDING' };
     if (surge) r.surge = true;
+    if (lostDomain !== undefined) r.lost_domain = lostDomain;
     rows.push(r);
     addRow(r);
     pending.push(r);
@@ -346,7 +347,7 @@ export function simulateDrain(sc: SimScenario): SimResult {
         const left = (liveOrPending.get(k) ?? 1) - 1;
         liveOrPending.set(k, left);
         const j = jobs.get(r.job);
-        if (left === 0 && j && r.index < j.instances) newPending(r.job, r.index, false);
+        if (left === 0 && j && r.index < j.instances) newPending(r.job, r.index, false, r.domain);
       } else if (r.state === 'TASK_STAGING') {
         r.state = 'TASK_RUNNING';
         r.running_since_ms = t;

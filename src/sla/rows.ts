@@ -51,6 +51,13 @@ export interface SlaInstance {
   launch_cause?: LaunchCause;
   /** The value of the job's failure-domain attribute (e.g. the rack) on the row's agent. */
   domain?: string;
+  /**
+   * On the replacement of an instance killed or lost while up: the domain where it was lost. Set by
+   * whoever builds the rows from the moment the old task goes until the instance counts as up
+   * again; the instance's unavailability is charged to that domain (domains.ts), wherever the
+   * replacement starts.
+   */
+  lost_domain?: string;
 }
 
 /** Who asked for a kill: a drain, a rolling update (replace, scale down), or an operator. */

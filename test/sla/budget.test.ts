@@ -171,18 +171,23 @@ describe('SLA: failure domains', () => {
     const p = rows('store', 12, 3);
     p[2] = { job: 'store', index: 2, state: 'PENDING' };
     expect(slaStatus(job, p, T0).domains!.down).to.deep.equal(['?2']);
-    // a PENDING row may carry where the instance was lost
-    p[2].domain = 'r0';
+    // a replacement may carry where the instance was lost: it is charged there, wherever it starts
+    p[2].lost_domain = 'r0';
     expect(decideKills(job, p, inRack(p, 'r0'), T0).kill.map((r) => r.index)).to.deep.equal([0, 3, 6, 9]);
+    p[2] = { job: 'store', index: 2, state: 'TASK_STAGING', task_id: 'store-2b', hostname: 'h7', domain: 'r1', lost_domain: 'r0' };
+    expect(slaStatus(job, p, T0).domains!.down).to.deep.equal(['r0']);
+    delete p[2].lost_domain;
+    expect(slaStatus(job, p, T0).domains!.down).to.deep.equal(['r1']);
   });
 
-  it('never empties a job that is not spread, and counts a starting replacement elsewhere', () => {
+  it('never empties a job that is not spread; a kill is charged as the rows will be once it is requested', () => {
     const one: AnySlaJob = { name: 'z', instances: 3, sla: { kind: 'count', count: 3, duration_seconds: 60, max_unavailable_domains: 1 } };
     const rs = rows('z', 3, 1);
     const d = decideKills(one, rs, rs, T0);
     expect(d.kill.map((r) => r.index)).to.deep.equal([0, 1]);
     const surge: SlaInstance = { job: 'store', index: 0, state: 'TASK_STAGING', task_id: 's', hostname: 'h99', domain: 'r2', surge: true };
     expect(killDomains(rows('store', 12, 3)[0]!, [surge]).sort()).to.deep.equal(['r0', 'r2']);
+    expect(killDomains(rows('store', 12, 3)[0]!, [{ ...surge, lost_domain: 'r1' }])).to.deep.equal(['r1']);
   });
 
   it('the ledger without domain facts stays conservative (one unknown domain per kill)', () => {

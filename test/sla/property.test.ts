@@ -51,10 +51,13 @@ function oracle(w: World): { up: number; meets: boolean; upIdx: Set<number> } {
   const doms = new Set<string>();
   for (let i = 0; i < n; i++) {
     if (upIdx.has(i)) continue;
+    // charged where it was lost; else where it has live rows; else a domain of its own
     const mine = w.rows.filter((r) => r.index === i);
+    const lost = mine.filter((r) => r.lost_domain !== undefined);
     const live = mine.filter((r) => r.state !== 'PENDING');
-    if (live.length) for (const r of live) doms.add(r.domain ?? `?${i}`);
-    else doms.add(mine.find((r) => r.domain !== undefined)?.domain ?? `?${i}`);
+    if (lost.length) for (const r of lost) doms.add(r.lost_domain!);
+    else if (live.length) for (const r of live) doms.add(r.domain ?? `?${i}`);
+    else doms.add(`?${i}`);
   }
   return { up, meets: doms.size <= sla.max_unavailable_domains && up >= 1, upIdx };
 }
@@ -113,13 +116,13 @@ function tick(w: World, rnd: () => number, dt: number, calm: boolean): void {
       const others = w.rows.some((o) => o !== r && o.index === r.index && o.kill_requested_ms === undefined);
       if (!others) {
         const p: Row = { job: 'j', index: r.index, state: 'PENDING', version: w.target, launch_cause: r.kill_cause === 'update' ? 'update' : 'drain' };
-        if (r.domain !== undefined) p.domain = r.domain;
+        if (r.domain !== undefined && rnd() < 0.7) p.lost_domain = r.domain; // row builders may not know it
         next.push(p);
       }
       continue;
     }
     if (r.state === 'TASK_UNREACHABLE' && rnd() < 0.2) {
-      next.push({ job: 'j', index: r.index, state: 'PENDING', version: w.target, launch_cause: 'failure' });
+      next.push({ job: 'j', index: r.index, state: 'PENDING', version: w.target, launch_cause: 'failure', ...(r.domain !== undefined ? { lost_domain: r.domain } : {}) });
       continue;
     }
     next.push(r);
@@ -138,6 +141,7 @@ function tick(w: World, rnd: () => number, dt: number, calm: boolean): void {
       if (hc) r.has_health_check = true;
     } else if (r.state === 'TASK_STAGING' && (r.start_at ?? w.now) <= w.now) {
       r.state = 'TASK_RUNNING';
+      if (rnd() < 0.3) delete r.lost_domain; // builders clear it once up (sometimes earlier: stricter)
       r.running_since_ms = w.now;
       if (r.has_health_check) r.healthy = calm || rnd() < 0.8;
     } else if (!calm && r.state === 'TASK_RUNNING' && r.kill_requested_ms === undefined) {

@@ -124,7 +124,7 @@ export function decideJob(c: JobCtx, env: JobDecisionEnv): void {
     return;
   }
   // Must wait anyway: replace where possible, spend the budget on the rest.
-  const { onSurge, surgeRow, rest } = orderReplacements(js, [...costly, ...blocked]);
+  const { onSurge, surgeRow, rest } = orderReplacements(js, [...killWithinDomains(js, costly), ...blocked]);
   const waiting: number[] = [];
   for (const i of rest) {
     const rc = rowCost(c, c.maint[i]!, js.upLeft, env.now);
@@ -221,6 +221,20 @@ function allAllowed(js: JobStep, costly: number[]): boolean {
     l.take('up', d);
   }
   return true;
+}
+
+/**
+ * A job with a domain rule: kill, in host priority order, the up rows the rule allows (a whole rack
+ * at a time); return the rest (to replace, or to wait). Other jobs: all of them, unchanged.
+ */
+function killWithinDomains(js: JobStep, costly: number[]): number[] {
+  if (!js.c.status.domains) return costly;
+  const rest: number[] = [];
+  for (const i of costly) {
+    if (js.ledger.allows('up', domainsOf(js, i))) budgetKill(js, i);
+    else rest.push(i);
+  }
+  return rest;
 }
 
 /** Rows whose replacement is on its way or can be ordered now, and the rest. */
