@@ -18,7 +18,7 @@ import type { AnySlaJob } from './policy.js';
 import { coordinatorOf, describeSla, durationMs } from './policy.js';
 import type { SlaInstance } from './rows.js';
 import { earliestUp, isLive, isRowUp, isUnhealthy, upFrom } from './rows.js';
-import { domainKey } from './domains.js';
+import { chargedDomains } from './domains.js';
 import type { SlaStatus } from './status.js';
 import { refillTime, slaStatus } from './status.js';
 
@@ -29,7 +29,8 @@ export interface DownInstance {
   consumer: Consumer;
   state: string;
   hostname?: string;
-  domain?: string;
+  /** With a domain rule: the domains its unavailability is charged to (domains.ts). */
+  domains?: string[];
   /** When it counts as up if nothing else happens (absent: it must start, or turn healthy, first). */
   up_at_ms?: number;
   /** For an unhealthy instance: the earliest it could count as up, once healthy. */
@@ -101,7 +102,7 @@ export function explainBudget(job: AnySlaJob, rows: readonly SlaInstance[], now:
     consumers[consumer]++;
     const d: DownInstance = { index: i, consumer, state: row?.state ?? 'PENDING' };
     if (row?.hostname !== undefined) d.hostname = row.hostname;
-    if (row && st.domains) d.domain = domainKey(row);
+    if (st.domains) d.domains = chargedDomains(rs, i);
     let upAt = Infinity;
     let ifHealthy = Infinity;
     for (const r of rs) {

@@ -148,6 +148,14 @@ describe('SLA: failure domains', () => {
     const st = slaStatus(job, rs, T0);
     expect(st).to.deep.include({ up: 8, margin: -2, meets_sla: true });
     expect(st.domains).to.deep.equal({ max: 1, attribute: 'rack', down: ['r0'] });
+    const e = explainBudget(job, rs, T0, st);
+    expect(e.down.map((x) => [x.index, x.consumer, x.domains])).to.deep.equal([
+      [0, 'drain', ['r0']],
+      [3, 'drain', ['r0']],
+      [6, 'drain', ['r0']],
+      [9, 'drain', ['r0']],
+    ]);
+    expect(e.text).to.equal('job store: SLA 10 up over 600s, or all of 1 rack down: 8 up, 10 required, budget 0; racks with instances not up: r0 (at most 1); not up: 4 drain; refills once 2 instances start and age');
     const second = decideKills(job, rs, inRack(rs, 'r1'), T0);
     expect(second.kill).to.deep.equal([]);
     expect(second.refused[0]!.reason).to.equal('job store: SLA 10 up over 600s, or all of 1 rack down allows no more down now (8 up, 10 required; domains with instances not up: r0)');
