@@ -12,7 +12,8 @@
  * - guardrails.ts — the effective policy (cluster default, upper bound, override) and why;
  * - explain.ts — per job: the budget, what consumes it, when it refills (for `sla probe`, `host query`);
  * - coordinator.ts — the coordinator protocol (question, what counts as yes); the HTTP client is
- *   src/coordinator.
+ *   src/coordinator;
+ * - approvals.ts — the coordinator answers between plans (asked, yes with a TTL, retry after no).
  *
  * Imports only src/mesos and src/util (test/architecture enforces it).
  */
@@ -25,3 +26,4 @@ export * from './validate.js';
 export * from './guardrails.js';
 export * from './explain.js';
 export * from './coordinator.js';
+export * from './approvals.js';

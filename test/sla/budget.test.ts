@@ -1,8 +1,14 @@
 /** One budget per job: health, failure domains, kills of every cause, coordinator gating, explanations. */
 import { expect } from 'chai';
 import {
+  EMPTY_BOOK,
   JobKillLedger,
+  answered,
+  approvedTasks,
+  coordinatorQuestion,
   decideKills,
+  pruneBook,
+  toAsk,
   explainBudget,
   killDomains,
   slaStatus,
@@ -232,5 +238,43 @@ describe('SLA: coordinator gating', () => {
     expect(decideKills(job, rs, [rs[0]!], T0).ask).to.deep.equal([]);
     const only: AnySlaJob = { name: 'kafka', instances: 5, sla: { kind: 'coordinator', url: 'http://c/', timeout_seconds: 1 } };
     expect(decideKills(only, rs, [rs[0]!], T0).ask).to.deep.equal([rs[0]]);
+  });
+});
+
+describe('SLA: coordinator answers between plans', () => {
+  const q = (id: string) => ({ job: 'kafka', instance: 0, host: 'h0', task_id: id, reason: 'drain' as const });
+
+  it('asks once, kills on a standing yes, asks again after the yes expires, waits after a no', () => {
+    let book = EMPTY_BOOK;
+    const first = toAsk(book, [q('a'), q('b')], T0);
+    expect(first.send.map((x) => x.task_id)).to.deep.equal(['a', 'b']);
+    book = first.book;
+    expect(toAsk(book, [q('a')], T0 + 1000).send, 'in flight').to.deep.equal([]);
+    book = answered(book, 'a', { allow: true }, T0 + 2000);
+    book = answered(book, 'b', { allow: false, reason: 'under-replicated' }, T0 + 2000);
+    expect([...approvedTasks(book, T0 + 3000)]).to.deep.equal(['a']);
+    expect(toAsk(book, [q('a'), q('b')], T0 + 3000).send, 'yes stands, no is recent').to.deep.equal([]);
+    expect(toAsk(book, [q('b')], T0 + 2000 + 15_000).send.map((x) => x.task_id)).to.deep.equal(['b']);
+    expect([...approvedTasks(book, T0 + 2000 + 30_000)]).to.deep.equal([]);
+    expect(toAsk(book, [q('a')], T0 + 2000 + 30_000).send.map((x) => x.task_id)).to.deep.equal(['a']);
+    // a question never answered is asked again after lost_ms
+    const lost = toAsk(EMPTY_BOOK, [q('c')], T0).book;
+    expect(toAsk(lost, [q('c')], T0 + 119_000).send).to.deep.equal([]);
+    expect(toAsk(lost, [q('c')], T0 + 120_000).send).to.have.length(1);
+    // gone tasks are forgotten
+    expect([...pruneBook(book, (id) => id !== 'a', T0 + 3000).answers.keys()]).to.deep.equal(['b']);
+  });
+
+  it('feeds decideKills: a yes lets exactly that kill through', () => {
+    const job: AnySlaJob = { name: 'kafka', instances: 3, sla: { kind: 'coordinator', url: 'http://c/', timeout_seconds: 1 } };
+    const rs = rows('kafka', 3, 1);
+    let book = EMPTY_BOOK;
+    const d1 = decideKills(job, rs, rs, T0, { approved: approvedTasks(book, T0) });
+    const asked = toAsk(book, d1.ask.map((r) => coordinatorQuestion(r, 'drain')!), T0);
+    expect(asked.send.map((x) => x.task_id)).to.deep.equal(['kafka-0']);
+    book = answered(asked.book, 'kafka-0', { allow: true }, T0 + 100);
+    const d2 = decideKills(job, rs, rs, T0 + 200, { approved: approvedTasks(book, T0 + 200) });
+    expect(d2.kill).to.deep.equal([rs[0]]);
+    expect(d2.ask).to.deep.equal([]);
   });
 });
