@@ -226,8 +226,9 @@ function gc(): void {
 function run(c: Cluster, mode: 'mbb' | 'bbm' | 'rack'): { res: SimResult; timing: Timing; wall_ms: number } {
   let records: HostRecord[];
   if (mode === 'rack') {
-    // Every drained host is announced (SCHEDULED: no placement there), racks are drained one by one.
-    records = startMaintenance(new Map(), { hosts: c.drained, window: { start_ms: T0 + 10 * 365 * 86_400_000 } }, c.inventory, T0, 'aurora').records;
+    // Every drained host is announced (SCHEDULED: no placement there; the window far enough ahead
+    // never to start the drain itself, within the 365-day limit), racks are drained one by one.
+    records = startMaintenance(new Map(), { hosts: c.drained, window: { start_ms: T0 + 300 * 86_400_000 } }, c.inventory, T0, 'aurora').records;
   } else {
     records = startMaintenance(new Map(), { hosts: c.drained, group_by: 'rack' }, c.inventory, T0, 'sluice').records;
   }
