@@ -20,6 +20,14 @@
  * Each makespan (start → last host DRAINED) is compared with the lower bound that the SLA budgets
  * allow, computed below, and the simulator checks the SLAs at every step.
  *
+ * Mode `domains` (issue 12, rack-aware budgets): one rack drained (`--group-by rack`), make-before-
+ * break on, twice on the same cluster: every job with an SLA made a replicated store that requires
+ * all its instances up (count = instances, same duration), first by the count rule alone, then with
+ * `"max_unavailable_domains": 1, "domain": "rack"`. By the count alone nothing may go before its
+ * replacement has run D (≥ S + D + K); with the domain rule a whole rack of each job goes in one
+ * step (K). Jobs younger than their SLA duration are taken as aged in this comparison: neither rule
+ * lets them lose a serving instance before they age, so they would bound both runs alike.
+ *
  * Lower bounds, under the rule "no voluntary kill may leave fewer than required up, and a job below
  * its SLA loses no running instance". For job j: n instances, `required` up, budget
  * b = n − required once all are up, k = its instances on the drained hosts, D its SLA duration,
@@ -41,7 +49,7 @@
  *
  * Usage: node dist/scripts/bench/drain.js [--hosts 5000] [--racks 50] [--tasks 50000]
  *        [--drain-racks 10] [--startup 30] [--jitter 0] [--kill 5] [--seed 7] [--plan-interval 1] [--json-out file]
- *        [--mix issue|tight] [--modes mbb,bbm,rack] [--skip-baseline]
+ *        [--mix issue|tight] [--modes mbb,bbm,rack,domains] [--skip-baseline]
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -148,7 +156,7 @@ function buildCluster(): Cluster {
       freeCpu[placed]! -= job.resources!.cpus;
       freeMem[placed]! -= job.resources!.mem;
       const h = hosts[placed]!;
-      rows.push({ job: job.name, index: i, task_id: `${job.name}.${i}.0`, agent_id: inventory[placed]!.agent_id!, hostname: h.hostname, state: 'TASK_RUNNING', running_since_ms: since });
+      rows.push({ job: job.name, index: i, task_id: `${job.name}.${i}.0`, agent_id: inventory[placed]!.agent_id!, hostname: h.hostname, domain: h.rack!, state: 'TASK_RUNNING', running_since_ms: since });
     }
     total += n;
   }
@@ -218,8 +226,9 @@ function gc(): void {
 function run(c: Cluster, mode: 'mbb' | 'bbm' | 'rack'): { res: SimResult; timing: Timing; wall_ms: number } {
   let records: HostRecord[];
   if (mode === 'rack') {
-    // Every drained host is announced (SCHEDULED: no placement there), racks are drained one by one.
-    records = startMaintenance(new Map(), { hosts: c.drained, window: { start_ms: T0 + 10 * 365 * 86_400_000 } }, c.inventory, T0, 'aurora').records;
+    // Every drained host is announced (SCHEDULED: no placement there; the window far enough ahead
+    // never to start the drain itself, within the 365-day limit), racks are drained one by one.
+    records = startMaintenance(new Map(), { hosts: c.drained, window: { start_ms: T0 + 300 * 86_400_000 } }, c.inventory, T0, 'aurora').records;
   } else {
     records = startMaintenance(new Map(), { hosts: c.drained, group_by: 'rack' }, c.inventory, T0, 'sluice').records;
   }
@@ -244,6 +253,30 @@ function run(c: Cluster, mode: 'mbb' | 'bbm' | 'rack'): { res: SimResult; timing
     planner: timedPlanner(timing, base),
   });
   return { res, timing, wall_ms: performance.now() - a };
+}
+
+/** Mode `domains`: one rack, every SLA job requiring all its instances, without and with the domain rule. */
+function runDomains(c: Cluster): { without: SimResult; with: SimResult; rack: string[] } {
+  const rack = c.racksOrder[0]!;
+  const stores = c.jobs.map((j): JobView => (j.sla ? { ...j, sla: { kind: 'count', count: j.instances, duration_seconds: j.sla.duration_seconds } } : j));
+  const rackAware = stores.map((j): JobView => (j.sla ? { ...j, sla: { ...j.sla, max_unavailable_domains: 1, domain: 'rack' } } : j));
+  const rows = c.rows.map((r) => (c.agingMs.has(r.job) ? { ...r, running_since_ms: T0 - 86_400_000 } : r));
+  const sim = (jobs: JobView[]): SimResult =>
+    simulateDrain({
+      hosts: c.hosts,
+      jobs,
+      rows,
+      records: startMaintenance(new Map(), { hosts: rack, group_by: 'rack' }, c.inventory, T0, 'sluice').records,
+      drain: rack,
+      start_ms: T0,
+      startup_ms: STARTUP,
+      startup_jitter_ms: JITTER,
+      kill_ms: KILL,
+      drain_options: { make_before_break: true },
+      seed: SEED,
+      plan_interval_ms: PLAN_INTERVAL,
+    });
+  return { without: sim(stores), with: sim(rackAware), rack };
 }
 
 function ratio(x: number, b: number): string {
@@ -273,7 +306,7 @@ console.log(`lower bound, any strategy (SLA budgets, make-before-break allowed):
 console.log(`lower bound, break-before-make (SLA budget waves):                ${fmtDuration(lb.bbm)} (${lb.bbm / 1000}s); critical job ${lb.critical}`);
 
 const out: Record<string, unknown> = { hosts: HOSTS, racks: RACKS, tasks: cluster.rows.length, jobs: cluster.jobs.length, drained: cluster.drained.length, startup_s: STARTUP / 1000, kill_s: KILL / 1000, jitter_s: JITTER / 1000, fresh_jobs: cluster.agingMs.size, lb_star_s: lb.star / 1000, lb_bbm_s: lb.bbm / 1000 };
-const modes = (sarg('modes') ?? (process.argv.includes('--skip-baseline') ? 'mbb,bbm' : 'mbb,bbm,rack')).split(',');
+const modes = (sarg('modes') ?? (process.argv.includes('--skip-baseline') ? 'mbb,bbm,domains' : 'mbb,bbm,rack,domains')).split(',');
 const runs = (
   [
     ['sluice (make-before-break)', 'mbb', lb.star],
@@ -307,6 +340,26 @@ if (makespans.rack !== undefined) {
     `aurora rack-at-a-time / sluice: ${ratio(makespans.rack, makespans.mbb!)}× slower than sluice (make-before-break), ` +
       `${ratio(makespans.rack, makespans.bbm!)}× slower than sluice (break-before-make)`,
   );
+}
+if (modes.includes('domains')) {
+  const d = runDomains(cluster);
+  const maxD = Math.max(0, ...cluster.jobs.map((j) => (j.sla ? j.sla.duration_seconds : 0)));
+  console.log(
+    `rack drain (${d.rack.length} hosts of one rack; every SLA job requires all its instances): ` +
+      `count rule only ${fmtDuration(d.without.makespan_ms)} (${d.without.kills} kills, ${d.without.surges} make-before-break, SLA violations: ${d.without.violations.length}); ` +
+      `with max_unavailable_domains 1: ${fmtDuration(d.with.makespan_ms)} (${d.with.kills} kills, ${d.with.surges} make-before-break, SLA violations: ${d.with.violations.length}); ` +
+      `${ratio(d.without.makespan_ms, d.with.makespan_ms)}× faster; bounds: S + D + K = ${fmtDuration(STARTUP + maxD * 1000 + KILL)} vs K = ${fmtDuration(KILL)}`,
+  );
+  if (d.with.violations.length) console.log(`  violations: ${d.with.violations.slice(0, 3).join(' | ')}`);
+  if (d.without.violations.length || d.with.violations.length || d.with.unfinished.length || d.without.unfinished.length) goalOk = false;
+  out['domains'] = {
+    rack_hosts: d.rack.length,
+    without_makespan_s: d.without.makespan_ms / 1000,
+    with_makespan_s: d.with.makespan_ms / 1000,
+    without_surges: d.without.surges,
+    with_kills: d.with.kills,
+    violations: d.without.violations.length + d.with.violations.length,
+  };
 }
 console.log(`goal (makespan ≤ 1.1 × bound, no SLA broken): ${goalOk ? 'PASS' : 'FAIL'}`);
 const jsonOut = sarg('json-out');

@@ -34,6 +34,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   client: ['mesos', 'util'],
   metrics: ['mesos', 'util'],
   sla: ['mesos', 'util'],
+  coordinator: ['util', 'sla'],
   scheduler: ['mesos', 'util', 'sla'],
   maintenance: ['audit', 'mesos', 'util', 'sla', 'scheduler', 'client', 'store', 'metrics'],
   sim: ['mesos', 'util', 'zk'],

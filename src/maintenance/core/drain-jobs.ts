@@ -16,7 +16,7 @@
  * 4. with --force, once a host's drain timeout has passed, everything left on it is killed.
  */
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
-import { describeSla, isServing, JobKillLedger, refillTime, upFrom } from '../../sla/index.js';
+import { describeSla, isServing, JobKillLedger, killDomains, refillTime, upFrom } from '../../sla/index.js';
 import { fmtClock, slaBlockerText } from './format.js';
 import type { CapacityPool, JobCtx, RowCost } from './drain-context.js';
 import { hostsOf, replacementOf, rowCost, takeRow, type HostKeys } from './drain-context.js';
@@ -122,16 +122,16 @@ export function decideJob(c: JobCtx, env: JobDecisionEnv): void {
   const js: JobStep = { c, env, ledger: new JobKillLedger(c.status), upLeft: c.upRows.slice(), slaText: describeSla(c.job.sla) };
   const { costly, blocked } = killFreeRows(js);
   if (costly.length === 0 && blocked.length === 0) return;
-  if (blocked.length === 0 && costly.length <= js.ledger.budget) {
+  if (blocked.length === 0 && allAllowed(js, costly)) {
     for (const i of costly) budgetKill(js, i);
     return;
   }
   // Must wait anyway: replace where possible, spend the budget on the rest.
-  const { onSurge, surgeRow, rest } = orderReplacements(js, [...costly, ...blocked]);
+  const { onSurge, surgeRow, rest } = orderReplacements(js, [...killWithinDomains(js, costly), ...blocked]);
   const waiting: number[] = [];
   for (const i of rest) {
     const rc = rowCost(c, c.maint[i]!, js.upLeft, env.now);
-    if (rc.cost !== 'serving' && js.ledger.allows(rc.cost)) budgetKill(js, i, rc);
+    if (rc.cost !== 'serving' && js.ledger.allows(rc.cost, domainsOf(js, i))) budgetKill(js, i, rc);
     else waiting.push(i);
   }
   if (onSurge.length) waitForReplacements(js, onSurge, surgeRow);
@@ -201,10 +201,43 @@ function budgetKill(js: JobStep, i: number, rc?: RowCost): void {
   const r = c.maint[i]!;
   const cost = rc ?? rowCost(c, r, upLeft, env.now);
   const before = ledger.budget;
-  ledger.take(cost.cost);
+  ledger.take(cost.cost, domainsOf(js, i));
   takeRow(upLeft, r, cost);
   const job = c.job;
   env.out.kill(r, job.sla ? 'sla-budget' : 'no-sla', job.sla ? `${js.slaText}: ${before} more may go down` : 'job has no SLA');
+}
+
+/** The failure domains a kill of maintenance row `i` touches (jobs with a domain rule only). */
+function domainsOf(js: JobStep, i: number): string[] | undefined {
+  if (!js.c.status.domains) return undefined;
+  const r = js.c.maint[i]!;
+  return killDomains(r, js.c.rows.filter((o) => o.index === r.index));
+}
+
+/** May every one of the `costly` (up) rows go now, together? (Count budget, or the domain rule.) */
+function allAllowed(js: JobStep, costly: number[]): boolean {
+  if (!js.c.status.domains) return costly.length <= js.ledger.budget;
+  const l = js.ledger.clone();
+  for (const i of costly) {
+    const d = domainsOf(js, i);
+    if (!l.allows('up', d)) return false;
+    l.take('up', d);
+  }
+  return true;
+}
+
+/**
+ * A job with a domain rule: kill, in host priority order, the up rows the rule allows (a whole rack
+ * at a time); return the rest (to replace, or to wait). Other jobs: all of them, unchanged.
+ */
+function killWithinDomains(js: JobStep, costly: number[]): number[] {
+  if (!js.c.status.domains) return costly;
+  const rest: number[] = [];
+  for (const i of costly) {
+    if (js.ledger.allows('up', domainsOf(js, i))) budgetKill(js, i);
+    else rest.push(i);
+  }
+  return rest;
 }
 
 /** Rows whose replacement is on its way or can be ordered now, and the rest. */
