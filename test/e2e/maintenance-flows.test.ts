@@ -164,7 +164,11 @@ describe('e2e: host maintenance flows', function () {
     const fw = env.frameworkId();
     const host = env.sim.groundTruth().find((t) => t.frameworkId === fw && t.taskId.startsWith('pinned.'))!.hostname;
     const t0 = env.clock.now();
-    const r = await api(env.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: [host], timeout: '2m', force: true });
+    // forcing needs a reason (it goes to the audit)
+    const noReason = await api(env.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: [host], timeout: '2m', force: true });
+    expect(noReason.status, JSON.stringify(noReason.body)).to.equal(400);
+    expect(noReason.body.error).to.match(/reason is required for --force/);
+    const r = await api(env.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: [host], timeout: '2m', force: true, reason: 'disk replacement, vendor on site' });
     expect(r.status, JSON.stringify(r.body)).to.equal(202);
     await env.advance(60_000, 2000);
     expect(ours(env, host).some((t) => t.startsWith('pinned.')), 'pinned still there before the timeout').to.equal(true);
