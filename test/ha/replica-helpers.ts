@@ -63,11 +63,11 @@ export function spawnSluice(startArgs: string[]): Promise<Replica> {
   });
 }
 
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000, everyMs = 50): Promise<void> {
   const t0 = Date.now();
   while (!(await cond())) {
     if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await realDelay(50);
+    await realDelay(everyMs);
   }
 }
 
