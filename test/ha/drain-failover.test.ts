@@ -3,9 +3,11 @@
  * ZooKeeper), the simulator in this process on its real clock, rolling rack maintenance (start a
  * rack, wait until it is DOWN on the master, complete it, next rack) driven through whichever
  * replica answers (a standby's 307 is followed). Meanwhile the leader is killed with SIGKILL ten
- * times, each at a random point while a drain is under way; a supervisor keeps three replicas
- * running, as systemd would. Then the leader is frozen (SIGSTOP) mid-drain past its session timeout
- * and woken up.
+ * times, each at a random point while a drain is under way (with continuous kills one rack drain
+ * usually spans them all), each kill right after the leader accepted an operator request (a future
+ * window for a spare host, or its abort, in turns) that the next leader must have; a supervisor
+ * keeps three replicas running, as systemd would. Then the leader is frozen (SIGSTOP) mid-drain
+ * past its session timeout and woken up.
  *
  * Every replica talks to the master through its own recording proxy, so every request that reached
  * the master is attributed to the replica that sent it. Ground truth is the simulator's:
@@ -185,8 +187,8 @@ describe('HA: kill -9 of the leader at 10 random points of rolling rack drains, 
     // ---- the operator: requests through any replica (a standby's 307 is followed); a request
     // whose answer was lost (its replica died) is sent again, and then 409 "already" is fine
     const accepted: string[] = [];
-    const request = async (verb: 'start' | 'complete', hosts: string[]): Promise<void> => {
-      const body = verb === 'start' ? { hosts, max_parallel: 1 } : { hosts };
+    const request = async (verb: 'start' | 'complete' | 'abort', hosts: string[], window?: { start: string; duration: string }): Promise<void> => {
+      const body = verb === 'start' ? { hosts, max_parallel: 1, ...(window ? { window } : {}) } : { hosts };
       let retried = false;
       await waitFor(`maintenance ${verb} ${hosts.join(',')} accepted ${ctx}`, async () => {
         const all = live();
@@ -211,6 +213,8 @@ describe('HA: kill -9 of the leader at 10 random points of rolling rack drains, 
       }, 60_000, 250);
     };
     const masterStatus = async () => (await (await fetch(`${sim.url}/master/maintenance/status`)).json()) as { down_machines?: Array<{ hostname: string }>; draining_machines?: Array<{ id: { hostname: string } }> };
+    /** A host outside the first racks drained, given a future window and aborted, in turns. */
+    const spare = sim.agents().find((a) => a.rack === 'rack-3')!.hostname;
     const racks = ['rack-1', 'rack-2', 'rack-3'].map((r) => sim.agents().filter((a) => a.rack === r).map((a) => a.hostname));
     for (const r of racks) expect(r).to.have.length(4);
     let draining = false;
@@ -255,6 +259,9 @@ describe('HA: kill -9 of the leader at 10 random points of rolling rack drains, 
       if (opFailed) throw opFailed;
       await realDelay(200 + random() * 2300);
       leader = await awaitLeader(`a leader before kill ${k + 1} ${ctx}`);
+      // an operator request answered right before the kill: a future window for `spare`, or its abort
+      const verb = k % 2 === 0 ? 'start' : 'abort';
+      await request(verb, [spare], verb === 'start' ? { start: '+6h', duration: '1h' } : undefined);
       const midDrain = draining;
       const t0 = Date.now();
       leader.rep.proc.kill('SIGKILL');
@@ -264,6 +271,9 @@ describe('HA: kill -9 of the leader at 10 random points of rolling rack drains, 
       failoverMs.push(Date.now() - t0);
       note(`kill ${k + 1}: replica ${leader.n} killed ${midDrain ? 'mid-drain' : 'between drains'}; replica ${next.n} leads after ${Date.now() - t0} ms`);
       expect(next.n, `kill ${k + 1}: a different replica leads`).to.not.equal(leader.n);
+      // the request the dead leader had accepted is there under the new one
+      const spareNow = ((await api(next.rep.url, 'GET', '/api/v1/hosts')).body.hosts as Array<{ hostname: string; state: string }>).find((h) => h.hostname === spare);
+      expect(spareNow?.state ?? 'UP', `kill ${k + 1}: the ${verb} of ${spare} accepted by the killed leader ${ctx}`).to.equal(verb === 'start' ? 'SCHEDULED' : 'UP');
       leader = next;
     }
 
@@ -290,6 +300,12 @@ describe('HA: kill -9 of the leader at 10 random points of rolling rack drains, 
     expect(frozen.sent.filter((c) => c.at >= contAt), `requests of the woken leader ${ctx}`).to.deep.equal([]);
     expect(calls.filter((c) => c.at >= contAt && c.streamId === frozenStream)).to.deep.equal([]);
     expect(frozen.sent.length, 'the frozen leader had talked to the master before').to.be.greaterThan(0);
+
+    // the last request (abort) holds on the master too: no window of `spare` left in its schedule
+    await waitFor(`${spare} out of the master's schedule`, async () => {
+      const sched = (await (await fetch(`${sim.url}/master/maintenance/schedule`)).json()) as { windows?: Array<{ machine_ids: Array<{ hostname?: string }> }> };
+      return !(sched.windows ?? []).some((w) => w.machine_ids.some((m) => m.hostname === spare));
+    }, 30_000, 250);
 
     // ---- ground truth
     await waitFor('every instance RUNNING once, off the hosts in maintenance', () => {
