@@ -5,9 +5,11 @@
  * `X-Sluice-Stale: true` (with `X-Sluice-As-Of: <ISO time of the read>`) and the body fields
  * `stale: true`, `as_of` (ISO) and `as_of_seq` (the store's log position). What needs the leader's
  * live view (drain progress: killing, replacing, blockers; SLA probe and list-safe, which ask the
- * master) and every write go to the leader (307).
+ * master), a job this copy does not have, and every write go to the leader (307). Each read first
+ * catches the copy up with the log (waiting at most half a second), so a client that wrote through
+ * the leader normally reads its write back here.
  */
-import { ApiError, Router, type ApiRequest, type ApiResult } from '../api/router.js';
+import { Router, type ApiRequest, type ApiResult } from '../api/router.js';
 import { toApiError } from '../api/host-routes.js';
 import { hostView, tasksPerHost } from '../maintenance/core/host-view.js';
 import { hostKey, type HostRecord } from '../maintenance/core/host-state.js';
@@ -44,11 +46,11 @@ export function standbyReads(
     const asOf = new Date(snap.readAtMs).toISOString();
     return { status: 200, headers: { 'x-sluice-stale': 'true', 'x-sluice-as-of': asOf }, body: { ...body, stale: true, as_of: asOf, as_of_seq: snap.seq } };
   };
-  /** A read answered here, or by the leader when this standby has no copy (yet). */
-  const read = (view: (c: { snap: MirrorSnapshot; state: SchedulerState }, req: ApiRequest) => object) => async (req: ApiRequest) => {
+  /** A read answered here, or by the leader when this standby has no copy (yet) or no answer (not found). */
+  const read = (view: (c: { snap: MirrorSnapshot; state: SchedulerState }, req: ApiRequest) => object | undefined) => async (req: ApiRequest) => {
     const c = await current();
-    if (!c) return opts.elsewhere(req);
-    return stale(c.snap, view(c, req));
+    const body = c && view(c, req);
+    return c && body ? stale(c.snap, body) : opts.elsewhere(req);
   };
 
   const router = new Router();
@@ -56,10 +58,9 @@ export function standbyReads(
   router.get(
     '/api/v1/jobs/:name',
     read(({ state }, req) => {
+      // not in this copy: maybe created since — the leader answers (with its 404 if really absent)
       const name = req.params['name'] ?? '';
-      const v = JOB_NAME_RE.test(name) ? jobView(state, name, opts.now()) : undefined;
-      if (!v) throw new ApiError(404, `job ${JSON.stringify(name.slice(0, 64))} not found (standby, state as of its last read)`);
-      return v;
+      return JOB_NAME_RE.test(name) ? jobView(state, name, opts.now()) : undefined;
     }),
     { summary: 'Get a job (standby: from ZooKeeper, stale)' },
   );

@@ -163,8 +163,9 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
     }
     return { status: 503, body: { error: 'this Sluice replica is a standby and no leader is known yet' } };
   };
-  // a standby's stale reads, from its copy of the state in ZooKeeper (refreshed at most every second)
-  const mirror = new ZkStateMirror(session, root, { maxAgeMs: 1_000, logger: logger.child({ component: 'standby' }) });
+  // a standby's stale reads, from its copy of the state in ZooKeeper (caught up with the log on a
+  // read, at most every 250 ms, waiting for that at most 500 ms)
+  const mirror = new ZkStateMirror(session, root, { maxAgeMs: 250, catchUpMs: 500, logger: logger.child({ component: 'standby' }) });
   let reads: StandbyReads | undefined;
   const router = new ReplicaRouter(status, elsewhere);
   const base = new Router();

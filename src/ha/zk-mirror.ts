@@ -2,10 +2,11 @@
  * A standby's read-only copy of the leader's state in ZooKeeper, for answering reads (possibly a
  * little stale, and marked as such by the caller). Nothing is taken over: no epoch bump, no write.
  *
- * `read()` answers at once with the copy it has, and starts a refresh when the copy is older than
- * `maxAgeMs` (only the log entries since the last read; everything again after a compaction). Only
- * the very first read waits for the load (up to `firstLoadMs`; undefined when that is not enough,
- * e.g. the ensemble is unreachable: the caller then sends the client to the leader).
+ * `read()` refreshes the copy when it is older than `maxAgeMs` (only the log entries since the last
+ * read; everything again after a compaction) and waits for that at most `catchUpMs` before
+ * answering with what it has. The very first read waits up to `firstLoadMs` for the load (undefined
+ * when that is not enough, e.g. the ensemble is unreachable: the caller then sends the client to
+ * the leader).
  */
 import { performance } from 'node:perf_hooks';
 import type { ZkSession } from '../zk/session.js';
@@ -38,7 +39,7 @@ export class ZkStateMirror {
   constructor(
     private readonly session: ZkSession,
     private readonly root: string,
-    private readonly opts: { maxAgeMs?: number; firstLoadMs?: number; logger?: Logger; now?: () => number } = {},
+    private readonly opts: { maxAgeMs?: number; firstLoadMs?: number; catchUpMs?: number; logger?: Logger; now?: () => number } = {},
   ) {
     this.log = opts.logger ?? nullLogger();
   }
@@ -46,9 +47,11 @@ export class ZkStateMirror {
   async read(): Promise<MirrorSnapshot | undefined> {
     const maxAge = this.opts.maxAgeMs ?? 1_000;
     if (performance.now() - this.readAtMono > maxAge && this.session.state === 'connected') this.refresh();
-    if (!this.loaded && this.refreshing) {
+    if (this.refreshing) {
+      // catch up with the log, but never wait on ZooKeeper for long: the copy we have is the answer
       let t: NodeJS.Timeout | undefined;
-      await Promise.race([this.refreshing, new Promise((r) => (t = setTimeout(r, this.opts.firstLoadMs ?? 5_000)))]).finally(() => clearTimeout(t));
+      const wait = this.loaded ? (this.opts.catchUpMs ?? 500) : (this.opts.firstLoadMs ?? 5_000);
+      await Promise.race([this.refreshing, new Promise((r) => (t = setTimeout(r, wait)))]).finally(() => clearTimeout(t));
     }
     const l = this.loaded;
     if (!l) return undefined;
