@@ -166,9 +166,9 @@ describe('HA: kill -9 of the leader at 10 random points of a rack drain, then SI
 
     // ---- workload: tight SLAs make each drain go one task at a time
     const JOBS: JobSpec[] = [
-      job('web', 6, { sla: { kind: 'count', count: 5, duration_seconds: 5 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
-      job('api', 6, { sla: { kind: 'percentage', percentage: 80, duration_seconds: 5 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
-      job('db', 4, { sla: { kind: 'percentage', percentage: 75, duration_seconds: 5 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
+      job('web', 6, { sla: { kind: 'count', count: 5, duration_seconds: 8 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
+      job('api', 6, { sla: { kind: 'percentage', percentage: 80, duration_seconds: 8 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
+      job('db', 4, { sla: { kind: 'percentage', percentage: 75, duration_seconds: 8 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
       job('batch', 10, { resources: { cpus: 0.25, mem: 64, ports: 1 }, kill_grace_period_seconds: 1 }),
     ];
     for (const j of JOBS) expect((await api(leader.rep.url, 'POST', '/api/v1/jobs', j)).status).to.equal(201);
@@ -177,7 +177,7 @@ describe('HA: kill -9 of the leader at 10 random points of a rack drain, then SI
       const live = liveByInstance(sim, fw);
       return JOBS.every((j) => Array.from({ length: j.instances }, (_, i) => live.get(`${j.name}.${i}`) ?? []).every((ids) => ids.length === 1 && sim.groundTruth().find((t) => t.taskId === ids[0])?.state === 'TASK_RUNNING'));
     }, 60_000);
-    await realDelay(5200); // every task older than its SLA duration
+    await realDelay(8200); // every task older than its SLA duration
 
     const maint = new Set<string>();
     const sla = new SlaWatch(sim, fw, JOBS);
