@@ -118,6 +118,8 @@ try {
   console.log(line('zk store,   1 in flight', z1));
   console.log(line(`file store, ${inFlight} in flight`, fN));
   console.log(line(`zk store,   ${inFlight} in flight`, zN));
+  const zst = zs.stats();
+  console.log(`zk store group commit: ${zst.batches} batches in ${zst.multis} multis (${(zst.batches / zst.multis).toFixed(1)} per multi), ${zst.compactions} compactions`);
   console.log(`ratio zk/file: 1 in flight ${(z1.perSec / f1.perSec).toFixed(2)}x, ${inFlight} in flight ${(zN.perSec / fN.perSec).toFixed(2)}x`);
 
   // takeover load of a big state
@@ -128,7 +130,9 @@ try {
   const fileBig = await Store.open(path.join(root, 'big'), { logger: quiet });
   await seed(fileBig);
   await fileBig.close();
-  console.log(`state: ${agents} agents, ${tasks} tasks → ${records} records, ${(bytes / 1e6).toFixed(1)} MB JSON (zk seed ${seedS.toFixed(1)} s)`);
+  const bst = big.stats();
+  await big.close();
+  console.log(`state: ${agents} agents, ${tasks} tasks → ${records} records, ${(bytes / 1e6).toFixed(1)} MB JSON (zk seed ${seedS.toFixed(1)} s; ${bst.compactions} compactions, then ${bst.logEntries} log entries / ${(bst.logBytes / 1e6).toFixed(1)} MB after the snapshot)`);
   const loads: number[] = [];
   for (let i = 0; i < loadRuns; i++) {
     const s = await connect();

@@ -21,6 +21,8 @@ import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-ro
 import type { SluiceConfig } from '../config.js';
 import { LeaderElection, type LeaderRole, type ReplicaInfo } from '../ha/election.js';
 import { ZkStore } from '../ha/zk-store.js';
+import { ZkStateMirror } from '../ha/zk-mirror.js';
+import { standbyReads, type StandbyReads } from './ha-standby.js';
 import { SluiceMetrics } from '../metrics/metrics.js';
 import { StartupError, pluginContext, runtimeOptions, type StartOptions } from './app.js';
 import { APP_PLUGINS } from './plugins.js';
@@ -71,11 +73,15 @@ class ReplicaRouter extends Router {
     }
     if (isStatus) return { kind: 'found', params: {}, handler: () => this.status() };
     if (path === '/metrics' && this.base) return this.base.match(method, path);
+    const read = this.reads?.match(method, path);
+    if (read?.kind === 'found') return read;
     return { kind: 'found', params: {}, handler: (req) => this.elsewhere(req), role: 'viewer' }; // a redirect: the leader checks the role
   }
   base: Router | undefined;
+  /** What a standby answers from its copy of the state (stale reads). */
+  reads: Router | undefined;
   override routes(): ReturnType<Router['routes']> {
-    return this.target ? this.target.routes() : [{ method: 'GET', path: '/api/v1/status', summary: 'Replica role (standby)' }];
+    return this.target ? this.target.routes() : [{ method: 'GET', path: '/api/v1/status', summary: 'Replica role (standby)' }, ...(this.reads?.routes() ?? [])];
   }
 }
 
@@ -143,7 +149,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
           ...(lostReason ? { lost_reason: lostReason } : {}),
           ...(store ? { epoch: store.epoch } : {}),
         },
-        ...(role === 'leader' ? {} : { stale: true }),
+        ...(role === 'leader' ? {} : { stale: true, ...((await reads?.status()) ?? {}) }),
       },
     };
   };
@@ -157,10 +163,16 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
     }
     return { status: 503, body: { error: 'this Sluice replica is a standby and no leader is known yet' } };
   };
+  // a standby's stale reads, from its copy of the state in ZooKeeper (caught up with the log on a
+  // read, at most every 250 ms, waiting for that at most 500 ms)
+  const mirror = new ZkStateMirror(session, root, { maxAgeMs: 250, catchUpMs: 500, logger: logger.child({ component: 'standby' }) });
+  let reads: StandbyReads | undefined;
   const router = new ReplicaRouter(status, elsewhere);
   const base = new Router();
   registerMetricsRoute(base, metrics);
   router.base = base;
+  reads = standbyReads(mirror, { secrets: [cfg.secret, ...cfg.masters, cfg.ha].filter((x): x is string => !!x), now: () => clock.now(), elsewhere });
+  router.reads = reads.router;
 
   let api: ApiServer;
   try {

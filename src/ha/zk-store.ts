@@ -1,30 +1,32 @@
 /**
- * The store of HA replicas, in ZooKeeper, fenced by a leader epoch.
+ * The store of HA replicas, in ZooKeeper, fenced by a leader epoch (layout: zk-layout.ts).
  *
- *   <root>/epoch                          data = the id of the replica that took over last;
- *                                         its VERSION is the epoch
- *   <root>/state/<collection>/k<key>      one node per record: "<i>:<JSON of the value>", i = the
- *                                         op's index in the multi that created the node
- *                                         (collection and key URI-encoded; "k" keeps "." / ".." /
- *                                         "" valid node names)
- *
- * open() bumps the epoch (setData) and remembers the new version; every batch is ONE ZooKeeper multi
- * that starts with `check(<root>/epoch, version)`. A replica that has been deposed (another one
- * opened the store since) gets BAD_VERSION on that check: nothing of its batch is applied and the
- * batch rejects with StoreFencedError, after which every write of this store object rejects.
+ * open() bumps the epoch (setData of <root>/epoch; its VERSION is the epoch) and remembers the new
+ * version; every multi this store sends starts with `check(<root>/epoch, version)`. A replica that
+ * has been deposed (another one opened the store since) gets BAD_VERSION on that check: nothing of
+ * the multi is applied, its batches reject with StoreFencedError, and every later write rejects.
  *
  * Same guarantees as the file store: all state is read into memory at open (reads never touch
  * ZooKeeper), a batch is all-or-nothing and in order, it resolves once the ensemble has committed
- * it (a quorum has it in its log), batches are serialised in call order, values are deeply frozen,
- * and list() keeps insertion order (the creation zxid of the record's node, then <i> — all nodes of
- * one multi share a zxid: an overwritten key keeps its place, a deleted and re-created one moves to
+ * it (a quorum has it in its log), batches commit in call order, values are deeply frozen, list()
+ * keeps insertion order (an overwritten key keeps its place, a deleted and re-created one moves to
  * the end).
  *
- * Limits (ZooKeeper's jute.maxbuffer, 1 MB by default, bounds a node AND a whole multi request):
- * one value may hold at most MAX_VALUE_BYTES of JSON; a batch larger than MAX_MULTI_BYTES is written
- * as several multis, each fenced, in order — atomic per part only (logged as
- * zk_store_batch_split). Any other failure (connection loss in the middle of a multi: its outcome is
- * unknown) also leaves the store refusing writes; the owner restarts and re-reads.
+ * Group commit: batches that queue up while a multi is on the wire go together into the next one
+ * (one log entry, up to MAX_MULTI_BYTES). Each batch still resolves only once that multi has
+ * committed; if the multi fails, every batch in it rejects (and the store refuses writes: fenced,
+ * or the outcome is unknown after a connection loss — the owner restarts and re-reads).
+ *
+ * Compaction: once the log since the last snapshot exceeds a quarter of the snapshot (at least
+ * COMPACT_MIN_BYTES) or COMPACT_MAX_ENTRIES entries, the state as of the last commit is written as a
+ * new snapshot (compressed chunks, each its own fenced multi, while batches keep committing), the
+ * head is switched to it in one fenced multi, and the old snapshot and covered log entries are
+ * removed (fenced too). A crash at any point leaves either the old head (new chunks are orphans,
+ * removed by the next compaction) or the new one (left-overs ignored, removed later).
+ *
+ * Limits: one operation may hold at most MAX_VALUE_BYTES of JSON; a single batch larger than
+ * MAX_MULTI_BYTES is written as several multis, each fenced, in order — atomic per part only
+ * (logged as zk_store_batch_split).
  */
 import { performance } from 'node:perf_hooks';
 import type { BatchOp } from '../store/store.js';
@@ -34,11 +36,29 @@ import type { KvStore } from '../store/index.js';
 import type { ZkOp, ZkSession } from '../zk/session.js';
 import { ZkOperationError } from '../zk/errors.js';
 import { nullLogger, type Logger } from '../util/logger.js';
+import {
+  MAX_MULTI_BYTES,
+  MAX_VALUE_BYTES,
+  applyOp,
+  captureRecords,
+  encodeChunks,
+  headData,
+  loadState,
+  parseEntryName,
+  paths,
+  pool,
+  readHead,
+  type Head,
+  type MemOp,
+  type State,
+} from './zk-layout.js';
 
-export const MAX_VALUE_BYTES = 900 * 1024;
-export const MAX_MULTI_BYTES = 768 * 1024;
-/** Reads in flight while loading (pipelined on the one connection). */
-const LOAD_CONCURRENCY = 2000;
+export { MAX_MULTI_BYTES, MAX_VALUE_BYTES } from './zk-layout.js';
+
+const COMPACT_MIN_BYTES = 8 * 1024 * 1024;
+const COMPACT_MAX_ENTRIES = 4000;
+/** Removals per fenced multi when cleaning up after a compaction. */
+const REMOVE_PER_MULTI = 500;
 
 export interface ZkStoreOptions {
   /** Written into <root>/epoch when taking over (who holds it). */
@@ -46,25 +66,53 @@ export interface ZkStoreOptions {
   logger?: Logger;
   /** Called once per committed batch: seconds until durable, bytes written. */
   onWrite?: (seconds: number, bytes: number) => void;
+  /** Compaction thresholds (tests use small ones). */
+  compactMinBytes?: number;
+  compactMaxEntries?: number;
 }
 
-interface Rec {
-  value: unknown;
-  czxid: bigint;
-  idx: number;
+interface Pending {
+  ops: MemOp[];
+  json: string[];
+  bytes: number;
+  startedAt: number;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+export interface ZkStoreStats {
+  epoch: number;
+  seq: number;
+  snapshot: string | null;
+  logEntries: number;
+  logBytes: number;
+  /** Multis sent for batches, and batches committed (batches/multis = the group-commit factor). */
+  multis: number;
+  batches: number;
+  compactions: number;
 }
 
 export class ZkStore implements KvStore {
   readonly dir: string;
-  private readonly data = new Map<string, Map<string, unknown>>();
-  private readonly knownCollections = new Set<string>();
-  /** "<collection>\0<key>" → <i> of its node (kept when the value is overwritten). */
-  private readonly order = new Map<string, number>();
+  private data: State = new Map();
   private epochVersion = -1;
-  private chain: Promise<void> = Promise.resolve();
+  private seq = 0;
+  private snapshot: string | null = null;
+  private snapshotRawBytes = 0;
+  private headExists = false;
+  private logEntries = 0;
+  private logBytes = 0;
+  private queue: Pending[] = [];
+  private writing = false;
+  private idleWaiters: Array<() => void> = [];
+  private compacting: Promise<void> | undefined;
   private failed: Error | undefined;
   private closed = false;
+  private multis = 0;
+  private batches = 0;
+  private compactions = 0;
   private readonly log: Logger;
+  private readonly P: ReturnType<typeof paths>;
 
   private constructor(
     readonly session: ZkSession,
@@ -73,11 +121,25 @@ export class ZkStore implements KvStore {
   ) {
     this.dir = `zk://${session.url.connectString}${root}`;
     this.log = opts.logger ?? nullLogger();
+    this.P = paths(root);
   }
 
   /** The epoch version this store writes under (each take-over increments it). */
   get epoch(): number {
     return this.epochVersion;
+  }
+
+  stats(): ZkStoreStats {
+    return {
+      epoch: this.epochVersion,
+      seq: this.seq,
+      snapshot: this.snapshot,
+      logEntries: this.logEntries,
+      logBytes: this.logBytes,
+      multis: this.multis,
+      batches: this.batches,
+      compactions: this.compactions,
+    };
   }
 
   /**
@@ -86,61 +148,32 @@ export class ZkStore implements KvStore {
    */
   static async open(session: ZkSession, root: string, opts: ZkStoreOptions): Promise<ZkStore> {
     const s = new ZkStore(session, root.replace(/\/+$/, ''), opts);
-    await session.mkdirp(`${s.root}/state`);
-    await session.mkdirp(`${s.root}/epoch`);
-    const stat = await session.setData(`${s.root}/epoch`, JSON.stringify({ owner: opts.owner, at: new Date().toISOString() }));
+    for (const p of [s.P.epoch, s.P.log, s.P.snapshots]) await session.mkdirp(p);
+    const stat = await session.setData(s.P.epoch, JSON.stringify({ owner: opts.owner, at: new Date().toISOString() }));
     s.epochVersion = stat.version;
     const t0 = performance.now();
-    const records = await s.load();
+    // after our own epoch bump nobody else writes: a hole in the log is damage, not a race
+    const l = await loadState(session, s.root);
+    s.data = l.data;
+    s.seq = l.seq;
+    s.snapshot = l.snapshot;
+    s.snapshotRawBytes = l.snapshotRawBytes;
+    s.headExists = l.headExists;
+    s.logEntries = l.logEntries;
+    s.logBytes = l.logBytes;
+    let records = 0;
+    for (const m of s.data.values()) records += m.size;
     s.log.info('zk_store_loaded', {
       event: 'zk_store_loaded',
       root: s.root,
       epoch: s.epochVersion,
       records,
-      collections: s.data.size,
+      snapshot: s.snapshot,
+      log_entries: s.logEntries,
       seconds: Math.round(performance.now() - t0) / 1000,
     });
+    s.maybeCompact();
     return s;
-  }
-
-  private async load(): Promise<number> {
-    const { children } = await this.session.getChildren(`${this.root}/state`);
-    let total = 0;
-    for (const enc of children) {
-      const name = decodeName(enc);
-      if (name === undefined) continue;
-      this.knownCollections.add(name);
-      const dir = `${this.root}/state/${enc}`;
-      const keys = (await this.session.getChildren(dir)).children;
-      const recs: Array<[string, Rec]> = [];
-      for (let i = 0; i < keys.length; i += LOAD_CONCURRENCY) {
-        const part = keys.slice(i, i + LOAD_CONCURRENCY);
-        const got = await Promise.all(
-          part.map(async (k) => {
-            const key = decodeName(k);
-            if (key === undefined) return undefined;
-            const { data, stat } = await this.session.getData(`${dir}/${k}`);
-            const text = data.toString('utf8');
-            const colon = text.indexOf(':');
-            const idx = Number(text.slice(0, colon));
-            let value: unknown;
-            try {
-              if (colon < 1 || !Number.isSafeInteger(idx)) throw new Error('no index');
-              value = JSON.parse(text.slice(colon + 1));
-            } catch {
-              throw new StoreError(`ZooKeeper store: ${dir}/${k} does not hold "<index>:<JSON>"`, `${dir}/${k}`);
-            }
-            return [key, { value: deepFreeze(value), czxid: BigInt(`0x${stat.czxid}`), idx }] as [string, Rec];
-          }),
-        );
-        for (const g of got) if (g) recs.push(g);
-      }
-      recs.sort((a, b) => (a[1].czxid < b[1].czxid ? -1 : a[1].czxid > b[1].czxid ? 1 : a[1].idx - b[1].idx));
-      for (const [k, r] of recs) this.order.set(`${name}\u0000${k}`, r.idx);
-      if (recs.length) this.data.set(name, new Map(recs.map(([k, r]) => [k, r.value])));
-      total += recs.length;
-    }
-    return total;
   }
 
   // ---------------------------------------------------------------- reads (memory only)
@@ -158,7 +191,7 @@ export class ZkStore implements KvStore {
 
   collections(): string[] {
     this.assertOpen();
-    return Array.from(this.data.keys()).filter((c) => this.data.get(c)!.size > 0);
+    return Array.from(this.data.keys());
   }
 
   // ---------------------------------------------------------------- writes
@@ -172,114 +205,230 @@ export class ZkStore implements KvStore {
   }
 
   batch(ops: BatchOp[]): Promise<void> {
-    let prepared: Prepared[];
+    const startedAt = performance.now();
+    const memOps: MemOp[] = [];
+    const json: string[] = [];
+    let bytes = 0;
     try {
       this.assertWritable();
       if (!Array.isArray(ops)) throw new TypeError('batch(ops): ops must be an array');
-      prepared = ops.map((o, i) => prepare(o, i));
+      ops.forEach((o, i) => {
+        const [m, j] = prepare(o, i);
+        memOps.push(m);
+        json.push(j);
+        bytes += j.length + 1;
+      });
     } catch (e) {
       return Promise.reject(e);
     }
-    if (prepared.length === 0) return Promise.resolve();
-    const startedAt = performance.now();
-    const run = this.chain.then(() => this.commit(prepared, startedAt));
-    this.chain = run.catch(() => undefined);
-    return run;
+    if (memOps.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ops: memOps, json, bytes, startedAt, resolve, reject });
+      this.kick();
+    });
   }
 
-  private async commit(ops: Prepared[], startedAt: number): Promise<void> {
-    this.assertWritable();
-    // what exists, as the batch goes (a put after a delete of the same key re-creates it)
-    const exists = (c: string, k: string, overlay: Map<string, boolean>): boolean =>
-      overlay.get(`${c}\u0000${k}`) ?? this.data.get(c)?.has(k) ?? false;
-    const overlay = new Map<string, boolean>();
-    const created = new Map<string, number>();
-    const newCollections = new Set<string>();
-    const parts: ZkOp[][] = [];
-    let part: ZkOp[] = [];
-    let partBytes = 0;
-    let bytes = 0;
-    const push = (op: ZkOp, size: number): void => {
-      if (part.length && partBytes + size > MAX_MULTI_BYTES) {
-        parts.push(part);
-        part = [];
-        partBytes = 0;
-      }
-      part.push(op);
-      partBytes += size + 64;
-      bytes += size;
-    };
-    for (const o of ops) {
-      const cdir = `${this.root}/state/${encodeName(o.collection)}`;
-      const path = `${cdir}/${encodeName(o.key)}`;
-      const had = exists(o.collection, o.key, overlay);
-      if (o.op === 'put') {
-        if (!this.knownCollections.has(o.collection) && !newCollections.has(o.collection)) {
-          newCollections.add(o.collection);
-          push({ op: 'create', path: cdir }, cdir.length);
-        }
-        const ok = `${o.collection}\u0000${o.key}`;
-        let idx = had ? (created.get(ok) ?? this.order.get(ok) ?? 0) : part.length;
-        if (!had) created.set(ok, idx);
-        const data = `${idx}:${o.json}`;
-        push(had ? { op: 'set', path, data } : { op: 'create', path, data }, data.length + path.length);
-        if (!had && part[part.length - 1]?.path === path && part.length - 1 !== idx) {
-          // the op landed in a new part: its index is its place in that part
-          idx = part.length - 1;
-          created.set(ok, idx);
-          part[part.length - 1] = { op: 'create', path, data: `${idx}:${o.json}` };
-        }
-        overlay.set(`${o.collection}\u0000${o.key}`, true);
-      } else if (had) {
-        push({ op: 'remove', path }, path.length);
-        overlay.set(`${o.collection}\u0000${o.key}`, false);
-      }
-    }
-    if (part.length) parts.push(part);
-    if (parts.length > 1) this.log.warn('zk_store_batch_split', { event: 'zk_store_batch_split', parts: parts.length, ops: ops.length, bytes });
-    for (const p of parts) await this.multi(p);
-    for (const c of newCollections) this.knownCollections.add(c);
-    for (const o of ops) this.apply(o);
-    for (const [k, i] of created) this.order.set(k, i);
+  private kick(): void {
+    if (this.writing) return;
+    this.writing = true;
+    void this.writeLoop();
+  }
+
+  private async writeLoop(): Promise<void> {
     try {
-      this.opts.onWrite?.((performance.now() - startedAt) / 1000, bytes);
-    } catch (e) {
-      this.log.warn('store_on_write_failed', { event: 'store_on_write_failed', error: (e as Error).message });
+      while (this.queue.length > 0) {
+        const group: Pending[] = [this.queue.shift()!];
+        let bytes = group[0]!.bytes;
+        while (this.queue.length > 0 && bytes + this.queue[0]!.bytes <= MAX_MULTI_BYTES) {
+          const b = this.queue.shift()!;
+          group.push(b);
+          bytes += b.bytes;
+        }
+        try {
+          await this.commitGroup(group);
+        } catch (e) {
+          for (const b of group) b.reject(e);
+        }
+      }
+    } finally {
+      this.writing = false;
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
     }
   }
 
-  private async multi(ops: ZkOp[]): Promise<void> {
-    const epochPath = `${this.root}/epoch`;
+  private async commitGroup(group: Pending[]): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.closed) throw new StoreClosedError('the store is closed', this.root);
+    // a single batch over the limit goes as several entries, each its own fenced multi
+    const entries: string[][] = [];
+    if (group.length === 1 && group[0]!.bytes > MAX_MULTI_BYTES) {
+      let cur: string[] = [];
+      let size = 0;
+      for (const j of group[0]!.json) {
+        if (cur.length && size + j.length > MAX_MULTI_BYTES) {
+          entries.push(cur);
+          cur = [];
+          size = 0;
+        }
+        cur.push(j);
+        size += j.length + 1;
+      }
+      entries.push(cur);
+      this.log.warn('zk_store_batch_split', { event: 'zk_store_batch_split', parts: entries.length, ops: group[0]!.ops.length, bytes: group[0]!.bytes });
+    } else entries.push(group.flatMap((b) => b.json));
+    for (const e of entries) {
+      const seq = this.seq + 1;
+      const data = `{"s":${seq},"o":[${e.join(',')}]}`;
+      await this.fenced([{ op: 'create', path: this.P.entry(seq), data }], true);
+      this.seq = seq;
+      this.logEntries++;
+      this.logBytes += data.length;
+    }
+    this.multis += entries.length;
+    const now = performance.now();
+    for (const b of group) {
+      for (const op of b.ops) applyOp(this.data, op);
+      this.batches++;
+      try {
+        this.opts.onWrite?.((now - b.startedAt) / 1000, b.bytes);
+      } catch (e) {
+        this.log.warn('store_on_write_failed', { event: 'store_on_write_failed', error: (e as Error).message });
+      }
+      b.resolve();
+    }
+    this.maybeCompact();
+  }
+
+  /**
+   * One multi behind the epoch check. A failed check (deposed) fails the store for good. With
+   * `critical`, any other failure does too (a batch's outcome is unknown).
+   */
+  private async fenced(ops: ZkOp[], critical: boolean): Promise<void> {
+    if (this.failed) throw this.failed;
     try {
-      await this.session.multi([{ op: 'check', path: epochPath, version: this.epochVersion }, ...ops]);
+      await this.session.multi([{ op: 'check', path: this.P.epoch, version: this.epochVersion }, ...ops]);
     } catch (e) {
       if (e instanceof ZkOperationError && e.code === 'BAD_VERSION' && e.opIndex === 0) {
-        this.failed = new StoreFencedError(
+        this.failed ??= new StoreFencedError(
           `ZooKeeper store ${this.root}: another replica has taken over (the leader epoch is no longer ${this.epochVersion}); this replica is deposed and must not write`,
-          epochPath,
+          this.P.epoch,
         );
         this.log.error('zk_store_fenced', { event: 'zk_store_fenced', root: this.root, epoch: this.epochVersion });
-      } else {
-        this.failed = new StoreError(`ZooKeeper store ${this.root}: write failed, outcome unknown, not writing any more: ${(e as Error).message}`, this.root);
+        throw this.failed;
       }
-      throw this.failed;
+      if (critical) {
+        this.failed ??= new StoreError(`ZooKeeper store ${this.root}: write failed, outcome unknown, not writing any more: ${(e as Error).message}`, this.root);
+        throw this.failed;
+      }
+      throw e;
     }
   }
 
-  private apply(o: Prepared): void {
-    let m = this.data.get(o.collection);
-    if (o.op === 'put') {
-      if (!m) this.data.set(o.collection, (m = new Map()));
-      m.set(o.key, o.value);
-    } else {
-      m?.delete(o.key);
-      this.order.delete(`${o.collection}\u0000${o.key}`);
+  // ---------------------------------------------------------------- compaction
+
+  private maybeCompact(): void {
+    if (this.compacting || this.failed || this.closed) return;
+    const minBytes = this.opts.compactMinBytes ?? COMPACT_MIN_BYTES;
+    const maxEntries = this.opts.compactMaxEntries ?? COMPACT_MAX_ENTRIES;
+    if (this.logBytes < Math.max(minBytes, this.snapshotRawBytes / 4) && this.logEntries < maxEntries) return;
+    this.compacting = this.compact(captureRecords(this.data), this.seq, 'log')
+      .catch((e: unknown) => {
+        if (!(e instanceof StoreFencedError)) this.log.warn('zk_store_compaction_failed', { event: 'zk_store_compaction_failed', root: this.root, error: (e as Error).message });
+      })
+      .finally(() => (this.compacting = undefined));
+  }
+
+  /**
+   * Writes `records` (the state as of log entry `seq`) as a new snapshot, points the head at it,
+   * then removes what it supersedes.
+   */
+  private async compact(records: Array<[string, string, unknown]>, seq: number, why: string): Promise<void> {
+    const t0 = performance.now();
+    const entriesAt = this.logEntries;
+    const bytesAt = this.logBytes;
+    const name = `s${seq}-e${this.epochVersion}-${Date.now().toString(36)}`;
+    await this.fenced([{ op: 'create', path: this.P.snapshot(name) }], false);
+    const encoded: Buffer[] = [];
+    let raw = 0;
+    for await (const c of encodeChunks(records)) {
+      encoded.push(c.data);
+      raw += c.rawBytes;
     }
+    const chunks = encoded.length;
+    await pool(encoded, 4, (data, i) => this.fenced([{ op: 'create', path: this.P.chunk(name, i), data }], false));
+    const head: Head = { snapshot: name, seq, chunks, records: records.length, raw_bytes: raw };
+    await this.fenced([this.headExists ? { op: 'set', path: this.P.head, data: headData(head) } : { op: 'create', path: this.P.head, data: headData(head) }], false);
+    this.headExists = true;
+    this.snapshot = name;
+    this.snapshotRawBytes = raw;
+    // the entries committed since `seq` was captured stay in the log
+    this.logEntries = why === 'log' ? this.logEntries - entriesAt : 0;
+    this.logBytes = why === 'log' ? this.logBytes - bytesAt : 0;
+    this.compactions++;
+    this.log.info('zk_store_compacted', {
+      event: 'zk_store_compacted',
+      root: this.root,
+      reason: why,
+      snapshot: name,
+      seq,
+      records: records.length,
+      chunks,
+      raw_bytes: raw,
+      seconds: Math.round(performance.now() - t0) / 1000,
+    });
+    await this.cleanup();
+  }
+
+  /** Removes the snapshots the head does not name and the log entries it covers (fenced). */
+  private async cleanup(): Promise<void> {
+    const head = await readHead(this.session, this.root);
+    if (!head) return;
+    const removes: ZkOp[] = [];
+    for (const s of (await this.session.getChildren(this.P.snapshots)).children) {
+      if (s === head.snapshot) continue;
+      for (const c of (await this.session.getChildren(this.P.snapshot(s))).children) removes.push({ op: 'remove', path: `${this.P.snapshot(s)}/${c}` });
+      removes.push({ op: 'remove', path: this.P.snapshot(s) });
+    }
+    for (const l of (await this.session.getChildren(this.P.log)).children) {
+      const s = parseEntryName(l);
+      if (s !== undefined && s <= head.seq) removes.push({ op: 'remove', path: this.P.entry(s) });
+    }
+    const parts: ZkOp[][] = [];
+    for (let i = 0; i < removes.length; i += REMOVE_PER_MULTI) parts.push(removes.slice(i, i + REMOVE_PER_MULTI));
+    // in order: a snapshot's chunks go before the snapshot node
+    for (const p of parts) await this.fenced(p, false);
+  }
+
+  /**
+   * Replaces the whole state with `records` (in list() order) in one step: a new snapshot, then the
+   * head switched to it in one fenced multi (so readers see the old state or the new, never a mix).
+   * For `sluice store copy`; waits for queued writes first.
+   */
+  async replaceAll(records: Array<[string, string, unknown]>): Promise<void> {
+    this.assertWritable();
+    const checked = records.map(([c, k, v], i): [string, string, unknown] => {
+      const [op] = prepare({ op: 'put', collection: c, key: k, value: v }, i);
+      return [c, k, op[3]];
+    });
+    await this.idle();
+    await this.compacting;
+    const data: State = new Map();
+    for (const [c, k, v] of checked) applyOp(data, ['p', c, k, v]);
+    await this.compact(captureRecords(data), this.seq, 'replace');
+    this.data = data;
+  }
+
+  private idle(): Promise<void> {
+    if (!this.writing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.chain;
+    await this.idle();
+    await this.compacting;
     this.closed = true;
   }
 
@@ -293,20 +442,15 @@ export class ZkStore implements KvStore {
   }
 }
 
-interface Prepared {
-  op: 'put' | 'delete';
-  collection: string;
-  key: string;
-  value?: unknown;
-  json: string;
-}
-
-function prepare(o: BatchOp, i: number): Prepared {
+/** Checks one operation; returns it for memory (value as a replay would produce it) and its JSON. */
+function prepare(o: BatchOp, i: number): [MemOp, string] {
   const where = `batch op ${i}`;
   if (o === null || typeof o !== 'object') throw new TypeError(`${where}: not an object`);
   if (typeof o.collection !== 'string' || o.collection.length === 0) throw new TypeError(`${where}: collection must be a non-empty string`);
   if (typeof o.key !== 'string') throw new TypeError(`${where}: key must be a string`);
-  if (o.op === 'delete') return { op: 'delete', collection: o.collection, key: o.key, json: '' };
+  const c = JSON.stringify(o.collection);
+  const k = JSON.stringify(o.key);
+  if (o.op === 'delete') return [['d', o.collection, o.key], `["d",${c},${k}]`];
   if (o.op !== 'put') throw new TypeError(`${where}: op must be 'put' or 'delete'`);
   let json: string | undefined;
   try {
@@ -315,21 +459,9 @@ function prepare(o: BatchOp, i: number): Prepared {
     throw new TypeError(`${where}: value is not JSON-serialisable: ${(e as Error).message}`);
   }
   if (json === undefined) throw new TypeError(`${where}: value is not JSON-serialisable`);
-  if (Buffer.byteLength(json) > MAX_VALUE_BYTES) {
+  const j = `["p",${c},${k},${json}]`;
+  if (Buffer.byteLength(j) > MAX_VALUE_BYTES) {
     throw new TypeError(`${where}: value of ${o.collection}/${o.key} is ${Buffer.byteLength(json)} bytes of JSON; the ZooKeeper store holds at most ${MAX_VALUE_BYTES} per record`);
   }
-  return { op: 'put', collection: o.collection, key: o.key, value: deepFreeze(JSON.parse(json)), json };
-}
-
-function encodeName(s: string): string {
-  return `k${encodeURIComponent(s)}`;
-}
-
-function decodeName(s: string): string | undefined {
-  if (!s.startsWith('k')) return undefined;
-  try {
-    return decodeURIComponent(s.slice(1));
-  } catch {
-    return undefined;
-  }
+  return [['p', o.collection, o.key, deepFreeze(JSON.parse(json))], j];
 }

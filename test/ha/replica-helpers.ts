@@ -33,7 +33,12 @@ export interface ReplicaOptions {
 }
 
 export function spawnReplica(simUrl: string, haUrl: string, o: ReplicaOptions = {}): Promise<Replica> {
-  const args = [MAIN, 'start', '--ha', haUrl, '--ha-session-timeout', o.sessionTimeout ?? '3s', '--master', simUrl, '--api-listen', '127.0.0.1:0', '--no-demo', '--log-level', 'info', ...(o.extraArgs ?? [])];
+  return spawnSluice(['--ha', haUrl, '--ha-session-timeout', o.sessionTimeout ?? '3s', '--master', simUrl, ...(o.extraArgs ?? [])]);
+}
+
+/** `sluice start <args> --api-listen 127.0.0.1:0 --no-demo` as a child process, once its API answers. */
+export function spawnSluice(startArgs: string[]): Promise<Replica> {
+  const args = [MAIN, 'start', ...startArgs, '--api-listen', '127.0.0.1:0', '--no-demo', '--log-level', 'info'];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv({ SLUICE_LOG_FORMAT: 'json' }) });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,11 +63,11 @@ export function spawnReplica(simUrl: string, haUrl: string, o: ReplicaOptions = 
   });
 }
 
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000, everyMs = 50): Promise<void> {
   const t0 = Date.now();
   while (!(await cond())) {
     if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await realDelay(50);
+    await realDelay(everyMs);
   }
 }
 

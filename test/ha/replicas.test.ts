@@ -62,6 +62,37 @@ describe('HA replicas (child processes, real ZooKeeper, simulator)', function ()
       const r = await api(a.url, 'GET', '/api/v1/jobs/web');
       return r.status === 200 && r.body.instances.filter((i: { state: string }) => i.state === 'TASK_RUNNING').length === 3;
     });
+    // the standby answers reads from its copy of the state in ZooKeeper, marked stale
+    await waitFor('the standby sees web running', async () => {
+      const r = await fetch(`${b.url}/api/v1/jobs/web`, { redirect: 'manual' });
+      if (r.status !== 200) return false;
+      const body = (await r.json()) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      return body.instances.filter((i: { state: string }) => i.state === 'TASK_RUNNING').length === 3;
+    });
+    const sr = await fetch(`${b.url}/api/v1/jobs`, { redirect: 'manual' });
+    expect(sr.status).to.equal(200);
+    expect(sr.headers.get('x-sluice-stale')).to.equal('true');
+    const sb = (await sr.json()) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(sb.stale).to.equal(true);
+    expect(Date.parse(sb.as_of)).to.be.closeTo(Date.now(), 60_000);
+    expect(sb.jobs.map((j: { name: string }) => j.name)).to.deep.equal(['web']);
+    const sh = await api(b.url, 'GET', '/api/v1/hosts');
+    expect(sh.status).to.equal(200);
+    expect(sh.body).to.include({ stale: true });
+    expect(sh.body.hosts).to.deep.equal([]);
+    expect((await api(b.url, 'GET', '/api/v1/hosts?states=NOPE')).status).to.equal(400);
+    expect((await api(b.url, 'GET', '/api/v1/jobs/nope')).status).to.equal(404);
+    const bStatus = (await api(b.url, 'GET', '/api/v1/status')).body;
+    expect(bStatus).to.include({ stale: true, jobs: 1, instances: 3 });
+    // what needs the leader's live view still goes there
+    const live = await fetch(`${b.url}/api/v1/sla/safe`, { redirect: 'manual' });
+    expect(live.status).to.equal(307);
+    expect(live.headers.get('location')).to.equal(`${a.url}/api/v1/sla/safe`);
+    // the leader's own answers are not marked
+    const lr = await fetch(`${a.url}/api/v1/jobs`);
+    expect(lr.headers.get('x-sluice-stale')).to.equal(null);
+    expect(((await lr.json()) as { stale?: boolean }).stale).to.equal(undefined);
+
     const subs = calls.filter((c) => c.type === 'SUBSCRIBE');
     expect(subs).to.have.length(1); // only the leader subscribed
     fwId = (await api(a.url, 'GET', '/api/v1/status')).body.framework_id;

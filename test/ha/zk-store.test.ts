@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { firstValueFrom, filter } from 'rxjs';
 import { LeaderElection } from '../../src/ha/election.js';
+import { MAX_NODE_BYTES, paths, readHead } from '../../src/ha/zk-layout.js';
 import { MAX_VALUE_BYTES, ZkStore } from '../../src/ha/zk-store.js';
 import { StoreFencedError } from '../../src/store/errors.js';
 import { ZkSession } from '../../src/zk/session.js';
@@ -85,17 +86,86 @@ describe('HA on a real ZooKeeper: fenced store, election', function () {
     const s = await open();
     const st = await ZkStore.open(s, root, { owner: 'a' });
     await st.put('jobs', 'keep', 1);
-    // someone else created the node our 2nd create will collide with (NODE_EXISTS inside the multi)
-    await s.create(`${root}/state/kjobs/kclash`, '"theirs"');
-    const err = await st
-      .batch([
-        { op: 'put', collection: 'jobs', key: 'first', value: 1 },
-        { op: 'put', collection: 'jobs', key: 'clash', value: 2 },
-      ])
-      .then(() => undefined, (e: unknown) => e);
-    expect(err).to.be.instanceOf(Error);
-    expect(await s.exists(`${root}/state/kjobs/kfirst`)).to.equal(undefined);
-    expect(st.get('jobs', 'first')).to.equal(undefined);
+    // someone else created the log entry our next multi creates (NODE_EXISTS inside the multi):
+    // the multi fails as a whole, and so does every batch grouped into it or queued behind it
+    const next = paths(root).entry(st.stats().seq + 1);
+    await s.create(next, '{"s":0,"o":[]}');
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        st
+          .batch([
+            { op: 'put', collection: 'jobs', key: `first${i}`, value: 1 },
+            { op: 'delete', collection: 'jobs', key: 'keep' },
+          ])
+          .then(() => 'ok', (e: unknown) => (e as Error).message),
+      ),
+    );
+    expect(results.filter((r) => r === 'ok')).to.deep.equal([]);
+    expect(results[0]).to.match(/NODE_EXISTS/);
+    expect(st.get('jobs', 'first0')).to.equal(undefined);
+    expect(st.get('jobs', 'keep')).to.equal(1);
+    await s.remove(next);
+    const again = await ZkStore.open(await open(), root, { owner: 'b' });
+    expect(again.list('jobs')).to.deep.equal([['keep', 1]]);
+  });
+
+  it('group commit: concurrent batches share multis, each resolves once durable, all survive a takeover in order', async () => {
+    const st = await ZkStore.open(await open(), root, { owner: 'a' });
+    await Promise.all(Array.from({ length: 64 }, (_, i) => st.put('jobs', `j${String(i).padStart(2, '0')}`, { i })));
+    const { multis, batches } = st.stats();
+    expect(batches).to.equal(64);
+    expect(multis).to.be.lessThan(64); // grouped (the first goes alone, the rest queue behind it)
+    const b = await ZkStore.open(await open(), root, { owner: 'b' });
+    expect(b.list('jobs').map(([k]) => k)).to.deep.equal(Array.from({ length: 64 }, (_, i) => `j${String(i).padStart(2, '0')}`));
+  });
+
+  it('a deposed writer: every batch of a group and every queued one fails as fenced', async () => {
+    const old = await ZkStore.open(await open(), root, { owner: 'old' });
+    await old.put('jobs', 'x', 1);
+    await ZkStore.open(await open(), root, { owner: 'new' });
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => old.put('jobs', `y${i}`, i).then(() => undefined, (e: unknown) => e)));
+    for (const r of results) expect(r).to.be.instanceOf(StoreFencedError);
+    const check = await ZkStore.open(await open(), root, { owner: 'check' });
+    expect(check.list('jobs')).to.deep.equal([['x', 1]]);
+  });
+
+  it('compaction: snapshot chunks under the node limit, covered log entries removed, state and order kept across takeovers', async function () {
+    const s = await open();
+    const st = await ZkStore.open(s, root, { owner: 'a', compactMaxEntries: 10, compactMinBytes: 1 });
+    const expected = new Map<string, unknown>();
+    // incompressible values: 40 × 200 KB of random base64 forces several chunks, each ≤ 1 MB
+    const { randomBytes } = await import('node:crypto');
+    for (let i = 0; i < 40; i++) {
+      const v = { i, blob: randomBytes(150 * 1024).toString('base64') };
+      await st.put('blobs', `b${i}`, v);
+    }
+    for (let i = 0; i < 60; i++) {
+      await st.batch([
+        { op: 'put', collection: 'jobs', key: `k${i % 17}`, value: { i } },
+        ...(i % 5 === 0 ? [{ op: 'delete' as const, collection: 'jobs', key: `k${(i + 3) % 17}` }] : []),
+      ]);
+    }
+    await st.close(); // waits for a compaction in progress
+    const order = (x: ZkStore) => x.list('jobs');
+    const head = await readHead(s, root);
+    expect(head, 'a snapshot was written').to.not.equal(undefined);
+    const P = paths(root);
+    const chunks = (await s.getChildren(P.snapshot(head!.snapshot))).children;
+    expect(chunks.length).to.equal(head!.chunks).and.to.be.at.least(2); // split: no chunk holds 1 MB of these
+    for (const c of chunks) expect((await s.exists(`${P.snapshot(head!.snapshot)}/${c}`))!.dataLength).to.be.at.most(MAX_NODE_BYTES);
+    expect((await s.getChildren(P.snapshots)).children).to.deep.equal([head!.snapshot]);
+    const logSeqs = (await s.getChildren(P.log)).children.map((n) => Number(n.slice(1)));
+    for (const q of logSeqs) expect(q).to.be.greaterThan(head!.seq);
+    const b = await ZkStore.open(await open(), root, { owner: 'b' });
+    expect(b.list('blobs')).to.have.length(40);
+    expect(b.get<{ i: number }>('blobs', 'b39')!.i).to.equal(39);
+    // the same order a file store would keep: replay the same operations in a Map
+    for (let i = 0; i < 60; i++) {
+      expected.set(`k${i % 17}`, { i });
+      if (i % 5 === 0) expected.delete(`k${(i + 3) % 17}`);
+    }
+    expect(order(b)).to.deep.equal(Array.from(expected));
+    void this;
   });
 
   it('refuses a value over the per-record limit with a clear error, before writing anything', async () => {

@@ -25,6 +25,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'audit', summary: 'the audit trail: who did what, when, why; host transitions, kills, hooks', load: async () => (await import('./audit.js')).auditCommand },
   { name: 'token', summary: 'make API tokens and their tokens-file lines (sha256, roles)', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'sla', summary: 'SLA probe and list-safe: which hosts could be drained now?', load: async () => (await import('./sla.js')).slaCommand },
+  { name: 'store', summary: 'copy the state between a file store and ZooKeeper (HA), either way', load: async () => (await import('./store.js')).storeCommand },
   {
     name: 'doctor',
     summary: 'preflight: leader, version, credentials, maintenance endpoints, clock skew, racks, role',
