@@ -10,6 +10,7 @@ import { api, startEnv, type Env } from './workload-helpers.js';
 import { hostStates } from './maintenance-helpers.js';
 import { captureLogger } from '../client/helpers.js';
 import type { FlagValues } from '../../src/config.js';
+import { renderHosts } from '../../src/cli/commands/host.js';
 
 const HOST = 'agent-1';
 const TERMINAL = /^TASK_(FINISHED|FAILED|KILLED|LOST|ERROR|DROPPED|GONE|GONE_BY_OPERATOR)$/;
@@ -86,6 +87,9 @@ describe('e2e: other frameworks on a host in maintenance', function () {
     expect(legacyShown).to.deep.include({ name: 'legacy', task_count: 1, tasks: [{ task_id: legacyTask, state: 'TASK_RUNNING' }] });
     expect(['NONE', 'UNKNOWN']).to.include(legacyShown.answer);
     expect(shown.frameworks.map((f) => f.framework_id)).to.not.include(env.frameworkId());
+    // `sluice host query` renders them from the same answer
+    const table = renderHosts(((await api(env.url, 'GET', '/api/v1/hosts')).body as { hosts: Parameters<typeof renderHosts>[0] }).hosts);
+    expect(table).to.include(`${HOST}: `).and.include(`${s.legacy} (legacy) ${legacyShown.answer}, 1 task(s): ${legacyTask}`).and.include(`${s.batch} (batch) ACCEPT`);
 
     // before the deadline: never down, their task still RUNNING (simulator ground truth)
     await env.until('just before the deadline', async () => {
