@@ -14,6 +14,10 @@ import type { MasterAgent, MasterStateView, OtherTaskSeen } from '../../src/main
 import { MAX_FRAMEWORKS, MAX_TASKS_LISTED, MAX_TEXT, othersGate, othersOnHost, type OthersPolicy } from '../../src/maintenance/core/others.js';
 import { offer, offersEvent, subscribed } from '../scheduler/helpers.js';
 import { MIN, T0 } from './helpers.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.js';
 
 const AGENT: MasterAgent = { agent_id: 'a1', hostname: 'h1', ip: '10.0.0.1' };
 type In = MaintenanceInput extends infer I ? (I extends unknown ? Omit<I, 'sched'> : never) : never;
@@ -156,5 +160,20 @@ describe('other frameworks on a host (pure)', () => {
     const answers = (st: MaintenanceStep) => st.audit.filter((e) => e.kind === 'inverse_offer').map((e) => e.detail!['answer']);
     expect([answers(one), answers(two), answers(three)]).to.deep.equal([['DECLINE'], [], ['ACCEPT']]);
     expect(one.audit[0]!.reason).to.include('other framework fw-legacy (legacy) answered DECLINE');
+  });
+
+  it('settings: others_deadline and others_at_deadline from flag, environment or file; bad values refused', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-others-cfg-'));
+    fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ others_deadline: '45m', others_at_deadline: 'down' }));
+    const d = loadConfig({}, {}, dir);
+    expect([d.othersDeadlineSeconds, d.othersAtDeadline]).to.deep.equal([0, 'wait']);
+    const f = loadConfig({ config: 'c.json' }, {}, dir);
+    expect([f.othersDeadlineSeconds, f.othersAtDeadline, f.sources['othersAtDeadline']]).to.deep.equal([2700, 'down', 'file']);
+    const e = loadConfig({ config: 'c.json' }, { SLUICE_OTHERS_DEADLINE: '10m', SLUICE_OTHERS_AT_DEADLINE: 'wait' }, dir);
+    expect([e.othersDeadlineSeconds, e.othersAtDeadline]).to.deep.equal([600, 'wait']);
+    expect(loadConfig({ 'others-deadline': '90s' }, {}, dir).othersDeadlineSeconds).to.equal(90);
+    expect(() => loadConfig({ 'others-at-deadline': 'kill' }, {}, dir)).to.throw('others at deadline must be wait or down; got "kill"');
+    expect(() => loadConfig({ 'others-deadline': 'soon' }, {}, dir)).to.throw('--others-deadline');
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
