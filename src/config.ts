@@ -25,6 +25,8 @@
  * | Rack attribute of agents | --rack-attribute        | SLUICE_RACK_ATTRIBUTE     | rack_attribute      | rack                 |
  * | Master codec             | --codec                 | SLUICE_CODEC              | codec               | json                 |
  * | Largest event record     | --max-record-bytes      | SLUICE_MAX_RECORD_BYTES   | max_record_bytes    | 16MiB                |
+ * | Wait for other frameworks| --others-deadline       | SLUICE_OTHERS_DEADLINE    | others_deadline     | 0 (the window start) |
+ * | ... then, at the deadline| --others-at-deadline    | SLUICE_OTHERS_AT_DEADLINE | others_at_deadline  | wait (or down)       |
  * | Config file              | --config                | SLUICE_CONFIG             | -                   | none                 |
  * | Demo jobs (embedded sim) | --no-demo               | SLUICE_DEMO=0             | demo                | true                 |
  * | Simulated agents / racks | --sim-agents/--sim-racks| -                         | sim_agents/sim_racks| 12 / 3               |
@@ -77,6 +79,13 @@ export interface SluiceConfig {
   codec: Codec;
   /** Agent attribute naming the rack: --group-by rack, rack_spread (unless the job names one), doctor. */
   rackAttribute: string;
+  /**
+   * Other frameworks on a host Sluice takes down: how long after the window start it waits for their
+   * tasks to go (or their ACCEPT), and what it does then (wait: never take them down; down: machine
+   * down anyway, logged and audited).
+   */
+  othersDeadlineSeconds: number;
+  othersAtDeadline: 'wait' | 'down';
   /** Largest RecordIO record (one event) accepted on the subscription stream. */
   maxRecordBytes: number;
   demo: boolean;
@@ -226,6 +235,8 @@ const FILE_KEYS = [
   'codec',
   'max_record_bytes',
   'rack_attribute',
+  'others_deadline',
+  'others_at_deadline',
   'demo',
   'sim_agents',
   'sim_racks',
@@ -311,6 +322,11 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
 
   const rackAttribute = str('rackAttribute', 'rack-attribute', 'SLUICE_RACK_ATTRIBUTE', 'rack_attribute') ?? 'rack';
   if (!rackAttribute.trim() || /[\s\x00]/.test(rackAttribute)) throw new ConfigError(`rack attribute must be a non-empty attribute name without spaces; got ${JSON.stringify(rackAttribute)}`);
+  const od = pick('othersDeadlineSeconds', 'others-deadline', 'SLUICE_OTHERS_DEADLINE', 'others_deadline');
+  const othersDeadlineSeconds = od ? parseSeconds(od.v, od.where) : 0;
+  if (othersDeadlineSeconds > 365 * 86400) throw new ConfigError(`${od!.where}: at most 365d after the window start`);
+  const othersAtDeadline = str('othersAtDeadline', 'others-at-deadline', 'SLUICE_OTHERS_AT_DEADLINE', 'others_at_deadline') ?? 'wait';
+  if (othersAtDeadline !== 'wait' && othersAtDeadline !== 'down') throw new ConfigError(`others at deadline must be wait or down; got ${JSON.stringify(othersAtDeadline)}`);
   const mrb = pick('maxRecordBytes', 'max-record-bytes', 'SLUICE_MAX_RECORD_BYTES', 'max_record_bytes');
   const maxRecordBytes = mrb ? parseBytes(mrb.v, mrb.where, 1024, 1024 ** 3) : DEFAULT_MAX_RECORD_BYTES;
 
@@ -366,6 +382,8 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     codec,
     maxRecordBytes,
     rackAttribute,
+    othersDeadlineSeconds,
+    othersAtDeadline,
     demo,
     simAgents: ag ? parseIntIn(ag.v, ag.where, 1, 100_000) : 12,
     simRacks: rk ? parseIntIn(rk.v, rk.where, 1, 1000) : 3,

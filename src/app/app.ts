@@ -230,7 +230,8 @@ export function pluginContext(
 ): PluginContext {
   const secrets = [...configSecrets(cfg), ...['SLUICE_SECRET', 'SLUICE_API_TOKEN'].flatMap((n) => (process.env[n] ? [process.env[n]!] : []))];
   const auth = cfg.principal && cfg.secret ? { principal: cfg.principal, secret: cfg.secret } : undefined;
-  return { ...base, secrets, postDrainEnv: cfg.postDrainEnv, auth, rackAttribute: cfg.rackAttribute };
+  const others = { deadlineMs: cfg.othersDeadlineSeconds * 1000, atDeadline: cfg.othersAtDeadline };
+  return { ...base, secrets, postDrainEnv: cfg.postDrainEnv, auth, rackAttribute: cfg.rackAttribute, others };
 }
 
 /** The scheduler runtime's options from the configuration (shared by the single process and the HA leader). */

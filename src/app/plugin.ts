@@ -24,6 +24,8 @@ export interface PluginContext {
   detector?: LeaderDetector;
   /** Agent attribute naming the rack (--rack-attribute; default 'rack'). */
   rackAttribute?: string;
+  /** Other frameworks on a host Sluice takes down (--others-deadline, --others-at-deadline). */
+  others?: { deadlineMs: number; atDeadline: 'wait' | 'down' };
 }
 
 export interface AppPlugin {

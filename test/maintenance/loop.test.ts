@@ -177,16 +177,20 @@ describe('maintenance loop reducer (pure)', () => {
     onEvent(h.s, update(task, 'TASK_RUNNING', { agent: 'a1' }), h.now);
     h.now += 3601_000;
     const st = h.start(['h1'], { request: { hosts: ['h1'], timeout_ms: 120_000, force: true } });
-    h.done(st.io[0]!);
+    const posted = h.done(st.io[0]!);
     h.now += 60_000;
     const before = h.in({ kind: 'tick' });
     expect(before.commands.filter((c) => c.type === 'kill_tasks'), 'within the SLA: no kill before the timeout').to.deep.equal([]);
+    // a DRAINING host is read too (other frameworks on it, shown by host query): answered here
+    const watch = [...posted.io, ...before.io].find((r) => r.kind === 'down-check') as Extract<IoRequest, { kind: 'down-check' }>;
+    expect(h.in({ kind: 'io', result: { kind: 'down-check', request: watch, status: {}, state: masterState() } }).io).to.deep.equal([]);
     h.now += 61_000;
     const t = h.in({ kind: 'tick' });
     expect(t.commands.find((c) => c.type === 'kill_tasks')).to.deep.include({ task_ids: [task] });
     expect(t.audit.find((a) => a.kind === 'drain_kill')).to.include({ job: 'pinned', task_id: task, host: 'h1', request_id: 'mnt-1' });
     expect(t.audit.find((a) => a.kind === 'drain_kill')!.detail).to.include({ kill_reason: 'forced' });
     expect(h.rec('h1')!.timed_out_ms).to.equal(h.now);
+    for (const r of t.io.filter((x) => x.kind === 'down-check')) h.in({ kind: 'io', result: { kind: 'down-check', request: r as Extract<IoRequest, { kind: 'down-check' }>, status: {}, state: masterState() } });
     // the task is gone: DRAINED, a down check, machine down; every record is built from the current one
     onEvent(h.s, update(task, 'TASK_KILLED', { agent: 'a1' }), h.now);
     h.now += 6000;

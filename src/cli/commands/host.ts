@@ -95,6 +95,7 @@ interface HostRow {
   window?: { start: string; duration_ms?: number };
   timed_out: boolean;
   waiting?: string;
+  other_frameworks?: { frameworks: Array<{ framework_id: string; name?: string; answer: string; task_count: number; tasks: Array<{ task_id: string }> }> };
 }
 
 export function renderHosts(hosts: HostRow[]): string {
@@ -119,6 +120,14 @@ export function renderHosts(hosts: HostRow[]): string {
   if (blocked.length) {
     lines.push('', 'SLA blockers:');
     for (const h of blocked) for (const b of h.blockers) lines.push(`  ${h.hostname}: ${b.reason}`); // the reason names the job
+  }
+  const others = hosts.filter((h) => h.other_frameworks?.frameworks.length);
+  if (others.length) {
+    lines.push('', 'Other frameworks on hosts in maintenance:');
+    for (const h of others) {
+      const fws = h.other_frameworks!.frameworks.map((f) => `${f.framework_id}${f.name ? ` (${f.name})` : ''} ${f.answer}, ${f.task_count} task(s)${f.tasks.length ? `: ${f.tasks.map((t) => t.task_id).join(', ')}` : ''}`);
+      lines.push(`  ${h.hostname}: ${fws.join('; ')}`);
+    }
   }
   const done = hosts.filter((h) => h.state === 'DRAINED' || h.state === 'DOWN').length;
   lines.push('', `${done}/${hosts.length} drained or down`);

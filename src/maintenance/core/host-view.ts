@@ -8,6 +8,7 @@ import type { HostProgress } from './drainer.js';
 import type { SchedulerState } from '../../scheduler/state.js';
 import type { HostRecord } from './host-state.js';
 import { hostKey } from './host-state.js';
+import type { OthersOnHost } from './others.js';
 
 export interface HostViewContext {
   progress: HostProgress | undefined;
@@ -17,6 +18,10 @@ export interface HostViewContext {
   /** Why a SCHEDULED host waits. */
   waiting: string | undefined;
   secrets: readonly string[];
+  /** Other frameworks on the host as last read from the master (DRAINING / DRAINED hosts). */
+  others?: OthersOnHost;
+  /** Why a machine down waits for them (DRAINED hosts of Sluice's). */
+  othersWaiting?: string;
 }
 
 export function cleanText(text: string, secrets: readonly string[]): string {
@@ -61,7 +66,9 @@ export function hostView(r: HostRecord, c: HostViewContext): Record<string, unkn
     reason: r.reason !== undefined ? cleanText(r.reason, c.secrets) : undefined,
     ended: r.ended && { ...r.ended, ...(r.ended.reason !== undefined ? { reason: cleanText(r.ended.reason, c.secrets) } : {}) },
   };
+  if (c.others) out['other_frameworks'] = { read_ms: c.others.read_ms, truncated: c.others.truncated, frameworks: c.others.frameworks };
   if (c.waiting !== undefined) out['waiting'] = c.waiting;
+  else if (c.othersWaiting !== undefined) out['waiting'] = c.othersWaiting;
   if (r.origin === 'sluice' && r.schedule_posted_ms === undefined && r.state !== 'UP') {
     out['waiting'] = c.busy ? 'window being posted to the master (or confirmed with it after a restart)' : 'window not posted to the master yet';
   }

@@ -10,6 +10,7 @@ import { downDecision } from './inverse-offers.js';
 import { machineEquals, machineIdOf, reconcileSchedule } from './schedule.js';
 import { interruptedPostDrain, resolvePending, type PendingOp } from './pending.js';
 import { cleanText, countBy } from './host-view.js';
+import { describeOthers, othersGate, othersOnHost, type OthersOnHost } from './others.js';
 import { inventory } from './loop-drain.js';
 import { busy, type StepBuilder } from './loop-step.js';
 import type { IoRequest, IoResult, SchedulerView } from './loop-state.js';
@@ -47,9 +48,13 @@ export function onLoaded(st: StepBuilder, records: readonly HostRecord[], pendin
 export function machineWork(st: StepBuilder): void {
   const { s, now } = st;
   for (const [key, r] of s.records) {
-    if (r.origin === 'sluice' && r.state === 'DRAINED' && r.down_posted_ms === undefined && r.schedule_posted_ms !== undefined) {
+    // a read of the master for every host DRAINING or DRAINED: the other frameworks there (host
+    // query) and, for a DRAINED host Sluice put in maintenance, the machine-down decision
+    if (downDue(r) || watchOthers(r)) {
       if (s.downInflight.has(key) || busy(s, key)) continue;
-      if (now - (s.downChecked.get(key) ?? -Infinity) < s.config.downCheckIntervalMs) continue;
+      // (a host only watched is read less often: each check reads /master/state)
+      const every = s.config.downCheckIntervalMs * (downDue(r) ? 1 : 6);
+      if (now - (s.downChecked.get(key) ?? -Infinity) < every) continue;
       s.downChecked.set(key, now);
       s.downInflight.add(key);
       st.io.push({ kind: 'down-check', host: key });
@@ -61,6 +66,14 @@ export function machineWork(st: StepBuilder): void {
       st.io.push({ kind: 'post-drain', op: op.id, host: key, command: r.options.post_drain, target });
     }
   }
+  for (const key of [...s.others.keys()]) {
+    const r = s.records.get(key);
+    if (!r || !watchOthers(r)) {
+      s.others.delete(key);
+      s.othersAudited.delete(key);
+      s.othersWarned.delete(key);
+    }
+  }
   if (now >= s.nextReconcileMs && s.reconcileFrom === undefined) {
     s.nextReconcileMs = now + s.config.reconcileIntervalMs;
     s.reconcileFrom = s.writes;
@@ -68,7 +81,41 @@ export function machineWork(st: StepBuilder): void {
   }
 }
 
-export function onDownChecked(st: StepBuilder, r: Extract<IoResult, { kind: 'down-check' }>): void {
+/** A DRAINED host of Sluice's, its window posted and no machine down yet: down is decided on each check. */
+function downDue(r: HostRecord): boolean {
+  return r.origin === 'sluice' && r.state === 'DRAINED' && r.down_posted_ms === undefined && r.schedule_posted_ms !== undefined;
+}
+
+/** Hosts whose other frameworks are shown (and audited). */
+function watchOthers(r: HostRecord): boolean {
+  return (r.state === 'DRAINING' || r.state === 'DRAINED') && r.down_posted_ms === undefined;
+}
+
+/** Keeps what the master says of the other frameworks on the host; audits each new answer of theirs. */
+function noteOthers(st: StepBuilder, rec: HostRecord, key: string, others: OthersOnHost): void {
+  const { s, now } = st;
+  s.others.set(key, others);
+  const seen = s.othersAudited.get(key) ?? new Map<string, string>();
+  for (const f of others.frameworks) {
+    if (f.answer === 'NONE' || seen.get(f.framework_id) === f.answer) continue;
+    seen.set(f.framework_id, f.answer);
+    const reason = `other framework ${f.framework_id}${f.name ? ` (${f.name})` : ''} answered ${f.answer}; ${describeOthers([f]).replace(/^.*?: /, '')} on the host`;
+    st.log('info', 'other_framework_answer', { host: rec.hostname, framework_id: f.framework_id, framework_name: f.name, answer: f.answer, tasks: f.task_count });
+    st.audit.push({
+      kind: 'inverse_offer',
+      ts_ms: now,
+      actor: 'master',
+      host: rec.hostname,
+      agent_id: rec.agent_id,
+      request_id: rec.request_id,
+      reason,
+      detail: { framework_id: f.framework_id, framework_name: f.name, answer: f.answer, other_framework: true, task_count: f.task_count, tasks: f.tasks },
+    });
+  }
+  s.othersAudited.set(key, seen);
+}
+
+export function onDownChecked(st: StepBuilder, r: Extract<IoResult, { kind: 'down-check' }>, sched: SchedulerView): void {
   const { s, now } = st;
   const key = r.request.host;
   for (const a of r.state.agents) st.learnAgent(a);
@@ -81,14 +128,39 @@ export function onDownChecked(st: StepBuilder, r: Extract<IoResult, { kind: 'dow
   const statuses = m ? (r.status.draining_machines ?? []).find((d) => machineEquals(d.id, m))?.statuses : undefined;
   const agent = r.state.agents.find((a) => hostKey(a.hostname) === key);
   const frameworks = agent ? (r.state.frameworksOnAgent.get(agent.agent_id) ?? []) : [];
+  const others = othersOnHost(agent ? (r.state.tasksOnAgent?.get(agent.agent_id) ?? []) : [], statuses ?? [], sched.frameworkId, now);
+  if (watchOthers(rec)) noteOthers(st, rec, key, others);
+  if (!downDue(rec)) {
+    s.downInflight.delete(key);
+    return;
+  }
+  const gate = othersGate(rec, others, s.config.others, now);
+  if (gate.verdict === 'wait') {
+    st.log('debug', 'machine_down_decision', { host: rec.hostname, down: false, reason: gate.reason });
+    if (now >= gate.deadline_ms && !s.othersWarned.has(key)) {
+      s.othersWarned.add(key);
+      st.log('warn', 'machine_down_waits_for_other_frameworks', { host: rec.hostname, agent_id: rec.agent_id, reason: gate.reason, frameworks: gate.blocking.map((f) => f.framework_id) });
+    }
+    s.downInflight.delete(key);
+    return;
+  }
   const d = downDecision(rec, { statuses: statuses ?? [], frameworks_on_agent: frameworks }, now);
   st.log('debug', 'machine_down_decision', { host: rec.hostname, down: d.down, reason: d.reason });
   if (!d.down) {
     s.downInflight.delete(key);
     return;
   }
+  const taken = gate.verdict === 'take' ? gate.blocking : undefined;
+  if (taken) {
+    st.log('warn', 'machine_down_takes_other_tasks', {
+      host: rec.hostname,
+      agent_id: rec.agent_id,
+      reason: gate.reason,
+      frameworks: taken.map((f) => ({ framework_id: f.framework_id, framework_name: f.name, answer: f.answer, task_count: f.task_count, task_ids: f.tasks.map((t) => t.task_id) })),
+    });
+  }
   const op = st.addOp('machine-down', [key], rec.request_id !== undefined ? { request_id: rec.request_id } : {});
-  st.io.push({ kind: 'machine-down', op: op.id, host: key, machine: machineIdOf(rec), reason: d.reason });
+  st.io.push({ kind: 'machine-down', op: op.id, host: key, machine: machineIdOf(rec), reason: taken ? `${d.reason}; ${gate.reason}` : d.reason, ...(taken ? { others_taken: taken } : {}) });
 }
 
 export function onMachineDown(st: StepBuilder, req: Req<'machine-down'>, failure: Failure | undefined): void {
@@ -103,7 +175,8 @@ export function onMachineDown(st: StepBuilder, req: Req<'machine-down'>, failure
   const cur = s.records.get(req.host);
   if (!cur || cur.state === 'DOWN' || cur.state === 'UP') return;
   const next = st.move(cur, 'DOWN', `machine down posted: ${req.reason}`, { down_posted_ms: st.now });
-  st.audit.push({ kind: 'machine_down', ts_ms: st.now, actor: 'sluice', host: next.hostname, agent_id: next.agent_id, request_id: next.request_id, reason: req.reason });
+  const others = req.others_taken?.map((f) => ({ framework_id: f.framework_id, framework_name: f.name, answer: f.answer, task_count: f.task_count, task_ids: f.tasks.map((t) => t.task_id) }));
+  st.audit.push({ kind: 'machine_down', ts_ms: st.now, actor: 'sluice', host: next.hostname, agent_id: next.agent_id, request_id: next.request_id, reason: req.reason, ...(others ? { detail: { others_taken: others } } : {}) });
 }
 
 function hookOutcome(r: PostDrainResult): string {

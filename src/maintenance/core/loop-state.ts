@@ -21,6 +21,7 @@ import type { HostRecord, InventoryHost, MaintenanceWindow, StartRequest } from 
 import type { DrainOptions, HostProgress } from './drain-types.js';
 import type { InverseOfferOptions } from './inverse-offers.js';
 import type { PendingOp } from './pending.js';
+import { DEFAULT_OTHERS_POLICY, type OtherFramework, type OthersOnHost, type OthersPolicy } from './others.js';
 import type { HookHost, MasterAgent, MasterStateView, PostDrainResult } from './master.js';
 import type { HostSelector, Selection } from './select.js';
 import type { Failure, Reply } from './outcome.js';
@@ -42,6 +43,8 @@ export interface MaintenanceConfig {
   secrets: readonly string[];
   drain?: Partial<DrainOptions>;
   inverseOffers?: Partial<InverseOfferOptions>;
+  /** Other frameworks on a host Sluice takes down (core/others.ts). */
+  others: OthersPolicy;
 }
 
 /** An inverse offer not answered yet (answered once the agent is empty, or declined). */
@@ -100,6 +103,12 @@ export interface MaintenanceState {
   /** Machine-down checks: last one per host, and those in flight. */
   downChecked: Map<string, number>;
   downInflight: Set<string>;
+  /** Other frameworks on hosts in maintenance, as last read from the master (not persisted: re-read). */
+  others: Map<string, OthersOnHost>;
+  /** Per host, the answers of other frameworks last recorded in the audit trail (framework id -> answer). */
+  othersAudited: Map<string, Map<string, string>>;
+  /** Hosts whose others deadline passed while waiting (warned once). */
+  othersWarned: Set<string>;
   /** Ids of new intents: a process-unique prefix and a counter. */
   idPrefix: string;
   nextId: number;
@@ -149,7 +158,7 @@ export type IoRequest =
   | { kind: 'schedule-end'; op: string; hosts: string[]; up: MachineID[]; unschedule: MachineID[]; reply?: string }
   /** Read /maintenance/status and /master/state for a machine-down decision. */
   | { kind: 'down-check'; host: string }
-  | { kind: 'machine-down'; op: string; host: string; machine: MachineID; reason: string }
+  | { kind: 'machine-down'; op: string; host: string; machine: MachineID; reason: string; others_taken?: OtherFramework[] }
   | { kind: 'post-drain'; op: string; host: string; command: string; target: HookHost }
   /** Read the schedule, status and state, exclusive with the writer. */
   | { kind: 'reconcile-read' };
@@ -185,6 +194,7 @@ export const DEFAULT_CONFIG: MaintenanceConfig = {
   downCheckIntervalMs: 5_000,
   rackAttribute: 'rack',
   secrets: [],
+  others: DEFAULT_OTHERS_POLICY,
 };
 
 export function initialState(config: Partial<MaintenanceConfig> = {}, idPrefix = 'op'): MaintenanceState {
@@ -203,6 +213,9 @@ export function initialState(config: Partial<MaintenanceConfig> = {}, idPrefix =
     touched: new Map(),
     downChecked: new Map(),
     downInflight: new Set(),
+    others: new Map(),
+    othersAudited: new Map(),
+    othersWarned: new Set(),
     idPrefix,
     nextId: 1,
   };

@@ -96,7 +96,7 @@ function onIo(st: StepBuilder, r: IoResult, sched: SchedulerView): void {
       case 'done':
         return onWritten(st, r.request, undefined);
       case 'down-check':
-        return onDownChecked(st, r);
+        return onDownChecked(st, r, sched);
       case 'post-drain':
         return onPostDrain(st, r.request, r.result, undefined);
       case 'reconcile-read':

@@ -17,6 +17,16 @@ export interface MasterStateView {
   agents: MasterAgent[];
   /** agent id -> frameworks holding tasks or offers on it. */
   frameworksOnAgent: Map<string, string[]>;
+  /** agent id -> non-terminal tasks of every framework on it (bounded by the operator client). */
+  tasksOnAgent?: Map<string, OtherTaskSeen[]>;
+}
+
+/** One task as /master/state lists it (any framework): what Sluice shows of other frameworks. */
+export interface OtherTaskSeen {
+  framework_id: string;
+  framework_name?: string;
+  task_id: string;
+  state: string;
 }
 
 /** How a post_drain hook ended (output cleaned and bounded by the runner). */

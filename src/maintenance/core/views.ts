@@ -13,6 +13,7 @@ import { probeText, slaProbe } from './probe.js';
 import type { Selection } from './select.js';
 import { drainOptions, drainView, inventory } from './loop-drain.js';
 import { busy } from './loop-step.js';
+import { othersGate } from './others.js';
 import type { MaintenanceState, SchedulerView } from './loop-state.js';
 import type { MasterAgent } from './master.js';
 
@@ -28,7 +29,9 @@ export function hostsView(s: MaintenanceState, sched: SchedulerView, now: number
     .map((r) => {
       const k = hostKey(r.hostname);
       const waiting = r.state === 'SCHEDULED' ? scheduledReason(r, s.records.values(), now, { lead_ms: s.config.leadMs }) : undefined;
-      return hostView(r, { progress: progress.get(k), tasks_left: onHost.get(k) ?? 0, busy: busy(s, k), waiting, secrets: s.config.secrets });
+      const others = s.others.get(k);
+      const othersWaiting = others && r.state === 'DRAINED' && r.origin === 'sluice' && r.down_posted_ms === undefined ? othersGate(r, others, s.config.others, now) : undefined;
+      return hostView(r, { progress: progress.get(k), tasks_left: onHost.get(k) ?? 0, busy: busy(s, k), waiting, secrets: s.config.secrets, ...(others ? { others } : {}), ...(othersWaiting && othersWaiting.verdict !== 'clear' ? { othersWaiting: othersWaiting.reason } : {}) });
     });
   return { now_ms: now, hosts };
 }

@@ -27,7 +27,10 @@ import { nullLogger, type Logger } from '../../util/logger.js';
 import { redactText, redactUrl } from '../../util/redact.js';
 import { validateSchedule } from '../core/schedule.js';
 import { ScheduleError } from '../core/errors.js';
-import type { MasterAgent, MasterStateView } from '../core/master.js';
+import type { MasterAgent, MasterStateView, OtherTaskSeen } from '../core/master.js';
+
+/** Tasks kept per agent from /master/state (other frameworks' tasks shown on a host). */
+const MAX_TASKS_PER_AGENT = 500;
 
 export class MasterHttpError extends Error {
   override readonly name: string = 'MasterHttpError';
@@ -156,7 +159,7 @@ export class MaintenanceOperatorClient {
     const text = await this.send('GET', '/master/state', undefined, 'GET master state');
     const doc = JSON.parse(text) as {
       slaves?: Array<{ id: string; hostname: string; pid?: string; attributes?: Record<string, unknown> }>;
-      frameworks?: Array<{ id: string; tasks?: Array<{ slave_id?: string; state?: string }>; offers?: Array<{ slave_id?: string }> }>;
+      frameworks?: Array<{ id: string; name?: string; tasks?: Array<{ id?: string; slave_id?: string; state?: string }>; offers?: Array<{ slave_id?: string }> }>;
     };
     const rackAttr = this.opts.rackAttribute ?? 'rack';
     const agents: MasterAgent[] = (doc.slaves ?? []).map((s) => {
@@ -169,9 +172,20 @@ export class MaintenanceOperatorClient {
       return a;
     });
     const frameworksOnAgent = new Map<string, string[]>();
+    const tasksOnAgent = new Map<string, OtherTaskSeen[]>();
     for (const fw of doc.frameworks ?? []) {
       const on = new Set<string>();
-      for (const t of fw.tasks ?? []) if (t.slave_id) on.add(t.slave_id);
+      for (const t of fw.tasks ?? []) {
+        if (!t.slave_id) continue;
+        on.add(t.slave_id);
+        // bounded: a hostile or huge answer keeps at most MAX_TASKS_PER_AGENT tasks per agent
+        const l = tasksOnAgent.get(t.slave_id) ?? [];
+        if (l.length >= MAX_TASKS_PER_AGENT) continue;
+        const seen: OtherTaskSeen = { framework_id: String(fw.id).slice(0, 200), task_id: String(t.id ?? '?').slice(0, 200), state: String(t.state ?? 'TASK_UNKNOWN').slice(0, 40) };
+        if (typeof fw.name === 'string') seen.framework_name = fw.name.slice(0, 200);
+        l.push(seen);
+        tasksOnAgent.set(t.slave_id, l);
+      }
       for (const o of fw.offers ?? []) if (o.slave_id) on.add(o.slave_id);
       for (const a of on) {
         const l = frameworksOnAgent.get(a) ?? [];
@@ -179,7 +193,7 @@ export class MaintenanceOperatorClient {
         frameworksOnAgent.set(a, l);
       }
     }
-    return { agents, frameworksOnAgent };
+    return { agents, frameworksOnAgent, tasksOnAgent };
   }
 
   /**

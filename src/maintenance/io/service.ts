@@ -32,6 +32,7 @@ import type { Reply } from '../core/outcome.js';
 import { failureOf } from '../core/errors.js';
 import type { DrainOptions } from '../core/drain-types.js';
 import type { InverseOfferOptions } from '../core/inverse-offers.js';
+import type { OthersPolicy } from '../core/others.js';
 import type { MasterAgent } from '../core/master.js';
 import { MaintenanceOperatorClient } from './operator-client.js';
 import { ScheduleWriter } from './schedule-writer.js';
@@ -70,6 +71,7 @@ export interface MaintenanceDeps {
   auth?: { principal: string; secret: string };
   rackAttribute?: string;
   detector?: LeaderDetector;
+  others?: OthersPolicy;
 }
 
 /** What the loop hands an extension (the runtime's ExtensionContext has this shape). */
@@ -124,6 +126,7 @@ export class MaintenanceService {
     if (options.downCheckIntervalMs !== undefined) config.downCheckIntervalMs = options.downCheckIntervalMs;
     if (options.drain) config.drain = options.drain;
     if (options.inverseOffers) config.inverseOffers = options.inverseOffers;
+    if (d.others) config.others = d.others;
     this.state = initialState(config, `op-${randomUUID()}`);
     this.client = new MaintenanceOperatorClient({
       masters: d.masters,
