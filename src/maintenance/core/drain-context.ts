@@ -5,12 +5,16 @@
  */
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
 import type { KillCost } from '../../sla/index.js';
-import { durationMs, isLive, isRowUp, killCost, slaStatus } from '../../sla/index.js';
+import type { AnySlaPolicy, EffectiveSla } from '../../sla/index.js';
+import { durationMs, effectiveSla, isLive, isRowUp, killCost, slaStatus } from '../../sla/index.js';
 import { hostKey } from './host-state.js';
 import type { AgentCapacity, DrainView, JobView } from './drain-types.js';
 
 export interface JobCtx {
-  job: JobView;
+  /** The job with the policy the rules apply (its own, or the cluster default, capped: guardrails). */
+  job: JobView<AnySlaPolicy>;
+  /** How that policy was arrived at (source, capped, explanation). */
+  effective: EffectiveSla;
   rows: SlaInstance[];
   /** The job's live rows on the relevant hosts (in maintenance), with their host keys. */
   maint: SlaInstance[];
@@ -65,7 +69,7 @@ export class CapacityPool {
   }
 
   /** Reserve room for one task of `job`; false if it fits nowhere. */
-  take(job: JobView): boolean {
+  take(job: JobView<AnySlaPolicy>): boolean {
     const cpus = job.resources?.cpus ?? 0;
     const mem = job.resources?.mem ?? 0;
     if (!job.host_unique && this.noFit.some((s) => cpus >= s.cpus && mem >= s.mem)) return false;
@@ -147,7 +151,7 @@ export function indexRows(view: DrainView, onHost: (key: string) => boolean): Ro
 
 /** Contexts of jobs that have live rows on hosts for which `relevant` is true. */
 export function buildJobContexts(view: DrainView, idx: RowIndex, now: number, relevant: (key: string) => boolean): Map<string, JobCtx> {
-  const jobs = new Map<string, JobView>();
+  const jobs = new Map<string, JobView<AnySlaPolicy>>();
   for (const j of view.jobs) jobs.set(j.name, j);
   const ctxs = new Map<string, JobCtx>();
   for (let i = 0; i < idx.onHosts.length; i++) {
@@ -156,10 +160,15 @@ export function buildJobContexts(view: DrainView, idx: RowIndex, now: number, re
     if (!isLive(r) || !relevant(k)) continue;
     let c = ctxs.get(r.job);
     if (!c) {
-      const job = jobs.get(r.job) ?? { name: r.job, instances: 0 };
+      const own = jobs.get(r.job) ?? { name: r.job, instances: 0 };
+      const effective = effectiveSla(own, view.guardrails);
+      const job: JobView<AnySlaPolicy> = { ...own };
+      if (effective.policy) job.sla = effective.policy;
+      else delete job.sla;
       const n = Math.max(0, job.instances);
       c = {
         job,
+        effective,
         rows: idx.byJob.get(r.job) ?? [],
         maint: [],
         maintKeys: [],

@@ -264,7 +264,7 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
   advanceHosts(book, now, lead);
   const out = new PlanOutput(opts.max_kills, book.idx.keys);
   const { timeouts, forced } = checkTimeouts(book, now, out);
-  const env = { now, opts, draining: book.draining, inMaint: book.inMaint, forced, rankOf: hostRanks(book), pool: capacityPool(view, book, opts), out };
+  const env = { now, opts, draining: book.draining, inMaint: book.inMaint, forced, rankOf: hostRanks(book), pool: capacityPool(view, book, opts), out, coordinator: view.coordinator };
   // Per job decisions, longest estimated drain first.
   const order = [...ctxs.values()].sort(
     (a, b) => (jobFinish.get(b.job.name) ?? 0) - (jobFinish.get(a.job.name) ?? 0) || (a.job.name < b.job.name ? -1 : 1),
@@ -286,6 +286,7 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
     kills: out.kills,
     makeBeforeBreak: out.surges,
     waits: out.waits,
+    questions: out.questions,
     timeouts,
     progress,
     stats: {
