@@ -5,7 +5,7 @@
  */
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
 import type { KillCost } from '../../sla/index.js';
-import type { AnySlaPolicy, EffectiveSla } from '../../sla/index.js';
+import type { AnySlaPolicy, EffectiveSla, SlaGuardrails } from '../../sla/index.js';
 import { durationMs, effectiveSla, isLive, isRowUp, killCost, slaStatus } from '../../sla/index.js';
 import { hostKey } from './host-state.js';
 import type { AgentCapacity, DrainView, JobView } from './drain-types.js';
@@ -149,6 +149,15 @@ export function indexRows(view: DrainView, onHost: (key: string) => boolean): Ro
   return { byJob, onHosts, onHostKeys, keys };
 }
 
+/** The job with the policy the rules apply under the cluster guardrails (src/sla/guardrails.ts), and why. */
+export function effectiveJob(own: JobView<AnySlaPolicy>, g: SlaGuardrails | undefined): { job: JobView<AnySlaPolicy>; effective: EffectiveSla } {
+  const effective = effectiveSla(own, g);
+  const job: JobView<AnySlaPolicy> = { ...own };
+  if (effective.policy) job.sla = effective.policy;
+  else delete job.sla;
+  return { job, effective };
+}
+
 /** Contexts of jobs that have live rows on hosts for which `relevant` is true. */
 export function buildJobContexts(view: DrainView, idx: RowIndex, now: number, relevant: (key: string) => boolean): Map<string, JobCtx> {
   const jobs = new Map<string, JobView<AnySlaPolicy>>();
@@ -160,11 +169,7 @@ export function buildJobContexts(view: DrainView, idx: RowIndex, now: number, re
     if (!isLive(r) || !relevant(k)) continue;
     let c = ctxs.get(r.job);
     if (!c) {
-      const own = jobs.get(r.job) ?? { name: r.job, instances: 0 };
-      const effective = effectiveSla(own, view.guardrails);
-      const job: JobView<AnySlaPolicy> = { ...own };
-      if (effective.policy) job.sla = effective.policy;
-      else delete job.sla;
+      const { job, effective } = effectiveJob(jobs.get(r.job) ?? { name: r.job, instances: 0 }, view.guardrails);
       const n = Math.max(0, job.instances);
       c = {
         job,
