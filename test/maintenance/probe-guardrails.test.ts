@@ -23,7 +23,7 @@ describe('sla probe: guardrails and budget explanations', () => {
     const p = slaProbe(['h0'], { ...view, guardrails: g }, inv, T0);
     expect(p.blocked).to.deep.equal(['h0']);
     expect(p.guardrails).to.deep.equal(g);
-    expect(p.jobs.map((j) => [j.job, j.source, j.capped])).to.deep.equal([['batch', 'cluster-default', false]]);
+    expect(p.jobs.map((j) => [j.job, j.source, j.capped, j.blocking])).to.deep.equal([['batch', 'cluster-default', false, true]]);
     expect(p.jobs[0]!.sla).to.match(/no SLA of its own: the cluster default applies/);
     expect(p.jobs[0]!.budget.text).to.match(/^job batch: /);
     const text = probeText(p);
@@ -40,7 +40,8 @@ describe('sla probe: guardrails and budget explanations', () => {
     const capped = slaProbe(['h0', 'h1'], { ...view, guardrails: { max_percentage: 90 } }, inv, T0);
     expect(capped.drainable).to.deep.equal(['h0']);
     expect(capped.blocked).to.deep.equal(['h1']); // the budget of 1 went to h0
-    expect(capped.jobs.map((j) => [j.job, j.capped])).to.deep.equal([['db', true]]);
+    expect(capped.jobs.map((j) => [j.job, j.capped, j.blocking])).to.deep.equal([['db', true, true]]);
+    expect(slaProbe(['h0'], { ...view, guardrails: { max_percentage: 90 } }, inv, T0).jobs.map((j) => [j.job, j.capped, j.blocking])).to.deep.equal([['db', true, false]]);
     expect(capped.jobs[0]!.sla).to.match(/capped: 10 of 10 up is above the cluster bound of 90% \(9 of 10\)/);
     expect(probeText(capped)).to.contain('a job may require at most 90% of its instances up');
   });

@@ -42,13 +42,15 @@ export interface ProbeJob {
   sla: string;
   source: 'job' | 'cluster-default' | 'none';
   capped: boolean;
+  /** It blocks at least one probed host (now, or on its own). */
+  blocking: boolean;
   budget: BudgetExplanation;
 }
 
 export interface ProbeResult {
   at_ms: number;
   hosts: ProbeHost[];
-  /** Per blocking job: the budget, what consumes it (drain, update, failure, unhealthy...), when it refills. */
+  /** Per job with an SLA and tasks on the probed hosts: the policy applied, the budget, what consumes it (drain, update, failure, unhealthy...), when it refills. */
   jobs: ProbeJob[];
   /** The cluster guardrails in force (absent: none). */
   guardrails?: SlaGuardrails;
@@ -189,10 +191,11 @@ export function slaProbe(
       estimated_drain_ms: e - now,
     });
   }
-  const blocking = [...new Set(out.flatMap((h) => [...h.blocked_jobs, ...h.blocked_jobs_alone]))].sort();
-  const jobsOut: ProbeJob[] = blocking.map((name) => {
+  const blocking = new Set(out.flatMap((h) => [...h.blocked_jobs, ...h.blocked_jobs_alone]));
+  const onHosts = [...new Set([...tasksOn.values()].flatMap((rs) => rs.map((r) => r.job)))].filter((n) => effective.get(n)?.job.sla !== undefined).sort();
+  const jobsOut: ProbeJob[] = onHosts.map((name) => {
     const e = effective.get(name)!;
-    return { job: name, sla: e.effective.explanation, source: e.effective.source, capped: e.effective.capped, budget: explainBudget(e.job, byJob.get(name) ?? [], now, statusOf(name)) };
+    return { job: name, sla: e.effective.explanation, source: e.effective.source, capped: e.effective.capped, blocking: blocking.has(name), budget: explainBudget(e.job, byJob.get(name) ?? [], now, statusOf(name)) };
   });
   const res: ProbeResult = {
     at_ms: now,
@@ -223,8 +226,9 @@ export function probeText(p: ProbeResult): string {
     for (const r of h.reasons) lines.push(`  - ${r}`);
   }
   for (const j of p.jobs ?? []) {
+    if (!j.blocking && j.source === 'job' && !j.capped) continue;
     lines.push(`job ${j.job}: ${j.sla}`);
-    lines.push(`  ${j.budget.text}`);
+    if (j.blocking) lines.push(`  ${j.budget.text}`);
   }
   lines.push(guardrailsText(p.guardrails));
   return lines.join('\n');
