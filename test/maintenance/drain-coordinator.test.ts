@@ -131,3 +131,41 @@ describe('drainer: guardrails', () => {
     expect(p.waits[0]!.reason).to.match(/^job db: SLA/);
   });
 });
+
+describe('drainer: --override-sla for one request', () => {
+  // db: 10 instances, one per host over 10 hosts, 100% over 60 s: nothing may go without make-before-break
+  const inv10 = inventory(10, 2);
+  const H = inv10.map((h) => h.hostname);
+  const rows = runningRows('db', 10, H);
+  const strict = job('db', 10, { kind: 'count', count: 10, duration_seconds: 60 });
+  const ov = { kind: 'percentage' as const, value: 80, duration_seconds: 600, reason: 'kernel CVE', text: '80%/10m' };
+
+  it('lowers the requirement for the request\'s hosts only; every kill counts against the lowered policy too', () => {
+    const recs = draining(['h0', 'h1', 'h2', 'h3'], inv10);
+    expect(planDrain(view(recs, [strict], rows), T0, { make_before_break: false }).kills).to.deep.equal([]);
+    // h0..h2 under the override (80% of 10 = 8 required → 2 may go), h3 not
+    const overrides = new Map(['h0', 'h1', 'h2'].map((h) => [h, ov]));
+    const p = planDrain(view(recs, [strict], rows, { overrides }), T0, { make_before_break: false });
+    expect(p.kills.map((k) => k.task_id)).to.deep.equal(['db-0', 'db-1']);
+    expect(p.kills[0]!.detail).to.contain('lowered for this request by --override-sla');
+    const blockers = (h: string) => p.progress.find((x) => x.hostname === h)!.blockers.map((b) => b.reason).join(' | ');
+    expect(blockers('h2')).to.match(/^job db: /);
+    expect(blockers('h3')).to.contain('SLA 10 up over 60s');
+    expect(blockers('h3')).to.not.contain('override');
+    // next plan, the two kills in flight: nothing more goes on either kind of host
+    const after = rows.map((r) => (r.index < 2 ? { ...r, kill_requested_ms: T0 } : r));
+    const p2 = planDrain(view(recs, [strict], after, { overrides }), T0 + 1000, { make_before_break: false });
+    expect(p2.kills).to.deep.equal([]);
+  });
+
+  it('the job\'s own budget is spent first on hosts without the override, and counts against the override', () => {
+    // 9 of 10 required by the job: 1 may go; h3 (no override) takes it; the override (8 required) allows one more on h0
+    const nine = job('db', 10, { kind: 'count', count: 9, duration_seconds: 60 });
+    const recs = draining(['h0', 'h3'], inv10);
+    const overrides = new Map([['h0', ov]]);
+    const p = planDrain(view(recs, [nine], rows, { overrides }), T0, { make_before_break: false });
+    expect(p.kills.map((k) => k.task_id).sort()).to.deep.equal(['db-0', 'db-3']);
+    const p2 = planDrain(view(draining(['h0', 'h1', 'h3'], inv10), [nine], rows, { overrides: new Map([['h0', ov], ['h1', ov]]) }), T0, { make_before_break: false });
+    expect(p2.kills).to.have.length(2); // 1 by the job's own budget (h3), 1 more by the override: never 3
+  });
+});

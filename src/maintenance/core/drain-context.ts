@@ -5,8 +5,8 @@
  */
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
 import type { KillCost } from '../../sla/index.js';
-import type { AnySlaPolicy, EffectiveSla, SlaGuardrails } from '../../sla/index.js';
-import { durationMs, effectiveSla, isLive, isRowUp, killCost, slaStatus } from '../../sla/index.js';
+import type { AnySlaPolicy, EffectiveSla, SlaGuardrails, SlaOverride } from '../../sla/index.js';
+import { applyOverride, durationMs, effectiveSla, isLive, isRowUp, killCost, slaStatus } from '../../sla/index.js';
 import { hostKey } from './host-state.js';
 import type { AgentCapacity, DrainView, JobView } from './drain-types.js';
 
@@ -188,25 +188,46 @@ export function buildJobContexts(view: DrainView, idx: RowIndex, now: number, re
     c.maint.push(r);
     c.maintKeys.push(k);
   }
-  for (const c of ctxs.values()) {
-    c.status = slaStatus(c.job, c.rows, now);
-    const D = durationMs(c.job);
-    for (const r of c.rows) {
-      if (r.index < 0 || r.index >= c.upRows.length || !Number.isInteger(r.index)) continue;
-      if (isRowUp(r, D, now) && c.upRows[r.index]! < 255) c.upRows[r.index]!++;
-      if ((isLive(r) || r.state === 'PENDING') && r.kill_requested_ms === undefined) {
-        if (c.firstRow[r.index] === undefined) c.firstRow[r.index] = r;
-        else {
-          let l = c.moreRows.get(r.index);
-          if (!l) c.moreRows.set(r.index, (l = []));
-          l.push(r);
-        }
-      }
-    }
-  }
+  for (const c of ctxs.values()) fillJobCtx(c, now);
   return ctxs;
 }
 
+
+/** A context's status, up rows per instance and replacements, from its job and rows. */
+export function fillJobCtx(c: JobCtx, now: number): void {
+  c.status = slaStatus(c.job, c.rows, now);
+  const D = durationMs(c.job);
+  c.upRows = new Uint8Array(Math.max(0, c.job.instances));
+  c.firstRow = new Array(c.upRows.length);
+  c.moreRows = new Map();
+  for (const r of c.rows) {
+    if (r.index < 0 || r.index >= c.upRows.length || !Number.isInteger(r.index)) continue;
+    if (isRowUp(r, D, now) && c.upRows[r.index]! < 255) c.upRows[r.index]!++;
+    if ((isLive(r) || r.state === 'PENDING') && r.kill_requested_ms === undefined) {
+      if (c.firstRow[r.index] === undefined) c.firstRow[r.index] = r;
+      else {
+        let l = c.moreRows.get(r.index);
+        if (!l) c.moreRows.set(r.index, (l = []));
+        l.push(r);
+      }
+    }
+  }
+}
+
+/**
+ * The context of `c`'s job for hosts under an override (`--override-sla`, src/sla/guardrails.ts):
+ * the lowered policy, and the rows with `killed` (this plan's kills so far) marked as being killed,
+ * so the kills already taken count against the lowered policy too.
+ */
+export function overriddenCtx(c: JobCtx, ov: SlaOverride, killed: ReadonlySet<string>, now: number): JobCtx {
+  const effective = applyOverride(c.effective, c.job.instances, ov);
+  const job: JobView<AnySlaPolicy> = { ...c.job };
+  if (effective.policy) job.sla = effective.policy;
+  const mark = (r: SlaInstance): SlaInstance => (r.task_id !== undefined && killed.has(r.task_id) && r.kill_requested_ms === undefined ? { ...r, kill_requested_ms: now } : r);
+  const c2: JobCtx = { ...c, job, effective, rows: c.rows.map(mark), maint: c.maint.map(mark) };
+  fillJobCtx(c2, now);
+  return c2;
+}
 
 export function hostsOf(rows: SlaInstance[]): string[] {
   return [...new Set(rows.map((r) => r.hostname!))].sort();

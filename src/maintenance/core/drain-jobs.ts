@@ -123,7 +123,7 @@ interface JobStep {
 /** Decide one job's kills, replacements and waits for this plan. */
 export function decideJob(c: JobCtx, env: JobDecisionEnv): void {
   if (coordinatorOf(c.job.sla)) return decideCoordinatorJob(c, env);
-  const js: JobStep = { c, env, ledger: new JobKillLedger(c.status), upLeft: c.upRows.slice(), slaText: describeSla(c.job.sla) };
+  const js: JobStep = { c, env, ledger: new JobKillLedger(c.status), upLeft: c.upRows.slice(), slaText: describeSla(c.job.sla) + (c.effective?.overridden ? ' (lowered for this request by --override-sla)' : '') };
   const { costly, blocked } = killFreeRows(js);
   if (costly.length === 0 && blocked.length === 0) return;
   if (blocked.length === 0 && allAllowed(js, costly)) {

@@ -4,7 +4,7 @@
  */
 import type { HostRecord, HostState } from './host-state.js';
 import { DEFAULT_LEAD_MS } from './host-state.js';
-import type { AnySlaPolicy, CoordinatorQuestion, CoordinatorRef, SlaGuardrails, SlaInstance, SlaJob, SlaPolicy } from '../../sla/index.js';
+import type { AnySlaPolicy, CoordinatorQuestion, CoordinatorRef, SlaGuardrails, SlaInstance, SlaJob, SlaOverride, SlaPolicy } from '../../sla/index.js';
 
 /** A job as the planner sees it (`P`: the policies it may have; the drainer takes any). */
 export interface JobView<P extends AnySlaPolicy = SlaPolicy> extends SlaJob<P> {
@@ -29,6 +29,8 @@ export interface DrainView {
   capacity?: readonly AgentCapacity[];
   /** Cluster default SLA and upper bound (src/sla/guardrails.ts); absent: none. */
   guardrails?: SlaGuardrails;
+  /** Hosts (by hostKey) whose request lowered the SLAs (`--override-sla … --reason`): for them only. */
+  overrides?: ReadonlyMap<string, SlaOverride>;
   /** What the services' coordinators have answered (absent: nothing yet). */
   coordinator?: CoordinatorView;
 }
