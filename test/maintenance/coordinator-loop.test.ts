@@ -22,6 +22,7 @@ import { MaintenanceExecutor } from '../../src/maintenance/io/executor.js';
 import { MaintenanceOperatorClient } from '../../src/maintenance/io/operator-client.js';
 import { ScheduleWriter } from '../../src/maintenance/io/schedule-writer.js';
 import { CoordinatorClient } from '../../src/coordinator/index.js';
+import { nullLogger } from '../../src/util/logger.js';
 import type { AnySlaPolicy } from '../../src/sla/index.js';
 import { offer, offersEvent, spec, subscribed, update } from '../scheduler/helpers.js';
 
@@ -73,7 +74,7 @@ class Loop {
       client: op,
       writer: new ScheduleWriter(op),
       hook: { passEnv: [], secrets: [], timeoutMs: 1000 },
-      log: console as never,
+      log: nullLogger(),
       coordinator: this.client,
       feed: async (r) => void this.inbox.push(r),
       lost: () => undefined,
