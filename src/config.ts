@@ -23,6 +23,7 @@
  * | Env names for post_drain | --post-drain-env (comma)| SLUICE_POST_DRAIN_ENV     | post_drain_env      | none                 |
  * | Log format (json/pretty) | --log-format            | SLUICE_LOG_FORMAT         | log_format          | pretty on a terminal, else json |
  * | Rack attribute of agents | --rack-attribute        | SLUICE_RACK_ATTRIBUTE     | rack_attribute      | rack                 |
+ * | SLA guardrails (JSON)    | --sla-guardrails        | SLUICE_SLA_GUARDRAILS     | sla_guardrails (object) | none (off)       |
  * | Master codec             | --codec                 | SLUICE_CODEC              | codec               | json                 |
  * | Largest event record     | --max-record-bytes      | SLUICE_MAX_RECORD_BYTES   | max_record_bytes    | 16MiB                |
  * | Wait for other frameworks| --others-deadline       | SLUICE_OTHERS_DEADLINE    | others_deadline     | 0 (the window start) |
@@ -45,6 +46,7 @@ import { ApiConfigError, checkApiExposure, parseAllowedHosts } from './util/api-
 import { redactUrl } from './util/redact.js';
 import { readTokensFile, TokensFileError } from './util/tokens-file.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './mesos/recordio.js';
+import { validateGuardrails, type SlaGuardrails } from './sla/index.js';
 
 export interface SluiceConfig {
   /** Empty: start the embedded simulator. */
@@ -72,6 +74,8 @@ export interface SluiceConfig {
   reconcileIntervalSeconds: number;
   /** Environment variable NAMES passed through to post_drain hooks (secrets never are). */
   postDrainEnv: string[];
+  /** Cluster default SLA and upper bound on what a job may require (src/sla/guardrails.ts); absent: off. */
+  slaGuardrails?: SlaGuardrails;
   logLevel: string;
   /** Undefined: pretty when stderr is a terminal, JSON otherwise (see util/logger defaultLogFormat). */
   logFormat?: 'json' | 'pretty';
@@ -237,6 +241,7 @@ const FILE_KEYS = [
   'rack_attribute',
   'others_deadline',
   'others_at_deadline',
+  'sla_guardrails',
   'demo',
   'sim_agents',
   'sim_racks',
@@ -259,6 +264,21 @@ function readConfigFile(file: string): Record<string, unknown> {
   const unknown = Object.keys(doc).filter((k) => !(FILE_KEYS as readonly string[]).includes(k));
   if (unknown.length) throw new ConfigError(`config file ${file}: unknown key(s) ${unknown.join(', ')}; known: ${FILE_KEYS.join(', ')}`);
   return doc as Record<string, unknown>;
+}
+
+/** sla_guardrails: a JSON object (flag / env: JSON text; file: an object), checked by validateGuardrails. */
+function parseGuardrails(v: unknown, where: string): SlaGuardrails {
+  let o: unknown = v;
+  if (typeof v === 'string') {
+    try {
+      o = JSON.parse(v);
+    } catch (e) {
+      throw new ConfigError(`${where}: not valid JSON (${(e as Error).message}); e.g. {"max_percentage": 90, "default_sla": {"kind": "percentage", "percentage": 50, "duration_seconds": 60}}`);
+    }
+  }
+  const r = validateGuardrails(o, 'sla_guardrails');
+  if (!r.ok) throw new ConfigError(`${where}: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  return r.value;
 }
 
 function currentUser(): string {
@@ -320,6 +340,8 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
   const codec = str('codec', 'codec', 'SLUICE_CODEC', 'codec') ?? DEFAULT_CODEC;
   if (codec !== 'json' && codec !== 'protobuf') throw new ConfigError(`codec must be json or protobuf; got ${JSON.stringify(codec)}`);
 
+  const sg = pick('slaGuardrails', 'sla-guardrails', 'SLUICE_SLA_GUARDRAILS', 'sla_guardrails');
+  const slaGuardrails = sg ? parseGuardrails(sg.v, sg.where) : undefined;
   const rackAttribute = str('rackAttribute', 'rack-attribute', 'SLUICE_RACK_ATTRIBUTE', 'rack_attribute') ?? 'rack';
   if (!rackAttribute.trim() || /[\s\x00]/.test(rackAttribute)) throw new ConfigError(`rack attribute must be a non-empty attribute name without spaces; got ${JSON.stringify(rackAttribute)}`);
   const od = pick('othersDeadlineSeconds', 'others-deadline', 'SLUICE_OTHERS_DEADLINE', 'others_deadline');
@@ -384,6 +406,7 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     rackAttribute,
     othersDeadlineSeconds,
     othersAtDeadline,
+    ...(slaGuardrails ? { slaGuardrails } : {}),
     demo,
     simAgents: ag ? parseIntIn(ag.v, ag.where, 1, 100_000) : 12,
     simRacks: rk ? parseIntIn(rk.v, rk.where, 1, 1000) : 3,

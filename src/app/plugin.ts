@@ -1,4 +1,5 @@
 /** What a plugin is handed and what it may add (registered in ./plugins.ts). */
+import type { SlaGuardrails } from '../sla/index.js';
 import type { Router } from '../api/router.js';
 import type { LeaderDetector } from '../client/detector.js';
 import type { Logger } from '../util/logger.js';
@@ -26,6 +27,8 @@ export interface PluginContext {
   rackAttribute?: string;
   /** Other frameworks on a host Sluice takes down (--others-deadline, --others-at-deadline). */
   others?: { deadlineMs: number; atDeadline: 'wait' | 'down' };
+  /** Cluster default SLA and upper bound (--sla-guardrails; default off). */
+  slaGuardrails?: SlaGuardrails;
 }
 
 export interface AppPlugin {

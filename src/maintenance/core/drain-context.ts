@@ -5,12 +5,16 @@
  */
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
 import type { KillCost } from '../../sla/index.js';
-import { durationMs, isLive, isRowUp, killCost, slaStatus } from '../../sla/index.js';
+import type { AnySlaPolicy, EffectiveSla, SlaGuardrails, SlaOverride } from '../../sla/index.js';
+import { applyOverride, durationMs, effectiveSla, isLive, isRowUp, killCost, slaStatus } from '../../sla/index.js';
 import { hostKey } from './host-state.js';
 import type { AgentCapacity, DrainView, JobView } from './drain-types.js';
 
 export interface JobCtx {
-  job: JobView;
+  /** The job with the policy the rules apply (its own, or the cluster default, capped: guardrails). */
+  job: JobView<AnySlaPolicy>;
+  /** How that policy was arrived at (source, capped, explanation). */
+  effective: EffectiveSla;
   rows: SlaInstance[];
   /** The job's live rows on the relevant hosts (in maintenance), with their host keys. */
   maint: SlaInstance[];
@@ -65,7 +69,7 @@ export class CapacityPool {
   }
 
   /** Reserve room for one task of `job`; false if it fits nowhere. */
-  take(job: JobView): boolean {
+  take(job: JobView<AnySlaPolicy>): boolean {
     const cpus = job.resources?.cpus ?? 0;
     const mem = job.resources?.mem ?? 0;
     if (!job.host_unique && this.noFit.some((s) => cpus >= s.cpus && mem >= s.mem)) return false;
@@ -145,9 +149,18 @@ export function indexRows(view: DrainView, onHost: (key: string) => boolean): Ro
   return { byJob, onHosts, onHostKeys, keys };
 }
 
+/** The job with the policy the rules apply under the cluster guardrails (src/sla/guardrails.ts), and why. */
+export function effectiveJob(own: JobView<AnySlaPolicy>, g: SlaGuardrails | undefined): { job: JobView<AnySlaPolicy>; effective: EffectiveSla } {
+  const effective = effectiveSla(own, g);
+  const job: JobView<AnySlaPolicy> = { ...own };
+  if (effective.policy) job.sla = effective.policy;
+  else delete job.sla;
+  return { job, effective };
+}
+
 /** Contexts of jobs that have live rows on hosts for which `relevant` is true. */
 export function buildJobContexts(view: DrainView, idx: RowIndex, now: number, relevant: (key: string) => boolean): Map<string, JobCtx> {
-  const jobs = new Map<string, JobView>();
+  const jobs = new Map<string, JobView<AnySlaPolicy>>();
   for (const j of view.jobs) jobs.set(j.name, j);
   const ctxs = new Map<string, JobCtx>();
   for (let i = 0; i < idx.onHosts.length; i++) {
@@ -156,10 +169,11 @@ export function buildJobContexts(view: DrainView, idx: RowIndex, now: number, re
     if (!isLive(r) || !relevant(k)) continue;
     let c = ctxs.get(r.job);
     if (!c) {
-      const job = jobs.get(r.job) ?? { name: r.job, instances: 0 };
+      const { job, effective } = effectiveJob(jobs.get(r.job) ?? { name: r.job, instances: 0 }, view.guardrails);
       const n = Math.max(0, job.instances);
       c = {
         job,
+        effective,
         rows: idx.byJob.get(r.job) ?? [],
         maint: [],
         maintKeys: [],
@@ -174,25 +188,46 @@ export function buildJobContexts(view: DrainView, idx: RowIndex, now: number, re
     c.maint.push(r);
     c.maintKeys.push(k);
   }
-  for (const c of ctxs.values()) {
-    c.status = slaStatus(c.job, c.rows, now);
-    const D = durationMs(c.job);
-    for (const r of c.rows) {
-      if (r.index < 0 || r.index >= c.upRows.length || !Number.isInteger(r.index)) continue;
-      if (isRowUp(r, D, now) && c.upRows[r.index]! < 255) c.upRows[r.index]!++;
-      if ((isLive(r) || r.state === 'PENDING') && r.kill_requested_ms === undefined) {
-        if (c.firstRow[r.index] === undefined) c.firstRow[r.index] = r;
-        else {
-          let l = c.moreRows.get(r.index);
-          if (!l) c.moreRows.set(r.index, (l = []));
-          l.push(r);
-        }
-      }
-    }
-  }
+  for (const c of ctxs.values()) fillJobCtx(c, now);
   return ctxs;
 }
 
+
+/** A context's status, up rows per instance and replacements, from its job and rows. */
+export function fillJobCtx(c: JobCtx, now: number): void {
+  c.status = slaStatus(c.job, c.rows, now);
+  const D = durationMs(c.job);
+  c.upRows = new Uint8Array(Math.max(0, c.job.instances));
+  c.firstRow = new Array(c.upRows.length);
+  c.moreRows = new Map();
+  for (const r of c.rows) {
+    if (r.index < 0 || r.index >= c.upRows.length || !Number.isInteger(r.index)) continue;
+    if (isRowUp(r, D, now) && c.upRows[r.index]! < 255) c.upRows[r.index]!++;
+    if ((isLive(r) || r.state === 'PENDING') && r.kill_requested_ms === undefined) {
+      if (c.firstRow[r.index] === undefined) c.firstRow[r.index] = r;
+      else {
+        let l = c.moreRows.get(r.index);
+        if (!l) c.moreRows.set(r.index, (l = []));
+        l.push(r);
+      }
+    }
+  }
+}
+
+/**
+ * The context of `c`'s job for hosts under an override (`--override-sla`, src/sla/guardrails.ts):
+ * the lowered policy, and the rows with `killed` (this plan's kills so far) marked as being killed,
+ * so the kills already taken count against the lowered policy too.
+ */
+export function overriddenCtx(c: JobCtx, ov: SlaOverride, killed: ReadonlySet<string>, now: number): JobCtx {
+  const effective = applyOverride(c.effective, c.job.instances, ov);
+  const job: JobView<AnySlaPolicy> = { ...c.job };
+  if (effective.policy) job.sla = effective.policy;
+  const mark = (r: SlaInstance): SlaInstance => (r.task_id !== undefined && killed.has(r.task_id) && r.kill_requested_ms === undefined ? { ...r, kill_requested_ms: now } : r);
+  const c2: JobCtx = { ...c, job, effective, rows: c.rows.map(mark), maint: c.maint.map(mark) };
+  fillJobCtx(c2, now);
+  return c2;
+}
 
 export function hostsOf(rows: SlaInstance[]): string[] {
   return [...new Set(rows.map((r) => r.hostname!))].sort();

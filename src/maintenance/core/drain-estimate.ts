@@ -2,7 +2,7 @@
  * Drain-time estimates (for admission lead times, job order, host progress and inverse-offer
  * answers). Pure.
  */
-import type { SlaStatus } from '../../sla/index.js';
+import type { AnySlaPolicy, SlaStatus } from '../../sla/index.js';
 import { refillTime, upFrom } from '../../sla/index.js';
 import type { DrainOptions, DrainView, JobView } from './drain-types.js';
 import { replacementOf, rowCost, takeRow, type JobCtx } from './drain-context.js';
@@ -22,7 +22,7 @@ export function jobFinishEstimate(
   onHosts: (key: string) => boolean,
   now: number,
   opts: DrainOptions,
-  mbbPossible: (job: JobView) => boolean,
+  mbbPossible: (job: JobView<AnySlaPolicy>) => boolean,
 ): { finish: number; costly: number } {
   const st = ctx.status;
   const D = st.duration_ms;
@@ -102,7 +102,7 @@ function bbmFinish(st: SlaStatus, k: number, now: number, R: number): number {
  * Whether make-before-break is plausible for a job, for estimates: on, capacity known, and some
  * eligible agent has room for one of its tasks right now.
  */
-export function mbbPlausible(view: DrainView, opts: DrainOptions): (job: JobView) => boolean {
+export function mbbPlausible(view: DrainView, opts: DrainOptions): (job: JobView<AnySlaPolicy>) => boolean {
   const cap = view.capacity;
   if (!opts.make_before_break || !cap || cap.length === 0) return () => false;
   const memo = new Map<string, boolean>();

@@ -16,17 +16,18 @@
  * 4. with --force, once a host's drain timeout has passed, everything left on it is killed.
  */
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
-import { describeSla, isServing, JobKillLedger, killDomains, refillTime, upFrom } from '../../sla/index.js';
+import { coordinatorOf, coordinatorQuestion, decideKills, describeSla, isServing, JobKillLedger, killDomains, refillTime, upFrom } from '../../sla/index.js';
 import { fmtClock, slaBlockerText } from './format.js';
 import type { CapacityPool, JobCtx, RowCost } from './drain-context.js';
 import { hostsOf, replacementOf, rowCost, takeRow, type HostKeys } from './drain-context.js';
-import type { Blocker, DrainOptions, KillOrder, KillReason, SurgeOrder, WaitItem } from './drain-types.js';
+import type { Blocker, CoordinatorAsk, CoordinatorView, DrainOptions, KillOrder, KillReason, SurgeOrder, WaitItem } from './drain-types.js';
 
 /** What one plan decides, shared by every job (kills, replacements, waits, blockers, wake-up). */
 export class PlanOutput {
   readonly kills: KillOrder[] = [];
   readonly surges: SurgeOrder[] = [];
   readonly waits: WaitItem[] = [];
+  readonly questions: CoordinatorAsk[] = [];
   readonly blockersByHost = new Map<string, Blocker[]>();
   readonly replacingByHost = new Map<string, number>();
   /** Kills left out by the kill cap. */
@@ -106,6 +107,8 @@ export interface JobDecisionEnv {
   rankOf: ReadonlyMap<string, number>;
   pool: CapacityPool | undefined;
   out: PlanOutput;
+  /** The coordinators' answers so far (jobs with a coordinator policy). */
+  coordinator?: CoordinatorView | undefined;
 }
 
 interface JobStep {
@@ -119,7 +122,8 @@ interface JobStep {
 
 /** Decide one job's kills, replacements and waits for this plan. */
 export function decideJob(c: JobCtx, env: JobDecisionEnv): void {
-  const js: JobStep = { c, env, ledger: new JobKillLedger(c.status), upLeft: c.upRows.slice(), slaText: describeSla(c.job.sla) };
+  if (coordinatorOf(c.job.sla)) return decideCoordinatorJob(c, env);
+  const js: JobStep = { c, env, ledger: new JobKillLedger(c.status), upLeft: c.upRows.slice(), slaText: describeSla(c.job.sla) + (c.effective?.overridden ? ' (lowered for this request by --override-sla)' : '') };
   const { costly, blocked } = killFreeRows(js);
   if (costly.length === 0 && blocked.length === 0) return;
   if (blocked.length === 0 && allAllowed(js, costly)) {
@@ -318,4 +322,72 @@ function waitForSla(js: JobStep, waiting: number[]): void {
     env.out.wakeAt(until);
   }
   env.out.addWait(w, waiting.map((i) => c.maintKeys[i]!));
+}
+
+// ------------------------------------------------------------------------------------------------
+// jobs with a coordinator
+
+/**
+ * A job whose policy has a coordinator: every kill that costs anything (an up or serving row) needs
+ * the counting rule (if any) AND a standing yes from the service's coordinator — the one decision
+ * of src/sla/kill.ts (`decideKills`), asked about one instance at a time and never while a kill of
+ * the job is in flight. Rows not running at all go freely; --force after the drain timeout kills
+ * regardless (the coordinator is not asked). No make-before-break for such jobs: the coordinator
+ * decides when its service can lose an instance.
+ */
+function decideCoordinatorJob(c: JobCtx, env: JobDecisionEnv): void {
+  const coord = coordinatorOf(c.job.sla)!;
+  const cv = env.coordinator;
+  const approved = cv?.approved ?? new Set<string>();
+  const text = describeSla(c.job.sla);
+  const open: number[] = [];
+  for (const i of candidates(c, env)) {
+    const r = c.maint[i]!;
+    if (r.task_id === undefined) continue;
+    if (r.kill_requested_ms !== undefined) {
+      if (env.now - r.kill_requested_ms >= env.opts.kill_retry_ms) env.out.kill(r, 'retry', `kill requested at ${fmtClock(r.kill_requested_ms)} still pending`);
+      else env.out.wakeAt(r.kill_requested_ms + env.opts.kill_retry_ms);
+      continue;
+    }
+    if (env.forced.has(c.maintKeys[i]!)) {
+      env.out.kill(r, 'forced', `drain timeout passed with --force; the coordinator of ${c.job.name} is not asked`);
+      continue;
+    }
+    open.push(i);
+  }
+  if (!open.length) return;
+  const rows = open.map((i) => c.maint[i]!);
+  const d = decideKills(c.job, c.rows, rows, env.now, { approved });
+  const keyOf = new Map(open.map((i) => [c.maint[i]!, c.maintKeys[i]!]));
+  for (const r of d.kill) {
+    if (r.task_id !== undefined && approved.has(r.task_id)) env.out.kill(r, 'sla-budget', `its coordinator said yes (${text})`);
+    else env.out.kill(r, 'not-up', `${r.state}, not serving: no coordinator question needed`);
+  }
+  for (const r of d.ask) {
+    const tid = r.task_id!;
+    const no = cv?.refused.get(tid);
+    let reason: string;
+    let until: number | undefined;
+    if (no && no.retry_ms > env.now) {
+      reason = `job ${c.job.name}: its coordinator said no to instance ${r.index} (${no.reason}); asking again at ${fmtClock(no.retry_ms)}`;
+      until = no.retry_ms;
+      env.out.wakeAt(no.retry_ms);
+    } else {
+      const q = coordinatorQuestion(r, 'drain');
+      if (q) env.out.questions.push({ ref: coord, question: q });
+      reason = `job ${c.job.name}: waiting for its coordinator's answer about instance ${r.index}`;
+    }
+    const w: WaitItem = { job: c.job.name, tasks: 1, hosts: hostsOf([r]), reason };
+    if (until !== undefined) w.until_ms = until;
+    env.out.addWait(w, [keyOf.get(r)!]);
+  }
+  if (d.refused.length) {
+    const byReason = new Map<string, SlaInstance[]>();
+    for (const f of d.refused) {
+      let l = byReason.get(f.reason);
+      if (!l) byReason.set(f.reason, (l = []));
+      l.push(f.row);
+    }
+    for (const [reason, rs] of byReason) env.out.addWait({ job: c.job.name, tasks: rs.length, hosts: hostsOf(rs), reason }, rs.map((r) => keyOf.get(r)!));
+  }
 }

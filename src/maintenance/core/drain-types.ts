@@ -4,9 +4,10 @@
  */
 import type { HostRecord, HostState } from './host-state.js';
 import { DEFAULT_LEAD_MS } from './host-state.js';
-import type { SlaInstance, SlaJob } from '../../sla/index.js';
+import type { AnySlaPolicy, CoordinatorQuestion, CoordinatorRef, SlaGuardrails, SlaInstance, SlaJob, SlaOverride, SlaPolicy } from '../../sla/index.js';
 
-export interface JobView extends SlaJob {
+/** A job as the planner sees it (`P`: the policies it may have; the drainer takes any). */
+export interface JobView<P extends AnySlaPolicy = SlaPolicy> extends SlaJob<P> {
   /** Per-task resources (for make-before-break capacity checks). */
   resources?: { cpus: number; mem: number };
   /** At most one instance of this job per host. */
@@ -22,10 +23,32 @@ export interface AgentCapacity {
 
 export interface DrainView {
   hosts: Iterable<HostRecord>;
-  jobs: readonly JobView[];
+  jobs: readonly JobView<AnySlaPolicy>[];
   instances: readonly SlaInstance[];
   /** Absent: make-before-break disabled (the planner cannot know there is room). */
   capacity?: readonly AgentCapacity[];
+  /** Cluster default SLA and upper bound (src/sla/guardrails.ts); absent: none. */
+  guardrails?: SlaGuardrails;
+  /** Hosts (by hostKey) whose request lowered the SLAs (`--override-sla … --reason`): for them only. */
+  overrides?: ReadonlyMap<string, SlaOverride>;
+  /** What the services' coordinators have answered (absent: nothing yet). */
+  coordinator?: CoordinatorView;
+}
+
+/** The coordinator answers the plan may use (built by the loop from its CoordinatorBook). */
+export interface CoordinatorView {
+  /** Tasks whose coordinator's yes still stands. */
+  approved: ReadonlySet<string>;
+  /** Tasks whose coordinator said no lately: why, and when they are asked again. */
+  refused: ReadonlyMap<string, { reason: string; retry_ms: number }>;
+  /** Tasks whose question is out (no answer yet). */
+  asking: ReadonlySet<string>;
+}
+
+/** A question the runtime must ask a coordinator before the kill can be planned. */
+export interface CoordinatorAsk {
+  ref: CoordinatorRef;
+  question: CoordinatorQuestion;
 }
 
 export interface DrainOptions {
@@ -126,6 +149,8 @@ export interface DrainPlan {
   kills: KillOrder[];
   makeBeforeBreak: SurgeOrder[];
   waits: WaitItem[];
+  /** Coordinator questions wanted before more kills (at most one per job). */
+  questions: CoordinatorAsk[];
   timeouts: TimeoutNotice[];
   progress: HostProgress[];
   next_wakeup_ms?: number;

@@ -32,7 +32,8 @@ import { isLive } from '../../sla/index.js';
 import { fmtClock, fmtDuration } from './format.js';
 import type { DrainOptions, DrainPlan, DrainView, HostProgress, PlannedTransition, TimeoutNotice } from './drain-types.js';
 import { DEFAULT_DRAIN_OPTIONS } from './drain-types.js';
-import { buildJobContexts, CapacityPool, indexRows, type JobCtx, type RowIndex } from './drain-context.js';
+import { buildJobContexts, CapacityPool, indexRows, overriddenCtx, type JobCtx, type RowIndex } from './drain-context.js';
+import type { SlaOverride } from '../../sla/index.js';
 import { jobFinishEstimate, mbbPlausible } from './drain-estimate.js';
 import { decideJob, PlanOutput } from './drain-jobs.js';
 
@@ -253,6 +254,33 @@ function progressOf(book: HostBook, out: PlanOutput, timeouts: TimeoutNotice[], 
 }
 
 /**
+ * A job's decisions, with `--override-sla` applied to the hosts of the requests that carry one: the
+ * job's own policy decides its rows on the other hosts first; then, per override, the lowered
+ * policy decides the rows on that override's hosts, with every kill taken so far counted against it
+ * too (the next plan counts them against the job's own policy as kills in flight).
+ */
+function decideWithOverrides(c: JobCtx, env: Parameters<typeof decideJob>[1], overrides: ReadonlyMap<string, SlaOverride> | undefined): void {
+  const ovs = new Map<string, { ov: SlaOverride; keys: Set<string> }>();
+  if (overrides && c.job.sla && c.job.sla.kind !== 'coordinator') {
+    for (const k of c.maintKeys) {
+      const ov = overrides.get(k);
+      if (!ov || !env.draining(k)) continue;
+      const id = `${ov.text}\u0000${ov.reason}`;
+      let g = ovs.get(id);
+      if (!g) ovs.set(id, (g = { ov, keys: new Set() }));
+      g.keys.add(k);
+    }
+  }
+  if (!ovs.size) return decideJob(c, env);
+  const lowered = new Set([...ovs.values()].flatMap((g) => [...g.keys]));
+  decideJob(c, { ...env, draining: (k) => env.draining(k) && !lowered.has(k) });
+  for (const g of ovs.values()) {
+    const killed = new Set(env.out.kills.filter((k) => k.job === c.job.name).map((k) => k.task_id));
+    decideJob(overriddenCtx(c, g.ov, killed, env.now), { ...env, draining: (k) => g.keys.has(k) && env.draining(k) });
+  }
+}
+
+/**
  * Plan one step of the drain. Pure: same view and time, same plan.
  */
 export function planDrain(view: DrainView, now: number, options: Partial<DrainOptions> = {}): DrainPlan {
@@ -264,12 +292,12 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
   advanceHosts(book, now, lead);
   const out = new PlanOutput(opts.max_kills, book.idx.keys);
   const { timeouts, forced } = checkTimeouts(book, now, out);
-  const env = { now, opts, draining: book.draining, inMaint: book.inMaint, forced, rankOf: hostRanks(book), pool: capacityPool(view, book, opts), out };
+  const env = { now, opts, draining: book.draining, inMaint: book.inMaint, forced, rankOf: hostRanks(book), pool: capacityPool(view, book, opts), out, coordinator: view.coordinator };
   // Per job decisions, longest estimated drain first.
   const order = [...ctxs.values()].sort(
     (a, b) => (jobFinish.get(b.job.name) ?? 0) - (jobFinish.get(a.job.name) ?? 0) || (a.job.name < b.job.name ? -1 : 1),
   );
-  for (const c of order) decideJob(c, env);
+  for (const c of order) decideWithOverrides(c, env, view.overrides);
   out.addCappedWaits(now, opts.max_kills);
   // Admission wake-ups for SCHEDULED hosts.
   for (const [k, rec] of book.records) {
@@ -286,6 +314,7 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
     kills: out.kills,
     makeBeforeBreak: out.surges,
     waits: out.waits,
+    questions: out.questions,
     timeouts,
     progress,
     stats: {

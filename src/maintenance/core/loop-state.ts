@@ -25,6 +25,8 @@ import { DEFAULT_OTHERS_POLICY, type OtherFramework, type OthersOnHost, type Oth
 import type { HookHost, MasterAgent, MasterStateView, PostDrainResult } from './master.js';
 import type { HostSelector, Selection } from './select.js';
 import type { Failure, Reply } from './outcome.js';
+import type { CoordinatorBook, CoordinatorQuestion, CoordinatorRef, SlaGuardrails } from '../../sla/index.js';
+import { EMPTY_BOOK } from '../../sla/index.js';
 
 export const HOSTS_COLLECTION = 'hosts';
 
@@ -45,6 +47,8 @@ export interface MaintenanceConfig {
   inverseOffers?: Partial<InverseOfferOptions>;
   /** Other frameworks on a host Sluice takes down (core/others.ts). */
   others: OthersPolicy;
+  /** Cluster default SLA and upper bound on what a job may require (setting sla_guardrails). */
+  slaGuardrails?: SlaGuardrails;
 }
 
 /** An inverse offer not answered yet (answered once the agent is empty, or declined). */
@@ -112,6 +116,8 @@ export interface MaintenanceState {
   /** Ids of new intents: a process-unique prefix and a counter. */
   idPrefix: string;
   nextId: number;
+  /** Coordinator questions and answers (src/sla/approvals.ts; not persisted: asked again after a restart). */
+  coordinatorBook: CoordinatorBook;
 }
 
 /** The scheduler's state as the maintenance loop may read it (never change it: use commands). */
@@ -161,7 +167,9 @@ export type IoRequest =
   | { kind: 'machine-down'; op: string; host: string; machine: MachineID; reason: string; others_taken?: OtherFramework[] }
   | { kind: 'post-drain'; op: string; host: string; command: string; target: HookHost }
   /** Read the schedule, status and state, exclusive with the writer. */
-  | { kind: 'reconcile-read' };
+  | { kind: 'reconcile-read' }
+  /** Ask a service's coordinator whether a task may be killed now (src/coordinator). */
+  | { kind: 'coordinator-ask'; ref: CoordinatorRef; question: CoordinatorQuestion };
 
 type Req<K extends IoRequest['kind']> = Extract<IoRequest, { kind: K }>;
 
@@ -171,7 +179,8 @@ export type IoResult =
   | { kind: 'done'; request: Req<'schedule-add'> | Req<'schedule-end'> | Req<'machine-down'> }
   | { kind: 'down-check'; request: Req<'down-check'>; status: ClusterStatus; state: MasterStateView }
   | { kind: 'post-drain'; request: Req<'post-drain'>; result: PostDrainResult }
-  | { kind: 'reconcile-read'; request: Req<'reconcile-read'>; schedule: Schedule; status: ClusterStatus; state: MasterStateView };
+  | { kind: 'reconcile-read'; request: Req<'reconcile-read'>; schedule: Schedule; status: ClusterStatus; state: MasterStateView }
+  | { kind: 'coordinator-answer'; request: Req<'coordinator-ask'>; allow: boolean; reason?: string };
 
 export interface MaintenanceStep {
   state: MaintenanceState;
@@ -218,5 +227,6 @@ export function initialState(config: Partial<MaintenanceConfig> = {}, idPrefix =
     othersWarned: new Set(),
     idPrefix,
     nextId: 1,
+    coordinatorBook: EMPTY_BOOK,
   };
 }

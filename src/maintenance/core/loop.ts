@@ -14,7 +14,7 @@
  * step is written), loop-state.ts (types), views.ts (what the API reads).
  */
 import { machineWork, onDownChecked, onLoaded, onMachineDown, onPostDrain, onReconcileRead } from './loop-master.js';
-import { onAnswerFailed, onInverseOffer, onOffer, plan } from './loop-drain.js';
+import { onAnswerFailed, onCoordinatorAnswer, onInverseOffer, onOffer, plan } from './loop-drain.js';
 import { onEnd, onScheduleAdded, onScheduleEnded, onStart } from './loop-requests.js';
 import { StepBuilder } from './loop-step.js';
 import type { IoResult, MaintenanceInput, MaintenanceState, MaintenanceStep, SchedulerView } from './loop-state.js';
@@ -101,6 +101,8 @@ function onIo(st: StepBuilder, r: IoResult, sched: SchedulerView): void {
         return onPostDrain(st, r.request, r.result, undefined);
       case 'reconcile-read':
         return onReconcileRead(st, r, undefined, sched);
+      case 'coordinator-answer':
+        return onCoordinatorAnswer(st, r.request, r, sched);
     }
   }
   const { request: req, failure } = r;
@@ -117,6 +119,8 @@ function onIo(st: StepBuilder, r: IoResult, sched: SchedulerView): void {
       return onPostDrain(st, req, undefined, failure);
     case 'reconcile-read':
       return onReconcileRead(st, undefined, failure, sched);
+    case 'coordinator-ask':
+      return onCoordinatorAnswer(st, req, { allow: false, reason: `coordinator question failed: ${failure.error}` }, sched);
   }
 }
 

@@ -13,9 +13,10 @@ import { DEFAULT_LEAD_MS, hostKey, resolveHosts, startMaintenance } from './host
 import { MaintenanceRequestError, type HostProblem } from './errors.js';
 import type { DrainOptions, DrainView } from './drainer.js';
 import { DEFAULT_DRAIN_OPTIONS, estimateDrain } from './drainer.js';
-import type { SlaInstance } from '../../sla/index.js';
-import { describeSla, durationMs, isLive, isRowUp, killAllowed, killCost, refillTime, rowsByJob, slaStatus } from '../../sla/index.js';
+import type { BudgetExplanation, SlaGuardrails, SlaInstance } from '../../sla/index.js';
+import { describeSla, durationMs, explainBudget, isLive, isRowUp, killAllowed, killCost, refillTime, rowsByJob, slaStatus } from '../../sla/index.js';
 import { fmtClock, fmtDuration } from './format.js';
+import { effectiveJob } from './drain-context.js';
 
 export interface ProbeHost {
   hostname: string;
@@ -34,9 +35,25 @@ export interface ProbeHost {
   estimated_drain_ms: number;
 }
 
+/** A job that blocks a probed host: the policy applied (and why), its budget and what consumes it. */
+export interface ProbeJob {
+  job: string;
+  /** The policy applied: own / cluster default, capped by the cluster bound (src/sla/guardrails.ts). */
+  sla: string;
+  source: 'job' | 'cluster-default' | 'none';
+  capped: boolean;
+  /** It blocks at least one probed host (now, or on its own). */
+  blocking: boolean;
+  budget: BudgetExplanation;
+}
+
 export interface ProbeResult {
   at_ms: number;
   hosts: ProbeHost[];
+  /** Per job with an SLA and tasks on the probed hosts: the policy applied, the budget, what consumes it (drain, update, failure, unhealthy...), when it refills. */
+  jobs: ProbeJob[];
+  /** The cluster guardrails in force (absent: none). */
+  guardrails?: SlaGuardrails;
   drainable: string[];
   blocked: string[];
 }
@@ -66,7 +83,8 @@ export function slaProbe(
   if (problems.length) throw new MaintenanceRequestError('sla probe', problems);
 
   const wanted = new Set(hosts.map((h) => hostKey(h.hostname)));
-  const jobs = new Map(view.jobs.map((j) => [j.name, j]));
+  const effective = new Map(view.jobs.map((j) => [j.name, effectiveJob(j, view.guardrails)]));
+  const jobs = new Map([...effective].map(([n, e]) => [n, e.job]));
   const byJob = rowsByJob(view.instances);
   const tasksOn = new Map<string, SlaInstance[]>();
   for (const r of view.instances) {
@@ -173,12 +191,31 @@ export function slaProbe(
       estimated_drain_ms: e - now,
     });
   }
-  return {
+  const blocking = new Set(out.flatMap((h) => [...h.blocked_jobs, ...h.blocked_jobs_alone]));
+  const onHosts = [...new Set([...tasksOn.values()].flatMap((rs) => rs.map((r) => r.job)))].filter((n) => effective.get(n)?.job.sla !== undefined).sort();
+  const jobsOut: ProbeJob[] = onHosts.map((name) => {
+    const e = effective.get(name)!;
+    return { job: name, sla: e.effective.explanation, source: e.effective.source, capped: e.effective.capped, blocking: blocking.has(name), budget: explainBudget(e.job, byJob.get(name) ?? [], now, statusOf(name)) };
+  });
+  const res: ProbeResult = {
     at_ms: now,
     hosts: out,
+    jobs: jobsOut,
     drainable: out.filter((h) => h.drainable_now).map((h) => h.hostname),
     blocked: out.filter((h) => !h.drainable_now).map((h) => h.hostname),
   };
+  if (view.guardrails) res.guardrails = view.guardrails;
+  return res;
+}
+
+/** The guardrails in one line (for `sla probe`). */
+export function guardrailsText(g: SlaGuardrails | undefined): string {
+  if (!g || (!g.default_sla && g.max_percentage === undefined && g.max_duration_seconds === undefined)) return 'cluster SLA guardrails: none';
+  const parts: string[] = [];
+  parts.push(g.default_sla ? `default for jobs without one: ${describeSla(g.default_sla)}` : 'no default SLA');
+  if (g.max_percentage !== undefined) parts.push(`a job may require at most ${g.max_percentage}% of its instances up`);
+  if (g.max_duration_seconds !== undefined) parts.push(`durations capped at ${g.max_duration_seconds}s`);
+  return `cluster SLA guardrails: ${parts.join('; ')}`;
 }
 
 export function probeText(p: ProbeResult): string {
@@ -188,6 +225,12 @@ export function probeText(p: ProbeResult): string {
     lines.push(head);
     for (const r of h.reasons) lines.push(`  - ${r}`);
   }
+  for (const j of p.jobs ?? []) {
+    if (!j.blocking && j.source === 'job' && !j.capped) continue;
+    lines.push(`job ${j.job}: ${j.sla}`);
+    if (j.blocking) lines.push(`  ${j.budget.text}`);
+  }
+  lines.push(guardrailsText(p.guardrails));
   return lines.join('\n');
 }
 

@@ -38,6 +38,8 @@ import { MaintenanceOperatorClient } from './operator-client.js';
 import { ScheduleWriter } from './schedule-writer.js';
 import { MaintenanceExecutor } from './executor.js';
 import { failureFromError } from './failure.js';
+import { CoordinatorClient } from '../../coordinator/index.js';
+import type { SlaGuardrails } from '../../sla/index.js';
 
 export { HOSTS_COLLECTION };
 
@@ -58,6 +60,8 @@ export interface MaintenanceOptions {
   drain?: Partial<DrainOptions>;
   inverseOffers?: Partial<InverseOfferOptions>;
   rackAttribute?: string;
+  /** Cluster default SLA and upper bound (setting sla_guardrails). */
+  slaGuardrails?: SlaGuardrails;
 }
 
 /** What the service is built from (src/app's PluginContext has these). */
@@ -72,6 +76,8 @@ export interface MaintenanceDeps {
   rackAttribute?: string;
   detector?: LeaderDetector;
   others?: OthersPolicy;
+  /** Cluster default SLA and upper bound (setting sla_guardrails). */
+  slaGuardrails?: SlaGuardrails;
 }
 
 /** What the loop hands an extension (the runtime's ExtensionContext has this shape). */
@@ -106,6 +112,8 @@ export class MaintenanceService {
   /** The one writer of the master's maintenance state (serialized, coalescing). */
   readonly writer: ScheduleWriter;
   readonly executor: MaintenanceExecutor;
+  /** Asks services' coordinators before voluntary kills (questions are io requests of the loop). */
+  readonly coordinator: CoordinatorClient;
   /** The loop's state: changed only by `reduce`, inside the runtime's loop. */
   readonly state: MaintenanceState;
   private loop: LoopHandle | undefined;
@@ -127,6 +135,8 @@ export class MaintenanceService {
     if (options.drain) config.drain = options.drain;
     if (options.inverseOffers) config.inverseOffers = options.inverseOffers;
     if (d.others) config.others = d.others;
+    const guardrails = options.slaGuardrails ?? d.slaGuardrails;
+    if (guardrails) config.slaGuardrails = guardrails;
     this.state = initialState(config, `op-${randomUUID()}`);
     this.client = new MaintenanceOperatorClient({
       masters: d.masters,
@@ -138,11 +148,13 @@ export class MaintenanceService {
       onAuthRefused: (call) => d.metrics?.masterAuthFailures.inc({ call }),
     });
     this.writer = new ScheduleWriter(this.client, d.logger);
+    this.coordinator = new CoordinatorClient({ log: d.logger });
     this.executor = new MaintenanceExecutor({
       client: this.client,
       writer: this.writer,
       hook: { passEnv: options.postDrainEnv ?? d.postDrainEnv ?? [], secrets, timeoutMs: options.postDrainTimeoutMs ?? 10 * 60_000 },
       log: d.logger,
+      coordinator: this.coordinator,
       feed: (result) => this.submit({ kind: 'io', result }),
       lost: (req, e) => this.lost(req, e),
     });

@@ -1,0 +1,170 @@
+/**
+ * Coordinator policies, runtime side: the maintenance loop's reducer in a closed loop with the real
+ * scheduler reducer, its coordinator questions run by the real I/O executor (src/maintenance/io/
+ * executor.ts) with the real CoordinatorClient against a real loopback HTTP coordinator, and the
+ * answers fed back into the loop as inputs — as the runtime does. The coordinator says yes, no,
+ * times out or answers garbage; nothing of the job is killed without a yes.
+ *
+ * The job's coordinator policy is set on the scheduler's state directly: accepting
+ * `{"kind": "coordinator"}` in job specs is the scheduler's part of issue 12 (src/scheduler/validate.ts).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import type { Call, Event } from '../../src/mesos/types.js';
+import { applyCommand, onEvent, onTick, type SchedulerCommand } from '../../src/scheduler/reducer.js';
+import { createState, type SchedulerState } from '../../src/scheduler/state.js';
+import { workloadRows } from '../../src/scheduler/workload-rows.js';
+import { startMaintenance } from '../../src/maintenance/core/host-state.js';
+import { reduce } from '../../src/maintenance/core/loop.js';
+import { initialState, type IoResult, type MaintenanceState, type MaintenanceStep } from '../../src/maintenance/core/loop-state.js';
+import { MaintenanceExecutor } from '../../src/maintenance/io/executor.js';
+import { MaintenanceOperatorClient } from '../../src/maintenance/io/operator-client.js';
+import { ScheduleWriter } from '../../src/maintenance/io/schedule-writer.js';
+import { CoordinatorClient } from '../../src/coordinator/index.js';
+import { nullLogger } from '../../src/util/logger.js';
+import type { AnySlaPolicy } from '../../src/sla/index.js';
+import { offer, offersEvent, spec, subscribed, update } from '../scheduler/helpers.js';
+
+type Mode = 'yes' | 'no' | 'timeout' | 'garbage';
+
+/** A loopback coordinator: answers per `mode`, records every question. */
+class Coordinator {
+  mode: Mode = 'no';
+  readonly questions: Array<Record<string, unknown>> = [];
+  private readonly server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      this.questions.push(JSON.parse(body) as Record<string, unknown>);
+      if (this.mode === 'timeout') return; // never answers
+      if (this.mode === 'garbage') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"allow": tru');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.mode === 'yes' ? { allow: true, reason: 'replicas in sync' } : { allow: false, reason: 'under-replicated' }));
+    });
+  });
+  url = '';
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/may-i`;
+  }
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+class Loop {
+  s: SchedulerState = createState();
+  now = Date.UTC(2026, 0, 1);
+  m: MaintenanceState = initialState({ drain: { make_before_break: false } });
+  killed: string[] = [];
+  /** Fewest instances of the job RUNNING without a kill requested, seen after each step. */
+  minRunning = Infinity;
+  private readonly inbox: IoResult[] = [];
+  readonly executor: MaintenanceExecutor;
+  readonly client = new CoordinatorClient();
+
+  constructor(readonly hosts: string[]) {
+    this.apply(onEvent(this.s, subscribed(), this.now).calls);
+    const op = new MaintenanceOperatorClient({ masters: ['http://127.0.0.1:9'] });
+    this.executor = new MaintenanceExecutor({
+      client: op,
+      writer: new ScheduleWriter(op),
+      hook: { passEnv: [], secrets: [], timeoutMs: 1000 },
+      log: nullLogger(),
+      coordinator: this.client,
+      feed: async (r) => void this.inbox.push(r),
+      lost: () => undefined,
+    });
+  }
+
+  private apply(calls: Call[]): void {
+    for (const c of calls) {
+      if (c.type === 'ACCEPT') for (const op of c.accept!.operations ?? []) for (const t of op.launch?.task_infos ?? []) this.ev(update(t.task_id.value, 'TASK_RUNNING', { agent: t.agent_id.value }));
+    }
+  }
+  cmd(c: SchedulerCommand): void {
+    this.apply(applyCommand(this.s, c, this.now).calls);
+  }
+  ev(e: Event): void {
+    this.apply(onEvent(this.s, e, this.now).calls);
+  }
+  step(ms: number): void {
+    this.now += ms;
+    this.apply(onTick(this.s, this.now).calls);
+    this.ev(offersEvent(this.hosts.map((h) => offer(`agent-${h}`, h, { cpus: 8, mem: 8192 }))));
+  }
+  private take(step: MaintenanceStep): void {
+    for (const c of step.commands) {
+      if (c.type === 'kill_tasks') this.killed.push(...c.task_ids);
+      this.cmd(c);
+    }
+    const running = new Set(workloadRows(this.s).filter((r) => r.state === 'TASK_RUNNING' && r.kill_requested_ms === undefined).map((r) => r.index));
+    this.minRunning = Math.min(this.minRunning, running.size);
+    this.executor.run(step.io);
+  }
+  /** A maintenance tick, then every coordinator answer fed back (as the runtime does). */
+  async tick(): Promise<void> {
+    this.take(reduce(this.m, { kind: 'tick', sched: this.s }, this.now));
+    await this.executor.settled();
+    for (const r of this.inbox.splice(0)) this.take(reduce(this.m, { kind: 'io', result: r, sched: this.s }, this.now));
+  }
+}
+
+describe('coordinator policies through the maintenance loop and a real loopback coordinator', function () {
+  this.timeout(30_000);
+  const coord = new Coordinator();
+  before(() => coord.start());
+  after(() => coord.stop());
+
+  async function setup(policy: (url: string) => AnySlaPolicy): Promise<Loop> {
+    const L = new Loop(['h0', 'h1', 'h2', 'h3']);
+    L.cmd({ type: 'create_job', spec: spec('kafka', 4, { constraints: { host_unique: true } }) });
+    for (let i = 0; i < 5; i++) L.step(10_000);
+    L.s.jobs.get('kafka')!.spec.sla = policy(coord.url) as never;
+    expect(workloadRows(L.s).filter((r) => r.state === 'TASK_RUNNING')).to.have.length(4);
+    const inv = L.hosts.map((h, i) => ({ hostname: h, ip: `10.0.0.${i}`, agent_id: `agent-${h}`, rack: 'r0' }));
+    const recs = startMaintenance(new Map(), { hosts: ['h0', 'h1'] }, inv, L.now, 'req').records.map((r) => ({ ...r, schedule_posted_ms: L.now }));
+    for (const c of reduce(L.m, { kind: 'loaded', records: recs, pending: [], sched: L.s }, L.now).commands) L.cmd(c);
+    coord.questions.length = 0;
+    return L;
+  }
+
+  for (const mode of ['no', 'timeout', 'garbage'] as const) {
+    it(`coordinator ${mode === 'no' ? 'says no' : mode === 'timeout' ? 'times out' : 'answers garbage'} → nothing of the job is killed`, async () => {
+      coord.mode = mode;
+      const L = await setup((url) => ({ kind: 'coordinator', url, timeout_seconds: 0.3 }));
+      for (let i = 0; i < 4; i++) {
+        await L.tick();
+        L.step(20_000);
+      }
+      expect(L.killed).to.deep.equal([]);
+      expect(coord.questions.length).to.be.at.least(2); // asked again after the retry time
+      expect(coord.questions[0]).to.include({ job: 'kafka', host: 'h0', reason: 'drain' });
+      const blockers = L.m.lastProgress.find((p) => p.hostname === 'h0')!.blockers.map((b) => b.reason).join(' | ');
+      expect(blockers).to.match(/coordinator (said no|did not answer|answer is not valid JSON)/);
+      expect(workloadRows(L.s).filter((r) => r.state === 'TASK_RUNNING')).to.have.length(4);
+    });
+  }
+
+  it('coordinator says yes → the hosts drain, one instance at a time, each asked about first', async () => {
+    coord.mode = 'yes';
+    const L = await setup((url) => ({ kind: 'count', count: 3, duration_seconds: 0, coordinator: { url, timeout_seconds: 2 } }));
+    L.hosts.push('h4', 'h5'); // room for the replacements
+    for (let i = 0; i < 20 && [...L.m.records.values()].some((r) => r.state !== 'DRAINED'); i++) {
+      await L.tick();
+      L.step(5_000);
+      // the scheduler reports the kill as done at the next step
+      for (const id of L.killed) if (L.s.tasks.get(id)) L.ev(update(id, 'TASK_KILLED', { agent: L.s.tasks.get(id)!.agent_id }));
+    }
+    expect([...L.m.records.values()].map((r) => r.state)).to.deep.equal(['DRAINED', 'DRAINED']);
+    expect(L.killed).to.have.length(2);
+    // never two of them down at once: the second was asked about once the first one's replacement ran
+    expect(L.minRunning).to.be.at.least(3);
+    const asked = coord.questions.map((q) => q['task_id']);
+    for (const id of L.killed) expect(asked).to.include(id);
+  });
+});
