@@ -14,6 +14,7 @@ export function consoleHtml(built: boolean): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sluice — maintenance console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/console.css">
 ${script}
 </head>

@@ -378,6 +378,15 @@ function renderRequests(): void {
     bar.value = done;
     const now = Date.now() + clockSkew;
     const etaText = done === list.length ? 'drained' : eta === Infinity ? 'no estimate (SLAs block the drain)' : eta > 0 ? `about ${fmtDur(eta - now)} (≈ ${fmtTime(eta)} UTC)` : 'soon';
+    const names = (states: HostState[]) => list.filter((h) => states.includes(h.state)).map((h) => h.hostname);
+    const completable = names(['DRAINED', 'DOWN']);
+    const abortable = names(['SCHEDULED', 'DRAINING', 'DRAINED']);
+    const sig = JSON.stringify([who, n, left, peak, etaText.replace(/about \S+ /, ''), [...blockers], completable, abortable]);
+    const old = cards.get(id);
+    if (old && old.sig === sig) {
+      out.push(old.el);
+      continue;
+    }
     const card = el(
       'div',
       'req',
@@ -393,19 +402,21 @@ function renderRequests(): void {
       for (const [b, c] of [...blockers].slice(0, 8)) ul.append(el('li', undefined, c > 1 ? `${b} (${c} hosts)` : b));
       card.append(el('div', 'muted', 'Holding it up:'), ul);
     }
-    const names = (states: HostState[]) => list.filter((h) => states.includes(h.state)).map((h) => h.hostname);
     const actions = el('div', 'actions');
-    const completable = names(['DRAINED', 'DOWN']);
-    const abortable = names(['SCHEDULED', 'DRAINING', 'DRAINED']);
     if (completable.length) actions.append(button(`Complete (${completable.length})`, () => confirmAction(card, 'complete', completable), 'complete'));
     if (abortable.length) actions.append(button(`Abort (${abortable.length})`, () => confirmAction(card, 'abort', abortable), 'danger abort'));
     card.append(actions);
+    cards.set(id, { sig, el: card });
     out.push(card);
   }
+  for (const id of [...cards.keys()]) if (!groups.has(id)) cards.delete(id);
   // keep an open confirmation while the list refreshes
   if (box.querySelector('.confirm')) return;
-  box.replaceChildren(...out);
+  if (out.length !== box.children.length || out.some((c, i) => box.children[i] !== c)) box.replaceChildren(...out);
 }
+
+/** Request cards by id, rebuilt only when what they show changed (buttons stay put). */
+const cards = new Map<string, { sig: string; el: HTMLElement }>();
 
 function confirmAction(container: HTMLElement, verb: 'complete' | 'abort', list: string[]): void {
   container.querySelector('.confirm')?.remove();
