@@ -215,7 +215,6 @@ export class EventFeed {
     if (sub.mode === 'closed') return;
     sub.mode = 'paused';
     sub.pausedAt = Date.now();
-    sub.needsFull = true;
     sub.out.onDrain(() => {
       if (sub.mode === 'paused') this.catchUp(sub);
     });
@@ -319,7 +318,10 @@ export class EventFeed {
     const first = !this.progressKnown;
     this.progressKnown = true;
     for (const sub of [...this.subs]) {
-      if (sub.mode !== 'live') continue;
+      if (sub.mode !== 'live') {
+        sub.needsFull = true; // it misses this change: the whole list when it is live again
+        continue;
+      }
       const full = sub.needsFull || first;
       if (!full && !changed.length && !removed.length) continue;
       sub.needsFull = false;

@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import type { Browser, Page } from 'puppeteer-core';
-import { api, type Env } from '../e2e/workload-helpers.js';
+import { api, startEnv, type Env } from '../e2e/workload-helpers.js';
 import { hostStates, masterJson, startWebOnTwelveAgents } from '../e2e/maintenance-helpers.js';
 import { launchBrowser, openConsole, recordTileStates, screenshot, shownStates, tileStates, waitFor } from './browser.js';
 
@@ -180,6 +180,72 @@ describe('console: a rack drain from the browser', function () {
     await env.advance(60_000, 5000);
     for (const [h, s] of await apiStates(env)) if (rack.includes(h)) expect(s, h).to.equal('UP');
     await screenshot(page, '06-aborted');
+    expect(errors, errors.join('\n')).to.deep.equal([]);
+  });
+});
+
+describe('console: with an API token', function () {
+  this.timeout(120_000);
+  const TOKEN = 'console-test-token-93b1c';
+  let env: Env;
+  let browser: Browser;
+
+  before(async () => {
+    [env, browser] = await Promise.all([startEnv({ sim: { agents: 6, racks: 2 }, flags: { 'api-token': TOKEN } }), launchBrowser()]);
+    await env.until('agents offered', async () => env.app.runtime.state.agents.size === 6, 60_000, 1000);
+  });
+  after(async () => {
+    await browser?.close();
+    await env?.stop();
+  });
+
+  it('serves the page without the token but with a strict CSP; shows nothing and refuses actions until the token is given', async () => {
+    // the page and its scripts carry no data: they are served without the token, under a CSP
+    const res = await fetch(env.url + '/');
+    expect(res.status).to.equal(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).to.include("default-src 'self'");
+    expect(csp).to.include("script-src 'self'");
+    expect(csp).to.include("style-src 'self'");
+    expect(csp).to.include("frame-ancestors 'none'");
+    expect(csp).not.to.include('unsafe-inline');
+    const html = await res.text();
+    expect(html).not.to.include(TOKEN);
+    expect(html, 'no inline script').not.to.match(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html, 'no inline style').not.to.match(/<style|\sstyle=/);
+    expect((await fetch(env.url + '/console/main.js')).status).to.equal(200);
+    // ...the data does need it
+    for (const p of ['/api/v1/agents', '/api/v1/hosts', '/api/v1/events', '/api/v1/sla/jobs']) expect((await fetch(env.url + p)).status, p).to.equal(401);
+
+    const { page, errors } = await openConsole(browser, env.url);
+    await waitFor('token asked', async () => (await page.$eval('#conn', (e) => e.textContent)) === 'token needed');
+    expect(await page.$eval('#alert', (e) => e.textContent ?? '')).to.match(/token is required/);
+    expect((await tileStates(page)).size, 'no host shown without the token').to.equal(0);
+    // an action without the token is refused by the API, and nothing changes
+    await page.type('#start-hosts', 'agent-1');
+    await page.click('#start-preview');
+    await waitFor('refused', async () => /dry run refused/.test(await page.$eval('#preview', (e) => e.textContent ?? '')));
+    await screenshot(page, '07-token-needed');
+
+    // a wrong token is refused too
+    await page.type('#token', 'not-the-token');
+    await page.click('#token-use');
+    await waitFor('still refused', async () => (await page.$eval('#conn', (e) => e.textContent)) === 'token needed');
+    expect((await tileStates(page)).size).to.equal(0);
+
+    await page.type('#token', TOKEN);
+    await page.click('#token-use');
+    await waitFor('6 tiles', async () => (await tileStates(page)).size === 6);
+    await waitFor('feed live', async () => (await page.$eval('#conn', (e) => e.textContent)) === 'live');
+    expect(await page.evaluate(`sessionStorage.getItem('sluice.api-token')`)).to.equal(TOKEN);
+    expect(await page.$eval('#token', (e) => (e as unknown as { value: string }).value), 'the field is cleared').to.equal('');
+
+    // a dry run with the token works; a reload keeps the token for this tab
+    await page.click('#start-preview');
+    await waitFor('preview', async () => /Dry run: 1 host/.test(await page.$eval('#preview', (e) => e.textContent ?? '')));
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await waitFor('6 tiles after reload', async () => (await tileStates(page)).size === 6);
+    expect(await page.content(), 'the token is never in the page').not.to.include(TOKEN);
     expect(errors, errors.join('\n')).to.deep.equal([]);
   });
 });

@@ -230,6 +230,33 @@ describe('events feed: resync, positions, auth', function () {
   });
 });
 
+describe('events feed: progress view', function () {
+  this.timeout(30_000);
+
+  it('sends the hosts in maintenance in full on connect, then only what changed, however large', async () => {
+    const journal = new MemoryJournal(100);
+    // 400 hosts: one full view is far larger than a socket's write buffer
+    let hosts = Array.from({ length: 400 }, (_, i) => ({ hostname: `host-${i}`, state: 'DRAINING', tasks_left: 3, blockers: [{ reason: `job web: SLA 90% allows 0 more down ${'.'.repeat(80)}` }] }));
+    const { server } = await feedServer(journal, undefined, { progress: async () => hosts, progressMs: 50 });
+    try {
+      const sub = await subscribe(`${server.url}/api/v1/events`);
+      const views = () => sub.frames.filter((f) => f.event === 'progress').map((f) => JSON.parse(f.data) as { full: boolean; hosts: Array<{ hostname: string; state: string }>; removed: string[] });
+      await waitFor('the full view', async () => views().length === 1);
+      await realDelay(500); // ten refreshes, nothing changed
+      expect(views().length, 'nothing changed: nothing more sent').to.equal(1);
+      expect(views()[0]!.full).to.equal(true);
+      expect(views()[0]!.hosts).to.have.length(400);
+      hosts = hosts.slice(1).map((h) => (h.hostname === 'host-7' ? { ...h, state: 'DRAINED', tasks_left: 0 } : h));
+      await waitFor('the change', async () => views().length === 2);
+      expect(views()[1]).to.deep.include({ full: false, removed: ['host-0'] });
+      expect(views()[1]!.hosts.map((h) => `${h.hostname} ${h.state}`)).to.deep.equal(['host-7 DRAINED']);
+      sub.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('events feed: 100 slow subscribers', function () {
   this.timeout(120_000);
 

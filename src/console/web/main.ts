@@ -225,6 +225,7 @@ const consoleStats = {
   progressViews: 0,
   lastSeq: 0,
   feed: 'connecting' as FeedState,
+  connects: 0,
   render: view.stats,
 };
 
@@ -301,6 +302,7 @@ function startFeed(): void {
       consoleStats.feed = s;
       if (s === 'unauthorized') unauthorized();
       else if (s === 'live') {
+        consoleStats.connects++;
         setConn('live', 'live');
         if (!authorized) return;
       } else if (s === 'reconnecting') setConn(`reconnecting${why ? ` (${why})` : ''}…`, 'bad');
