@@ -101,13 +101,13 @@ h2 { font-size:13px; margin:0 0 6px; text-transform:uppercase; letter-spacing:.0
 .bar-row { display:flex; gap:12px; align-items:center; flex-wrap:wrap; margin-bottom:6px; }
 .legend { display:flex; gap:4px; flex-wrap:wrap; }
 .racks { flex:1; overflow:auto; display:flex; flex-wrap:wrap; align-content:flex-start; gap:8px; }
-.rack { width:150px; background:#fff; border:1px solid var(--line); border-radius:4px; }
+.rack { width:150px; background:#fff; border:1px solid var(--line); border-radius:4px; contain:content; }
 .rack-h { padding:4px 6px; border-bottom:1px solid var(--line); font-weight:600; position:sticky; top:0; background:#fff; }
 .rack-h .counts { display:block; font-weight:normal; color:var(--muted); font-size:11px; }
 .rack-b { padding:4px; display:flex; flex-direction:column; gap:3px; min-height:20px; }
 .rack-b.placeholder { color:var(--muted); font-size:11px; }
 .tile, .tile-badge { border:1px solid; border-radius:3px; padding:2px 4px; cursor:pointer; }
-.tile { display:grid; grid-template-columns: 1fr auto; gap:0 4px; font-size:11px; }
+.tile { display:grid; grid-template-columns: 1fr auto; gap:0 4px; font-size:11px; contain:layout style; }
 .tile:focus { outline:2px solid #000; }
 .tile .hn { overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .tile .st { font-weight:700; font-size:10px; }

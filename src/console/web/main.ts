@@ -156,6 +156,7 @@ async function loadAll(): Promise<void> {
     ]),
   );
   if (!r) return;
+  consoleStats.dataAtMs ??= performance.now();
   authorized = true;
   const [agents, maint] = r;
   clockSkew = maint.now_ms - Date.now();
@@ -226,6 +227,9 @@ const consoleStats = {
   lastSeq: 0,
   feed: 'connecting' as FeedState,
   connects: 0,
+  /** performance.now() when the first data was shown, and when the feed first went live */
+  liveAtMs: undefined as number | undefined,
+  dataAtMs: undefined as number | undefined,
   render: view.stats,
 };
 
@@ -284,12 +288,16 @@ function onFrame(f: Frame): void {
     else h.m = { ...h.m, request_id: e.request_id ?? h.m?.['request_id'] };
     if (!known) view.rebuild();
     view.touch(e.host);
-    refreshHostsSoon();
-  } else if (e.host && hosts.has(e.host)) refreshHostsSoon();
+    // tasks left, blockers and estimates follow in the feed's `progress` view; the full record
+    // (window, hook) is read only for a new request or the host whose detail is open
+    if (e.kind === 'host_transition' && (e.host === selected || (e.request_id && !seenRequests.has(e.request_id)))) refreshHostsSoon();
+    if (e.request_id) seenRequests.add(e.request_id);
+  }
   schedulePanels();
 }
 
 let slaAt = 0;
+const seenRequests = new Set<string>();
 
 function startFeed(): void {
   feedAbort?.abort();
@@ -303,6 +311,7 @@ function startFeed(): void {
       if (s === 'unauthorized') unauthorized();
       else if (s === 'live') {
         consoleStats.connects++;
+        consoleStats.liveAtMs ??= performance.now();
         setConn('live', 'live');
         if (!authorized) return;
       } else if (s === 'reconnecting') setConn(`reconnecting${why ? ` (${why})` : ''}…`, 'bad');
@@ -446,11 +455,16 @@ function confirmAction(container: HTMLElement, verb: 'complete' | 'abort', list:
   container.append(box);
 }
 
+/** The newest 200 events, newest first: only new ones are added (the list is not rebuilt). */
 function renderTimeline(): void {
   const ol = $('timeline');
-  const items: HTMLElement[] = [];
-  for (let i = events.length - 1; i >= 0 && items.length < 200; i--) items.push(eventItem(events[i]!));
-  ol.replaceChildren(...items);
+  const shown = Number((ol.firstElementChild as HTMLElement | null)?.dataset['seq'] ?? 0);
+  const fresh: HTMLElement[] = [];
+  for (let i = events.length - 1; i >= 0 && fresh.length < 200 && events[i]!.seq > shown; i--) fresh.push(eventItem(events[i]!));
+  if (!fresh.length) return;
+  if (fresh.length >= 200) ol.replaceChildren(...fresh);
+  else ol.prepend(...fresh);
+  while (ol.children.length > 200) ol.lastElementChild!.remove();
 }
 
 function eventText(e: AuditEntry): string {
@@ -487,6 +501,7 @@ function renderSla(): void {
 
 function selectHost(name: string): void {
   selected = name;
+  refreshHostsSoon();
   $('detail-panel').hidden = false;
   $('detail-name').textContent = name;
   renderDetail();
