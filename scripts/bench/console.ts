@@ -11,7 +11,9 @@
  *     progress views), and the longest DOM update (one animation frame's flush of changed tiles);
  *   - JS heap of the page.
  *
- * Usage: node dist/scripts/bench/console.js [--hosts 10000] [--baseline 1000] [--steps 40]
+ * Usage: node dist/scripts/bench/console.js [--hosts 10000] [--baseline 1000] [--steps 20] [--step-seconds 30]
+ * (Sluice, the simulator and the measuring script share one Node process: at 10,000 agents the
+ * setup takes minutes on a small machine.)
  */
 import { performance } from 'node:perf_hooks';
 import puppeteer from 'puppeteer-core';
@@ -100,6 +102,8 @@ async function run(hosts: number, steps: number): Promise<Result> {
     browser.on('disconnected', () => log('browser disconnected'));
     // a warm browser (the first navigation starts Chromium's processes), then the measured load
     const page = await browser.newPage();
+    page.setDefaultNavigationTimeout(600_000);
+    page.setDefaultTimeout(600_000);
     await page.goto(app.api.url + '/', { waitUntil: 'domcontentloaded' });
     await page.waitForFunction(`window.sluiceConsole && window.sluiceConsole.feed === 'live'`, { timeout: 300_000 });
     const t0 = performance.now();
@@ -115,8 +119,8 @@ async function run(hosts: number, steps: number): Promise<Result> {
     const w0 = performance.now();
     const s0 = (await page.evaluate(`({ e: window.sluiceConsole.events, p: window.sluiceConsole.progressViews, u: window.sluiceConsole.render.tilesUpdated })`)) as { e: number; p: number; u: number };
     for (let i = 0; i < steps; i++) {
-      await clock.advance(5000);
-      await delay(250); // real time for the feed to reach the page
+      await clock.advance(stepMs);
+      await delay(500); // real time for the feed to reach the page
     }
     await delay(1000);
     const m1 = await page.metrics();
@@ -149,7 +153,8 @@ async function run(hosts: number, steps: number): Promise<Result> {
 
 const big = arg('hosts', 10_000);
 const base = arg('baseline', 1000);
-const steps = arg('steps', 40);
+const steps = arg('steps', 20);
+const stepMs = arg('step-seconds', 30) * 1000;
 const b = await run(base, steps);
 console.log(JSON.stringify(b));
 const r = await run(big, steps);
