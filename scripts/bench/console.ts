@@ -18,7 +18,7 @@
 import { performance } from 'node:perf_hooks';
 import puppeteer from 'puppeteer-core';
 import { loadConfig } from '../../src/config.js';
-import { startSluice } from '../../src/runtime/app.js';
+import { startSluice } from '../../src/app/app.js';
 import { startSim } from '../../src/sim/index.js';
 import { VirtualClock } from '../../src/util/clock.js';
 import { createLogger } from '../../src/util/logger.js';
@@ -112,6 +112,7 @@ async function run(hosts: number, steps: number): Promise<Result> {
     const loadToLive = performance.now() - t0;
     log('page loaded');
     const st = (await page.evaluate(`({ first: window.sluiceConsole.firstRenderMs, data: window.sluiceConsole.dataAtMs, tiles: document.querySelectorAll('.tile').length })`)) as { first: number; data: number; tiles: number };
+    log(`first render ${Math.round(st.first)} ms after navigation (rendering ${Math.round(st.first - st.data)} ms), ${st.tiles} tiles in the DOM`);
 
     // the drain moves: the page's main-thread time per second and per feed message
     await delay(1000);

@@ -54,6 +54,7 @@ ${script}
         <label>Group by <select id="start-group"><option value="rack">rack</option><option value="host">host</option></select></label>
         <label>Max parallel <input id="start-parallel" type="number" min="1" placeholder="(all)"></label>
         <label>Timeout <input id="start-timeout" placeholder="e.g. 1h (none)"></label>
+        <label>Reason <input id="start-reason" placeholder="why (kept in the audit trail)"></label>
         <button type="submit" id="start-preview">Preview (dry run)</button>
       </form>
       <div id="preview" class="preview" hidden></div>
@@ -96,8 +97,9 @@ h2 { font-size:13px; margin:0 0 6px; text-transform:uppercase; letter-spacing:.0
 .token-form { margin-left:auto; display:flex; gap:6px; align-items:center; }
 .alert { margin:8px 12px; padding:8px 12px; border:1px solid var(--down-b); background:var(--down); color:var(--down-b); white-space:pre-wrap; }
 .alert.ok { border-color:var(--up-b); background:var(--up); color:var(--up-b); }
-.layout { display:grid; grid-template-columns: 1fr 420px; gap:12px; padding:12px; height:calc(100vh - 60px); }
-.racks-section { min-width:0; display:flex; flex-direction:column; }
+.layout { display:grid; grid-template-columns: minmax(0,1fr) 420px; grid-template-rows: minmax(0,1fr); gap:12px; padding:12px; height:calc(100vh - 60px); }
+.racks-section { min-width:0; min-height:0; display:flex; flex-direction:column; }
+.racks { min-height:0; }
 .bar-row { display:flex; gap:12px; align-items:center; flex-wrap:wrap; margin-bottom:6px; }
 .legend { display:flex; gap:4px; flex-wrap:wrap; }
 .racks { flex:1; overflow:auto; display:flex; flex-wrap:wrap; align-content:flex-start; gap:8px; }

@@ -76,6 +76,9 @@ describe('console: a rack drain from the browser', function () {
     await waitFor('12 tiles', async () => (await tileStates(page)).size === 12);
     const racks = await page.$$eval('.rack', (els) => els.map((e) => e.getAttribute('data-rack')));
     expect(racks).to.deep.equal(['rack-1', 'rack-2', 'rack-3']);
+    // the racks scroll inside a box no taller than the window: columns far below are not built
+    const box = (await page.evaluate(`({ h: document.getElementById('racks').clientHeight, w: window.innerHeight })`)) as { h: number; w: number };
+    expect(box.h).to.be.greaterThan(0).and.lessThan(box.w);
     await pageMatchesApi(page, env);
     await waitFor('SLA table', async () => (await page.$$eval('#sla-body tr', (r) => r.map((x) => x.textContent))).some((t) => /^web8 \/ 6/.test(t ?? '')));
     await waitFor('feed live', async () => (await page.$eval('#conn', (e) => e.textContent)) === 'live');
@@ -83,6 +86,7 @@ describe('console: a rack drain from the browser', function () {
 
     // dry run first: nothing changes, the page shows the estimate
     await page.type('#start-racks', 'rack-1');
+    await page.type('#start-reason', 'kernel upgrade');
     await page.click('#start-preview');
     const summary = await waitFor('dry-run preview', async () => page.$eval('#preview', (e) => (e.hidden ? '' : e.textContent ?? '')).then((t) => (/Dry run: /.test(t) ? t : undefined)));
     expect(summary).to.match(new RegExp(`Dry run: ${rack.length} host\\(s\\) in 1 group`));
@@ -108,7 +112,8 @@ describe('console: a rack drain from the browser', function () {
       note(states);
       if (!shotDraining && rack.some((h) => states.get(h) === 'DRAINING')) {
         shotDraining = true;
-        await waitFor('request card', async () => (await page.$$('#requests .req')).length === 1);
+        // who asked and why, from the audit trail
+        await waitFor('request card', async () => /by \S+ — kernel upgrade/.test(await page.$eval('#requests', (e) => e.textContent ?? '')));
         await screenshot(page, '03-draining');
       }
       if (rack.every((h) => states.get(h) === 'DOWN')) break;

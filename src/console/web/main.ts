@@ -589,6 +589,7 @@ function startBody(): Record<string, unknown> {
   body['group_by'] = v('start-group') || 'rack';
   if (v('start-parallel')) body['max_parallel'] = Number(v('start-parallel'));
   if (v('start-timeout')) body['timeout'] = v('start-timeout');
+  if (v('start-reason')) body['reason'] = v('start-reason');
   return body;
 }
 
