@@ -3,6 +3,8 @@
 # on a fresh machine (it runs this first, as `pretest`; `.ci/run` calls it too):
 #   promtool  (prometheus)            alert-rule checks (test/metrics)
 #   ZooKeeper (zookeeper + a JRE)     real ZooKeeper for zk:// and HA tests (test/zk)
+#   chromium                          the console's browser tests (test/console), driven by puppeteer-core
+#                                     (SLUICE_CHROMIUM overrides the path; no browser is downloaded)
 # Nothing is skipped when a part is absent: if it cannot be installed (no root, no sudo), this fails
 # and says what to install.
 set -euo pipefail
@@ -10,6 +12,7 @@ set -euo pipefail
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 { [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; } || missing+=(default-jre-headless zookeeper)
+[ -x "${SLUICE_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
@@ -28,3 +31,4 @@ fi
 
 echo "== test-deps: $(promtool --version 2>&1 | head -1)"
 echo "== test-deps: $(java -version 2>&1 | head -1), $(ls /usr/share/java/zookeeper-[0-9]*.jar 2>/dev/null | head -1)"
+echo "== test-deps: $("${SLUICE_CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null | head -1)"

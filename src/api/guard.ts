@@ -69,8 +69,11 @@ export class RequestGuard {
     return this.configured.has(`${h.name}:${h.port}`);
   }
 
-  /** Host, Origin / Sec-Fetch-Site and token checks; throws the ApiError to answer. */
-  check(headers: IncomingHttpHeaders): void {
+  /**
+   * Host, Origin / Sec-Fetch-Site and token checks; throws the ApiError to answer. `publicRoute`
+   * (the console's page and static files only) skips the token, never the Host and Origin checks.
+   */
+  check(headers: IncomingHttpHeaders, publicRoute = false): void {
     const host = headers.host;
     if (host === undefined || host === '') {
       throw new ApiError(400, 'missing Host header', 'send HTTP/1.1 with a Host header naming this server');
@@ -91,7 +94,7 @@ export class RequestGuard {
     if (site === 'cross-site' || site === 'same-site') {
       throw new ApiError(403, 'cross-origin request refused', `Sec-Fetch-Site: ${site}; browsers from other origins may not use this API`);
     }
-    if (this.token && !tokenMatches(headers.authorization, this.token)) {
+    if (this.token && !publicRoute && !tokenMatches(headers.authorization, this.token)) {
       throw new ApiError(401, 'unauthorized', 'this API requires "Authorization: Bearer <token>" (see --api-token / SLUICE_API_TOKEN)', {
         'www-authenticate': WWW_AUTHENTICATE,
       });

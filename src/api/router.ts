@@ -64,6 +64,26 @@ export interface ApiResult {
   /** Sent as-is instead of `body` (with headers['content-type']). */
   text?: string;
   headers?: Record<string, string>;
+  /**
+   * A streamed answer (Server-Sent Events, src/api/events.ts): the status and headers are sent, then
+   * the handler owns the stream until it ends it or the client goes away.
+   */
+  stream?: (out: ResponseStream) => void;
+}
+
+/** The server side of a streamed answer. Every write goes through the server's secret scrubber. */
+export interface ResponseStream {
+  /** Queues text; false when the socket's buffer is full (the bytes are still queued). */
+  write(text: string): boolean;
+  /** Bytes queued in user space, not yet handed to the socket. */
+  readonly buffered: number;
+  end(): void;
+  /** Cuts the connection (a consumer too slow to keep up). */
+  destroy(): void;
+  /** Called once when the connection closes, whoever closed it. */
+  onClose(fn: () => void): void;
+  /** Called once when the buffer has been handed to the socket after a write returned false. */
+  onDrain(fn: () => void): void;
 }
 
 export type Handler = (req: ApiRequest) => Promise<ApiResult> | ApiResult;
@@ -88,15 +108,21 @@ interface Route {
   handler: Handler;
   summary?: string;
   role?: Role;
+  public?: boolean;
 }
 
 export interface RouteOptions {
   summary?: string;
   /** The least role allowed to call it (403 below it). Every route should say; see defaultRole. */
   role?: Role;
+  /**
+   * Served without the API token (the console's page and its static files: a browser cannot send a
+   * bearer token when it navigates). The Host and Origin checks still apply. Never for data.
+   */
+  public?: boolean;
 }
 
-export type RouteMatch = { kind: 'found'; handler: Handler; params: Record<string, string>; role?: Role } | { kind: 'method'; allowed: string[] } | { kind: 'none' };
+export type RouteMatch = { kind: 'found'; handler: Handler; params: Record<string, string>; role?: Role; public?: boolean } | { kind: 'method'; allowed: string[] } | { kind: 'none' };
 
 function split(path: string): string[] {
   return path.split('/').filter((s) => s.length > 0);
@@ -110,7 +136,7 @@ export class Router {
     if (this.table.some((r) => r.method === method && r.segments.join('/') === segments.join('/'))) {
       throw new Error(`route ${method} ${pattern} is already registered`);
     }
-    this.table.push({ method, pattern, segments, handler, summary: opts.summary, role: opts.role });
+    this.table.push({ method, pattern, segments, handler, summary: opts.summary, role: opts.role, ...(opts.public ? { public: true } : {}) });
     return this;
   }
   get(pattern: string, handler: Handler, opts?: RouteOptions): this {
@@ -133,7 +159,7 @@ export class Router {
     for (const r of this.sorted()) {
       const params = matchSegments(r.segments, segs);
       if (!params) continue;
-      if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { kind: 'found', handler: r.handler, params, role: r.role ?? defaultRole(r.method) };
+      if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { kind: 'found', handler: r.handler, params, role: r.role ?? defaultRole(r.method), ...(r.public ? { public: true } : {}) };
       if (!allowed.includes(r.method)) allowed.push(r.method);
     }
     return allowed.length ? { kind: 'method', allowed } : { kind: 'none' };

@@ -21,7 +21,7 @@ import { checkApiExposure, parseListen } from '../util/api-address.js';
 import crypto from 'node:crypto';
 import { RequestGuard } from './guard.js';
 import { Authenticator, requireRole } from './auth.js';
-import { ApiError, type ApiRequest, type ApiResult, type Router } from './router.js';
+import { ApiError, type ApiRequest, type ApiResult, type Principal, type ResponseStream, type Router } from './router.js';
 
 export { ApiConfigError, isLoopback, parseListen } from '../util/api-address.js';
 
@@ -150,6 +150,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const send = (r: ApiResult) => {
       status = r.status;
       const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'x-request-id': id, ...r.headers };
+      if (r.stream) {
+        res.writeHead(r.status, headers);
+        if (req.method === 'HEAD') res.end();
+        else r.stream(responseStream(res, (t) => scrub(t, false)));
+        return;
+      }
       let payload: string | undefined;
       if (r.text !== undefined) {
         payload = scrub(r.text, r.status >= 400);
@@ -163,12 +169,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       res.end(req.method === 'HEAD' ? undefined : payload);
     };
     try {
-      guard!.check(req.headers);
-      const principal = auth.authenticate(req.headers);
-      actor = principal.name;
       const url = new URL(req.url ?? '/', 'http://sluice');
       const method = req.method ?? 'GET';
       const m = opts.router.match(method, url.pathname);
+      // the console's page and static files (no data) are the only routes served without a token
+      const isPublic = m.kind === 'found' && m.public === true;
+      guard!.check(req.headers, isPublic);
+      const principal: Principal = isPublic ? { name: 'anonymous', role: 'viewer' } : auth.authenticate(req.headers);
+      actor = principal.name;
       if (m.kind === 'none') throw new ApiError(404, 'not found', { path: url.pathname });
       if (m.kind === 'method') {
         send({ status: 405, body: { error: 'method not allowed', details: { allowed: m.allowed } }, headers: { allow: m.allowed.join(', ') } });
@@ -238,6 +246,25 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         server.close(() => resolve());
         server.closeAllConnections?.();
       }),
+  };
+}
+
+/** A streamed answer over `res` (see ResponseStream in router.ts). */
+function responseStream(res: http.ServerResponse, scrub: (text: string) => string): ResponseStream {
+  res.socket?.setNoDelay(true);
+  res.flushHeaders();
+  return {
+    write: (text) => !res.destroyed && res.write(scrub(text)),
+    get buffered() {
+      return res.writableLength;
+    },
+    end: () => res.end(),
+    destroy: () => res.destroy(),
+    onClose: (fn) => {
+      if (res.destroyed || res.writableFinished) queueMicrotask(fn);
+      else res.once('close', fn);
+    },
+    onDrain: (fn) => void res.once('drain', fn),
   };
 }
 

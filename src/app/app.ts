@@ -20,6 +20,7 @@ import { APP_PLUGINS, type AppPlugin, type PluginContext } from './plugins.js';
 import { SluiceRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import { zkMasterDetectorFor } from '../zk/master-detector.js';
 import type { Journal } from '../audit/types.js';
+import { registerConsole } from '../console/routes.js';
 
 export interface EmbeddedSim {
   /** Base URL of the simulated master, e.g. http://127.0.0.1:5050 */
@@ -131,6 +132,7 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
     registerWorkloadRoutes(router, runtime, { now: () => clock.now(), version: opts.version });
     registerMetricsRoute(router, metrics);
     for (const p of plugins) p.routes?.(router, runtime, pctx);
+    registerConsole(router, runtime, { rackAttribute: cfg.rackAttribute });
 
     let api: ApiServer;
     try {
@@ -189,6 +191,7 @@ export function banner(app: SluiceApp): string {
     '',
     'Sluice is running.',
     `  Mesos master:  ${app.masters.map(redactUrl).join(', ')}${app.sim ? `  (embedded simulator: ${app.sim.agents} agents, ${app.sim.racks} racks)` : ''}`,
+    `  console:       ${api}/${app.config.apiToken || app.config.apiAccess.tokensFile ? '  (enter your API token in the page)' : ''}`,
     `  operator API:  ${api}${app.config.apiToken || app.config.apiAccess.tokensFile ? '  (token required: export SLUICE_API_TOKEN=...)' : ''}`,
     `  status:        ${api}/api/v1/status`,
     `  jobs:          ${api}/api/v1/jobs`,

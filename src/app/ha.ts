@@ -18,6 +18,7 @@ import os from 'node:os';
 import { Router, type ApiRequest, type ApiResult, type RouteMatch } from '../api/router.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-routes.js';
+import { registerConsole } from '../console/routes.js';
 import type { SluiceConfig } from '../config.js';
 import { LeaderElection, type LeaderRole, type ReplicaInfo } from '../ha/election.js';
 import { ZkStore } from '../ha/zk-store.js';
@@ -222,6 +223,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
     registerWorkloadRoutes(full, runtime, { now: () => clock.now(), version: opts.version });
     registerMetricsRoute(full, metrics);
     for (const p of plugins) p.routes?.(full, runtime, pctx);
+    registerConsole(full, runtime, { rackAttribute: cfg.rackAttribute });
     router.target = full;
   };
 

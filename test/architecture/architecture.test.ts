@@ -41,6 +41,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   runtime: ['audit', 'mesos', 'util', 'client', 'store', 'scheduler', 'sla', 'metrics', 'zk'],
   api: ['audit', 'mesos', 'util', 'scheduler', 'maintenance', 'sla', 'metrics', 'runtime'],
   doctor: ['mesos', 'util', 'client', 'config', 'zk'],
+  console: ['audit', 'mesos', 'util', 'scheduler', 'maintenance', 'sla', 'metrics', 'runtime', 'api'],
   cli: ['audit', 'util', 'mesos', 'config', 'scheduler', 'maintenance', 'sla', 'sim', 'doctor', 'app'],
   app: ['*'],
 };

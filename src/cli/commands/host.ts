@@ -29,7 +29,7 @@ const FLAGS: FlagSpecs = {
   reason: { type: 'string', description: 'Why (recorded in the audit; required with --force and where Sluice requires it)' },
   since: { type: 'string', description: 'host history: from this time (ISO-8601 or 2h, 7d ago)' },
   states: { type: 'string', description: 'host query: only these states (e.g. DRAINING,DRAINED)' },
-  watch: { type: 'boolean', short: 'w', description: 'host query: redraw every 2 s until Ctrl-C' },
+  watch: { type: 'boolean', short: 'w', description: 'host query: redraw on every event of the live feed until Ctrl-C' },
   ...SELECT_FLAGS,
   ...API_FLAGS,
 };
@@ -217,26 +217,42 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
     case 'query': {
       if (pos.length) throw new CliError('usage: sluice host query [--states S1,S2] [--watch]', 2);
       const q = flags['states'] ? `?states=${encodeURIComponent(flags['states'] as string)}` : '';
-      const once = async () => {
+      const once = async (compact = false) => {
         const r = await api.get<{ hosts: HostRow[]; now_ms: number }>(`/api/v1/hosts${q}`);
-        return asJson ? json(r.body) : renderHosts(r.body.hosts);
+        return asJson ? (compact ? JSON.stringify(r.body) : json(r.body)) : renderHosts(r.body.hosts);
       };
       if (!flags['watch']) {
         write(ctx.stdout, await once());
         return 0;
       }
-      let stop = false;
-      const onSig = () => {
-        stop = true;
-      };
+      // driven by the live feed (GET /api/v1/events): redraw when something happens, no polling
+      const { followFeed } = await import('./events.js');
+      const ac = new AbortController();
+      const onSig = () => ac.abort();
       process.once('SIGINT', onSig);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let drawing = Promise.resolve();
+      const draw = () => {
+        timer = undefined;
+        drawing = drawing.then(async () => {
+          const text = await once(true); // --json: one line per draw
+          ctx.stdout.write(asJson ? `${text}\n` : `\x1b[2J\x1b[H${new Date().toISOString()}  (Ctrl-C to stop)\n${text}\n`);
+        }).catch((e: unknown) => write(ctx.stderr, (e as Error).message));
+      };
       try {
-        while (!stop) {
-          const text = await once();
-          ctx.stdout.write(`\x1b[2J\x1b[H${new Date().toISOString()}  (Ctrl-C to stop)\n${text}\n`);
-          await new Promise((r) => setTimeout(r, 2000));
-        }
+        draw();
+        await followFeed(apiOptions(flags, ctx.env), {
+          follow: true,
+          signal: ac.signal,
+          onDrop: (why) => write(ctx.stderr, `host query --watch: feed lost (${why}); reconnecting…`),
+          onFrame: (f) => {
+            if (f.event === 'hello') return;
+            timer ??= setTimeout(draw, 250);
+          },
+        });
+        await drawing;
       } finally {
+        clearTimeout(timer);
         process.removeListener('SIGINT', onSig);
       }
       return 0;

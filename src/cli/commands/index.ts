@@ -26,6 +26,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'token', summary: 'make API tokens and their tokens-file lines (sha256, roles)', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'sla', summary: 'SLA probe and list-safe: which hosts could be drained now?', load: async () => (await import('./sla.js')).slaCommand },
   { name: 'store', summary: 'copy the state between a file store and ZooKeeper (HA), either way', load: async () => (await import('./store.js')).storeCommand },
+  { name: 'events', summary: 'the live event feed: host transitions, drain steps, requests (--follow, --json)', load: async () => (await import('./events.js')).eventsCommand },
   {
     name: 'doctor',
     summary: 'preflight: leader, version, credentials, maintenance endpoints, clock skew, racks, role',
