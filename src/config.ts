@@ -18,6 +18,7 @@
  * | API tokens file (roles)  | --api-tokens-file       | SLUICE_API_TOKENS_FILE    | api_tokens_file     | none                 |
  * | Verbs needing a reason   | --require-reason (comma)| SLUICE_REQUIRE_REASON     | require_reason      | none (--force always)|
  * | Audit retention          | --audit-retention       | SLUICE_AUDIT_RETENTION    | audit_retention     | 100000,90d           |
+ * | Hosts DRAINING at once   | --max-draining-hosts    | SLUICE_MAX_DRAINING_HOSTS | max_draining_hosts  | none (no cluster cap)|
  * | Implicit reconciliation  | --reconcile-interval    | SLUICE_RECONCILE_INTERVAL | reconcile_interval  | 15m                  |
  * | Log level                | --log-level             | SLUICE_LOG_LEVEL          | log_level           | info                 |
  * | Env names for post_drain | --post-drain-env (comma)| SLUICE_POST_DRAIN_ENV     | post_drain_env      | none                 |
@@ -72,6 +73,8 @@ export interface SluiceConfig {
   /** How much of the audit trail the store keeps (the oldest entries are pruned beyond either bound). */
   auditRetention: AuditRetention;
   reconcileIntervalSeconds: number;
+  /** Cluster-wide cap on hosts DRAINING at once across all maintenance requests (undefined: none). */
+  maxDrainingHosts?: number;
   /** Environment variable NAMES passed through to post_drain hooks (secrets never are). */
   postDrainEnv: string[];
   /** Cluster default SLA and upper bound on what a job may require (src/sla/guardrails.ts); absent: off. */
@@ -117,7 +120,7 @@ export interface AuditRetention {
 }
 
 /** Verbs `require_reason` may name. */
-export const REASON_ACTIONS = ['start', 'complete', 'abort'] as const;
+export const REASON_ACTIONS = ['start', 'complete', 'abort', 'pause', 'resume', 'edit'] as const;
 export const DEFAULT_AUDIT_RETENTION: AuditRetention = { maxEntries: 100_000, maxAgeMs: 90 * 86_400_000 };
 
 /**
@@ -232,6 +235,7 @@ const FILE_KEYS = [
   'api_tokens_file',
   'require_reason',
   'audit_retention',
+  'max_draining_hosts',
   'reconcile_interval',
   'post_drain_env',
   'log_level',
@@ -380,6 +384,8 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
   }
   const ar = pick('auditRetention', 'audit-retention', 'SLUICE_AUDIT_RETENTION', 'audit_retention');
   const auditRetention = ar ? parseAuditRetention(ar.v, ar.where) : { ...DEFAULT_AUDIT_RETENTION };
+  const md = pick('maxDrainingHosts', 'max-draining-hosts', 'SLUICE_MAX_DRAINING_HOSTS', 'max_draining_hosts');
+  const maxDrainingHosts = md ? parseIntIn(md.v, md.where, 1, 100_000) : undefined;
   const ag = pick('simAgents', 'sim-agents', undefined, 'sim_agents');
   const rk = pick('simRacks', 'sim-racks', undefined, 'sim_racks');
 
@@ -408,6 +414,7 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     othersAtDeadline,
     ...(slaGuardrails ? { slaGuardrails } : {}),
     demo,
+    ...(maxDrainingHosts !== undefined ? { maxDrainingHosts } : {}),
     simAgents: ag ? parseIntIn(ag.v, ag.where, 1, 100_000) : 12,
     simRacks: rk ? parseIntIn(rk.v, rk.where, 1, 1000) : 3,
     newFramework: flags['new-framework'] === true,

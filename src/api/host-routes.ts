@@ -6,7 +6,13 @@
  *                                            → 202 (200 dry run); with a selector the answer has `selection`
  *   POST /api/v1/hosts/maintenance/complete  {hosts, reason?}   DRAINED/DOWN → UP (machine up, window removed)
  *   POST /api/v1/hosts/maintenance/abort     {hosts, reason?}   SCHEDULED/DRAINING/DRAINED → UP
- *   GET  /api/v1/hosts/requests                       the operator requests behind the hosts (who, why, progress)
+ *   POST /api/v1/hosts/maintenance/pause     {request_id | hosts | all: true, reason?}   no new kills, admissions
+ *                                            or machine down for those hosts; kills in flight finish (persisted)
+ *   POST /api/v1/hosts/maintenance/resume    {request_id | hosts | all: true, reason?}
+ *   POST /api/v1/maintenance/pause|resume    {all: true, reason?}   the cluster-wide pause
+ *   POST /api/v1/hosts/maintenance/edit      {request_id, max_parallel?: n | null, timeout?: d | null, reason?}
+ *   GET  /api/v1/hosts/requests                       the operator requests behind the hosts (who, why, progress,
+ *                                                     paused, options), with paused_all and max_draining_hosts
  *   (start/complete/abort: role operator; `force` needs admin and a reason; require_reason may ask one — src/api/auth.ts)
  *   GET  /api/v1/hosts?states=DRAINING,DRAINED        state, tasks left, SLA blockers, window
  *   POST /api/v1/sla/probe                   {hosts?, racks?, attributes?}   which hosts could be drained now, and why not
@@ -32,7 +38,7 @@ import { ApiError, type ApiResult, type Router } from './router.js';
 import { MaintenanceError } from '../maintenance/core/errors.js';
 import type { HostState, StartRequest } from '../maintenance/core/host-state.js';
 import { isFailure, type Outcome, type Reply } from '../maintenance/core/outcome.js';
-import { validateEndBody, validateHostsQuery, validateProbeBody, validateSafeQuery, validateStartBody } from '../maintenance/core/request-validate.js';
+import { validateEditBody, validatePauseBody, type PauseTarget, validateEndBody, validateHostsQuery, validateProbeBody, validateSafeQuery, validateStartBody } from '../maintenance/core/request-validate.js';
 import type { HostSelector } from '../maintenance/core/select.js';
 import { RuntimeStoppedError } from '../runtime/runtime.js';
 import { attribution } from './auth.js';
@@ -53,6 +59,8 @@ export interface HostMaintenanceService {
   requests(): Promise<Reply>;
   probe(hosts: readonly string[], select?: HostSelector): Promise<Reply>;
   listSafe(q: { racks?: string[]; group_by: 'host' | 'rack' }): Promise<Reply>;
+  pause(verb: 'pause' | 'resume', target: PauseTarget, who: RequestMeta): Promise<Reply>;
+  edit(request_id: string, change: { max_parallel?: number | null; timeout_ms?: number | null }, who: RequestMeta): Promise<Reply>;
 }
 
 /** The HTTP status of each domain outcome: the only place it is decided. */
@@ -122,6 +130,37 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
       { summary: verb === 'complete' ? 'Bring hosts back UP after maintenance (machine up)' : 'Abort maintenance: hosts back to UP', role: 'operator' },
     );
   }
+
+  for (const verb of ['pause', 'resume'] as const) {
+    router.post(
+      `/api/v1/hosts/maintenance/${verb}`,
+      async (req) =>
+        guarded(async () => {
+          const b = validatePauseBody(await req.json(), `host maintenance ${verb}`);
+          return svc.pause(verb, b.target, attribution(req, verb, b.reason));
+        }),
+      { summary: verb === 'pause' ? 'Pause drains (a request, hosts, or all): no new kills; kills in flight finish' : 'Resume paused drains', role: 'operator' },
+    );
+    router.post(
+      `/api/v1/maintenance/${verb}`,
+      async (req) =>
+        guarded(async () => {
+          const b = validatePauseBody(await req.json(), `maintenance ${verb} --all`, true);
+          return svc.pause(verb, b.target, attribution(req, verb, b.reason));
+        }),
+      { summary: verb === 'pause' ? 'Pause every drain in the cluster (persisted until resume)' : 'Resume every drain after a cluster-wide pause', role: 'operator' },
+    );
+  }
+
+  router.post(
+    '/api/v1/hosts/maintenance/edit',
+    async (req) =>
+      guarded(async () => {
+        const { request_id, reason, ...change } = validateEditBody(await req.json(), 'host maintenance edit');
+        return svc.edit(request_id, change, attribution(req, 'edit', reason));
+      }),
+    { summary: "Change a running request's max_parallel / timeout in flight", role: 'operator' },
+  );
 
   router.get(
     '/api/v1/hosts',

@@ -234,7 +234,7 @@ export function pluginContext(
   const secrets = [...configSecrets(cfg), ...['SLUICE_SECRET', 'SLUICE_API_TOKEN'].flatMap((n) => (process.env[n] ? [process.env[n]!] : []))];
   const auth = cfg.principal && cfg.secret ? { principal: cfg.principal, secret: cfg.secret } : undefined;
   const others = { deadlineMs: cfg.othersDeadlineSeconds * 1000, atDeadline: cfg.othersAtDeadline };
-  return { ...base, secrets, postDrainEnv: cfg.postDrainEnv, auth, rackAttribute: cfg.rackAttribute, others, ...(cfg.slaGuardrails ? { slaGuardrails: cfg.slaGuardrails } : {}) };
+  return { ...base, secrets, postDrainEnv: cfg.postDrainEnv, auth, rackAttribute: cfg.rackAttribute, others, ...(cfg.slaGuardrails ? { slaGuardrails: cfg.slaGuardrails } : {}), ...(cfg.maxDrainingHosts !== undefined ? { maxDrainingHosts: cfg.maxDrainingHosts } : {}) };
 }
 
 /** The scheduler runtime's options from the configuration (shared by the single process and the HA leader). */

@@ -29,6 +29,8 @@ export interface PluginContext {
   others?: { deadlineMs: number; atDeadline: 'wait' | 'down' };
   /** Cluster default SLA and upper bound (--sla-guardrails; default off). */
   slaGuardrails?: SlaGuardrails;
+  /** Most hosts DRAINING at once cluster-wide (--max-draining-hosts; undefined: no cap). */
+  maxDrainingHosts?: number;
 }
 
 export interface AppPlugin {

@@ -30,6 +30,8 @@ export interface HostSnapshot {
   draining_seconds: number;
   /** The drain timeout asked for, in seconds (0 = none). */
   drain_timeout_seconds: number;
+  /** Paused (host maintenance pause, or maintenance pause --all): no new kill, admission or machine down. */
+  paused?: boolean;
 }
 
 export interface JobSnapshot {
@@ -202,6 +204,15 @@ export class SluiceMetrics {
     const inDrain = (h: HostSnapshot) => h.state === 'DRAINING' || h.state === 'DRAINED' || h.state === 'SCHEDULED';
     perHost('sluice_drain_tasks_left', 'Sluice tasks still running on a host in maintenance.', (h) => h.tasks_left, inDrain);
     perHost('sluice_drain_seconds', 'Seconds a host has been DRAINING.', (h) => h.draining_seconds, (h) => h.state === 'DRAINING');
+    perHost('sluice_drain_paused', 'A host in maintenance whose drain is paused (1; host maintenance pause or maintenance pause --all).', () => 1, (h) => h.paused === true);
+    new client.Gauge({
+      name: 'sluice_hosts_paused',
+      help: 'Hosts in maintenance whose drain is paused.',
+      registers,
+      collect() {
+        this.set((self.snapshot?.().hosts ?? []).filter((h) => h.paused === true).length);
+      },
+    });
     perHost('sluice_drain_timeout_seconds', 'Drain timeout requested for a DRAINING host (0 = none).', (h) => h.drain_timeout_seconds, (h) => h.state === 'DRAINING');
     const perJob = (name: string, help: string, pick: (j: JobSnapshot) => number) =>
       new client.Gauge({

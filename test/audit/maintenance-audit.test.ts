@@ -46,7 +46,7 @@ describe('audit trail of a drain (runtime, over real HTTP against the simulator)
       expect(h).to.include({ actor: 'local', reason: 'firmware upgrade (TICKET-7)' });
       const reqs = await api(env.url, 'GET', '/api/v1/hosts/requests');
       expect(reqs.status).to.equal(200);
-      expect(reqs.body.requests).to.deep.equal([{ request_id: requestId, actor: 'local', reason: 'firmware upgrade (TICKET-7)', hosts: [{ hostname: host, state: 'DOWN' }], states: { DOWN: 1 }, pending: false }]);
+      expect(reqs.body.requests).to.deep.equal([{ request_id: requestId, actor: 'local', reason: 'firmware upgrade (TICKET-7)', hosts: [{ hostname: host, state: 'DOWN' }], states: { DOWN: 1 }, pending: false, paused_hosts: 0, paused: false, max_parallel: null, timeout_ms: null }]);
 
       const c = await api(env.url, 'POST', '/api/v1/hosts/maintenance/complete', { hosts: [host], reason: 'done' });
       expect(c.status, JSON.stringify(c.body)).to.equal(200);

@@ -87,7 +87,7 @@ describe('maintenance loop reducer (pure)', () => {
     expect((reply.reply as { body: { request_id: string; hosts: unknown[] } }).body).to.include({ request_id: 'mnt-1' });
     const request = done.audit.find((a) => a.kind === 'request')!;
     expect(request).to.include({ actor: 'alice', action: 'start', reason: 'kernel upgrade', request_id: 'mnt-1' });
-    expect(requestsView(h.m)).to.deep.equal([{ request_id: 'mnt-1', actor: 'alice', reason: 'kernel upgrade', hosts: [{ hostname: 'h1', state: 'DRAINING' }], states: { DRAINING: 1 }, pending: false }]);
+    expect(requestsView(h.m)).to.deep.equal([{ request_id: 'mnt-1', actor: 'alice', reason: 'kernel upgrade', hosts: [{ hostname: 'h1', state: 'DRAINING' }], states: { DRAINING: 1 }, pending: false, paused_hosts: 0, paused: false, max_parallel: null, timeout_ms: null }]);
   });
 
   it('refusals are domain outcomes and write nothing: invalid names, someone else\'s window (conflict)', () => {

@@ -56,6 +56,12 @@ const CASES: Case[] = [
     body: (w) => ({ hosts: [HOSTS[w]], reason: `kernel upgrade by ${w}` }),
     ok: [202],
   },
+  { method: 'POST', route: '/api/v1/hosts/maintenance/pause', role: 'operator', path: () => '/api/v1/hosts/maintenance/pause', body: (w) => ({ hosts: [HOSTS[w]], reason: 'hold on' }), ok: [200] },
+  { method: 'POST', route: '/api/v1/hosts/maintenance/resume', role: 'operator', path: () => '/api/v1/hosts/maintenance/resume', body: (w) => ({ hosts: [HOSTS[w]], reason: 'go on' }), ok: [200] },
+  // no such request: a 409 is the verb's own answer, past the role check
+  { method: 'POST', route: '/api/v1/hosts/maintenance/edit', role: 'operator', path: () => '/api/v1/hosts/maintenance/edit', body: () => ({ request_id: 'mnt-none', max_parallel: 2, reason: 'faster' }), ok: [409] },
+  { method: 'POST', route: '/api/v1/maintenance/pause', role: 'operator', path: () => '/api/v1/maintenance/pause', body: () => ({ all: true, reason: 'incident' }), ok: [200] },
+  { method: 'POST', route: '/api/v1/maintenance/resume', role: 'operator', path: () => '/api/v1/maintenance/resume', body: () => ({ all: true, reason: 'incident over' }), ok: [200] },
   { method: 'POST', route: '/api/v1/hosts/maintenance/abort', role: 'operator', path: () => '/api/v1/hosts/maintenance/abort', body: (w) => ({ hosts: [HOSTS[w]], reason: 'changed my mind' }), ok: [200] },
   // nothing is DRAINED: a 409 is the verb's own answer, past the role check
   { method: 'POST', route: '/api/v1/hosts/maintenance/complete', role: 'operator', path: () => '/api/v1/hosts/maintenance/complete', body: (w) => ({ hosts: [HOSTS[w]] }), ok: [409] },

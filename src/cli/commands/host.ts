@@ -41,6 +41,10 @@ const USAGE = `Usage:
                                       [--post-drain CMD] [--dry-run] [--reason TEXT]
   sluice host maintenance complete h1,h2 [--reason TEXT]   DRAINED/DOWN hosts back UP (machine up)
   sluice host maintenance abort h1,h2 [--reason TEXT]      stop a drain: hosts back UP
+  sluice host maintenance pause REQUEST_ID|h1,h2 [--reason TEXT]   no new kills (kills in flight finish)
+  sluice host maintenance resume REQUEST_ID|h1,h2 [--reason TEXT]
+  sluice host maintenance edit REQUEST_ID [--max-parallel N|none] [--timeout D|none] [--reason TEXT]
+  (cluster-wide: sluice maintenance pause|resume --all --reason TEXT)
   sluice host query [--states S1,S2] [--watch]
   sluice host history HOST [--since 7d|ISO] [--json]       the host's whole timeline from the audit
 
@@ -55,6 +59,12 @@ Options:
 ${flagHelp(FLAGS)}
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 rejected by the API (4xx), 4 not found.`;
+
+/** `REQUEST_ID` (as Sluice names them: mnt-…) or a host list. */
+function pauseTarget(pos: string[], usage: string): { request_id: string } | { hosts: string[] } {
+  if (pos.length === 1 && /^mnt-[A-Za-z0-9]+$/.test(pos[0]!)) return { request_id: pos[0]! };
+  return { hosts: hostsArg(pos, usage) };
+}
 
 function hostsArg(pos: string[], usage: string): string[] {
   if (pos.length === 0) throw new CliError(`usage: ${usage}`, 2);
@@ -96,6 +106,21 @@ interface HostRow {
   timed_out: boolean;
   waiting?: string;
   other_frameworks?: { frameworks: Array<{ framework_id: string; name?: string; answer: string; task_count: number; tasks: Array<{ task_id: string }> }> };
+  paused?: { actor: string; reason?: string };
+}
+
+/** The cluster-wide controls `GET /api/v1/hosts` reports beside the hosts. */
+interface Controls {
+  paused_all?: { actor: string; reason?: string } | null;
+  max_draining_hosts?: number | null;
+  draining_hosts?: number;
+}
+
+function controlsLine(c: Controls): string | undefined {
+  const parts: string[] = [];
+  if (c.paused_all) parts.push(`ALL DRAINS PAUSED by ${c.paused_all.actor}${c.paused_all.reason ? ` (${c.paused_all.reason})` : ''} — sluice maintenance resume --all`);
+  if (c.max_draining_hosts) parts.push(`cluster cap: ${c.draining_hosts ?? 0} of max ${c.max_draining_hosts} hosts draining`);
+  return parts.length ? parts.join('; ') : undefined;
 }
 
 export function renderHosts(hosts: HostRow[]): string {
@@ -105,14 +130,14 @@ export function renderHosts(hosts: HostRow[]): string {
       ['HOST', 'STATE', 'RACK', 'TASKS LEFT', 'KILLING', 'REPLACING', 'WINDOW', 'ORIGIN', 'NOTE'],
       hosts.map((h) => [
         h.hostname,
-        h.state + (h.timed_out ? ' (timed out)' : ''),
+        h.state + (h.timed_out ? ' (timed out)' : '') + (h.paused ? ' (paused)' : ''),
         h.rack,
         h.tasks_left,
         h.killing,
         h.replacing,
         h.window ? `${h.window.start.replace(/\.\d{3}Z$/, 'Z')}${h.window.duration_ms ? ` +${fmtDuration(h.window.duration_ms)}` : ''}` : '-',
         h.origin,
-        h.waiting ?? '',
+        h.paused ? `paused by ${h.paused.actor}${h.paused.reason ? `: ${h.paused.reason}` : ''}` : (h.waiting ?? ''),
       ]),
     ),
   ];
@@ -136,7 +161,7 @@ export function renderHosts(hosts: HostRow[]): string {
 
 export const hostCommand: CommandModule = {
   name: 'host',
-  summary: 'host maintenance: start, complete, abort; query progress; history',
+  summary: 'host maintenance: start, complete, abort, pause, resume, edit; query progress; history',
   usage: USAGE,
   async run(argv, ctx) {
     const { flags, positionals: words } = parseFlags(argv, FLAGS, 'sluice host');
@@ -214,12 +239,60 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
       }
       return 0;
     }
+    case 'maintenance pause':
+    case 'maintenance resume': {
+      const v = verb.split(' ')[1]!;
+      const usage = `sluice host maintenance ${v} REQUEST_ID|h1,h2 [--reason TEXT]`;
+      const target = pauseTarget(pos, usage);
+      const reason = reasonFlag(flags['reason']);
+      const r = await api.post<Record<string, Array<{ hostname: string; state: string; changed: boolean }>>>(`/api/v1/hosts/maintenance/${v}`, { ...target, ...(reason !== undefined ? { reason } : {}) });
+      if (asJson) write(ctx.stdout, json(r.body));
+      else {
+        const list = r.body[v === 'pause' ? 'paused' : 'resumed'] ?? [];
+        write(ctx.stdout, `${v === 'pause' ? 'paused (no new kills; kills in flight finish)' : 'resumed'}: ${list.map((h) => `${h.hostname} (${h.state}${h.changed ? '' : ', unchanged'})`).join(', ') || '(none)'}`);
+      }
+      return 0;
+    }
+    case 'maintenance edit': {
+      const usage = 'sluice host maintenance edit REQUEST_ID [--max-parallel N|none] [--timeout D|none] [--reason TEXT]';
+      if (pos.length !== 1) throw new CliError(`usage: ${usage}`, 2);
+      const body: Record<string, unknown> = { request_id: pos[0] };
+      const mp = flags['max-parallel'];
+      if (mp !== undefined) {
+        if (mp === 'none') body['max_parallel'] = null;
+        else {
+          const n = Number(mp);
+          if (!Number.isInteger(n) || n < 1) throw new CliError('--max-parallel must be a whole number ≥ 1 or none', 2);
+          body['max_parallel'] = n;
+        }
+      }
+      const t = flags['timeout'];
+      if (t !== undefined) {
+        if (t === 'none') body['timeout'] = null;
+        else {
+          checkDuration(t as string, '--timeout');
+          body['timeout'] = t;
+        }
+      }
+      if (mp === undefined && t === undefined) throw new CliError(`nothing to change: ${usage}`, 2);
+      const reason = reasonFlag(flags['reason']);
+      if (reason !== undefined) body['reason'] = reason;
+      const r = await api.post<{ request_id: string; options: { max_parallel?: number; timeout_ms?: number } }>('/api/v1/hosts/maintenance/edit', body);
+      if (asJson) write(ctx.stdout, json(r.body));
+      else {
+        const o = r.body.options;
+        write(ctx.stdout, `${r.body.request_id}: max parallel ${o.max_parallel ?? 'unlimited'}, timeout ${o.timeout_ms !== undefined ? fmtDuration(o.timeout_ms) : 'none'}`);
+      }
+      return 0;
+    }
     case 'query': {
       if (pos.length) throw new CliError('usage: sluice host query [--states S1,S2] [--watch]', 2);
       const q = flags['states'] ? `?states=${encodeURIComponent(flags['states'] as string)}` : '';
       const once = async (compact = false) => {
-        const r = await api.get<{ hosts: HostRow[]; now_ms: number }>(`/api/v1/hosts${q}`);
-        return asJson ? (compact ? JSON.stringify(r.body) : json(r.body)) : renderHosts(r.body.hosts);
+        const r = await api.get<{ hosts: HostRow[]; now_ms: number } & Controls>(`/api/v1/hosts${q}`);
+        if (asJson) return compact ? JSON.stringify(r.body) : json(r.body);
+        const c = controlsLine(r.body);
+        return c ? `${c}\n${renderHosts(r.body.hosts)}` : renderHosts(r.body.hosts);
       };
       if (!flags['watch']) {
         write(ctx.stdout, await once());
@@ -281,6 +354,6 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
       return 0;
     }
     default:
-      throw new CliError(`sluice host: unknown subcommand ${JSON.stringify(verb)} (maintenance start|complete|abort, query, history)`, 2);
+      throw new CliError(`sluice host: unknown subcommand ${JSON.stringify(verb)} (maintenance start|complete|abort|pause|resume|edit, query, history)`, 2);
   }
 }

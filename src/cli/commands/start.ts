@@ -31,6 +31,7 @@ export const START_FLAGS: FlagSpecs = {
   'others-deadline': { type: 'string', description: 'Wait this long after the window start for other frameworks\' tasks to leave a host before machine down (default 0)' },
   'others-at-deadline': { type: 'string', description: 'Then: wait (default: never take their tasks down) or down (machine down anyway, logged and audited)' },
   'sla-guardrails': { type: 'string', description: 'JSON: cluster default SLA for jobs without one and upper bound, e.g. {"max_percentage":90} (default off)' },
+  'max-draining-hosts': { type: 'string', description: 'Most hosts DRAINING at once cluster-wide, across all maintenance requests (default: no cap)' },
   'max-record-bytes': { type: 'string', description: 'Largest event record accepted from the master, e.g. 32MiB (default 16MiB)' },
   demo: { type: 'boolean', description: 'Submit the demo jobs to the embedded simulator (default; --no-demo)' },
   'sim-agents': { type: 'string', description: 'Embedded simulator: agents (default 12)' },

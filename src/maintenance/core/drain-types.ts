@@ -62,6 +62,8 @@ export interface DrainOptions {
   kill_retry_ms: number;
   /** Most kills per plan (a cap on master load); absent = no cap. */
   max_kills?: number;
+  /** Most hosts DRAINING at once cluster-wide (setting max_draining_hosts); absent = no cap. */
+  max_draining_hosts?: number;
 }
 
 export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {

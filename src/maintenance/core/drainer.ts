@@ -139,6 +139,7 @@ function hostEstimates(
   const lead: LeadOptions = {
     lead_ms: opts.lead_ms,
     estimates_ms: new Map([...hostEstimate].map(([k, e]) => [k, e - now])),
+    ...(opts.max_draining_hosts !== undefined ? { max_draining: opts.max_draining_hosts } : {}),
   };
   return { jobFinish, hostEstimate, lead };
 }
@@ -292,7 +293,9 @@ export function planDrain(view: DrainView, now: number, options: Partial<DrainOp
   advanceHosts(book, now, lead);
   const out = new PlanOutput(opts.max_kills, book.idx.keys);
   const { timeouts, forced } = checkTimeouts(book, now, out);
-  const env = { now, opts, draining: book.draining, inMaint: book.inMaint, forced, rankOf: hostRanks(book), pool: capacityPool(view, book, opts), out, coordinator: view.coordinator };
+  // paused hosts (host maintenance pause) get no new kill or surge: only kills already requested finish
+  const draining = (k: string): boolean => book.draining(k) && book.records.get(k)!.paused === undefined;
+  const env = { now, opts, draining, inMaint: book.inMaint, forced, rankOf: hostRanks(book), pool: capacityPool(view, book, opts), out, coordinator: view.coordinator };
   // Per job decisions, longest estimated drain first.
   const order = [...ctxs.values()].sort(
     (a, b) => (jobFinish.get(b.job.name) ?? 0) - (jobFinish.get(a.job.name) ?? 0) || (a.job.name < b.job.name ? -1 : 1),

@@ -102,6 +102,11 @@ export interface HostRecord {
   /** Who put the host in maintenance (operator name, "token", "local") and why (Sluice-origin hosts). */
   actor?: string;
   reason?: string;
+  /**
+   * Paused by an operator (`host maintenance pause`): no new kill, surge, admission or machine down
+   * for this host until `resume`; kills already requested finish, answered inverse offers stand.
+   */
+  paused?: PauseMark;
   /** The last `complete` / `abort` of this host: who, why, when. */
   ended?: { verb: 'complete' | 'abort'; actor: string; reason?: string; at_ms: number };
   /** Most recent transitions, oldest first (capped at HISTORY_LIMIT). */
@@ -109,6 +114,18 @@ export interface HostRecord {
 }
 
 export type HostTable = ReadonlyMap<string, HostRecord>;
+
+/** Who paused (a host, or every drain: `maintenance pause --all`), why and when. */
+export interface PauseMark {
+  actor: string;
+  reason?: string;
+  at_ms: number;
+}
+
+/** The records as the planner must see them: under a cluster-wide pause every host is paused. */
+export function withClusterPause(records: HostRecord[], all: PauseMark | undefined): HostRecord[] {
+  return all ? records.map((r) => (r.paused ? r : { ...r, paused: all })) : records;
+}
 
 export const HISTORY_LIMIT = 100;
 export const DEFAULT_OPTIONS: MaintenanceOptions = { group_by: 'host', force: false };
@@ -216,6 +233,12 @@ export interface LeadOptions {
   lead_ms: number;
   /** Per host (hostKey) estimated drain time; admission starts early enough for it. */
   estimates_ms?: ReadonlyMap<string, number>;
+  /**
+   * Cluster-wide cap on hosts DRAINING at once, across all requests (setting max_draining_hosts):
+   * Sluice-origin hosts beyond it stay SCHEDULED (queued, oldest request first). External hosts are
+   * counted but never held back (their owner scheduled them).
+   */
+  max_draining?: number;
 }
 
 export const DEFAULT_LEAD_MS = 3_600_000;
@@ -350,8 +373,11 @@ export function startMaintenance(
 
   // Initial admission, with the existing records of other requests irrelevant (slots are per request).
   const byKey = new Map(records.map((r) => [hostKey(r.hostname), r]));
-  for (const a of admissions(records, now, lead)) {
+  // other requests' DRAINING hosts count against the cluster cap (max_draining)
+  const others = lead.max_draining === undefined ? [] : [...table.values()].filter((r) => r.state === 'DRAINING' && !byKey.has(hostKey(r.hostname)));
+  for (const a of admissions([...records, ...others], now, lead)) {
     const key = hostKey(a.hostname);
+    if (!byKey.has(key)) continue;
     const next = transition(byKey.get(key)!, 'DRAINING', now, a.reason);
     byKey.set(key, next);
     transitions.push({ hostname: a.hostname, ...next.history[next.history.length - 1]! });
@@ -574,10 +600,13 @@ export function admissionTime(rec: HostRecord, lead: LeadOptions): number {
 export function admissions(records: Iterable<HostRecord>, now: number, lead: LeadOptions): Admission[] {
   const byRequest = new Map<string, HostRecord[]>();
   const out: Admission[] = [];
+  const cap = lead.max_draining ?? Infinity;
+  let draining = 0;
   for (const r of records) {
+    if (r.state === 'DRAINING') draining++;
     if (r.state !== 'SCHEDULED' && r.state !== 'DRAINING') continue;
     if (r.request_id === undefined || r.origin === 'external') {
-      if (r.state === 'SCHEDULED' && admissionTime(r, lead) <= now) {
+      if (r.state === 'SCHEDULED' && r.paused === undefined && admissionTime(r, lead) <= now) {
         out.push({ hostname: r.hostname, reason: windowReason(r) });
       }
       continue;
@@ -586,13 +615,21 @@ export function admissions(records: Iterable<HostRecord>, now: number, lead: Lea
     if (!list) byRequest.set(r.request_id, (list = []));
     list.push(r);
   }
-  for (const list of byRequest.values()) {
+  draining += out.length;
+  // oldest request first: the cluster cap serves requests in the order they were made
+  const requests = [...byRequest.entries()].sort(([a, la], [b, lb]) => requestStart(la) - requestStart(lb) || (a < b ? -1 : a > b ? 1 : 0));
+  for (const [, list] of requests) {
     const options = list[0]!.options;
     const limit = options.max_parallel ?? Infinity;
     let active = list.filter((r) => r.state === 'DRAINING').length;
     const waiting = list
-      .filter((r) => r.state === 'SCHEDULED' && admissionTime(r, lead) <= now)
+      .filter((r) => r.state === 'SCHEDULED' && r.paused === undefined && admissionTime(r, lead) <= now)
       .sort((a, b) => a.group_order - b.group_order || a.order - b.order);
+    const admit = (r: HostRecord, why: string): void => {
+      active++;
+      draining++;
+      out.push({ hostname: r.hostname, reason: `${why}${slotText(active, limit)}${capText(draining, cap)}` });
+    };
     if (options.group_by === 'rack') {
       const groups: HostRecord[][] = [];
       for (const r of waiting) {
@@ -603,20 +640,39 @@ export function admissions(records: Iterable<HostRecord>, now: number, lead: Lea
       for (const g of groups) {
         const need = Math.min(g.length, limit);
         if (limit - active < need) break;
-        for (const r of g.slice(0, need)) {
-          active++;
-          out.push({ hostname: r.hostname, reason: `${windowReason(r)}; group ${r.group}${slotText(active, limit)}` });
-        }
+        // the cluster cap may split a rack (it never lets the cluster exceed it)
+        const fit = Math.min(need, Math.max(0, cap - draining));
+        for (const r of g.slice(0, fit)) admit(r, `${windowReason(r)}; group ${r.group}`);
+        if (fit < need) break;
       }
     } else {
       for (const r of waiting) {
-        if (active >= limit) break;
-        active++;
-        out.push({ hostname: r.hostname, reason: `${windowReason(r)}${slotText(active, limit)}` });
+        if (active >= limit || draining >= cap) break;
+        admit(r, windowReason(r));
       }
     }
   }
   return out;
+}
+
+/** When a request was made (its hosts' first transition). */
+function requestStart(list: readonly HostRecord[]): number {
+  let t = Infinity;
+  for (const r of list) {
+    let at = r.since_ms;
+    for (let i = r.history.length - 1; i >= 0; i--) {
+      if (r.history[i]!.from === 'UP') {
+        at = r.history[i]!.at_ms;
+        break;
+      }
+    }
+    t = Math.min(t, at);
+  }
+  return t;
+}
+
+function capText(draining: number, cap: number): string {
+  return Number.isFinite(cap) ? `; cluster ${draining} of max ${cap} draining` : '';
 }
 
 function slotText(active: number, limit: number): string {
@@ -631,12 +687,25 @@ function windowReason(r: HostRecord): string {
 
 /** Why a SCHEDULED host is not draining yet (for `host query`). */
 export function scheduledReason(rec: HostRecord, all: Iterable<HostRecord>, now: number, lead: LeadOptions): string {
+  if (rec.paused) return `paused by ${rec.paused.actor}${rec.paused.reason !== undefined ? ` (${rec.paused.reason})` : ''}`;
   const at = admissionTime(rec, lead);
   if (at > now) return `window starts ${fmtClock(rec.window?.start_ms ?? at)}; drain begins at ${fmtClock(at)}`;
   const limit = rec.options.max_parallel;
+  let active = 0;
+  let cluster = 0;
+  for (const r of all) {
+    if (r.state !== 'DRAINING') continue;
+    cluster++;
+    if (r.request_id === rec.request_id) active++;
+  }
+  if (limit !== undefined && active >= limit) {
+    return `queued: ${active} of max ${limit} hosts of request ${rec.request_id ?? '?'} draining` +
+      (rec.options.group_by === 'rack' ? ` (rack ${rec.group} waits its turn)` : '');
+  }
+  if (lead.max_draining !== undefined && cluster >= lead.max_draining) {
+    return `queued: ${cluster} of max ${lead.max_draining} hosts draining cluster-wide (max_draining_hosts)`;
+  }
   if (limit !== undefined) {
-    let active = 0;
-    for (const r of all) if (r.request_id === rec.request_id && r.state === 'DRAINING') active++;
     return `queued: ${active} of max ${limit} hosts of request ${rec.request_id ?? '?'} draining` +
       (rec.options.group_by === 'rack' ? ` (rack ${rec.group} waits its turn)` : '');
   }

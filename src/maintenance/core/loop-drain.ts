@@ -9,7 +9,7 @@ import { attributeText } from '../../mesos/types.js';
 import { agentCapacity, workloadJobs, workloadRows } from '../../scheduler/index.js';
 import type { CoordinatorBook } from '../../sla/index.js';
 import { answered, approvedTasks, DEFAULT_BOOK_TIMES, isLive, pruneBook, toAsk } from '../../sla/index.js';
-import { hostKey, type HostRecord, type InventoryHost, type MaintenanceWindow } from './host-state.js';
+import { hostKey, withClusterPause, type HostRecord, type InventoryHost, type MaintenanceWindow } from './host-state.js';
 import { planDrain } from './drainer.js';
 import type { CoordinatorView, DrainOptions, DrainPlan, DrainView } from './drain-types.js';
 import { decideInverseOffer, enterFromUnavailability, windowFromUnavailability } from './inverse-offers.js';
@@ -19,6 +19,16 @@ import type { HeldInverseOffer, IoRequest, MaintenanceState, SchedulerView } fro
 
 export function drainOptions(s: MaintenanceState): Partial<DrainOptions> {
   return { lead_ms: s.config.leadMs, ...s.config.drain };
+}
+
+/** Drain options for a plan over `hosts`: the cluster cap less the DRAINING hosts outside the plan (windows not posted yet). */
+function capOptions(s: MaintenanceState, hosts: readonly HostRecord[]): Partial<DrainOptions> {
+  const o = drainOptions(s);
+  if (o.max_draining_hosts === undefined) return o;
+  const inPlan = new Set(hosts.map((h) => hostKey(h.hostname)));
+  let outside = 0;
+  for (const [k, r] of s.records) if (r.state === 'DRAINING' && !inPlan.has(k)) outside++;
+  return { ...o, max_draining_hosts: Math.max(0, o.max_draining_hosts - outside) };
 }
 
 /** The planner's view: the given host records and the workload as SLA rows. */
@@ -67,7 +77,8 @@ export function onCoordinatorAnswer(st: StepBuilder, req: Extract<IoRequest, { k
 
 /** Hosts the planner works on: not UP, and (Sluice-origin) with the window accepted by the master. */
 function planHosts(s: MaintenanceState): HostRecord[] {
-  return [...s.records.values()].filter((r) => r.state !== 'UP' && !(r.origin === 'sluice' && r.schedule_posted_ms === undefined));
+  const hosts = [...s.records.values()].filter((r) => r.state !== 'UP' && !(r.origin === 'sluice' && r.schedule_posted_ms === undefined));
+  return withClusterPause(hosts, s.pausedAll);
 }
 
 /** Agents the loop knows: the scheduler's (from offers) completed with what it learned (ip, rack). */
@@ -96,7 +107,7 @@ export function plan(st: StepBuilder, sched: SchedulerView): void {
     return;
   }
   const view = drainView(s, sched, hosts, now);
-  const p = planDrain(view, now, drainOptions(s));
+  const p = planDrain(view, now, capOptions(s, hosts));
   s.lastProgress = p.progress;
   askCoordinators(st, p, view);
   for (const t of p.transitions) {

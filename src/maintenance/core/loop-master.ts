@@ -130,7 +130,8 @@ export function onDownChecked(st: StepBuilder, r: Extract<IoResult, { kind: 'dow
   const frameworks = agent ? (r.state.frameworksOnAgent.get(agent.agent_id) ?? []) : [];
   const others = othersOnHost(agent ? (r.state.tasksOnAgent?.get(agent.agent_id) ?? []) : [], statuses ?? [], sched.frameworkId, now);
   if (watchOthers(rec)) noteOthers(st, rec, key, others);
-  if (!downDue(rec)) {
+  // paused (host maintenance pause / pause --all): no machine down until resume
+  if (!downDue(rec) || rec.paused !== undefined || s.pausedAll !== undefined) {
     s.downInflight.delete(key);
     return;
   }

@@ -5,7 +5,7 @@
  * comes back (records marked posted, or rolled back) — always from the state as it is then.
  */
 import type { MachineID } from '../../mesos/types.js';
-import { abortMaintenance, completeMaintenance, hostKey, type HostRecord, type StartRequest } from './host-state.js';
+import { abortMaintenance, completeMaintenance, hostKey, type HostRecord, type MaintenanceOptions, type PauseMark, type StartRequest } from './host-state.js';
 import { MaintenanceError, MaintenanceRequestError, type HostProblem } from './errors.js';
 import { hasSelector, selectHosts, type Selection } from './select.js';
 import { addWindow, machineIdOf } from './schedule.js';
@@ -13,7 +13,7 @@ import { startMaintenance } from './host-state.js';
 import { dryRunStart } from './probe.js';
 import { drainOptions, drainView, inventory } from './loop-drain.js';
 import { busy, type StepBuilder } from './loop-step.js';
-import type { EndInput, IoRequest, OperatorMeta, SchedulerView, StartInput } from './loop-state.js';
+import { CONTROL_COLLECTION, PAUSE_KEY, type EditInput, type EndInput, type IoRequest, type OperatorMeta, type PauseInput, type SchedulerView, type StartInput } from './loop-state.js';
 import type { Failure } from './outcome.js';
 import { failureOf } from './errors.js';
 import type { MasterAgent } from './master.js';
@@ -57,7 +57,8 @@ export function onStart(st: StepBuilder, input: StartInput, sched: SchedulerView
       st.reply(input.reply, { outcome: 'ok', body: { ...r, ...selection } });
       return;
     }
-    const r = startMaintenance(s.records, req, inventory(s, sched), now, input.request_id, { lead_ms: s.config.leadMs });
+    const cap = s.config.drain?.max_draining_hosts;
+    const r = startMaintenance(s.records, req, inventory(s, sched), now, input.request_id, { lead_ms: s.config.leadMs, ...(cap !== undefined ? { max_draining: cap } : {}) });
     // someone else's window on one of these machines: refuse before writing anything
     const machines = r.records.map(machineIdOf);
     addWindow(input.schedule, machines, r.window);
@@ -173,4 +174,109 @@ export function onScheduleEnded(st: StepBuilder, req: Done<'schedule-end'>, fail
   st.audit.push({ kind: 'request', ts_ms: now, actor: who.actor, action: verb, reason: who.reason, detail: { hosts: req.hosts } });
   st.syncBlocked();
   st.reply(entry.reply, { outcome: 'ok', body: { [verb === 'complete' ? 'completed' : 'aborted']: out } });
+}
+
+// ------------------------------------------------------------------------------------------------
+// pause / resume / edit (issue #13): decided at once, written with their audit entries in one
+// batch; the reply goes out once that batch is durable. The planner reads the marks (drainer.ts
+// skips paused hosts' kills and surges, admissions() skips paused SCHEDULED hosts, machine down waits).
+
+/** Hosts a pause / resume / edit applies to: in maintenance (not UP, not DOWN). */
+function active(rec: HostRecord): boolean {
+  return rec.state !== 'UP' && rec.state !== 'DOWN';
+}
+
+/** The records of a request still in maintenance (not_found when there is none). */
+function requestRecords(st: StepBuilder, verb: string, requestId: string): HostRecord[] {
+  const recs = [...st.s.records.values()].filter((r) => r.request_id === requestId && active(r));
+  if (!recs.length) {
+    const known = [...st.s.records.values()].some((r) => r.request_id === requestId);
+    throw new MaintenanceRequestError(verb, [{
+      hostname: '',
+      code: known ? 'wrong-state' : 'not-in-maintenance',
+      message: known ? `request ${requestId} has no host left in maintenance (all UP or DOWN)` : `no maintenance request ${requestId}`,
+    }]);
+  }
+  return recs;
+}
+
+function hostRecords(st: StepBuilder, verb: string, hosts: readonly string[]): HostRecord[] {
+  const problems: HostProblem[] = [];
+  const out: HostRecord[] = [];
+  for (const h of hosts) {
+    const rec = st.s.records.get(hostKey(h));
+    if (!rec || !active(rec)) {
+      problems.push({ hostname: h, code: rec ? 'wrong-state' : 'not-in-maintenance', message: rec ? `is ${rec.state}: only hosts SCHEDULED, DRAINING or DRAINED can be paused or resumed` : 'is not in maintenance' });
+    } else out.push(rec);
+  }
+  if (problems.length) throw new MaintenanceRequestError(verb, problems);
+  return out;
+}
+
+export function onPause(st: StepBuilder, input: PauseInput): void {
+  const { s, now } = st;
+  const pause = input.kind === 'pause';
+  const verb = input.kind;
+  const who = meta(input);
+  refusable(st, input.reply, () => {
+    if ('all' in input.target) {
+      const was = s.pausedAll;
+      if (pause) {
+        const mark: PauseMark = { ...who, at_ms: now };
+        s.pausedAll = mark;
+        st.storeOps.push({ op: 'put', collection: CONTROL_COLLECTION, key: PAUSE_KEY, value: mark });
+      } else {
+        delete s.pausedAll;
+        st.storeOps.push({ op: 'delete', collection: CONTROL_COLLECTION, key: PAUSE_KEY });
+      }
+      st.log('warn', pause ? 'maintenance_paused_all' : 'maintenance_resumed_all', { actor: who.actor, operator_reason: who.reason, reason: pause ? 'no new kill, admission or machine down anywhere until resume --all' : 'drains continue' });
+      st.audit.push({ kind: 'request', ts_ms: now, actor: who.actor, action: verb, reason: who.reason, detail: { all: true, was_paused: was !== undefined } });
+      st.reply(input.reply, { outcome: 'ok', body: { all: true, paused_all: s.pausedAll ?? null } });
+      return;
+    }
+    const byRequest = 'request_id' in input.target ? input.target.request_id : undefined;
+    const recs = byRequest !== undefined ? requestRecords(st, `host maintenance ${verb}`, byRequest) : hostRecords(st, `host maintenance ${verb}`, (input.target as { hosts: readonly string[] }).hosts);
+    const out: unknown[] = [];
+    for (const rec of recs) {
+      const changed = pause ? rec.paused === undefined : rec.paused !== undefined;
+      if (changed) {
+        const next: HostRecord = { ...rec };
+        if (pause) next.paused = { ...who, at_ms: now };
+        else delete next.paused;
+        st.put(next, []);
+        st.audit.push({ kind: 'request', ts_ms: now, actor: who.actor, action: verb, host: rec.hostname, agent_id: rec.agent_id, request_id: rec.request_id, reason: who.reason, detail: { state: rec.state, ...(byRequest !== undefined ? { by_request: byRequest } : {}) } });
+      }
+      out.push({ hostname: rec.hostname, state: rec.state, request_id: rec.request_id, paused: pause, changed });
+    }
+    st.log('info', pause ? 'maintenance_paused' : 'maintenance_resumed', { hosts: recs.map((r) => r.hostname), request_id: byRequest, actor: who.actor, operator_reason: who.reason, reason: pause ? 'no new kill, admission or machine down for these hosts until resume' : 'drain continues' });
+    st.reply(input.reply, { outcome: 'ok', body: { [pause ? 'paused' : 'resumed']: out, ...(s.pausedAll ? { paused_all: s.pausedAll } : {}) } });
+  });
+}
+
+export function onEdit(st: StepBuilder, input: EditInput): void {
+  const { now } = st;
+  const verb = 'host maintenance edit';
+  const who = meta(input);
+  refusable(st, input.reply, () => {
+    const recs = requestRecords(st, verb, input.request_id);
+    const before = recs[0]!.options;
+    const after: MaintenanceOptions = { ...before };
+    if (input.max_parallel === null) delete after.max_parallel;
+    else if (input.max_parallel !== undefined) after.max_parallel = input.max_parallel;
+    if (input.timeout_ms === null) delete after.timeout_ms;
+    else if (input.timeout_ms !== undefined) after.timeout_ms = input.timeout_ms;
+    if (after.force && after.timeout_ms === undefined) {
+      throw new MaintenanceRequestError(verb, [{ hostname: '', code: 'invalid-option', path: 'timeout', message: 'this request was started with --force, which needs a timeout: it cannot be removed' }]);
+    }
+    for (const rec of recs) {
+      const next: HostRecord = { ...rec, options: { ...after } };
+      // a longer timeout re-arms the notice (and --force) once the new deadline passes
+      if (rec.timed_out_ms !== undefined && (after.timeout_ms === undefined || (rec.drain_started_ms ?? now) + after.timeout_ms > now)) delete next.timed_out_ms;
+      st.put(next, []);
+    }
+    const pick = (o: MaintenanceOptions) => ({ max_parallel: o.max_parallel ?? null, timeout_ms: o.timeout_ms ?? null });
+    st.log('info', 'maintenance_edited', { request_id: input.request_id, actor: who.actor, operator_reason: who.reason, before: pick(before), after: pick(after), reason: 'options changed in flight' });
+    st.audit.push({ kind: 'request', ts_ms: now, actor: who.actor, action: 'edit', request_id: input.request_id, reason: who.reason, detail: { hosts: recs.map((r) => r.hostname), before: pick(before), after: pick(after) } });
+    st.reply(input.reply, { outcome: 'ok', body: { request_id: input.request_id, options: after, hosts: recs.map((r) => ({ hostname: r.hostname, state: r.state })) } });
+  });
 }

@@ -17,7 +17,7 @@ import type { Call, ClusterStatus, Event, MachineID, Schedule } from '../../meso
 import type { Effect, SchedulerCommand, SchedulerState } from '../../scheduler/index.js';
 import type { BatchOp } from '../../store/index.js';
 import type { AuditInput } from '../../audit/types.js';
-import type { HostRecord, InventoryHost, MaintenanceWindow, StartRequest } from './host-state.js';
+import type { HostRecord, InventoryHost, MaintenanceWindow, PauseMark, StartRequest } from './host-state.js';
 import type { DrainOptions, HostProgress } from './drain-types.js';
 import type { InverseOfferOptions } from './inverse-offers.js';
 import type { PendingOp } from './pending.js';
@@ -29,6 +29,9 @@ import type { CoordinatorBook, CoordinatorQuestion, CoordinatorRef, SlaGuardrail
 import { EMPTY_BOOK } from '../../sla/index.js';
 
 export const HOSTS_COLLECTION = 'hosts';
+/** Cluster-wide maintenance controls (key `pause`: the `maintenance pause --all` mark). */
+export const CONTROL_COLLECTION = 'maintenance_control';
+export const PAUSE_KEY = 'pause';
 
 export interface MaintenanceConfig {
   /** Hosts whose window starts within this time are drained (default 1 h). */
@@ -113,6 +116,8 @@ export interface MaintenanceState {
   othersAudited: Map<string, Map<string, string>>;
   /** Hosts whose others deadline passed while waiting (warned once). */
   othersWarned: Set<string>;
+  /** `maintenance pause --all`: no new kill, admission or machine down anywhere (persisted, CONTROL_COLLECTION). */
+  pausedAll?: PauseMark;
   /** Ids of new intents: a process-unique prefix and a counter. */
   idPrefix: string;
   nextId: number;
@@ -142,8 +147,24 @@ export interface EndInput extends OperatorMeta {
   reply: string;
 }
 
+/** pause / resume: the hosts of a request, some hosts, or every drain (`all`). */
+export interface PauseInput extends OperatorMeta {
+  kind: 'pause' | 'resume';
+  target: { request_id: string } | { hosts: readonly string[] } | { all: true };
+  reply: string;
+}
+
+/** In-flight edit of a request: max_parallel / timeout (null removes the limit). */
+export interface EditInput extends OperatorMeta {
+  kind: 'edit';
+  request_id: string;
+  max_parallel?: number | null;
+  timeout_ms?: number | null;
+  reply: string;
+}
+
 export type MaintenanceInput = { sched: SchedulerView } & (
-  | { kind: 'loaded'; records: HostRecord[]; pending: PendingOp[] }
+  | { kind: 'loaded'; records: HostRecord[]; pending: PendingOp[]; pausedAll?: PauseMark }
   | { kind: 'event'; event: Event }
   | { kind: 'disconnected' }
   | { kind: 'tick' }
@@ -153,6 +174,8 @@ export type MaintenanceInput = { sched: SchedulerView } & (
   | { kind: 'agents'; agents: MasterAgent[] }
   | StartInput
   | EndInput
+  | PauseInput
+  | EditInput
   | { kind: 'io'; result: IoResult }
 );
 

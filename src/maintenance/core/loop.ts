@@ -15,7 +15,7 @@
  */
 import { machineWork, onDownChecked, onLoaded, onMachineDown, onPostDrain, onReconcileRead } from './loop-master.js';
 import { onAnswerFailed, onCoordinatorAnswer, onInverseOffer, onOffer, plan } from './loop-drain.js';
-import { onEnd, onScheduleAdded, onScheduleEnded, onStart } from './loop-requests.js';
+import { onEdit, onEnd, onPause, onScheduleAdded, onScheduleEnded, onStart } from './loop-requests.js';
 import { StepBuilder } from './loop-step.js';
 import type { IoResult, MaintenanceInput, MaintenanceState, MaintenanceStep, SchedulerView } from './loop-state.js';
 import type { Failure } from './outcome.js';
@@ -25,6 +25,7 @@ export function reduce(state: MaintenanceState, input: MaintenanceInput, now: nu
   switch (input.kind) {
     case 'loaded':
       onLoaded(st, input.records, input.pending);
+      if (input.pausedAll) state.pausedAll = input.pausedAll;
       break;
     case 'event':
       onEvent(st, input, input.sched);
@@ -49,6 +50,13 @@ export function reduce(state: MaintenanceState, input: MaintenanceInput, now: nu
       break;
     case 'end':
       onEnd(st, input);
+      break;
+    case 'pause':
+    case 'resume':
+      onPause(st, input);
+      break;
+    case 'edit':
+      onEdit(st, input);
       break;
     case 'io':
       onIo(st, input.result, input.sched);

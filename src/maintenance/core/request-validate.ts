@@ -452,3 +452,73 @@ export function validateHostsQuery(query: URLSearchParams): HostState[] | undefi
   p.throwIfAny(verb);
   return states;
 }
+
+/** Request ids as Sluice makes them (`mnt-1a2b3c4d`); bounded, printable. */
+function requestId(o: Obj, p: Problems): string | undefined {
+  const v = own(o, 'request_id');
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v)) {
+    p.bad('request_id', `must be a request id such as mnt-1a2b3c4d (letters, digits, . _ -; at most 64), got ${typeof v === 'string' ? `'${shortText(v, 40)}'` : typeName(v)}`);
+    return undefined;
+  }
+  return v;
+}
+
+export type PauseTarget = { request_id: string } | { hosts: string[] } | { all: true };
+
+/**
+ * Checks a pause / resume body: exactly one of `request_id`, `hosts`, `all: true`
+ * (`POST /api/v1/maintenance/pause` takes only `{all: true, reason}`), and `reason?`.
+ */
+export function validatePauseBody(input: unknown, verb: string, onlyAll = false): { target: PauseTarget; reason?: string } {
+  const p = new Problems();
+  const b = body(input, p, onlyAll ? '{all: true, reason?}' : '{request_id | hosts | all: true, reason?}');
+  if (!b) return p.throwIfAny(verb) as never;
+  p.known(b, '', onlyAll ? ['all', 'reason'] : ['request_id', 'hosts', 'all', 'reason']);
+  const given = ['request_id', 'hosts', 'all'].filter((k) => own(b, k) !== undefined);
+  let target: PauseTarget | undefined;
+  if (given.length !== 1 || (onlyAll && given[0] !== 'all')) {
+    p.bad(given.length > 1 ? given[1]! : onlyAll ? 'all' : '', onlyAll ? 'send {"all": true} (every drain in the cluster)' : 'name exactly one of request_id, hosts or all: true');
+  } else if (given[0] === 'all') {
+    if (own(b, 'all') !== true) p.bad('all', `must be true, got ${JSON.stringify(own(b, 'all'))?.slice(0, 20)}`);
+    else target = { all: true };
+  } else if (given[0] === 'request_id') {
+    const id = requestId(b, p);
+    if (id !== undefined) target = { request_id: id };
+  } else target = { hosts: hostList(b, p) };
+  const why = reasonField(b, p);
+  p.throwIfAny(verb);
+  return why !== undefined ? { target: target!, reason: why } : { target: target! };
+}
+
+/** Checks an in-flight edit: `{request_id, max_parallel?: n | null, timeout?: duration | null, reason?}`. */
+export function validateEditBody(input: unknown, verb: string): { request_id: string; max_parallel?: number | null; timeout_ms?: number | null; reason?: string } {
+  const p = new Problems();
+  const L = MAINTENANCE_LIMITS;
+  const b = body(input, p, '{request_id, max_parallel?, timeout?, reason?}');
+  if (!b) return p.throwIfAny(verb) as never;
+  p.known(b, '', ['request_id', 'max_parallel', 'timeout', 'reason']);
+  const id = requestId(b, p);
+  if (own(b, 'request_id') === undefined) p.bad('request_id', 'is required (see GET /api/v1/hosts/requests)');
+  const out: { request_id: string; max_parallel?: number | null; timeout_ms?: number | null; reason?: string } = { request_id: id ?? '' };
+  const mp = own(b, 'max_parallel');
+  if (mp === null) out.max_parallel = null;
+  else if (mp !== undefined) {
+    if (typeof mp !== 'number' || !Number.isInteger(mp) || mp < 1 || mp > L.maxHosts) p.bad('max_parallel', `must be a whole number from 1 to ${L.maxHosts} (or null: no limit), got ${typeof mp === 'number' ? mp : typeName(mp)}`);
+    else out.max_parallel = mp;
+  }
+  const t = own(b, 'timeout');
+  if (t === null) out.timeout_ms = null;
+  else if (t !== undefined) {
+    const ms = duration(t, 'timeout', p);
+    if (ms !== undefined) {
+      if (!(ms > 0) || ms > L.maxTimeoutMs) p.bad('timeout', `must be more than 0 and at most ${L.maxTimeoutMs / 86_400_000} days`);
+      else out.timeout_ms = ms;
+    }
+  }
+  if (mp === undefined && t === undefined) p.bad('', 'nothing to change: give max_parallel and/or timeout');
+  const why = reasonField(b, p);
+  if (why !== undefined) out.reason = why;
+  p.throwIfAny(verb);
+  return out;
+}

@@ -4,7 +4,7 @@
  * through the runtime's `read`, on the state exactly as the last durable write left it (never on a
  * decision not yet on disk).
  */
-import { hostKey, scheduledReason, type HostState } from './host-state.js';
+import { hostKey, scheduledReason, withClusterPause, type HostRecord, type HostState, type PauseMark } from './host-state.js';
 import { hostProgress } from './drainer.js';
 import type { HostProgress } from './drain-types.js';
 import { cleanText, hostView, tasksPerHost } from './host-view.js';
@@ -17,34 +17,62 @@ import { othersGate } from './others.js';
 import type { MaintenanceState, SchedulerView } from './loop-state.js';
 import type { MasterAgent } from './master.js';
 
+/** A pause mark as the API shows it (reason cleaned of secrets). */
+function pauseView(m: PauseMark | undefined, secrets: readonly string[]): PauseMark | undefined {
+  if (!m) return undefined;
+  return { actor: m.actor, at_ms: m.at_ms, ...(m.reason !== undefined ? { reason: cleanText(m.reason, secrets) } : {}) };
+}
+
+/** The cluster-wide controls: pause --all, the DRAINING cap and how many hosts drain now. */
+export function controlView(s: MaintenanceState): { paused_all: PauseMark | null; max_draining_hosts: number | null; draining_hosts: number; paused_hosts: number } {
+  let draining = 0;
+  let paused = 0;
+  for (const r of s.records.values()) {
+    if (r.state === 'DRAINING') draining++;
+    if (r.paused && r.state !== 'UP' && r.state !== 'DOWN') paused++;
+  }
+  return { paused_all: pauseView(s.pausedAll, s.config.secrets) ?? null, max_draining_hosts: s.config.drain?.max_draining_hosts ?? null, draining_hosts: draining, paused_hosts: paused };
+}
+
 /** GET /api/v1/hosts: every host record (optionally of some states) with its drain progress. */
-export function hostsView(s: MaintenanceState, sched: SchedulerView, now: number, states: readonly HostState[] | undefined): { now_ms: number; hosts: Array<Record<string, unknown>> } {
+export function hostsView(s: MaintenanceState, sched: SchedulerView, now: number, states: readonly HostState[] | undefined): { now_ms: number; hosts: Array<Record<string, unknown>> } & ReturnType<typeof controlView> {
   const recs = [...s.records.values()].filter((r) => !states || states.includes(r.state));
-  const active = [...s.records.values()].filter((r) => r.state !== 'UP');
+  const active: HostRecord[] = withClusterPause([...s.records.values()].filter((r) => r.state !== 'UP'), s.pausedAll);
   const progress = new Map<string, HostProgress>();
   if (active.length) for (const p of hostProgress(drainView(s, sched, active), now, drainOptions(s))) progress.set(hostKey(p.hostname), p);
   const onHost = tasksPerHost(sched);
+  const lead = { lead_ms: s.config.leadMs, ...(s.config.drain?.max_draining_hosts !== undefined ? { max_draining: s.config.drain.max_draining_hosts } : {}) };
   const hosts = recs
     .sort((a, b) => a.hostname.localeCompare(b.hostname))
     .map((r) => {
       const k = hostKey(r.hostname);
-      const waiting = r.state === 'SCHEDULED' ? scheduledReason(r, s.records.values(), now, { lead_ms: s.config.leadMs }) : undefined;
+      const eff = s.pausedAll && !r.paused ? { ...r, paused: s.pausedAll } : r;
+      const waiting = r.state === 'SCHEDULED' ? scheduledReason(eff, s.records.values(), now, lead) : undefined;
       const others = s.others.get(k);
       const othersWaiting = others && r.state === 'DRAINED' && r.origin === 'sluice' && r.down_posted_ms === undefined ? othersGate(r, others, s.config.others, now) : undefined;
-      return hostView(r, { progress: progress.get(k), tasks_left: onHost.get(k) ?? 0, busy: busy(s, k), waiting, secrets: s.config.secrets, ...(others ? { others } : {}), ...(othersWaiting && othersWaiting.verdict !== 'clear' ? { othersWaiting: othersWaiting.reason } : {}) });
+      const v = hostView(r, { progress: progress.get(k), tasks_left: onHost.get(k) ?? 0, busy: busy(s, k), waiting, secrets: s.config.secrets, ...(others ? { others } : {}), ...(othersWaiting && othersWaiting.verdict !== 'clear' ? { othersWaiting: othersWaiting.reason } : {}) });
+      const paused = pauseView(r.paused, s.config.secrets);
+      if (paused) v['paused'] = paused;
+      return v;
     });
-  return { now_ms: now, hosts };
+  return { now_ms: now, ...controlView(s), hosts };
 }
 
 export interface RequestView {
   request_id: string;
   actor?: string;
   reason?: string;
-  hosts: Array<{ hostname: string; state: HostState }>;
+  hosts: Array<{ hostname: string; state: HostState; paused?: boolean }>;
   /** Hosts per state. */
   states: Partial<Record<HostState, number>>;
   /** The request's write to the master is still pending. */
   pending: boolean;
+  /** Hosts of the request paused (host maintenance pause), and whether all its hosts in maintenance are. */
+  paused_hosts: number;
+  paused: boolean;
+  /** The options in force (max_parallel, timeout: editable in flight). */
+  max_parallel: number | null;
+  timeout_ms: number | null;
 }
 
 /** The operator requests behind the hosts in maintenance (and those that ended), newest hosts first. */
@@ -54,13 +82,18 @@ export function requestsView(s: MaintenanceState): RequestView[] {
     if (r.request_id === undefined) continue;
     let v = byId.get(r.request_id);
     if (!v) {
-      v = { request_id: r.request_id, hosts: [], states: {}, pending: false };
+      v = { request_id: r.request_id, hosts: [], states: {}, pending: false, paused_hosts: 0, paused: false, max_parallel: r.options.max_parallel ?? null, timeout_ms: r.options.timeout_ms ?? null };
       if (r.actor !== undefined) v.actor = r.actor;
       if (r.reason !== undefined) v.reason = cleanText(r.reason, s.config.secrets);
       byId.set(r.request_id, v);
     }
-    v.hosts.push({ hostname: r.hostname, state: r.state });
+    v.hosts.push({ hostname: r.hostname, state: r.state, ...(r.paused ? { paused: true } : {}) });
     v.states[r.state] = (v.states[r.state] ?? 0) + 1;
+    if (r.paused && r.state !== 'UP' && r.state !== 'DOWN') v.paused_hosts++;
+  }
+  for (const v of byId.values()) {
+    const inMaint = v.hosts.filter((h) => h.state !== 'UP' && h.state !== 'DOWN').length;
+    v.paused = s.pausedAll !== undefined ? inMaint > 0 : inMaint > 0 && v.paused_hosts === inMaint;
   }
   for (const e of s.pending.values()) {
     const v = e.op.request_id !== undefined ? byId.get(e.op.request_id) : undefined;
@@ -88,6 +121,7 @@ export interface HostGauge {
   tasks_left: number;
   draining_seconds: number;
   drain_timeout_seconds: number;
+  paused: boolean;
 }
 
 /** Host gauges for /metrics (sluice_hosts, sluice_drain_*). */
@@ -99,5 +133,6 @@ export function hostGauges(s: MaintenanceState, sched: SchedulerView, now: numbe
     tasks_left: onHost.get(hostKey(r.hostname)) ?? 0,
     draining_seconds: r.state === 'DRAINING' && r.drain_started_ms !== undefined ? Math.max(0, (now - r.drain_started_ms) / 1000) : 0,
     drain_timeout_seconds: r.options.timeout_ms !== undefined ? r.options.timeout_ms / 1000 : 0,
+    paused: r.state !== 'UP' && r.state !== 'DOWN' && (r.paused !== undefined || s.pausedAll !== undefined),
   }));
 }

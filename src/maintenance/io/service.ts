@@ -21,13 +21,13 @@ import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type { SluiceMetrics } from '../../metrics/metrics.js';
 import { concerns, reduce } from '../core/loop.js';
-import { HOSTS_COLLECTION, initialState, type IoRequest, type MaintenanceConfig, type MaintenanceInput, type MaintenanceState, type MaintenanceStep, type OperatorMeta } from '../core/loop-state.js';
+import { CONTROL_COLLECTION, HOSTS_COLLECTION, initialState, PAUSE_KEY, type PauseInput, type IoRequest, type MaintenanceConfig, type MaintenanceInput, type MaintenanceState, type MaintenanceStep, type OperatorMeta } from '../core/loop-state.js';
 import { PENDING_COLLECTION, type PendingOp } from '../core/pending.js';
-import type { HostRecord, HostState, StartRequest } from '../core/host-state.js';
+import type { HostRecord, HostState, PauseMark, StartRequest } from '../core/host-state.js';
 import type { HostSelector } from '../core/select.js';
 import { MaintenanceError } from '../core/errors.js';
 import { resolveSelection } from '../core/loop-requests.js';
-import { hostGauges, hostsView, probeView, requestsView, safeView, type HostGauge } from '../core/views.js';
+import { controlView, hostGauges, hostsView, probeView, requestsView, safeView, type HostGauge } from '../core/views.js';
 import type { Reply } from '../core/outcome.js';
 import { failureOf } from '../core/errors.js';
 import type { DrainOptions } from '../core/drain-types.js';
@@ -62,6 +62,8 @@ export interface MaintenanceOptions {
   rackAttribute?: string;
   /** Cluster default SLA and upper bound (setting sla_guardrails). */
   slaGuardrails?: SlaGuardrails;
+  /** Most hosts DRAINING at once cluster-wide (setting max_draining_hosts). */
+  maxDrainingHosts?: number;
 }
 
 /** What the service is built from (src/app's PluginContext has these). */
@@ -78,6 +80,8 @@ export interface MaintenanceDeps {
   others?: OthersPolicy;
   /** Cluster default SLA and upper bound (setting sla_guardrails). */
   slaGuardrails?: SlaGuardrails;
+  /** Most hosts DRAINING at once cluster-wide (setting max_draining_hosts; options win). */
+  maxDrainingHosts?: number;
 }
 
 /** What the loop hands an extension (the runtime's ExtensionContext has this shape). */
@@ -133,6 +137,8 @@ export class MaintenanceService {
     if (options.reconcileIntervalMs !== undefined) config.reconcileIntervalMs = options.reconcileIntervalMs;
     if (options.downCheckIntervalMs !== undefined) config.downCheckIntervalMs = options.downCheckIntervalMs;
     if (options.drain) config.drain = options.drain;
+    const cap = options.maxDrainingHosts ?? d.maxDrainingHosts;
+    if (cap !== undefined) config.drain = { ...config.drain, max_draining_hosts: cap };
     if (options.inverseOffers) config.inverseOffers = options.inverseOffers;
     if (d.others) config.others = d.others;
     const guardrails = options.slaGuardrails ?? d.slaGuardrails;
@@ -180,7 +186,9 @@ export class MaintenanceService {
   onStart(ctx: LoopContext): LoopStep {
     const records = ctx.store.list<HostRecord>(HOSTS_COLLECTION).map(([, v]) => structuredClone(v) as HostRecord);
     const pending = ctx.store.list<PendingOp>(PENDING_COLLECTION).map(([, v]) => structuredClone(v) as PendingOp);
-    return this.step({ kind: 'loaded', records, pending }, ctx);
+    const control = new Map(ctx.store.list<PauseMark>(CONTROL_COLLECTION));
+    const pausedAll = control.get(PAUSE_KEY);
+    return this.step({ kind: 'loaded', records, pending, ...(pausedAll ? { pausedAll: structuredClone(pausedAll) } : {}) }, ctx);
   }
 
   onEvent(event: Event, ctx: LoopContext): LoopStep | void {
@@ -272,6 +280,16 @@ export class MaintenanceService {
     return this.request((reply) => ({ kind: 'end', verb, hosts, reply, ...who }));
   }
 
+  /** pause / resume a request's hosts, some hosts, or every drain (`{all: true}`). */
+  async pause(verb: 'pause' | 'resume', target: PauseInput['target'], who: OperatorMeta = { actor: 'local' }): Promise<Reply> {
+    return this.request((reply) => ({ kind: verb, target, reply, ...who }));
+  }
+
+  /** Change a running request's max_parallel / timeout (null removes it). */
+  async edit(request_id: string, change: { max_parallel?: number | null; timeout_ms?: number | null }, who: OperatorMeta = { actor: 'local' }): Promise<Reply> {
+    return this.request((reply) => ({ kind: 'edit', request_id, ...change, reply, ...who }));
+  }
+
   /** GET /api/v1/hosts (read from the state as last written). */
   async query(states: readonly HostState[] | undefined): Promise<Reply> {
     return { outcome: 'ok', body: await this.rt.read((ctx) => hostsView(this.state, ctx.state, ctx.now, states)) };
@@ -279,7 +297,7 @@ export class MaintenanceService {
 
   /** The operator requests behind the hosts in maintenance. */
   async requests(): Promise<Reply> {
-    return { outcome: 'ok', body: { requests: await this.rt.read(() => requestsView(this.state)) } };
+    return { outcome: 'ok', body: await this.rt.read(() => ({ ...controlView(this.state), requests: requestsView(this.state) })) };
   }
 
   async probe(hosts: readonly string[], sel?: HostSelector): Promise<Reply> {
