@@ -43,6 +43,10 @@ export interface Instance {
    * instance's current task ends, the surge task becomes the instance's task.
    */
   surge?: { for_task_id: string; requested_ms: number; task_id?: string };
+  /** Why the instance's next / current task was launched (what took the previous one away). */
+  launch_cause?: 'deploy' | 'drain' | 'update' | 'failure';
+  /** The failure domain (the SLA's domain attribute) where the previous task was lost while serving. */
+  lost_domain?: string;
 }
 
 export interface KillState {
@@ -74,6 +78,10 @@ export interface TaskRecord {
   kill?: KillState;
   /** A make-before-break replacement (its instance's `surge.task_id`), not yet the instance's task. */
   surge?: boolean;
+  /** The task was launched with a health check (TaskInfo.health_check). */
+  health_check?: boolean;
+  /** The last TaskStatus.healthy received (absent: not checked yet). */
+  healthy?: boolean;
 }
 
 export interface AgentRecord {
@@ -380,3 +388,20 @@ export function isWanted(s: SchedulerState, job: string, index: number): boolean
 }
 
 export { instanceKey };
+
+/**
+ * The failure domain of a job's task on an agent: the agent's value of the job's SLA domain
+ * attribute (default: the rack attribute). undefined: agent or attribute unknown.
+ */
+export function domainOf(s: SchedulerState, job: string, agentId: string | undefined): string | undefined {
+  if (agentId === undefined) return undefined;
+  const a = s.agents.get(agentId);
+  if (!a) return undefined;
+  return a.attributes[domainAttribute(s, job)];
+}
+
+export function domainAttribute(s: SchedulerState, job: string): string {
+  const sla = s.jobs.get(job)?.spec.sla;
+  if (sla && sla.kind !== 'coordinator' && sla.max_unavailable_domains !== undefined) return sla.domain ?? 'rack';
+  return s.config.rackAttribute;
+}
