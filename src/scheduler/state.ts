@@ -42,7 +42,7 @@ export interface Instance {
    * instance while `for_task_id` keeps running. Until launched `task_id` is absent. When the
    * instance's current task ends, the surge task becomes the instance's task.
    */
-  surge?: { for_task_id: string; requested_ms: number; task_id?: string };
+  surge?: { for_task_id: string; requested_ms: number; task_id?: string; cause?: 'drain' | 'update' };
   /** Why the instance's next / current task was launched (what took the previous one away). */
   launch_cause?: 'deploy' | 'drain' | 'update' | 'failure';
   /** The failure domain (the SLA's domain attribute) where the previous task was lost while serving. */
@@ -204,6 +204,8 @@ export interface SchedulerState {
    * `setPlacementBlockedHosts`. Existing tasks there are untouched by this set.
    */
   placementBlockedHosts: ReadonlySet<string>;
+  /** Jobs whose rolling update waits for the SLA budget, with the last reason logged (not persisted). */
+  updateWaits: Map<string, string>;
   reconcile: ReconcileState;
   // ---- indexes, rebuilt by restoreState, maintained by the reducers ----
   /** job -> indices of PENDING instances (including those in crash-loop backoff). */
@@ -231,6 +233,7 @@ export function createState(config: Partial<SchedulerConfig> = {}): SchedulerSta
     nextTaskSeq: 1,
     agents: new Map(),
     placementBlockedHosts: new Set(),
+    updateWaits: new Map(),
     reconcile: { awaiting: new Map(), attempt: 0 },
     pending: new Map(),
     surges: new Map(),

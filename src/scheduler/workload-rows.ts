@@ -56,9 +56,20 @@ function taskFacts(s: SchedulerState, row: WorkloadRow, t: TaskRecord | undefine
 
 export function workloadRows(s: SchedulerState): WorkloadRow[] {
   const rows: WorkloadRow[] = [];
-  for (const [job, insts] of s.instances) {
+  for (const job of s.instances.keys()) jobRowsInto(s, job, rows);
+  return rows;
+}
+
+/** The rows of one job. */
+export function jobRows(s: SchedulerState, job: string): WorkloadRow[] {
+  return jobRowsInto(s, job, []);
+}
+
+function jobRowsInto(s: SchedulerState, job: string, rows: WorkloadRow[]): WorkloadRow[] {
+  {
+    const insts = s.instances.get(job);
     const j = s.jobs.get(job);
-    if (!j) continue;
+    if (!j || !insts) return rows;
     const attr = domainAttribute(s, job);
     for (const inst of insts.values()) {
       if (inst.index >= j.spec.instances) continue;
@@ -77,7 +88,7 @@ export function workloadRows(s: SchedulerState): WorkloadRow[] {
       if (inst.surge) {
         // ordered but not launched yet: a PENDING surge row; launched: the surge task's row
         const sur = inst.surge.task_id ? s.tasks.get(inst.surge.task_id) : undefined;
-        const srow: WorkloadRow = { job, index: inst.index, state: sur?.state ?? 'PENDING', surge: true, launch_cause: 'drain' };
+        const srow: WorkloadRow = { job, index: inst.index, state: sur?.state ?? 'PENDING', surge: true, launch_cause: inst.surge.cause ?? 'drain' };
         if (sur) {
           srow.task_id = sur.task_id;
           if (sur.agent_id) srow.agent_id = sur.agent_id;

@@ -372,7 +372,7 @@ describe('scheduler/reducer', () => {
     // refused: wrong task, or a second surge
     const again = h.cmd({ type: 'surge_instances', orders: [{ job: 'web', instance: 0, task_id: old }, { job: 'web', instance: 1, task_id: 'nope' }] });
     expect((again.result as { body: { refused: unknown[] } }).body.refused).to.have.length(2);
-    expect(workloadRows(h.s).filter((x) => x.surge)).to.deep.equal([{ job: 'web', index: 0, state: 'PENDING', surge: true }]);
+    expect(workloadRows(h.s).filter((x) => x.surge)).to.deep.equal([{ job: 'web', index: 0, state: 'PENDING', surge: true, launch_cause: 'drain' }]);
     // placed on a host the job does not use yet
     const [sid] = h.offerTo(['h1', 'h2', 'h3']) as [string];
     expect(h.s.tasks.get(sid)!.host).to.equal('h3');
