@@ -1,15 +1,6 @@
 import { expect } from 'chai';
-import type { Call, Event } from '../../src/mesos/types.js';
-import {
-  applyCommand,
-  jobView,
-  onDisconnected,
-  onEvent,
-  onTick,
-  type SchedulerCommand,
-  type StepResult,
-} from '../../src/scheduler/reducer.js';
-import { createState, restoreState, type SchedulerState } from '../../src/scheduler/state.js';
+import { jobView, onDisconnected } from '../../src/scheduler/reducer.js';
+import { createState, restoreState } from '../../src/scheduler/state.js';
 import { workloadRows } from '../../src/scheduler/workload-rows.js';
 import { H, launched, offer, offersEvent, spec, subscribed, types, update } from './helpers.js';
 
