@@ -66,38 +66,36 @@ export function jobRows(s: SchedulerState, job: string): WorkloadRow[] {
 }
 
 function jobRowsInto(s: SchedulerState, job: string, rows: WorkloadRow[]): WorkloadRow[] {
-  {
-    const insts = s.instances.get(job);
-    const j = s.jobs.get(job);
-    if (!j || !insts) return rows;
-    const attr = domainAttribute(s, job);
-    for (const inst of insts.values()) {
-      if (inst.index >= j.spec.instances) continue;
-      const row: WorkloadRow = { job, index: inst.index, state: inst.state };
-      if (inst.launch_cause) row.launch_cause = inst.launch_cause;
-      if (inst.lost_domain !== undefined) row.lost_domain = inst.lost_domain;
-      if (inst.task_id) {
-        row.task_id = inst.task_id;
-        const t = s.tasks.get(inst.task_id);
-        if (inst.agent_id) row.agent_id = inst.agent_id;
-        if (inst.host) row.hostname = inst.host;
-        if (inst.running_since_ms !== undefined && inst.state === 'TASK_RUNNING') row.running_since_ms = inst.running_since_ms;
-        taskFacts(s, row, t, attr);
+  const insts = s.instances.get(job);
+  const j = s.jobs.get(job);
+  if (!j || !insts) return rows;
+  const attr = domainAttribute(s, job);
+  for (const inst of insts.values()) {
+    if (inst.index >= j.spec.instances) continue;
+    const row: WorkloadRow = { job, index: inst.index, state: inst.state };
+    if (inst.launch_cause) row.launch_cause = inst.launch_cause;
+    if (inst.lost_domain !== undefined) row.lost_domain = inst.lost_domain;
+    if (inst.task_id) {
+      row.task_id = inst.task_id;
+      const t = s.tasks.get(inst.task_id);
+      if (inst.agent_id) row.agent_id = inst.agent_id;
+      if (inst.host) row.hostname = inst.host;
+      if (inst.running_since_ms !== undefined && inst.state === 'TASK_RUNNING') row.running_since_ms = inst.running_since_ms;
+      taskFacts(s, row, t, attr);
+    }
+    rows.push(row);
+    if (inst.surge) {
+      // ordered but not launched yet: a PENDING surge row; launched: the surge task's row
+      const sur = inst.surge.task_id ? s.tasks.get(inst.surge.task_id) : undefined;
+      const srow: WorkloadRow = { job, index: inst.index, state: sur?.state ?? 'PENDING', surge: true, launch_cause: inst.surge.cause ?? 'drain' };
+      if (sur) {
+        srow.task_id = sur.task_id;
+        if (sur.agent_id) srow.agent_id = sur.agent_id;
+        if (sur.host) srow.hostname = sur.host;
+        if (sur.state === 'TASK_RUNNING' && sur.running_since_ms !== undefined) srow.running_since_ms = sur.running_since_ms;
+        taskFacts(s, srow, sur, attr);
       }
-      rows.push(row);
-      if (inst.surge) {
-        // ordered but not launched yet: a PENDING surge row; launched: the surge task's row
-        const sur = inst.surge.task_id ? s.tasks.get(inst.surge.task_id) : undefined;
-        const srow: WorkloadRow = { job, index: inst.index, state: sur?.state ?? 'PENDING', surge: true, launch_cause: inst.surge.cause ?? 'drain' };
-        if (sur) {
-          srow.task_id = sur.task_id;
-          if (sur.agent_id) srow.agent_id = sur.agent_id;
-          if (sur.host) srow.hostname = sur.host;
-          if (sur.state === 'TASK_RUNNING' && sur.running_since_ms !== undefined) srow.running_since_ms = sur.running_since_ms;
-          taskFacts(s, srow, sur, attr);
-        }
-        rows.push(srow);
-      }
+      rows.push(srow);
     }
   }
   return rows;
