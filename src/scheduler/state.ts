@@ -206,6 +206,8 @@ export interface SchedulerState {
   placementBlockedHosts: ReadonlySet<string>;
   /** Jobs whose rolling update waits for the SLA budget, with the last reason logged (not persisted). */
   updateWaits: Map<string, string>;
+  /** Instances carrying a `lost_domain` (`job#index`), cleared once they are up again. */
+  lostDomains: Set<string>;
   reconcile: ReconcileState;
   // ---- indexes, rebuilt by restoreState, maintained by the reducers ----
   /** job -> indices of PENDING instances (including those in crash-loop backoff). */
@@ -234,6 +236,7 @@ export function createState(config: Partial<SchedulerConfig> = {}): SchedulerSta
     agents: new Map(),
     placementBlockedHosts: new Set(),
     updateWaits: new Map(),
+    lostDomains: new Set(),
     reconcile: { awaiting: new Map(), attempt: 0 },
     pending: new Map(),
     surges: new Map(),
@@ -273,6 +276,7 @@ export function restoreState(p: PersistedState, config: Partial<SchedulerConfig>
     if (Number.isFinite(seq) && seq >= s.nextTaskSeq) s.nextTaskSeq = seq + 1;
   }
   for (const i of p.instances) {
+    if (i.lost_domain !== undefined) s.lostDomains.add(`${i.job}#${i.index}`);
     let m = s.instances.get(i.job);
     if (!m) s.instances.set(i.job, (m = new Map()));
     m.set(i.index, i);

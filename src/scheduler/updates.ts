@@ -6,6 +6,7 @@
 import { calls as C } from '../mesos/calls.js';
 import type { TaskState, TaskStatus } from '../mesos/types.js';
 import { isTerminal } from '../mesos/types.js';
+import { durationMs } from '../sla/index.js';
 import { jobTaskVersion } from './job-spec.js';
 import { attach, deleteInstance, detach, setPending, takeTask } from './instances.js';
 import { killTask } from './kills.js';
@@ -146,10 +147,42 @@ export function noteLoss(st: Step, inst: Instance, t: TaskRecord): void {
   inst.launch_cause = k === 'drain' ? 'drain' : k === 'replace' || k === 'restart' ? 'update' : k === undefined ? 'failure' : inst.launch_cause;
   if (t.running_since_ms !== undefined) {
     const d = domainOf(st.s, t.job, t.agent_id);
-    if (d !== undefined) inst.lost_domain = d;
+    if (d !== undefined) {
+      inst.lost_domain = d;
+      st.s.lostDomains.add(`${inst.job}#${inst.index}`);
+    }
   }
   st.inst(inst);
 }
+
+/**
+ * `lost_domain` lasts until the instance is up again (RUNNING for the SLA duration, healthy where
+ * checked): checked on every tick for the instances that carry one (few: recently lost).
+ */
+export function clearLostDomains(st: Step): void {
+  const s = st.s;
+  for (const key of s.lostDomains) {
+    const [job, idx] = splitKey(key);
+    const inst = getInstance(s, job, idx);
+    const j = s.jobs.get(job);
+    if (!inst || inst.lost_domain === undefined || !j) {
+      s.lostDomains.delete(key);
+      continue;
+    }
+    const t = inst.task_id !== undefined ? s.tasks.get(inst.task_id) : undefined;
+    if (!t || t.state !== 'TASK_RUNNING' || t.kill || t.running_since_ms === undefined) continue;
+    if (t.health_check && t.healthy !== true) continue;
+    if (st.now - t.running_since_ms < durationMs({ name: job, instances: j.spec.instances, sla: j.spec.sla })) continue;
+    inst.lost_domain = undefined;
+    s.lostDomains.delete(key);
+    st.inst(inst);
+  }
+}
+
+const splitKey = (key: string): [string, number] => {
+  const i = key.lastIndexOf('#');
+  return [key.slice(0, i), Number(key.slice(i + 1))];
+};
 
 export const CRASH_STATES = new Set<TaskState>(['TASK_FAILED', 'TASK_ERROR', 'TASK_FINISHED']);
 

@@ -80,11 +80,24 @@ describe('scheduler/health and the shared budget', () => {
     expect(workloadRows(h.s)[0]).to.include({ launch_cause: 'update', lost_domain: 'r1' });
     const [n0] = h.offerTo(['h1'], { rack: 'r1' });
     h.runAll([n0!]);
+    // (that offer went to a make-before-break replacement of the batch, ordered as the budget was spent)
+    expect(h.s.tasks.get(n0!)!.surge).to.equal(true);
     // the new task is young: the budget is spent, nothing else goes
     for (let i = 0; i < 5; i++) expect(killed(h.tick(10_000))).to.deep.equal([]);
     // once it has run 60 s the next one goes
     const next = [...Array(3)].flatMap(() => killed(h.tick(5000)));
     expect(next).to.deep.equal([ids[1]]);
+    expect(h.s.lostDomains.has('web#0')).to.equal(true);
+    // everything placed and running for the duration: no instance is charged to a lost domain any more
+    for (let i = 0; i < 10 && h.s.pending.size + h.s.surges.size > 0; i++) {
+      h.runAll(h.offerTo(['h5', 'h6', 'h7', 'h8'], { rack: 'r2' }));
+      h.tick(70_000);
+      for (const t of [...h.s.tasks.values()]) if (t.kill) h.ev(update(t.task_id, 'TASK_KILLED', { agent: t.agent_id }));
+    }
+    h.tick(70_000);
+    expect(jobView(h.s, 'web', h.now)!.outdated).to.equal(0);
+    expect(workloadRows(h.s).filter((r) => r.lost_domain !== undefined)).to.deep.equal([]);
+    expect(h.s.lostDomains.size).to.equal(0);
   });
 
   it('nothing serving goes while the job is below its SLA (unhealthy); make-before-break when there is room', () => {
