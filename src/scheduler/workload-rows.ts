@@ -4,7 +4,7 @@
  * killed are not instances and are left out. Pure, read-only.
  */
 import type { KillCause, LaunchCause } from '../sla/index.js';
-import type { SlaPolicy } from './job-spec.js';
+import type { AnySlaPolicy } from './job-spec.js';
 import { domainAttribute, type KillState, type SchedulerState, type TaskRecord } from './state.js';
 
 export interface WorkloadRow {
@@ -105,7 +105,7 @@ function jobRowsInto(s: SchedulerState, job: string, rows: WorkloadRow[]): Workl
 export interface WorkloadJob {
   name: string;
   instances: number;
-  sla?: SlaPolicy;
+  sla?: AnySlaPolicy;
   resources: { cpus: number; mem: number };
   host_unique?: boolean;
 }
@@ -115,10 +115,7 @@ export function workloadJobs(s: SchedulerState): WorkloadJob[] {
   for (const [name, j] of s.jobs) {
     if (j.status === 'deleting') continue;
     const w: WorkloadJob = { name, instances: j.spec.instances, resources: { cpus: j.spec.resources.cpus, mem: j.spec.resources.mem } };
-    const sla = j.spec.sla;
-    // Until the drainer asks coordinators (src/maintenance), a coordinator-only job is drained as
-    // "every instance required" (make-before-break only): never more freely than its owner asked.
-    if (sla) w.sla = sla.kind === 'coordinator' ? { kind: 'count', count: j.spec.instances, duration_seconds: 0 } : sla;
+    if (j.spec.sla) w.sla = j.spec.sla;
     if (j.spec.constraints?.host_unique) w.host_unique = true;
     out.push(w);
   }
