@@ -4,9 +4,11 @@
  * the touched jobs, then SUPPRESS or REVIVE offers).
  */
 import { calls as C } from '../mesos/calls.js';
-import { jobTaskVersion } from './job-spec.js';
+import { decideKills } from '../sla/index.js';
+import { jobTaskVersion, type Job } from './job-spec.js';
 import { killTask } from './kills.js';
-import { addUsage, indexDelete, pendingAdd, pendingDelete, removeUsage, type Instance, type SchedulerState, type TaskRecord } from './state.js';
+import { addUsage, indexAdd, indexDelete, pendingAdd, pendingDelete, removeUsage, type Instance, type SchedulerState, type TaskRecord } from './state.js';
+import { agentCapacity, jobRows } from './workload-rows.js';
 import type { Step } from './step.js';
 
 /** The instance's task is `t` now (its placement, state and version); no usage or index change. */
@@ -105,28 +107,75 @@ export function converge(st: Step, name: string): boolean {
       setPending(st, inst);
     }
   }
-  // rolling replace: keep at most `batch` instances down while outdated ones are replaced
+  if (rollingReplace(st, job, insts, want, tv)) settled = false;
+  return settled;
+}
+
+/**
+ * Rolling replace: outdated instances are replaced at most `update_batch_size` at a time, and every
+ * kill draws on the job's one SLA budget (src/sla `decideKills`, cause `update`), the same budget
+ * drains and operator kills use: a batch waits while the budget is spent, and a job below its SLA
+ * (young, unhealthy, failures) loses nothing serving. Where the budget refuses and the cluster has
+ * room, the instance gets a make-before-break replacement at the new version; its old task goes
+ * (for free) once the replacement counts as up. Returns whether the job is still rolling.
+ */
+function rollingReplace(st: Step, job: Job, insts: Map<number, Instance>, want: number, tv: number): boolean {
+  const s = st.s;
+  const name = job.spec.name;
   const batch = job.spec.update_batch_size ?? Math.max(1, Math.floor(job.spec.instances * 0.25));
-  let down = 0;
-  const outdated: Instance[] = [];
+  let busy = 0; // instances down or being replaced right now
+  let rolling = false;
+  const outdated = new Set<string>();
   for (const inst of insts.values()) {
     if (inst.index >= want) continue;
     const t = inst.task_id !== undefined ? s.tasks.get(inst.task_id) : undefined;
-    if (inst.state !== 'TASK_RUNNING' || t?.kill) down++;
+    if (inst.state !== 'TASK_RUNNING' || t?.kill || inst.surge) busy++;
     if (t && inst.version < tv) {
-      settled = false;
-      if (inst.state === 'TASK_RUNNING' && !t.kill) outdated.push(inst);
+      rolling = true;
+      if (inst.state === 'TASK_RUNNING' && !t.kill) outdated.add(t.task_id);
     }
   }
-  if (outdated.length && down < batch) {
-    outdated.sort((a, b) => a.index - b.index);
-    for (const inst of outdated.slice(0, batch - down)) {
-      const t = s.tasks.get(inst.task_id!)!;
-      st.log('info', 'rolling_replace', { job: name, instance: inst.index, task_id: t.task_id, host: t.host, state_from: `v${inst.version}`, state_to: `v${tv}` });
-      killTask(st, t, 'replace');
+  if (!outdated.size) return rolling;
+  const rows = jobRows(s, name);
+  // outdated instances whose replacement already runs first (their kill may be free), then by index
+  const cands = rows.filter((r) => r.task_id !== undefined && outdated.has(r.task_id)).sort((a, b) => a.index - b.index);
+  const withSurge = cands.filter((r) => insts.get(r.index)?.surge);
+  const rest = cands.filter((r) => !insts.get(r.index)?.surge);
+  const d = decideKills({ name, instances: want, sla: job.spec.sla }, rows, [...withSurge, ...rest], st.now, { max: Math.max(0, batch - busy) });
+  for (const r of d.kill) {
+    const t = s.tasks.get(r.task_id!)!;
+    const inst = insts.get(r.index)!;
+    st.log('info', 'rolling_replace', { job: name, instance: r.index, task_id: t.task_id, host: t.host, state_from: `v${inst.version}`, state_to: `v${tv}`, reason: inst.surge ? 'replacement up' : 'budget' });
+    killTask(st, t, 'replace');
+  }
+  // make-before-break where the budget says no: a replacement first, within the batch
+  let room = Math.max(0, batch - busy - d.kill.length);
+  if (room > 0 && d.refused.length && hasRoom(s, job)) {
+    for (const ref of d.refused) {
+      if (room <= 0) break;
+      const inst = insts.get(ref.row.index);
+      if (!inst || inst.surge || inst.task_id !== ref.row.task_id) continue;
+      inst.surge = { for_task_id: inst.task_id!, requested_ms: st.now, cause: 'update' };
+      indexAdd(s.surges, name, inst.index);
+      st.inst(inst);
+      st.log('info', 'surge_ordered', { job: name, instance: inst.index, task_id: inst.task_id, host: inst.host, reason: `update: ${ref.reason}` });
+      room--;
     }
   }
-  return settled;
+  if (d.kill.length === 0 && d.refused.length) {
+    const why = d.refused[0]!.reason;
+    if (s.updateWaits.get(name) !== why) {
+      s.updateWaits.set(name, why);
+      st.log('info', 'rolling_update_waits', { job: name, reason: why });
+    }
+  } else s.updateWaits.delete(name);
+  return true;
+}
+
+/** Some agent's latest offer has room for one more task of the job (a rough make-before-break check). */
+function hasRoom(s: SchedulerState, job: Job): boolean {
+  const r = job.spec.resources;
+  return agentCapacity(s).some((a) => a.cpus >= r.cpus && a.mem >= r.mem);
 }
 
 export function hasEligiblePending(s: SchedulerState, now: number): boolean {

@@ -7,8 +7,26 @@
  * A job's availability promise, checked before Sluice takes an instance down (Aurora's SLA
  * policies). Defined, with what "up" and "required" mean, in src/sla.
  */
-import type { SlaPolicy } from '../sla/index.js';
-export type { SlaPolicy };
+import type { AnySlaPolicy, SlaPolicy } from '../sla/index.js';
+export type { AnySlaPolicy, SlaPolicy };
+
+/**
+ * A health check the agent's executor runs (sent as TaskInfo.health_check, mesos.v1.HealthCheck):
+ * exactly one of `http`, `tcp`, `command`. Times in seconds; absent fields take the mesos.proto
+ * defaults (delay 15, interval 10, timeout 20, grace 10, consecutive failures 3). The executor
+ * reports each change as TASK_RUNNING with `healthy` and REASON_TASK_HEALTH_CHECK_STATUS_UPDATED,
+ * and kills the task after `consecutive_failures` failures in a row (after the grace period).
+ */
+export interface JobHealthCheck {
+  http?: { port: number; path?: string; scheme?: 'http' | 'https'; statuses?: number[] };
+  tcp?: { port: number };
+  command?: { value: string; shell?: boolean; arguments?: string[] };
+  delay_seconds?: number;
+  interval_seconds?: number;
+  timeout_seconds?: number;
+  grace_period_seconds?: number;
+  consecutive_failures?: number;
+}
 
 export interface PlacementConstraints {
   /** At most one instance of this job per host. */
@@ -33,7 +51,14 @@ export interface JobSpec {
   command: { value: string; shell?: boolean; arguments?: string[] };
   environment?: Record<string, string>;
   constraints?: PlacementConstraints;
-  sla?: SlaPolicy;
+  sla?: AnySlaPolicy;
+  /** Health check run by the agent's executor: an instance is up only while healthy. */
+  health_check?: JobHealthCheck;
+  /**
+   * Extra TaskInfo labels (key → value), e.g. the simulator's behaviour labels (`sim.health`).
+   * Keys starting `sluice.` are Sluice's own and refused.
+   */
+  labels?: Record<string, string>;
   /**
    * Never place on an agent whose offer carries an `unavailability` starting within this many
    * seconds from now (default: any announced unavailability blocks placement).

@@ -110,6 +110,7 @@ export function launchOnOffer(st: Step, acc: OfferDecision): void {
       launched_ms: st.now,
       updated_ms: st.now,
     };
+    if (job.spec.health_check) t.health_check = true;
     s.tasks.set(taskId, t);
     st.task(taskId);
     if (inst.task_id !== undefined && inst.surge && inst.surge.task_id === undefined) {

@@ -21,7 +21,7 @@ import { handleOffers } from './offers.js';
 import { explicitReconcileRetry, handleFailure, handleSubscribed, implicitReconcile, launchTimeouts, markDisconnected, sendExplicit } from './reconcile.js';
 import type { SchedulerState } from './state.js';
 import { Step, type StepResult } from './step.js';
-import { handleUpdate } from './updates.js';
+import { clearLostDomains, handleUpdate } from './updates.js';
 import { jobView } from './views.js';
 
 export { emptyChanges, hasChanges, mergeChanges, type Changes, type Effect, type LogEffect, type LogFields, type StepResult } from './step.js';
@@ -76,6 +76,7 @@ export function onTick(s: SchedulerState, now: number): StepResult {
     implicitReconcile(st);
     killRetries(st);
   }
+  clearLostDomains(st);
   for (const j of s.converging) st.touched.add(j);
   finish(st);
   return st.done();

@@ -42,7 +42,11 @@ export interface Instance {
    * instance while `for_task_id` keeps running. Until launched `task_id` is absent. When the
    * instance's current task ends, the surge task becomes the instance's task.
    */
-  surge?: { for_task_id: string; requested_ms: number; task_id?: string };
+  surge?: { for_task_id: string; requested_ms: number; task_id?: string; cause?: 'drain' | 'update' };
+  /** Why the instance's next / current task was launched (what took the previous one away). */
+  launch_cause?: 'deploy' | 'drain' | 'update' | 'failure';
+  /** The failure domain (the SLA's domain attribute) where the previous task was lost while serving. */
+  lost_domain?: string;
 }
 
 export interface KillState {
@@ -74,6 +78,10 @@ export interface TaskRecord {
   kill?: KillState;
   /** A make-before-break replacement (its instance's `surge.task_id`), not yet the instance's task. */
   surge?: boolean;
+  /** The task was launched with a health check (TaskInfo.health_check). */
+  health_check?: boolean;
+  /** The last TaskStatus.healthy received (absent: not checked yet). */
+  healthy?: boolean;
 }
 
 export interface AgentRecord {
@@ -196,6 +204,10 @@ export interface SchedulerState {
    * `setPlacementBlockedHosts`. Existing tasks there are untouched by this set.
    */
   placementBlockedHosts: ReadonlySet<string>;
+  /** Jobs whose rolling update waits for the SLA budget, with the last reason logged (not persisted). */
+  updateWaits: Map<string, string>;
+  /** Instances carrying a `lost_domain` (`job#index`), cleared once they are up again. */
+  lostDomains: Set<string>;
   reconcile: ReconcileState;
   // ---- indexes, rebuilt by restoreState, maintained by the reducers ----
   /** job -> indices of PENDING instances (including those in crash-loop backoff). */
@@ -223,6 +235,8 @@ export function createState(config: Partial<SchedulerConfig> = {}): SchedulerSta
     nextTaskSeq: 1,
     agents: new Map(),
     placementBlockedHosts: new Set(),
+    updateWaits: new Map(),
+    lostDomains: new Set(),
     reconcile: { awaiting: new Map(), attempt: 0 },
     pending: new Map(),
     surges: new Map(),
@@ -262,6 +276,7 @@ export function restoreState(p: PersistedState, config: Partial<SchedulerConfig>
     if (Number.isFinite(seq) && seq >= s.nextTaskSeq) s.nextTaskSeq = seq + 1;
   }
   for (const i of p.instances) {
+    if (i.lost_domain !== undefined) s.lostDomains.add(`${i.job}#${i.index}`);
     let m = s.instances.get(i.job);
     if (!m) s.instances.set(i.job, (m = new Map()));
     m.set(i.index, i);
@@ -380,3 +395,20 @@ export function isWanted(s: SchedulerState, job: string, index: number): boolean
 }
 
 export { instanceKey };
+
+/**
+ * The failure domain of a job's task on an agent: the agent's value of the job's SLA domain
+ * attribute (default: the rack attribute). undefined: agent or attribute unknown.
+ */
+export function domainOf(s: SchedulerState, job: string, agentId: string | undefined): string | undefined {
+  if (agentId === undefined) return undefined;
+  const a = s.agents.get(agentId);
+  if (!a) return undefined;
+  return a.attributes[domainAttribute(s, job)];
+}
+
+export function domainAttribute(s: SchedulerState, job: string): string {
+  const sla = s.jobs.get(job)?.spec.sla;
+  if (sla && sla.kind !== 'coordinator' && sla.max_unavailable_domains !== undefined) return sla.domain ?? 'rack';
+  return s.config.rackAttribute;
+}

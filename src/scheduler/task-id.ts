@@ -6,6 +6,8 @@
  */
 import { JOB_NAME_RE } from './job-spec.js';
 
+/** TaskInfo label keys starting with this are Sluice's own. */
+export const LABEL_PREFIX = 'sluice.';
 export const LABEL_JOB = 'sluice.job';
 export const LABEL_INSTANCE = 'sluice.instance';
 export const LABEL_VERSION = 'sluice.version';

@@ -1,6 +1,6 @@
 /** The TaskInfo of a launch, built from a per-job-version template whose shared parts are frozen. */
-import type { Offer, TaskInfo } from '../mesos/types.js';
-import { jobTaskVersion, type Job, type JobSpec } from './job-spec.js';
+import type { HealthCheck, Offer, TaskInfo } from '../mesos/types.js';
+import { jobTaskVersion, type Job, type JobHealthCheck, type JobSpec } from './job-spec.js';
 import { LABEL_INSTANCE, LABEL_JOB, LABEL_VERSION } from './task-id.js';
 
 /**
@@ -17,6 +17,39 @@ interface TaskTemplate {
   jobLabel: { key: string; value: string };
   versionLabel: { key: string; value: string };
   killPolicy: NonNullable<TaskInfo['kill_policy']>;
+  /** spec.labels as TaskInfo labels (after Sluice's own). */
+  extraLabels: ReadonlyArray<{ key: string; value: string }>;
+  healthCheck: HealthCheck | undefined;
+}
+
+/**
+ * The mesos.v1.HealthCheck of a job's health check: the type, the one check, and only the times the
+ * job set (the executor applies the mesos.proto defaults to the others). Deeply frozen.
+ */
+export function healthCheckInfo(h: JobHealthCheck): HealthCheck {
+  const hc: HealthCheck = {};
+  if (h.delay_seconds !== undefined) hc.delay_seconds = h.delay_seconds;
+  if (h.interval_seconds !== undefined) hc.interval_seconds = h.interval_seconds;
+  if (h.timeout_seconds !== undefined) hc.timeout_seconds = h.timeout_seconds;
+  if (h.consecutive_failures !== undefined) hc.consecutive_failures = h.consecutive_failures;
+  if (h.grace_period_seconds !== undefined) hc.grace_period_seconds = h.grace_period_seconds;
+  if (h.http) {
+    hc.type = 'HTTP';
+    const http: NonNullable<HealthCheck['http']> = { port: h.http.port };
+    if (h.http.scheme !== undefined) http.scheme = h.http.scheme;
+    if (h.http.path !== undefined) http.path = h.http.path;
+    if (h.http.statuses) http.statuses = Object.freeze(h.http.statuses.slice()) as number[];
+    hc.http = Object.freeze(http);
+  } else if (h.tcp) {
+    hc.type = 'TCP';
+    hc.tcp = Object.freeze({ port: h.tcp.port });
+  } else if (h.command) {
+    hc.type = 'COMMAND';
+    const cmd: NonNullable<HealthCheck['command']> = { value: h.command.value, shell: h.command.shell ?? true };
+    if (h.command.arguments) cmd.arguments = Object.freeze(h.command.arguments.slice()) as string[];
+    hc.command = Object.freeze(cmd);
+  }
+  return Object.freeze(hc);
 }
 const templates = new WeakMap<Job, TaskTemplate>();
 
@@ -36,6 +69,8 @@ function taskTemplate(job: Job, graceMs: number): TaskTemplate {
     jobLabel: Object.freeze({ key: LABEL_JOB, value: spec.name }),
     versionLabel: Object.freeze({ key: LABEL_VERSION, value: String(version) }),
     killPolicy: Object.freeze({ grace_period: Object.freeze({ nanoseconds: BigInt(graceMs) * 1_000_000n }) }),
+    extraLabels: Object.entries(spec.labels ?? {}).map(([key, value]) => Object.freeze({ key, value })),
+    healthCheck: spec.health_check ? healthCheckInfo(spec.health_check) : undefined,
   };
   templates.set(job, t);
   return t;
@@ -51,13 +86,15 @@ export function taskInfo(job: Job, index: number, taskId: string, offer: Offer, 
   if (ports.length) variables.push({ name: 'PORT', value: String(ports[0]) });
   const command: NonNullable<TaskInfo['command']> = { value: spec.command.value, shell: spec.command.shell ?? true, environment: { variables } };
   if (spec.command.arguments) command.arguments = spec.command.arguments;
-  return {
+  const info: TaskInfo = {
     name: `${spec.name}.${instance}`,
     task_id: { value: taskId },
     agent_id: offer.agent_id,
     resources,
     command,
-    labels: { labels: [tpl.jobLabel, { key: LABEL_INSTANCE, value: instance }, tpl.versionLabel] },
+    labels: { labels: [tpl.jobLabel, { key: LABEL_INSTANCE, value: instance }, tpl.versionLabel, ...tpl.extraLabels] },
     kill_policy: tpl.killPolicy,
   };
+  if (tpl.healthCheck) info.health_check = tpl.healthCheck;
+  return info;
 }

@@ -6,10 +6,11 @@
 import { calls as C } from '../mesos/calls.js';
 import type { TaskState, TaskStatus } from '../mesos/types.js';
 import { isTerminal } from '../mesos/types.js';
+import { durationMs } from '../sla/index.js';
 import { jobTaskVersion } from './job-spec.js';
 import { attach, deleteInstance, detach, setPending, takeTask } from './instances.js';
 import { killTask } from './kills.js';
-import { getInstance, indexDelete, isWanted, removeUsage, type Instance, type TaskRecord } from './state.js';
+import { domainOf, getInstance, indexDelete, isWanted, removeUsage, type Instance, type TaskRecord } from './state.js';
 import type { Step } from './step.js';
 import { parseTaskId } from './task-id.js';
 
@@ -51,6 +52,11 @@ export function applyStatus(st: Step, t: TaskRecord, status: TaskStatus): void {
   const id = t.task_id;
   t.state = state;
   t.updated_ms = st.now;
+  // Health: a TASK_RUNNING with REASON_TASK_HEALTH_CHECK_STATUS_UPDATED is the same run, healthier
+  // or not — RUNNING-since stays (below, only a transition into RUNNING starts a run).
+  const healthBefore = t.healthy;
+  if (status.healthy !== undefined) t.healthy = status.healthy;
+  else if (state !== 'TASK_RUNNING') t.healthy = undefined;
   if (status.reason !== undefined) t.reason = status.reason;
   if (status.message !== undefined) t.message = status.message;
   const agentId = status.agent_id?.value;
@@ -62,6 +68,11 @@ export function applyStatus(st: Step, t: TaskRecord, status: TaskStatus): void {
   st.task(id);
   const inst = getInstance(s, t.job, t.index);
   const current = inst !== undefined && inst.task_id === id;
+  if (t.healthy !== healthBefore && status.healthy !== undefined) {
+    st.log(t.healthy ? 'info' : 'warn', 'task_health', { job: t.job, instance: t.index, task_id: id, agent_id: t.agent_id, host: t.host, healthy: t.healthy, reason: status.reason, status_message: status.message });
+    if (inst) st.inst(inst);
+    if (s.converging.has(t.job)) st.touched.add(t.job); // a rolling update may proceed (or must wait)
+  }
   const surge = inst !== undefined && !current && inst.surge?.task_id === id;
   if (prev !== state) {
     st.log(isGone(state) && !t.kill && state !== 'TASK_FINISHED' ? 'warn' : 'info', 'task_state', {
@@ -103,6 +114,7 @@ export function applyStatus(st: Step, t: TaskRecord, status: TaskStatus): void {
   }
   if (state === 'TASK_UNREACHABLE') {
     // Partitioned agent: replace now; if the task comes back it is an orphan and gets killed.
+    noteLoss(st, inst, t);
     detach(st, inst);
     inst.last_terminal = { task_id: id, state, reason: status.reason, message: status.message, at_ms: st.now };
     inst.not_before_ms = undefined;
@@ -125,12 +137,60 @@ export function applyStatus(st: Step, t: TaskRecord, status: TaskStatus): void {
   st.inst(inst);
 }
 
+/**
+ * The instance's task `t` is going away: why its replacement will be launched (`launch_cause`) and,
+ * if it was serving, the failure domain it was lost in (`lost_domain`, charged until the instance
+ * is up again — workload-rows.ts).
+ */
+export function noteLoss(st: Step, inst: Instance, t: TaskRecord): void {
+  const k = t.kill?.reason;
+  inst.launch_cause = k === 'drain' ? 'drain' : k === 'replace' || k === 'restart' ? 'update' : k === undefined ? 'failure' : inst.launch_cause;
+  if (t.running_since_ms !== undefined) {
+    const d = domainOf(st.s, t.job, t.agent_id);
+    if (d !== undefined) {
+      inst.lost_domain = d;
+      st.s.lostDomains.add(`${inst.job}#${inst.index}`);
+    }
+  }
+  st.inst(inst);
+}
+
+/**
+ * `lost_domain` lasts until the instance is up again (RUNNING for the SLA duration, healthy where
+ * checked): checked on every tick for the instances that carry one (few: recently lost).
+ */
+export function clearLostDomains(st: Step): void {
+  const s = st.s;
+  for (const key of s.lostDomains) {
+    const [job, idx] = splitKey(key);
+    const inst = getInstance(s, job, idx);
+    const j = s.jobs.get(job);
+    if (!inst || inst.lost_domain === undefined || !j) {
+      s.lostDomains.delete(key);
+      continue;
+    }
+    const t = inst.task_id !== undefined ? s.tasks.get(inst.task_id) : undefined;
+    if (!t || t.state !== 'TASK_RUNNING' || t.kill || t.running_since_ms === undefined) continue;
+    if (t.health_check && t.healthy !== true) continue;
+    if (st.now - t.running_since_ms < durationMs({ name: job, instances: j.spec.instances, sla: j.spec.sla })) continue;
+    inst.lost_domain = undefined;
+    s.lostDomains.delete(key);
+    st.inst(inst);
+  }
+}
+
+const splitKey = (key: string): [string, number] => {
+  const i = key.lastIndexOf('#');
+  return [key.slice(0, i), Number(key.slice(i + 1))];
+};
+
 export const CRASH_STATES = new Set<TaskState>(['TASK_FAILED', 'TASK_ERROR', 'TASK_FINISHED']);
 
 /** The instance's current task is gone: replace it (with backoff after crashes) or retire the instance. */
 export function taskEnded(st: Step, inst: Instance, t: TaskRecord, status: TaskStatus): void {
   const s = st.s;
   const state = status.state;
+  noteLoss(st, inst, t);
   detach(st, inst);
   inst.last_terminal = { task_id: t.task_id, state, reason: status.reason, message: status.message, at_ms: st.now };
   if (s.converging.has(inst.job)) st.touched.add(inst.job); // a rolling update / scale-down may proceed
@@ -212,6 +272,7 @@ export function adoptOrKill(st: Step, status: TaskStatus): void {
     // We lost track of it (store older than the cluster): it is this instance's task again.
     // Its task definition is unknown; it is assumed current (a later update replaces it anyway).
     base.version = jobTaskVersion(job);
+    if (job.spec.health_check) base.health_check = true;
     if (status.state === 'TASK_RUNNING') base.running_since_ms = st.now;
     base.rack = host ? s.agents.get(agentId!)?.attributes[job.spec.constraints?.rack_attribute ?? s.config.rackAttribute] : undefined;
     s.tasks.set(id, base);

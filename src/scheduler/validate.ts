@@ -4,7 +4,9 @@
  * once, so a bad job.json is fixed in one round trip. Unknown fields are errors: a typo such as
  * `"instance": 3` must not silently become a default.
  */
-import { JOB_NAME_RE, type JobSpec, type SlaPolicy } from './job-spec.js';
+import { validateSlaPolicy } from '../sla/index.js';
+import { JOB_NAME_RE, type AnySlaPolicy, type JobHealthCheck, type JobSpec } from './job-spec.js';
+import { LABEL_PREFIX } from './task-id.js';
 
 export interface FieldError {
   /** Dotted path of the field, '' for the document itself. */
@@ -36,6 +38,12 @@ export const LIMITS = {
   maxHorizonSeconds: 365 * 24 * 3600,
   /** An SLA asking instances to have run longer than this could block every drain for ever. */
   maxSlaDurationSeconds: 7 * 24 * 3600,
+  /** Any health check time (delay, interval, timeout, grace period). */
+  maxHealthSeconds: 24 * 3600,
+  maxHealthFailures: 1000,
+  maxHealthPathBytes: 2048,
+  maxLabels: 64,
+  maxLabelValueBytes: 4096,
 };
 
 /**
@@ -196,6 +204,8 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
     'environment',
     'constraints',
     'sla',
+    'health_check',
+    'labels',
     'unavailability_horizon_seconds',
     'kill_grace_period_seconds',
     'role',
@@ -303,27 +313,16 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
     if (rackAttr !== undefined) constraints.rack_attribute = rackAttr;
   }
 
-  // sla
-  let sla: SlaPolicy | undefined;
-  const s = c.object(input, 'sla', '');
-  if (s) {
-    const kind = s['kind'];
-    if (kind === 'percentage') {
-      c.known(s, 'sla', ['kind', 'percentage', 'duration_seconds']);
-      const pct = c.number(s, 'percentage', 'sla', { required: true, min: 0, exclusiveMin: true, max: 100 });
-      const dur = c.number(s, 'duration_seconds', 'sla', { required: true, min: 0, max: LIMITS.maxSlaDurationSeconds });
-      if (pct !== undefined && dur !== undefined) sla = { kind, percentage: pct, duration_seconds: dur };
-    } else if (kind === 'count') {
-      c.known(s, 'sla', ['kind', 'count', 'duration_seconds']);
-      const count = c.number(s, 'count', 'sla', { required: true, min: 0, max: LIMITS.maxInstances, integer: true });
-      const dur = c.number(s, 'duration_seconds', 'sla', { required: true, min: 0, max: LIMITS.maxSlaDurationSeconds });
-      if (count !== undefined && instances !== undefined && count > instances) {
-        c.err('sla.count', `asks for ${count} instances up but the job has only ${instances}`);
-      } else if (count !== undefined && dur !== undefined) sla = { kind, count, duration_seconds: dur };
-    } else {
-      c.err('sla.kind', `must be "percentage" or "count", got ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 40)) : typeName(kind)}`);
-    }
+  // sla: the one validator of src/sla (counting, domain and coordinator policies)
+  let sla: AnySlaPolicy | undefined;
+  if (input['sla'] !== undefined) {
+    const r = validateSlaPolicy(input['sla'], { path: 'sla', ...(instances !== undefined ? { instances } : {}) });
+    if (r.ok) sla = r.value;
+    else for (const e of r.errors) c.err(e.path, e.message);
   }
+
+  const healthCheck = input['health_check'] !== undefined ? checkHealth(c, input['health_check']) : undefined;
+  const labels = input['labels'] !== undefined ? checkLabels(c, input['labels']) : undefined;
 
   const horizon = c.number(input, 'unavailability_horizon_seconds', '', { min: 0, max: LIMITS.maxHorizonSeconds });
   const grace = c.number(input, 'kill_grace_period_seconds', '', { min: 0, max: LIMITS.maxKillGraceSeconds });
@@ -340,12 +339,126 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
   if (environment && Object.keys(environment).length) spec.environment = environment;
   if (constraints && Object.keys(constraints).length) spec.constraints = constraints;
   if (sla) spec.sla = sla;
+  if (healthCheck) spec.health_check = healthCheck;
+  if (labels && Object.keys(labels).length) spec.labels = labels;
   if (horizon !== undefined) spec.unavailability_horizon_seconds = horizon;
   if (grace !== undefined) spec.kill_grace_period_seconds = grace;
   if (role !== undefined) spec.role = role;
   if (batch !== undefined) spec.update_batch_size = batch;
   return { ok: true, spec };
 }
+
+/** Checks `health_check` (see JobHealthCheck): exactly one of http, tcp, command; times bounded. */
+function checkHealth(c: Checker, raw: unknown): JobHealthCheck | undefined {
+  const P = 'health_check';
+  if (!isObj(raw)) {
+    c.err(P, `must be an object, got ${typeName(raw)}`);
+    return undefined;
+  }
+  c.known(raw, P, ['http', 'tcp', 'command', 'delay_seconds', 'interval_seconds', 'timeout_seconds', 'grace_period_seconds', 'consecutive_failures']);
+  const kinds = (['http', 'tcp', 'command'] as const).filter((k) => raw[k] !== undefined);
+  if (kinds.length !== 1) c.err(P, `must have exactly one of http, tcp, command; got ${kinds.length ? kinds.join(', ') : 'none'}`);
+  const out: JobHealthCheck = {};
+  const seconds = (key: 'delay_seconds' | 'interval_seconds' | 'timeout_seconds' | 'grace_period_seconds', positive: boolean) => {
+    const v = c.number(raw, key, P, { min: 0, exclusiveMin: positive, max: LIMITS.maxHealthSeconds });
+    if (v !== undefined) out[key] = v;
+  };
+  seconds('delay_seconds', false);
+  seconds('interval_seconds', true);
+  seconds('timeout_seconds', false); // 0 = no limit (mesos.proto)
+  seconds('grace_period_seconds', false);
+  const fails = c.number(raw, 'consecutive_failures', P, { min: 1, max: LIMITS.maxHealthFailures, integer: true });
+  if (fails !== undefined) out.consecutive_failures = fails;
+  const http = c.object(raw, 'http', P);
+  if (http) {
+    const p = `${P}.http`;
+    c.known(http, p, ['port', 'path', 'scheme', 'statuses']);
+    const port = c.number(http, 'port', p, { required: true, min: 1, max: 65535, integer: true });
+    const path = c.string(http, 'path', p, { nonEmpty: true, maxBytes: LIMITS.maxHealthPathBytes, noNul: true });
+    if (path !== undefined && (!path.startsWith('/') || /[\s\u0000-\u001f\u007f]/.test(path))) c.err(`${p}.path`, 'must start with "/" and contain no spaces or control characters');
+    const scheme = http['scheme'];
+    if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') c.err(`${p}.scheme`, `must be "http" or "https", got ${typeof scheme === 'string' ? JSON.stringify(scheme.slice(0, 40)) : typeName(scheme)}`);
+    const rawSt = http['statuses'];
+    let statuses: number[] | undefined;
+    if (rawSt !== undefined) {
+      if (!Array.isArray(rawSt) || rawSt.length === 0 || rawSt.length > 100) c.err(`${p}.statuses`, `must be an array of 1 to 100 HTTP status codes, got ${Array.isArray(rawSt) ? `${rawSt.length} entries` : typeName(rawSt)}`);
+      else {
+        rawSt.forEach((v, i) => {
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 599) c.err(`${p}.statuses[${i}]`, `must be an HTTP status code 100-599, got ${typeof v === 'number' ? v : typeName(v)}`);
+        });
+        statuses = rawSt.filter((v): v is number => typeof v === 'number');
+      }
+    }
+    if (port !== undefined) {
+      out.http = { port };
+      if (path !== undefined) out.http.path = path;
+      if (scheme === 'http' || scheme === 'https') out.http.scheme = scheme;
+      if (statuses) out.http.statuses = statuses;
+    }
+  }
+  const tcp = c.object(raw, 'tcp', P);
+  if (tcp) {
+    c.known(tcp, `${P}.tcp`, ['port']);
+    const port = c.number(tcp, 'port', `${P}.tcp`, { required: true, min: 1, max: 65535, integer: true });
+    if (port !== undefined) out.tcp = { port };
+  }
+  const cmd = raw['command'];
+  if (cmd !== undefined) {
+    const p = `${P}.command`;
+    if (typeof cmd === 'string') {
+      if (cmd.trim() === '' || cmd.includes('\0') || Buffer.byteLength(cmd) > LIMITS.maxCommandBytes) c.err(p, `must be a non-empty string of at most ${LIMITS.maxCommandBytes} bytes without NUL`);
+      else out.command = { value: cmd, shell: true };
+    } else if (isObj(cmd)) {
+      c.known(cmd, p, ['value', 'shell', 'arguments']);
+      const value = c.string(cmd, 'value', p, { required: true, nonEmpty: true, maxBytes: LIMITS.maxCommandBytes, noNul: true });
+      const shell = c.bool(cmd, 'shell', p);
+      const args = cmd['arguments'];
+      let list: string[] | undefined;
+      if (args !== undefined) {
+        if (shell !== false) c.err(`${p}.arguments`, 'is only used with "shell": false');
+        else if (!Array.isArray(args) || args.length > LIMITS.maxArguments) c.err(`${p}.arguments`, `must be an array of at most ${LIMITS.maxArguments} strings`);
+        else {
+          args.forEach((a, i) => {
+            if (typeof a !== 'string' || a.includes('\0')) c.err(`${p}.arguments[${i}]`, 'must be a string without NUL characters');
+          });
+          list = args.filter((a): a is string => typeof a === 'string');
+        }
+      }
+      if (value !== undefined) {
+        out.command = { value, shell: shell ?? true };
+        if (list) out.command.arguments = list;
+      }
+    } else c.err(p, `must be a string or an object {value, shell?, arguments?}, got ${typeName(cmd)}`);
+  }
+  return out.http || out.tcp || out.command ? out : undefined;
+}
+
+/** Checks `labels`: extra TaskInfo labels; `sluice.*` keys are Sluice's own. */
+function checkLabels(c: Checker, raw: unknown): Record<string, string> | undefined {
+  if (!isObj(raw)) {
+    c.err('labels', `must be an object of strings, got ${typeName(raw)}`);
+    return undefined;
+  }
+  const keys = Object.keys(raw);
+  if (keys.length > LIMITS.maxLabels) {
+    c.err('labels', `at most ${LIMITS.maxLabels} labels, got ${keys.length}`);
+    return undefined;
+  }
+  const entries: Array<[string, string]> = [];
+  for (const k of keys) {
+    const v = raw[k];
+    const p = `labels.${k.length > 64 ? `${k.slice(0, 64)}…` : k}`;
+    if (!LABEL_KEY_RE.test(k)) c.err(p, "label keys must be 1-128 characters of letters, digits, '.', '_', '-'");
+    else if (PROTO_KEYS.has(k)) c.err(p, 'is not accepted as a label key');
+    else if (k.startsWith(LABEL_PREFIX)) c.err(p, `keys starting "${LABEL_PREFIX}" are set by Sluice`);
+    else if (typeof v !== 'string') c.err(p, `must be a string, got ${typeName(v)}`);
+    else if (v.includes('\0') || Buffer.byteLength(v) > LIMITS.maxLabelValueBytes) c.err(p, `must be at most ${LIMITS.maxLabelValueBytes} bytes without NUL`);
+    else entries.push([k, v]);
+  }
+  return Object.fromEntries(entries);
+}
+
+const LABEL_KEY_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Do two specs launch different tasks? (Anything but instances/sla/horizon/batch size.) */
 export function taskDefinitionChanged(a: JobSpec, b: JobSpec): boolean {
@@ -357,6 +470,8 @@ export function taskDefinitionChanged(a: JobSpec, b: JobSpec): boolean {
       s.constraints ?? {},
       s.role ?? null,
       s.kill_grace_period_seconds ?? null,
+      s.health_check ?? null,
+      Object.entries(s.labels ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
     ]);
   return pick(a) !== pick(b);
 }

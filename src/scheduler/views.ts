@@ -14,6 +14,8 @@ export interface InstanceView {
   failures: number;
   not_before_ms?: number;
   killing?: boolean;
+  /** With a health check: true/false from the last TaskStatus.healthy, null while not checked yet. */
+  healthy?: boolean | null;
   last_terminal?: Instance['last_terminal'];
   /** Make-before-break replacement in progress. */
   surge?: { task_id?: string; state: string; host?: string; for_task_id: string };
@@ -28,6 +30,8 @@ export interface JobView {
   updated_ms: number;
   spec: JobSpec;
   counts: Record<string, number>;
+  /** RUNNING instances whose health check says unhealthy or has not passed yet (not counted up). */
+  unhealthy: number;
   /** Instances still running an older task definition (rolling update in progress). */
   outdated: number;
   instances: InstanceView[];
@@ -39,6 +43,7 @@ export function jobView(s: SchedulerState, name: string, _now: number): JobView 
   const tv = jobTaskVersion(job);
   const counts: Record<string, number> = {};
   let outdated = 0;
+  let unhealthy = 0;
   const instances: InstanceView[] = [];
   const insts = [...(s.instances.get(name)?.values() ?? [])].sort((a, b) => a.index - b.index);
   for (const i of insts) {
@@ -53,6 +58,10 @@ export function jobView(s: SchedulerState, name: string, _now: number): JobView 
     if (i.running_since_ms !== undefined) v.running_since_ms = i.running_since_ms;
     if (i.not_before_ms !== undefined) v.not_before_ms = i.not_before_ms;
     if (t?.kill) v.killing = true;
+    if (t?.health_check) {
+      v.healthy = t.healthy ?? null;
+      if (i.state === 'TASK_RUNNING' && t.healthy !== true) unhealthy++;
+    }
     if (i.last_terminal) v.last_terminal = i.last_terminal;
     if (i.surge) {
       const sur = i.surge.task_id ? s.tasks.get(i.surge.task_id) : undefined;
@@ -73,6 +82,7 @@ export function jobView(s: SchedulerState, name: string, _now: number): JobView 
     updated_ms: job.updated_ms,
     spec: job.spec,
     counts,
+    unhealthy,
     outdated,
     instances,
   };

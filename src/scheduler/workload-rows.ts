@@ -3,8 +3,9 @@
  * one row per instance's current task, one PENDING row per instance without a task. Orphans being
  * killed are not instances and are left out. Pure, read-only.
  */
-import type { SlaPolicy } from './job-spec.js';
-import type { SchedulerState } from './state.js';
+import type { KillCause, LaunchCause } from '../sla/index.js';
+import type { AnySlaPolicy } from './job-spec.js';
+import { domainAttribute, type KillState, type SchedulerState, type TaskRecord } from './state.js';
 
 export interface WorkloadRow {
   job: string;
@@ -18,37 +19,83 @@ export interface WorkloadRow {
   kill_requested_ms?: number;
   /** A make-before-break replacement (the instance's other row is the task it replaces). */
   surge?: boolean;
+  /** The task has a health check; `healthy` is its last TaskStatus.healthy (absent: not checked yet). */
+  has_health_check?: boolean;
+  healthy?: boolean;
+  kill_cause?: KillCause;
+  launch_cause?: LaunchCause;
+  /** The agent's value of the job's failure-domain attribute (the SLA's `domain`, else the rack attribute). */
+  domain?: string;
+  /** Where the instance's previous task was lost while serving (until the instance is up again). */
+  lost_domain?: string;
+}
+
+/** What consumes the budget when Sluice kills a task (orphans are not instances: none). */
+export function killCause(reason: KillState['reason']): KillCause | undefined {
+  if (reason === 'drain') return 'drain';
+  if (reason === 'replace' || reason === 'remove') return 'update';
+  if (reason === 'restart') return 'operator';
+  return undefined;
+}
+
+function taskFacts(s: SchedulerState, row: WorkloadRow, t: TaskRecord | undefined, attr: string): void {
+  if (!t) return;
+  if (t.health_check) {
+    row.has_health_check = true;
+    if (t.healthy !== undefined) row.healthy = t.healthy;
+  }
+  if (t.kill) {
+    row.kill_requested_ms = t.kill.requested_ms;
+    const c = killCause(t.kill.reason);
+    if (c) row.kill_cause = c;
+  }
+  const a = t.agent_id !== undefined ? s.agents.get(t.agent_id) : undefined;
+  const d = a?.attributes[attr];
+  if (d !== undefined) row.domain = d;
 }
 
 export function workloadRows(s: SchedulerState): WorkloadRow[] {
   const rows: WorkloadRow[] = [];
-  for (const [job, insts] of s.instances) {
-    const j = s.jobs.get(job);
-    for (const inst of insts.values()) {
-      if (!j || inst.index >= j.spec.instances) continue;
-      const row: WorkloadRow = { job, index: inst.index, state: inst.state };
-      if (inst.task_id) {
-        row.task_id = inst.task_id;
-        const t = s.tasks.get(inst.task_id);
-        if (inst.agent_id) row.agent_id = inst.agent_id;
-        if (inst.host) row.hostname = inst.host;
-        if (inst.running_since_ms !== undefined && inst.state === 'TASK_RUNNING') row.running_since_ms = inst.running_since_ms;
-        if (t?.kill) row.kill_requested_ms = t.kill.requested_ms;
+  for (const job of s.instances.keys()) jobRowsInto(s, job, rows);
+  return rows;
+}
+
+/** The rows of one job. */
+export function jobRows(s: SchedulerState, job: string): WorkloadRow[] {
+  return jobRowsInto(s, job, []);
+}
+
+function jobRowsInto(s: SchedulerState, job: string, rows: WorkloadRow[]): WorkloadRow[] {
+  const insts = s.instances.get(job);
+  const j = s.jobs.get(job);
+  if (!j || !insts) return rows;
+  const attr = domainAttribute(s, job);
+  for (const inst of insts.values()) {
+    if (inst.index >= j.spec.instances) continue;
+    const row: WorkloadRow = { job, index: inst.index, state: inst.state };
+    if (inst.launch_cause) row.launch_cause = inst.launch_cause;
+    if (inst.lost_domain !== undefined) row.lost_domain = inst.lost_domain;
+    if (inst.task_id) {
+      row.task_id = inst.task_id;
+      const t = s.tasks.get(inst.task_id);
+      if (inst.agent_id) row.agent_id = inst.agent_id;
+      if (inst.host) row.hostname = inst.host;
+      if (inst.running_since_ms !== undefined && inst.state === 'TASK_RUNNING') row.running_since_ms = inst.running_since_ms;
+      taskFacts(s, row, t, attr);
+    }
+    rows.push(row);
+    if (inst.surge) {
+      // ordered but not launched yet: a PENDING surge row; launched: the surge task's row
+      const sur = inst.surge.task_id ? s.tasks.get(inst.surge.task_id) : undefined;
+      const srow: WorkloadRow = { job, index: inst.index, state: sur?.state ?? 'PENDING', surge: true, launch_cause: inst.surge.cause ?? 'drain' };
+      if (sur) {
+        srow.task_id = sur.task_id;
+        if (sur.agent_id) srow.agent_id = sur.agent_id;
+        if (sur.host) srow.hostname = sur.host;
+        if (sur.state === 'TASK_RUNNING' && sur.running_since_ms !== undefined) srow.running_since_ms = sur.running_since_ms;
+        taskFacts(s, srow, sur, attr);
       }
-      rows.push(row);
-      if (inst.surge) {
-        // ordered but not launched yet: a PENDING surge row; launched: the surge task's row
-        const sur = inst.surge.task_id ? s.tasks.get(inst.surge.task_id) : undefined;
-        const srow: WorkloadRow = { job, index: inst.index, state: sur?.state ?? 'PENDING', surge: true };
-        if (sur) {
-          srow.task_id = sur.task_id;
-          if (sur.agent_id) srow.agent_id = sur.agent_id;
-          if (sur.host) srow.hostname = sur.host;
-          if (sur.state === 'TASK_RUNNING' && sur.running_since_ms !== undefined) srow.running_since_ms = sur.running_since_ms;
-          if (sur.kill) srow.kill_requested_ms = sur.kill.requested_ms;
-        }
-        rows.push(srow);
-      }
+      rows.push(srow);
     }
   }
   return rows;
@@ -58,7 +105,7 @@ export function workloadRows(s: SchedulerState): WorkloadRow[] {
 export interface WorkloadJob {
   name: string;
   instances: number;
-  sla?: SlaPolicy;
+  sla?: AnySlaPolicy;
   resources: { cpus: number; mem: number };
   host_unique?: boolean;
 }

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { Sim } from '../../src/sim/index.js';
 import { parseTaskId } from '../../src/scheduler/task-id.js';
 import type { JobSpec } from '../../src/scheduler/job-spec.js';
-import { requiredFor } from '../../src/sla/index.js';
+import { durationMs, requiredFor } from '../../src/sla/index.js';
 import { api, startEnv, type Env } from './workload-helpers.js';
 
 export function job(name: string, instances: number, extra: Partial<JobSpec> = {}): JobSpec {
@@ -47,7 +47,7 @@ export class SlaWatch {
       if (!p) continue;
       const spec = this.jobs.find((j) => j.name === p.job);
       if (!spec || p.index >= spec.instances) continue;
-      if (now - t.since < (spec.sla?.duration_seconds ?? 0) * 1000) continue;
+      if (now - t.since < durationMs(spec)) continue;
       let s = up.get(p.job);
       if (!s) up.set(p.job, (s = new Set()));
       s.add(p.index);

@@ -14,6 +14,7 @@ import { createState, type SchedulerState } from '../../src/scheduler/state.js';
 import { agentCapacity, workloadJobs, workloadRows } from '../../src/scheduler/workload-rows.js';
 import { hostKey, startMaintenance, type HostRecord } from '../../src/maintenance/core/host-state.js';
 import { requiredUp } from '../../src/maintenance/core/sla.js';
+import { durationMs } from '../../src/sla/index.js';
 import { reduce } from '../../src/maintenance/core/loop.js';
 import { initialState, type MaintenanceState } from '../../src/maintenance/core/loop-state.js';
 import { decideInverseOffer } from '../../src/maintenance/core/inverse-offers.js';
@@ -99,7 +100,7 @@ class Loop {
     // ground truth from the scheduler's own rows: SLA after this step's kills
     const rows = workloadRows(this.s);
     for (const j of workloadJobs(this.s)) {
-      const D = (j.sla?.duration_seconds ?? 0) * 1000;
+      const D = durationMs(j);
       const up = new Set(rows.filter((r) => r.job === j.name && r.state === 'TASK_RUNNING' && r.kill_requested_ms === undefined && r.running_since_ms! <= this.now - D).map((r) => r.index)).size;
       this.minUp.set(j.name, Math.min(this.minUp.get(j.name) ?? Infinity, up - requiredUp(j)));
     }

@@ -1,61 +1,8 @@
 import { expect } from 'chai';
-import type { Call, Event } from '../../src/mesos/types.js';
-import {
-  applyCommand,
-  jobView,
-  onDisconnected,
-  onEvent,
-  onTick,
-  type SchedulerCommand,
-  type StepResult,
-} from '../../src/scheduler/reducer.js';
-import { createState, restoreState, type SchedulerState } from '../../src/scheduler/state.js';
+import { jobView, onDisconnected } from '../../src/scheduler/reducer.js';
+import { createState, restoreState } from '../../src/scheduler/state.js';
 import { workloadRows } from '../../src/scheduler/workload-rows.js';
-import { offer, offersEvent, spec, subscribed, update } from './helpers.js';
-
-const T0 = Date.UTC(2026, 0, 1);
-
-/** A small harness: state + clock + the calls of the last step. */
-class H {
-  s: SchedulerState;
-  now = T0;
-  last!: StepResult;
-  constructor(s: SchedulerState = createState()) {
-    this.s = s;
-  }
-  ev(e: Event): Call[] {
-    this.last = onEvent(this.s, e, this.now);
-    return this.last.calls;
-  }
-  cmd(c: SchedulerCommand) {
-    const r = applyCommand(this.s, c, this.now);
-    this.last = r;
-    return r;
-  }
-  tick(ms = 1000): Call[] {
-    this.now += ms;
-    this.last = onTick(this.s, this.now);
-    return this.last.calls;
-  }
-  inst(job: string, i: number) {
-    return this.s.instances.get(job)!.get(i)!;
-  }
-  /** Launches via one big offer per host and returns the task ids launched. */
-  offerTo(hosts: string[], o: Parameters<typeof offer>[2] = {}): string[] {
-    const calls = this.ev(offersEvent(hosts.map((h) => offer(`agent-${h}`, h, o))));
-    return launched(calls);
-  }
-  runAll(ids: string[]): void {
-    for (const id of ids) this.ev(update(id, 'TASK_RUNNING', { agent: this.s.tasks.get(id)!.agent_id }));
-  }
-}
-
-function launched(calls: Call[]): string[] {
-  return calls
-    .filter((c) => c.type === 'ACCEPT')
-    .flatMap((c) => c.accept!.operations!.flatMap((op) => op.launch!.task_infos!.map((t) => t.task_id.value)));
-}
-const types = (calls: Call[]) => calls.map((c) => c.type);
+import { H, launched, offer, offersEvent, spec, subscribed, types, update } from './helpers.js';
 
 describe('scheduler/reducer', () => {
   it('creates a job, launches on offers with write-ahead changes, acknowledges updates', () => {
@@ -372,7 +319,7 @@ describe('scheduler/reducer', () => {
     // refused: wrong task, or a second surge
     const again = h.cmd({ type: 'surge_instances', orders: [{ job: 'web', instance: 0, task_id: old }, { job: 'web', instance: 1, task_id: 'nope' }] });
     expect((again.result as { body: { refused: unknown[] } }).body.refused).to.have.length(2);
-    expect(workloadRows(h.s).filter((x) => x.surge)).to.deep.equal([{ job: 'web', index: 0, state: 'PENDING', surge: true }]);
+    expect(workloadRows(h.s).filter((x) => x.surge)).to.deep.equal([{ job: 'web', index: 0, state: 'PENDING', surge: true, launch_cause: 'drain' }]);
     // placed on a host the job does not use yet
     const [sid] = h.offerTo(['h1', 'h2', 'h3']) as [string];
     expect(h.s.tasks.get(sid)!.host).to.equal('h3');

@@ -117,4 +117,79 @@ describe('scheduler/validate', () => {
     expect(taskDefinitionChanged(a, { ...a, environment: { Y: '2', X: '1' } })).to.equal(false);
     expect(taskDefinitionChanged(a, { ...a, command: { value: 'other', shell: true } })).to.equal(true);
   });
+
+  it('validates health_check strictly: one kind, bounded times, ports, paths and statuses, all errors with paths', () => {
+    const ok = validateJobSpec({
+      ...spec('a', 2),
+      health_check: { http: { port: 8080, path: '/health', scheme: 'https', statuses: [200, 204] }, delay_seconds: 0, interval_seconds: 2.5, timeout_seconds: 0, grace_period_seconds: 30, consecutive_failures: 3 },
+    });
+    expect(ok.ok && ok.spec.health_check).to.deep.equal({
+      http: { port: 8080, path: '/health', scheme: 'https', statuses: [200, 204] },
+      delay_seconds: 0,
+      interval_seconds: 2.5,
+      timeout_seconds: 0,
+      grace_period_seconds: 30,
+      consecutive_failures: 3,
+    });
+    const cmd = validateJobSpec({ ...spec('a', 1), health_check: { command: 'curl -f localhost:$PORT/h' } });
+    expect(cmd.ok && cmd.spec.health_check).to.deep.equal({ command: { value: 'curl -f localhost:$PORT/h', shell: true } });
+    const tcp = validateJobSpec({ ...spec('a', 1), health_check: { tcp: { port: 1 } } });
+    expect(tcp.ok && tcp.spec.health_check).to.deep.equal({ tcp: { port: 1 } });
+    const cases: Array<[unknown, string[]]> = [
+      [[], ['health_check']],
+      [{}, ['health_check']],
+      [{ tcp: { port: 1 }, http: { port: 2 } }, ['health_check']],
+      [{ tcp: { port: 0 } }, ['health_check.tcp.port']],
+      [{ tcp: { port: 65536, extra: 1 } }, ['health_check.tcp.extra', 'health_check.tcp.port']],
+      [{ http: { port: '80' } }, ['health_check.http.port']],
+      [{ http: { port: 80, path: 'health' } }, ['health_check.http.path']],
+      [{ http: { port: 80, path: '/a b' } }, ['health_check.http.path']],
+      [{ http: { port: 80, path: '/\u0000' } }, ['health_check.http.path']],
+      [{ http: { port: 80, scheme: 'gopher' } }, ['health_check.http.scheme']],
+      [{ http: { port: 80, statuses: [] } }, ['health_check.http.statuses']],
+      [{ http: { port: 80, statuses: [200, 99, '200', 600] } }, ['health_check.http.statuses[1]', 'health_check.http.statuses[2]', 'health_check.http.statuses[3]']],
+      [{ tcp: { port: 1 }, interval_seconds: 0 }, ['health_check.interval_seconds']],
+      [{ tcp: { port: 1 }, delay_seconds: -1, timeout_seconds: 1e9, grace_period_seconds: Infinity }, ['health_check.delay_seconds', 'health_check.timeout_seconds', 'health_check.grace_period_seconds']],
+      [{ tcp: { port: 1 }, consecutive_failures: 0.5 }, ['health_check.consecutive_failures']],
+      [{ tcp: { port: 1 }, consecutive_failures: 0 }, ['health_check.consecutive_failures']],
+      [{ command: '' }, ['health_check.command']],
+      [{ command: { value: 'x', arguments: ['a'] } }, ['health_check.command.arguments']],
+      [{ command: 42 }, ['health_check.command']],
+      [{ tcp: { port: 1 }, intervall_seconds: 3 }, ['health_check.intervall_seconds']],
+    ];
+    for (const [hc, paths] of cases) {
+      const errs = errors({ ...spec('a', 1), health_check: hc });
+      expect(errs.map((e) => e.path), JSON.stringify(hc)).to.deep.equal(paths);
+      for (const e of errs) expect(e.message).to.be.a('string').and.not.equal('');
+    }
+  });
+
+  it('validates labels: strings, bounded, no sluice.* keys, no prototype keys', () => {
+    const ok = validateJobSpec({ ...spec('a', 1), labels: { 'sim.health': 'recover-after:30', team: 'db' } });
+    expect(ok.ok && ok.spec.labels).to.deep.equal({ 'sim.health': 'recover-after:30', team: 'db' });
+    const proto = JSON.parse('{"__proto__": "x"}');
+    expect(errors({ ...spec('a', 1), labels: proto }).map((e) => e.path)).to.deep.equal(['labels.__proto__']);
+    expect(errors({ ...spec('a', 1), labels: { 'sluice.job': 'b', 'a b': 'c', n: 1, big: 'x'.repeat(5000) } }).map((e) => e.path)).to.deep.equal([
+      'labels.sluice.job',
+      'labels.a b',
+      'labels.n',
+      'labels.big',
+    ]);
+    expect(errors({ ...spec('a', 1), labels: ['x'] })[0]!.path).to.equal('labels');
+    const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
+    expect(errors({ ...spec('a', 1), labels: many })[0]!.path).to.equal('labels');
+  });
+
+  it('SLA policies come from src/sla: domains and coordinators accepted, bad ones with paths; health and labels restart tasks', () => {
+    const dom = validateJobSpec({ ...spec('a', 4), sla: { kind: 'count', count: 4, duration_seconds: 60, max_unavailable_domains: 1 } });
+    expect(dom.ok && dom.spec.sla).to.deep.equal({ kind: 'count', count: 4, duration_seconds: 60, max_unavailable_domains: 1, domain: 'rack' });
+    const co = validateJobSpec({ ...spec('a', 4), sla: { kind: 'coordinator', url: 'http://127.0.0.1:9/may-i' } });
+    expect(co.ok && co.spec.sla).to.deep.equal({ kind: 'coordinator', url: 'http://127.0.0.1:9/may-i', timeout_seconds: 5 });
+    expect(errors({ ...spec('a', 4), sla: { kind: 'coordinator', url: 'ftp://x' } }).map((e) => e.path)).to.deep.equal(['sla.url']);
+    expect(errors({ ...spec('a', 4), sla: { kind: 'count', count: 1, duration_seconds: 1, domain: 'rack' } }).map((e) => e.path)).to.deep.equal(['sla.domain']);
+    const a = spec('a', 2);
+    expect(taskDefinitionChanged(a, { ...a, health_check: { tcp: { port: 1 } } })).to.equal(true);
+    expect(taskDefinitionChanged(a, { ...a, labels: { x: 'y' } })).to.equal(true);
+    expect(taskDefinitionChanged({ ...a, labels: { x: 'y', z: 'w' } }, { ...a, labels: { z: 'w', x: 'y' } })).to.equal(false);
+  });
 });

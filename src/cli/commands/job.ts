@@ -6,6 +6,7 @@ import { ApiClient, apiOptions } from '../api-client.js';
 import { flagHelp, parseFlags, type FlagSpecs } from '../args.js';
 import { CliError, write, type CliContext, type CommandModule } from '../command.js';
 import { ago, json, table } from '../output.js';
+import { describeSla } from '../../sla/index.js';
 
 export const API_FLAGS: FlagSpecs = {
   api: { type: 'string', description: 'Operator API URL (env SLUICE_API; default http://127.0.0.1:5070)' },
@@ -75,10 +76,11 @@ export function renderJob(v: JobView, now: number): string {
   if (c && (c.host_unique || c.rack_spread)) {
     lines.push(`  placement:  ${[c.host_unique ? 'one per host' : '', c.rack_spread ? `spread over ${c.rack_attribute ?? 'rack'}` : ''].filter(Boolean).join(', ')}`);
   }
-  if (s.sla) {
-    lines.push(
-      `  sla:        ${s.sla.kind === 'percentage' ? `${s.sla.percentage}%` : `${s.sla.count} instances`} up for ${s.sla.duration_seconds} s`,
-    );
+  if (s.sla) lines.push(`  sla:        ${describeSla(s.sla)}`);
+  const h = s.health_check;
+  if (h) {
+    const what = h.http ? `HTTP ${h.http.scheme ?? 'http'} :${h.http.port}${h.http.path ?? '/'}${h.http.statuses ? ` (${h.http.statuses.join(', ')})` : ''}` : h.tcp ? `TCP :${h.tcp.port}` : `command ${h.command?.value ?? ''}`;
+    lines.push(`  health:     ${what}, every ${h.interval_seconds ?? 10} s, ${h.consecutive_failures ?? 3} failures kill${v.unhealthy ? `   (${v.unhealthy} not healthy: not counted up)` : ''}`);
   }
   lines.push('');
   lines.push(
@@ -86,7 +88,7 @@ export function renderJob(v: JobView, now: number): string {
       ['INDEX', 'STATE', 'HOST', 'UP FOR', 'TASK', 'NOTE'],
       v.instances.map((i) => [
         i.index,
-        i.state.replace('TASK_', '') + (i.killing ? ' (killing)' : ''),
+        i.state.replace('TASK_', '') + (i.killing ? ' (killing)' : '') + (i.state === 'TASK_RUNNING' && i.healthy === false ? ' UNHEALTHY' : i.state === 'TASK_RUNNING' && i.healthy === null ? ' (unchecked)' : ''),
         i.host,
         i.state === 'TASK_RUNNING' ? ago(i.running_since_ms, now) : '-',
         i.task_id,

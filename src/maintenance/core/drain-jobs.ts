@@ -286,7 +286,8 @@ function waitForReplacements(js: JobStep, onSurge: number[], surgeRow: Array<Sla
   const reason =
     `job ${c.job.name}: make-before-break: ${onSurge.length} replacement(s) ` +
     (starting ? `${starting} starting` : `up by ${fmtClock(until)}`) +
-    ` (${js.slaText})`;
+    ` (${js.slaText})` +
+    (c.status.unhealthy ? `; ${c.status.unhealthy} unhealthy (not counted up)` : '');
   const w: WaitItem = { job: c.job.name, tasks: onSurge.length, hosts: hostsOf(onSurge.map((i) => c.maint[i]!)), reason };
   if (!starting && Number.isFinite(until)) {
     w.until_ms = until;

@@ -104,6 +104,7 @@ export function slaBlockerText(st: SlaStatus, now: number): string {
   if (st.killing) parts.push(`${st.killing} killing`);
   if (st.starting) parts.push(`${st.starting} starting`);
   if (st.aging) parts.push(`${st.aging} running < ${Math.round(st.duration_ms / 1000)}s`);
+  if (st.unhealthy) parts.push(`${st.unhealthy} unhealthy`);
   if (st.pending) parts.push(`${st.pending} pending`);
   const below = st.margin < 0 ? `; below its SLA (${st.up} up < ${st.required} required): no running instance may go, only make-before-break` : '';
   void now;
