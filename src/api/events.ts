@@ -335,5 +335,6 @@ export class EventFeed {
 export function registerEventRoutes(router: Router, feed: EventFeed): void {
   router.get('/api/v1/events', (req) => feed.handle(req), {
     summary: 'Live event feed (Server-Sent Events): audit entries (id = seq, Last-Event-ID / ?since= resume), progress views',
+    role: 'viewer',
   });
 }

@@ -166,8 +166,8 @@ export class Router {
   }
 
   /** Registered routes (for the API index). */
-  routes(): Array<{ method: Method; path: string; summary?: string; role?: Role }> {
-    return this.table.map((r) => ({ method: r.method, path: r.pattern, ...(r.summary ? { summary: r.summary } : {}), ...(r.role ? { role: r.role } : {}) }));
+  routes(): Array<{ method: Method; path: string; summary?: string; role?: Role; public?: boolean }> {
+    return this.table.map((r) => ({ method: r.method, path: r.pattern, ...(r.summary ? { summary: r.summary } : {}), ...(r.role ? { role: r.role } : {}), ...(r.public ? { public: true } : {}) }));
   }
 
   private sorted(): Route[] {

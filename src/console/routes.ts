@@ -144,7 +144,7 @@ export function registerConsole(router: Router, runtime: Pick<SluiceRuntime, 'st
         .sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
       return { status: 200, body: { now_ms: runtime.clock.now(), rack_attribute: rackAttr, agents } };
     },
-    { summary: 'Agents Sluice knows (from offers): host, rack, our tasks there' },
+    { summary: 'Agents Sluice knows (from offers): host, rack, our tasks there', role: 'viewer' },
   );
 
   router.get(
@@ -172,7 +172,7 @@ export function registerConsole(router: Router, runtime: Pick<SluiceRuntime, 'st
         },
       };
     },
-    { summary: 'One agent: attributes and our tasks on it' },
+    { summary: 'One agent: attributes and our tasks on it', role: 'viewer' },
   );
 
   router.get(
@@ -205,7 +205,7 @@ export function registerConsole(router: Router, runtime: Pick<SluiceRuntime, 'st
         });
       return { status: 200, body: { now_ms: now, jobs } };
     },
-    { summary: 'Per job SLA budget: up / required / in flight' },
+    { summary: 'Per job SLA budget: up / required / in flight', role: 'viewer' },
   );
   return feed;
 }
