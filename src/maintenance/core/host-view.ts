@@ -59,6 +59,7 @@ export function hostView(r: HostRecord, c: HostViewContext): Record<string, unkn
     drain_started_ms: r.drain_started_ms,
     timed_out: r.timed_out_ms !== undefined,
     options: r.options.post_drain ? { ...r.options, post_drain: cleanText(r.options.post_drain, c.secrets) } : r.options,
+    sla_override: r.options.sla_override && { ...r.options.sla_override, reason: cleanText(r.options.sla_override.reason, c.secrets) },
     down_posted_ms: r.down_posted_ms,
     post_drain: postDrainStatus(r),
     post_drain_result: r.post_drain_result && { ...r.post_drain_result, output_tail: r.post_drain_result.output_tail && cleanText(r.post_drain_result.output_tail, c.secrets) },
