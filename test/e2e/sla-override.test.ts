@@ -58,11 +58,12 @@ describe('e2e: --override-sla (issue 12)', function () {
     expect(bad.body.details[0].path).to.equal('override_sla');
     expect((await hostStates(env)).has(lowered)).to.equal(false);
 
-    // a dry run shows the effect (no reason needed): the host could drain now
+    // a dry run shows the effect (no reason needed), changes nothing
     const dry = await api(env.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: [lowered], override_sla: '3/10m', dry_run: true });
     expect(dry.status, JSON.stringify(dry.body)).to.equal(200);
-    const dryPlain = await api(env.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: [lowered], dry_run: true });
-    expect(JSON.stringify(dry.body)).to.not.equal(JSON.stringify({ ...dryPlain.body, request_id: dry.body.request_id }));
+    expect(dry.body.notes).to.deep.equal(['job strict: override 3/10m (reason: (dry run)): requires 3 of 4 up over 600s instead of 4 over 600s']);
+    expect(dry.body.options.sla_override).to.include({ text: '3/10m', value: 3 });
+    expect((await hostStates(env)).has(lowered)).to.equal(false);
 
     const watch = new SlaWatch(env.sim, fw, [{ ...strict, sla: { kind: 'count', count: 3, duration_seconds: 600 } }]);
     const metricsBefore = metric(await (await fetch(env.url + '/metrics')).text(), 'sluice_sla_overrides_total') ?? 0;

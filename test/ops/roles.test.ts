@@ -165,6 +165,32 @@ describe('ops: identities and roles on the operator API (real HTTP, simulator)',
     expect((await call(env.url, 'POST', '/api/v1/hosts/maintenance/abort', { token: ada.token, body: { hosts: ['agent-7'] } })).status).to.equal(200);
   });
 
+  it('--override-sla needs admin and a reason like --force: operator 403, admin without reason 400, admin with reason 202; operators may dry-run it', async () => {
+    const otto = ids.find((i) => i.name === 'otto')!;
+    const ada = ids.find((i) => i.name === 'ada')!;
+    const body = { hosts: ['agent-8'], override_sla: '80%/10m' };
+    for (const token of [otto.token, single]) {
+      const r = await call(env.url, 'POST', '/api/v1/hosts/maintenance/start', { token, body: { ...body, reason: 'urgent' } });
+      expect(r.status).to.equal(403);
+      expect(r.body.error).to.equal('forbidden: --override-sla needs the admin role');
+      expect(r.body.details.missing_role).to.equal('admin');
+    }
+    const noReason = await call(env.url, 'POST', '/api/v1/hosts/maintenance/start', { token: ada.token, body });
+    expect(noReason.status).to.equal(400);
+    expect(noReason.body.error).to.contain('reason is required for --override-sla');
+    expect(noReason.body.details[0].path).to.equal('reason');
+    const hosts = (await call(env.url, 'GET', '/api/v1/hosts', { token: ada.token })).body.hosts;
+    expect(hosts.map((h: { hostname: string }) => h.hostname)).to.not.include('agent-8');
+    const dry = await call(env.url, 'POST', '/api/v1/hosts/maintenance/start', { token: otto.token, body: { ...body, dry_run: true } });
+    expect(dry.status, JSON.stringify(dry.body)).to.equal(200);
+    const ok = await call(env.url, 'POST', '/api/v1/hosts/maintenance/start', { token: ada.token, body: { ...body, reason: 'rack power work' } });
+    expect(ok.status, JSON.stringify(ok.body)).to.equal(202);
+    expect(ok.body.options.sla_override).to.include({ text: '80%/10m', reason: 'rack power work' });
+    const audit = (await call(env.url, 'GET', '/api/v1/audit?kind=sla_override', { token: ada.token })).body.entries as Array<{ actor: string; reason: string }>;
+    expect(audit.map((a) => [a.actor, a.reason])).to.deep.include(['ada', 'rack power work']);
+    expect((await call(env.url, 'POST', '/api/v1/hosts/maintenance/abort', { token: ada.token, body: { hosts: ['agent-8'] } })).status).to.equal(200);
+  });
+
   it('reasons are checked: not a string, empty, too long, control characters → 400 and nothing happens', async () => {
     const otto = ids.find((i) => i.name === 'otto')!;
     for (const reason of [42, '', '   ', 'x'.repeat(501), 'line one\nline two', 'bell\u0007', 'rtl\u202eevil', null]) {

@@ -17,6 +17,8 @@ import { CONTROL_COLLECTION, PAUSE_KEY, type EditInput, type EndInput, type IoRe
 import type { Failure } from './outcome.js';
 import { failureOf } from './errors.js';
 import type { MasterAgent } from './master.js';
+import type { DrainView } from './drain-types.js';
+import { applyOverride, effectiveSla, type SlaOverride } from '../../sla/index.js';
 
 function learnAll(st: StepBuilder, agents: readonly MasterAgent[]): void {
   for (const a of agents) st.learnAgent(a);
@@ -45,6 +47,19 @@ function meta(m: OperatorMeta): OperatorMeta {
   return m.reason !== undefined ? { actor: m.actor, reason: m.reason } : { actor: m.actor };
 }
 
+/** What `--override-sla` would do to each job with an instance on `hosts` (for the dry run). */
+function overrideNotes(view: DrainView, hosts: readonly string[], ov: SlaOverride): string[] {
+  const keys = new Set(hosts.map(hostKey));
+  const jobs = new Set(view.instances.filter((r) => r.hostname !== undefined && keys.has(hostKey(r.hostname))).map((r) => r.job));
+  const out: string[] = [];
+  for (const j of view.jobs) {
+    if (!jobs.has(j.name)) continue;
+    const eff = applyOverride(effectiveSla(j, view.guardrails), j.instances, ov);
+    out.push(`job ${j.name}: ${eff.notes[eff.notes.length - 1] ?? ''}`);
+  }
+  return out;
+}
+
 export function onStart(st: StepBuilder, input: StartInput, sched: SchedulerView): void {
   const { s, now } = st;
   learnAll(st, input.agents);
@@ -57,6 +72,7 @@ export function onStart(st: StepBuilder, input: StartInput, sched: SchedulerView
       const ov = req.override_sla;
       if (ov) view.overrides = new Map([...(view.overrides ?? []), ...picked.hosts.map((h) => [hostKey(h), ov] as const)]);
       const r = dryRunStart(s.records, req, inventory(s, sched), view, now, input.request_id, drainOptions(s));
+      if (ov) r.notes.push(...overrideNotes(view, picked.hosts, ov));
       st.reply(input.reply, { outcome: 'ok', body: { ...r, ...selection } });
       return;
     }
