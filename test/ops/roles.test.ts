@@ -249,7 +249,7 @@ describe('ops: identities and roles on the operator API (real HTTP, simulator)',
     for (const t of [...ids.map((i) => i.token), single]) expect(text).to.not.contain(t);
   });
 
-  it('the CLI: --reason is sent, --force without --reason is a usage error, a 403 names the missing role (exit 3)', async () => {
+  it('the CLI: --reason is sent, --force / --override-sla without --reason is a usage error, a 403 names the missing role (exit 3)', async () => {
     const otto = ids.find((i) => i.name === 'otto')!;
     const base = { SLUICE_API: env.url, SLUICE_API_TOKEN: otto.token };
     const forced = await cli(['host', 'maintenance', 'start', 'agent-10', '--timeout', '30m', '--force'], base);
@@ -258,6 +258,12 @@ describe('ops: identities and roles on the operator API (real HTTP, simulator)',
     const refused = await cli(['host', 'maintenance', 'start', 'agent-10', '--timeout', '30m', '--force', '--reason', 'disk'], base);
     expect(refused.code).to.equal(3);
     expect(refused.err).to.contain('needs the admin role');
+    const lowered = await cli(['host', 'maintenance', 'start', 'agent-10', '--override-sla', '80%/10m'], base);
+    expect(lowered.code).to.equal(2);
+    expect(lowered.err).to.contain('--override-sla needs --reason');
+    const loweredNotAdmin = await cli(['host', 'maintenance', 'start', 'agent-10', '--override-sla', '80%/10m', '--reason', 'disk'], base);
+    expect(loweredNotAdmin.code).to.equal(3);
+    expect(loweredNotAdmin.err).to.contain('--override-sla needs the admin role');
     const bad = await cli(['host', 'maintenance', 'start', 'agent-10', '--reason', 'two\nlines'], base);
     expect(bad.code).to.equal(2);
     const ok = await cli(['host', 'maintenance', 'start', 'agent-10', '--reason', 'BIOS update (CHG-1234)'], base);
