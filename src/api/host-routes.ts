@@ -2,7 +2,8 @@
  * Operator API routes of host maintenance (src/maintenance/io/service.ts does the work):
  *
  *   POST /api/v1/hosts/maintenance/start     {hosts?, racks?, attributes?, window?{start, duration}, group_by?,
- *                                            max_parallel?, timeout?, force?, post_drain?, dry_run?}
+ *                                            max_parallel?, timeout?, force?, post_drain?, dry_run?,
+ *                                            reason?, override_sla?}
  *                                            → 202 (200 dry run); with a selector the answer has `selection`
  *   POST /api/v1/hosts/maintenance/complete  {hosts, reason?}   DRAINED/DOWN → UP (machine up, window removed)
  *   POST /api/v1/hosts/maintenance/abort     {hosts, reason?}   SCHEDULED/DRAINING/DRAINED → UP
@@ -13,7 +14,7 @@
  *   POST /api/v1/hosts/maintenance/edit      {request_id, max_parallel?: n | null, timeout?: d | null, reason?}
  *   GET  /api/v1/hosts/requests                       the operator requests behind the hosts (who, why, progress,
  *                                                     paused, options), with paused_all and max_draining_hosts
- *   (start/complete/abort: role operator; `force` needs admin and a reason; require_reason may ask one — src/api/auth.ts)
+ *   (start/complete/abort: role operator; `force` and `override_sla` ("80%/10m") need admin and a reason; require_reason may ask one — src/api/auth.ts)
  *   GET  /api/v1/hosts?states=DRAINING,DRAINED        state, tasks left, SLA blockers, window
  *   POST /api/v1/sla/probe                   {hosts?, racks?, attributes?}   which hosts could be drained now, and why not
  *   GET  /api/v1/sla/safe?rack=R&group_by=host|rack   hosts (racks) safe to drain alone now (src/maintenance/core/list-safe.ts)
@@ -41,7 +42,7 @@ import { isFailure, type Outcome, type Reply } from '../maintenance/core/outcome
 import { validateEditBody, validatePauseBody, type PauseTarget, validateEndBody, validateHostsQuery, validateProbeBody, validateSafeQuery, validateStartBody } from '../maintenance/core/request-validate.js';
 import type { HostSelector } from '../maintenance/core/select.js';
 import { RuntimeStoppedError } from '../runtime/runtime.js';
-import { attribution } from './auth.js';
+import { attribution, requireRole } from './auth.js';
 
 /** Who asks, and why (recorded on the hosts and in the audit trail). */
 export interface RequestMeta {
@@ -114,7 +115,18 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
     async (req) =>
       guarded(async () => {
         const { reason, ...r } = validateStartBody(await req.json(), clockNow());
-        return svc.start(r, attribution(req, r.dry_run ? 'dry_run' : 'start', reason, { force: r.force === true && !r.dry_run }));
+        const lowering = r.override_sla !== undefined && !r.dry_run;
+        if (lowering) requireRole(req, 'admin', '--override-sla');
+        const who = attribution(req, r.dry_run ? 'dry_run' : 'start', reason, { force: r.force === true && !r.dry_run });
+        if (r.override_sla) {
+          if (lowering && who.reason === undefined) {
+            throw new ApiError(400, 'a reason is required for --override-sla', [
+              { path: 'reason', message: 'lowering SLAs needs a reason (--reason TEXT): it is logged, counted and recorded in the audit' },
+            ]);
+          }
+          r.override_sla = { ...r.override_sla, reason: who.reason ?? '(dry run)' };
+        }
+        return svc.start(r, who);
       }),
     { summary: 'Put hosts in maintenance (drain within SLAs, then machine down)', role: 'operator' },
   );

@@ -77,6 +77,7 @@ export class SluiceMetrics {
   readonly inverseOffersAccepted: client.Counter;
   readonly inverseOffersDeclined: client.Counter;
   readonly hostTransitions: client.Counter;
+  readonly slaOverrides: client.Counter;
   readonly storeWriteSeconds: client.Histogram;
   readonly leadershipChanges: client.Counter;
 
@@ -139,6 +140,7 @@ export class SluiceMetrics {
     this.inverseOffersAccepted = counter('sluice_inverse_offers_accepted_total', 'Inverse offers accepted (agent empty).');
     this.inverseOffersDeclined = counter('sluice_inverse_offers_declined_total', 'Inverse offers declined.');
     this.hostTransitions = counter('sluice_host_transitions_total', 'Host maintenance state transitions.', ['from', 'to']);
+    this.slaOverrides = counter('sluice_sla_overrides_total', 'Maintenance requests that lowered SLAs (--override-sla with a reason), counted once the request is durable.');
     this.storeWriteSeconds = new client.Histogram({
       name: 'sluice_store_write_seconds',
       help: 'Latency of durable (fsynced) store writes.',

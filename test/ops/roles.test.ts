@@ -165,6 +165,32 @@ describe('ops: identities and roles on the operator API (real HTTP, simulator)',
     expect((await call(env.url, 'POST', '/api/v1/hosts/maintenance/abort', { token: ada.token, body: { hosts: ['agent-7'] } })).status).to.equal(200);
   });
 
+  it('--override-sla needs admin and a reason like --force: operator 403, admin without reason 400, admin with reason 202; operators may dry-run it', async () => {
+    const otto = ids.find((i) => i.name === 'otto')!;
+    const ada = ids.find((i) => i.name === 'ada')!;
+    const body = { hosts: ['agent-8'], override_sla: '80%/10m' };
+    for (const token of [otto.token, single]) {
+      const r = await call(env.url, 'POST', '/api/v1/hosts/maintenance/start', { token, body: { ...body, reason: 'urgent' } });
+      expect(r.status).to.equal(403);
+      expect(r.body.error).to.equal('forbidden: --override-sla needs the admin role');
+      expect(r.body.details.missing_role).to.equal('admin');
+    }
+    const noReason = await call(env.url, 'POST', '/api/v1/hosts/maintenance/start', { token: ada.token, body });
+    expect(noReason.status).to.equal(400);
+    expect(noReason.body.error).to.contain('reason is required for --override-sla');
+    expect(noReason.body.details[0].path).to.equal('reason');
+    const hosts = (await call(env.url, 'GET', '/api/v1/hosts', { token: ada.token })).body.hosts;
+    expect(hosts.map((h: { hostname: string }) => h.hostname)).to.not.include('agent-8');
+    const dry = await call(env.url, 'POST', '/api/v1/hosts/maintenance/start', { token: otto.token, body: { ...body, dry_run: true } });
+    expect(dry.status, JSON.stringify(dry.body)).to.equal(200);
+    const ok = await call(env.url, 'POST', '/api/v1/hosts/maintenance/start', { token: ada.token, body: { ...body, reason: 'rack power work' } });
+    expect(ok.status, JSON.stringify(ok.body)).to.equal(202);
+    expect(ok.body.options.sla_override).to.include({ text: '80%/10m', reason: 'rack power work' });
+    const audit = (await call(env.url, 'GET', '/api/v1/audit?kind=sla_override', { token: ada.token })).body.entries as Array<{ actor: string; reason: string }>;
+    expect(audit.map((a) => [a.actor, a.reason])).to.deep.include(['ada', 'rack power work']);
+    expect((await call(env.url, 'POST', '/api/v1/hosts/maintenance/abort', { token: ada.token, body: { hosts: ['agent-8'] } })).status).to.equal(200);
+  });
+
   it('reasons are checked: not a string, empty, too long, control characters → 400 and nothing happens', async () => {
     const otto = ids.find((i) => i.name === 'otto')!;
     for (const reason of [42, '', '   ', 'x'.repeat(501), 'line one\nline two', 'bell\u0007', 'rtl\u202eevil', null]) {
@@ -223,7 +249,7 @@ describe('ops: identities and roles on the operator API (real HTTP, simulator)',
     for (const t of [...ids.map((i) => i.token), single]) expect(text).to.not.contain(t);
   });
 
-  it('the CLI: --reason is sent, --force without --reason is a usage error, a 403 names the missing role (exit 3)', async () => {
+  it('the CLI: --reason is sent, --force / --override-sla without --reason is a usage error, a 403 names the missing role (exit 3)', async () => {
     const otto = ids.find((i) => i.name === 'otto')!;
     const base = { SLUICE_API: env.url, SLUICE_API_TOKEN: otto.token };
     const forced = await cli(['host', 'maintenance', 'start', 'agent-10', '--timeout', '30m', '--force'], base);
@@ -232,6 +258,12 @@ describe('ops: identities and roles on the operator API (real HTTP, simulator)',
     const refused = await cli(['host', 'maintenance', 'start', 'agent-10', '--timeout', '30m', '--force', '--reason', 'disk'], base);
     expect(refused.code).to.equal(3);
     expect(refused.err).to.contain('needs the admin role');
+    const lowered = await cli(['host', 'maintenance', 'start', 'agent-10', '--override-sla', '80%/10m'], base);
+    expect(lowered.code).to.equal(2);
+    expect(lowered.err).to.contain('--override-sla needs --reason');
+    const loweredNotAdmin = await cli(['host', 'maintenance', 'start', 'agent-10', '--override-sla', '80%/10m', '--reason', 'disk'], base);
+    expect(loweredNotAdmin.code).to.equal(3);
+    expect(loweredNotAdmin.err).to.contain('--override-sla needs the admin role');
     const bad = await cli(['host', 'maintenance', 'start', 'agent-10', '--reason', 'two\nlines'], base);
     expect(bad.code).to.equal(2);
     const ok = await cli(['host', 'maintenance', 'start', 'agent-10', '--reason', 'BIOS update (CHG-1234)'], base);

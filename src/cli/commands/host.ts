@@ -24,6 +24,7 @@ const FLAGS: FlagSpecs = {
   'max-parallel': { type: 'string', description: 'At most N hosts of the request DRAINING at once' },
   timeout: { type: 'string', description: 'Drain timeout (e.g. 30m); reported when passed' },
   force: { type: 'boolean', description: 'With --timeout: kill what is left after the timeout, ignoring SLAs' },
+  'override-sla': { type: 'string', description: 'Lower the SLAs for this request\'s hosts only: 80%/10m or 3/10m (admin, --reason)' },
   'post-drain': { type: 'string', description: 'Command run once a host is DOWN (env SLUICE_HOST, SLUICE_IP)' },
   'dry-run': { type: 'boolean', description: 'Validate and estimate; change nothing' },
   reason: { type: 'string', description: 'Why (recorded in the audit; required with --force and where Sluice requires it)' },
@@ -38,7 +39,8 @@ const USAGE = `Usage:
   sluice host maintenance start [h1,h2] [--hosts-file FILE|-] [--rack R]... [--attribute K=V]...
                                       [--window START,DURATION] [--group-by rack|host]
                                       [--max-parallel N] [--timeout D] [--force]
-                                      [--post-drain CMD] [--dry-run] [--reason TEXT]
+                                      [--override-sla 80%/10m] [--post-drain CMD]
+                                      [--dry-run] [--reason TEXT]
   sluice host maintenance complete h1,h2 [--reason TEXT]   DRAINED/DOWN hosts back UP (machine up)
   sluice host maintenance abort h1,h2 [--reason TEXT]      stop a drain: hosts back UP
   sluice host maintenance pause REQUEST_ID|h1,h2 [--reason TEXT]   no new kills (kills in flight finish)
@@ -48,7 +50,9 @@ const USAGE = `Usage:
   sluice host query [--states S1,S2] [--watch]
   sluice host history HOST [--since 7d|ISO] [--json]       the host's whole timeline from the audit
 
---force needs the admin role and a --reason. Reasons are one line, at most 500 characters.
+--force and --override-sla need the admin role and a --reason (dry runs need neither).
+--override-sla 80%/10m (or 3/10m: a count) lowers every SLA to at most that for the hosts of this
+request only (never raises one); it is logged at warn, audited and counted. Reasons are one line, at most 500 characters.
 
 Durations: 30m, 2h, 1800s. START: ISO-8601 (2026-05-01T10:00:00Z), now, or +10m.
 
@@ -105,6 +109,7 @@ interface HostRow {
   window?: { start: string; duration_ms?: number };
   timed_out: boolean;
   waiting?: string;
+  sla_override?: { text: string; reason: string };
   other_frameworks?: { frameworks: Array<{ framework_id: string; name?: string; answer: string; task_count: number; tasks: Array<{ task_id: string }> }> };
   paused?: { actor: string; reason?: string };
 }
@@ -141,6 +146,11 @@ export function renderHosts(hosts: HostRow[]): string {
       ]),
     ),
   ];
+  const lowered = hosts.filter((h) => h.sla_override);
+  if (lowered.length) {
+    lines.push('', 'SLAs lowered (--override-sla) for this request\'s hosts:');
+    for (const h of lowered) lines.push(`  ${h.hostname}: ${h.sla_override!.text} (reason: ${h.sla_override!.reason})`);
+  }
   const blocked = hosts.filter((h) => h.blockers.length);
   if (blocked.length) {
     lines.push('', 'SLA blockers:');
@@ -206,6 +216,10 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
       if (flags['force']) body['force'] = true;
       const reason = reasonFlag(flags['reason']);
       if (flags['force'] && !flags['dry-run'] && reason === undefined) throw new CliError('--force needs --reason TEXT (recorded in the audit) and the admin role', 2);
+      if (flags['override-sla'] !== undefined) {
+        if (!flags['dry-run'] && reason === undefined) throw new CliError('--override-sla needs --reason TEXT (logged, counted and audited) and the admin role', 2);
+        body['override_sla'] = flags['override-sla'];
+      }
       if (reason !== undefined) body['reason'] = reason;
       if (flags['post-drain']) body['post_drain'] = flags['post-drain'];
       if (flags['dry-run']) body['dry_run'] = true;

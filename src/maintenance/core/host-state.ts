@@ -31,6 +31,7 @@
  */
 import { MaintenanceError, IllegalTransitionError, MaintenanceRequestError, type HostProblem } from './errors.js';
 import { fmtClock, fmtDuration, suggest } from './format.js';
+import { parseOverride, type SlaOverride } from '../../sla/validate.js';
 
 export const HOST_STATES = ['UP', 'SCHEDULED', 'DRAINING', 'DRAINED', 'DOWN'] as const;
 export type HostState = (typeof HOST_STATES)[number];
@@ -54,6 +55,11 @@ export interface MaintenanceOptions {
   force: boolean;
   /** Command run (by the runtime, with a timeout) once the host is DOWN. */
   post_drain?: string;
+  /**
+   * `--override-sla 80%/10m --reason …`: the SLAs the drain of this request's hosts honours are
+   * lowered to this (never raised; src/sla/guardrails.ts applyOverride), for these hosts only.
+   */
+  sla_override?: SlaOverride;
 }
 
 export interface HostTransition {
@@ -216,6 +222,8 @@ export interface StartRequest {
   force?: boolean;
   post_drain?: string;
   dry_run?: boolean;
+  /** Lowered SLAs for this request's hosts (parsed by src/sla/validate.ts parseOverride; has its reason). */
+  override_sla?: SlaOverride;
 }
 
 export interface StartResult {
@@ -419,6 +427,11 @@ function validateOptions(req: StartRequest, problems: HostProblem[]): Maintenanc
     else if (cmd.includes('\0')) bad('post_drain', '--post-drain must not contain NUL characters');
     else if (utf8Length(cmd) > L.maxPostDrainBytes) bad('post_drain', `--post-drain must be at most ${L.maxPostDrainBytes} bytes`);
     else o.post_drain = cmd;
+  }
+  if (req.override_sla !== undefined) {
+    const ov = parseOverride(req.override_sla?.text, req.override_sla?.reason);
+    if (!ov.ok) for (const e of ov.errors) bad(e.path, `--override-sla: ${e.message}`);
+    else o.sla_override = ov.value;
   }
   return o;
 }
@@ -717,5 +730,9 @@ export function checkRecord(rec: HostRecord): void {
   if (!HOST_STATES.includes(rec.state)) throw new MaintenanceError(`host ${rec.hostname}: unknown state ${String(rec.state)}`, 'invalid-option');
   if (rec.options.force && rec.options.timeout_ms === undefined) {
     throw new MaintenanceError(`host ${rec.hostname}: force without timeout`, 'invalid-option');
+  }
+  const ov = rec.options.sla_override;
+  if (ov !== undefined && !parseOverride((ov as Partial<SlaOverride> | null)?.text, (ov as Partial<SlaOverride> | null)?.reason).ok) {
+    throw new MaintenanceError(`host ${rec.hostname}: invalid sla_override`, 'invalid-option');
   }
 }

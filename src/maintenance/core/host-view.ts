@@ -6,7 +6,7 @@
 import { maskSecrets, redactText } from '../../util/redact.js';
 import type { HostProgress } from './drainer.js';
 import type { SchedulerState } from '../../scheduler/state.js';
-import type { HostRecord } from './host-state.js';
+import type { HostRecord, MaintenanceOptions } from './host-state.js';
 import { hostKey } from './host-state.js';
 import type { OthersOnHost } from './others.js';
 
@@ -29,6 +29,13 @@ export function cleanText(text: string, secrets: readonly string[]): string {
 }
 
 /** One word for the operator: where the host's post_drain hook stands. */
+/** The request's options as shown: the hook command and the override's reason with secrets masked. */
+function viewOptions(o: MaintenanceOptions, secrets: readonly string[]): MaintenanceOptions {
+  const out: MaintenanceOptions = o.post_drain ? { ...o, post_drain: cleanText(o.post_drain, secrets) } : { ...o };
+  if (o.sla_override) out.sla_override = { ...o.sla_override, reason: cleanText(o.sla_override.reason, secrets) };
+  return out;
+}
+
 export function postDrainStatus(r: HostRecord): string | undefined {
   if (!r.options.post_drain) return undefined;
   const res = r.post_drain_result;
@@ -40,6 +47,7 @@ export function postDrainStatus(r: HostRecord): string | undefined {
 
 export function hostView(r: HostRecord, c: HostViewContext): Record<string, unknown> {
   const p = c.progress;
+  const shown = viewOptions(r.options, c.secrets);
   const out: Record<string, unknown> = {
     hostname: r.hostname,
     state: r.state,
@@ -58,7 +66,8 @@ export function hostView(r: HostRecord, c: HostViewContext): Record<string, unkn
     estimated_empty_ms: p?.estimated_empty_ms !== undefined && Number.isFinite(p.estimated_empty_ms) ? p.estimated_empty_ms : undefined,
     drain_started_ms: r.drain_started_ms,
     timed_out: r.timed_out_ms !== undefined,
-    options: r.options.post_drain ? { ...r.options, post_drain: cleanText(r.options.post_drain, c.secrets) } : r.options,
+    options: shown,
+    sla_override: shown.sla_override,
     down_posted_ms: r.down_posted_ms,
     post_drain: postDrainStatus(r),
     post_drain_result: r.post_drain_result && { ...r.post_drain_result, output_tail: r.post_drain_result.output_tail && cleanText(r.post_drain_result.output_tail, c.secrets) },

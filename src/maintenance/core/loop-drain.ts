@@ -9,6 +9,7 @@ import { attributeText } from '../../mesos/types.js';
 import { agentCapacity, workloadJobs, workloadRows } from '../../scheduler/index.js';
 import type { CoordinatorBook } from '../../sla/index.js';
 import { answered, approvedTasks, DEFAULT_BOOK_TIMES, isLive, pruneBook, toAsk } from '../../sla/index.js';
+import { parseOverride, type SlaOverride } from '../../sla/validate.js';
 import { hostKey, withClusterPause, type HostRecord, type InventoryHost, type MaintenanceWindow } from './host-state.js';
 import { planDrain } from './drainer.js';
 import type { CoordinatorView, DrainOptions, DrainPlan, DrainView } from './drain-types.js';
@@ -36,7 +37,24 @@ export function drainView(s: MaintenanceState, sched: SchedulerView, hosts: Host
   const v: DrainView = { hosts, jobs: workloadJobs(sched), instances: workloadRows(sched), capacity: agentCapacity(sched) };
   if (s.config.slaGuardrails) v.guardrails = s.config.slaGuardrails;
   if (now !== undefined) v.coordinator = coordinatorView(s.coordinatorBook, now);
+  const overrides = slaOverrides(hosts);
+  if (overrides.size) v.overrides = overrides;
   return v;
+}
+
+/**
+ * `--override-sla` of the hosts' requests, by hostKey (hosts in maintenance only). A stored override
+ * is parsed again before use: a damaged store entry lowers nothing.
+ */
+export function slaOverrides(hosts: Iterable<HostRecord>): Map<string, SlaOverride> {
+  const out = new Map<string, SlaOverride>();
+  for (const h of hosts) {
+    const ov = h.options.sla_override as Partial<SlaOverride> | undefined;
+    if (!ov || h.state === 'UP') continue;
+    const ok = parseOverride(ov.text, ov.reason);
+    if (ok.ok) out.set(hostKey(h.hostname), ok.value);
+  }
+  return out;
 }
 
 /** What the planner may use of the coordinators' answers at `now`. */

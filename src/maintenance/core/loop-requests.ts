@@ -17,6 +17,8 @@ import { CONTROL_COLLECTION, PAUSE_KEY, type EditInput, type EndInput, type IoRe
 import type { Failure } from './outcome.js';
 import { failureOf } from './errors.js';
 import type { MasterAgent } from './master.js';
+import type { DrainView } from './drain-types.js';
+import { applyOverride, effectiveSla, type SlaOverride } from '../../sla/index.js';
 
 function learnAll(st: StepBuilder, agents: readonly MasterAgent[]): void {
   for (const a of agents) st.learnAgent(a);
@@ -45,6 +47,19 @@ function meta(m: OperatorMeta): OperatorMeta {
   return m.reason !== undefined ? { actor: m.actor, reason: m.reason } : { actor: m.actor };
 }
 
+/** What `--override-sla` would do to each job with an instance on `hosts` (for the dry run). */
+function overrideNotes(view: DrainView, hosts: readonly string[], ov: SlaOverride): string[] {
+  const keys = new Set(hosts.map(hostKey));
+  const jobs = new Set(view.instances.filter((r) => r.hostname !== undefined && keys.has(hostKey(r.hostname))).map((r) => r.job));
+  const out: string[] = [];
+  for (const j of view.jobs) {
+    if (!jobs.has(j.name)) continue;
+    const eff = applyOverride(effectiveSla(j, view.guardrails), j.instances, ov);
+    out.push(`job ${j.name}: ${eff.notes[eff.notes.length - 1] ?? ''}`);
+  }
+  return out;
+}
+
 export function onStart(st: StepBuilder, input: StartInput, sched: SchedulerView): void {
   const { s, now } = st;
   learnAll(st, input.agents);
@@ -53,7 +68,11 @@ export function onStart(st: StepBuilder, input: StartInput, sched: SchedulerView
     const req: StartRequest = { ...input.request, hosts: picked.hosts };
     const selection = picked.selection ? { selection: picked.selection } : {};
     if (req.dry_run) {
-      const r = dryRunStart(s.records, req, inventory(s, sched), drainView(s, sched), now, input.request_id, drainOptions(s));
+      const view = drainView(s, sched);
+      const ov = req.override_sla;
+      if (ov) view.overrides = new Map([...(view.overrides ?? []), ...picked.hosts.map((h) => [hostKey(h), ov] as const)]);
+      const r = dryRunStart(s.records, req, inventory(s, sched), view, now, input.request_id, drainOptions(s));
+      if (ov) r.notes.push(...overrideNotes(view, picked.hosts, ov));
       st.reply(input.reply, { outcome: 'ok', body: { ...r, ...selection } });
       return;
     }
@@ -134,6 +153,12 @@ export function onScheduleAdded(st: StepBuilder, req: Done<'schedule-add'>, fail
     reason: who.reason,
     detail: { hosts: req.hosts, window: req.window, ...(rec0 ? { options: rec0.options.post_drain ? { ...rec0.options, post_drain: '(set)' } : rec0.options } : {}) },
   });
+  const ov = rec0?.options.sla_override;
+  if (ov) {
+    // loud: every lowering of SLAs is logged at warn, audited (same batch) and counted (sluice_sla_overrides_total)
+    st.log('warn', 'sla_override', { request_id: entry.op.request_id, actor: who.actor, reason: ov.reason, hosts: req.hosts, override: ov.text });
+    st.audit.push({ kind: 'sla_override', ts_ms: now, actor: who.actor, action: 'start', request_id: entry.op.request_id, reason: ov.reason, detail: { hosts: req.hosts, override: ov.text, kind: ov.kind, value: ov.value, duration_seconds: ov.duration_seconds } });
+  }
   const selection = who.selection ? { selection: who.selection } : {};
   st.reply(entry.reply, { outcome: 'accepted', body: { request_id: entry.op.request_id, window: req.window, options: rec0?.options, hosts, ...selection } });
 }

@@ -6,7 +6,9 @@
  * an error, never a real drain — and strings and lists are bounded (MAINTENANCE_LIMITS).
  *
  *   start     {hosts?, racks?, attributes?, window?{start?, duration?}, group_by?, max_parallel?,
- *              timeout?, force?, post_drain?, dry_run?}
+ *              timeout?, force?, post_drain?, dry_run?, reason?, override_sla?}
+ *   (`override_sla` "80%/10m" or "3/10m": its text is checked here; the API asks admin and a reason
+ *   like for `force`, then sets the reason — dry runs show its effect without one)
  *   probe     {hosts?, racks?, attributes?}
  *   complete, abort   {hosts}
  *   GET /api/v1/sla/safe     ?rack=R (repeatable)&group_by=host|rack
@@ -37,6 +39,7 @@ import {
   type StartRequest,
 } from './host-state.js';
 import type { HostSelector } from './select.js';
+import { parseOverride } from '../../sla/validate.js';
 
 /** Bounds of the selector fields. */
 export const SELECTOR_LIMITS = { maxRacks: 1000, maxAttributes: 32, maxNameLength: 128, maxValueLength: 253 } as const;
@@ -57,7 +60,7 @@ export class MaintenanceFieldError extends MaintenanceError {
 
 type Obj = Record<string, unknown>;
 
-const START_FIELDS = ['hosts', 'racks', 'attributes', 'window', 'group_by', 'max_parallel', 'timeout', 'force', 'post_drain', 'dry_run', 'reason'] as const;
+const START_FIELDS = ['hosts', 'racks', 'attributes', 'window', 'group_by', 'max_parallel', 'timeout', 'force', 'post_drain', 'dry_run', 'reason', 'override_sla'] as const;
 const WINDOW_FIELDS = ['start', 'duration'] as const;
 const GROUPS: readonly GroupBy[] = ['rack', 'host'];
 
@@ -343,6 +346,14 @@ export function validateStartBody(input: unknown, now: number): StartRequest & {
     else if (pd.includes('\0')) p.bad('post_drain', 'must not contain NUL characters');
     else if (utf8Length(pd) > L.maxPostDrainBytes) p.bad('post_drain', `must be at most ${L.maxPostDrainBytes} bytes`);
     else req.post_drain = pd;
+  }
+
+  const ov = own(b, 'override_sla');
+  if (ov !== undefined) {
+    // the reason is the request's own (checked above and by the API's attribution)
+    const parsed = parseOverride(ov, why ?? '(none)');
+    if (!parsed.ok) for (const e of parsed.errors) p.bad(e.path, e.message);
+    else req.override_sla = { ...parsed.value, reason: why ?? '' };
   }
 
   p.throwIfAny(verb);

@@ -220,9 +220,11 @@ export class MaintenanceService {
   private toLoop(step: MaintenanceStep): LoopStep {
     const out: LoopStep = { calls: step.calls, commands: step.commands, storeOps: step.storeOps, logs: step.logs, audit: step.audit };
     const transitions = step.audit.filter((a) => a.kind === 'host_transition');
-    if (step.io.length || step.replies.length || transitions.length) {
+    const overrides = step.audit.filter((a) => a.kind === 'sla_override').length;
+    if (step.io.length || step.replies.length || transitions.length || overrides) {
       out.afterDurable = () => {
         for (const t of transitions) this.metrics?.hostTransitions.inc({ from: t.from ?? '', to: t.to ?? '' });
+        if (overrides) this.metrics?.slaOverrides.inc(overrides);
         for (const { to, reply } of step.replies) {
           const w = this.waiting.get(to);
           this.waiting.delete(to);
