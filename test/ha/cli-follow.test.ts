@@ -95,9 +95,15 @@ describe('CLI follows a standby to the leader (HA replicas, real ZooKeeper)', fu
     expect(got.code, got.err).to.equal(0);
     expect(JSON.parse(got.out).name).to.equal('web');
     // loopback → loopback under another name (localhost → 127.0.0.1) is followed too
-    const listed = await cli('job', 'list', '--json', '--api', b.url.replace('127.0.0.1', 'localhost'));
+    // a standby answers lists from its copy of the state (marked stale): it catches up, it may lag a moment
+    let listed = await cli('job', 'list', '--json', '--api', b.url.replace('127.0.0.1', 'localhost'));
+    await waitFor('the standby lists web', async () => {
+      listed = await cli('job', 'list', '--json', '--api', b.url.replace('127.0.0.1', 'localhost'));
+      return listed.code === 0 && listed.out.includes('"web"');
+    });
     expect(listed.code, listed.err).to.equal(0);
     expect(listed.out).to.contain('"web"');
+    expect(JSON.parse(listed.out).stale).to.equal(true);
 
     const deleted = await cli('job', 'delete', 'web', '--api', b.url);
     expect(deleted.code, deleted.err).to.equal(0);

@@ -29,21 +29,13 @@ import { api, liveByInstance, quietLogger, realDelay } from '../e2e/workload-hel
 import { SlaWatch, job } from '../e2e/maintenance-helpers.js';
 import { startMasterProxy, type MasterProxy } from '../e2e/maintenance-proxy.js';
 import { recordCalls, spawnReplica, waitFor, type Replica } from './replica-helpers.js';
+import { prng } from '../../src/util/prng.js';
 
 const KILLS = 10;
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR']);
 
-/** A small seeded PRNG (mulberry32): the kill points of a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (src/util/prng.ts, mulberry32): the kill points of a failing run can be replayed. */
+const rng = prng;
 
 interface Slot {
   n: number;
