@@ -70,7 +70,7 @@ class InstanceWatch {
 }
 
 describe('HA: kill -9 of the leader at 10 random points of a rack drain, then SIGSTOP (3 replicas, real ZooKeeper, simulator)', function () {
-  this.timeout(300_000);
+  this.timeout(480_000);
   let zk: ZooKeeperStandalone;
   let sim: Sim;
   const slots: Slot[] = [];
@@ -158,9 +158,9 @@ describe('HA: kill -9 of the leader at 10 random points of a rack drain, then SI
 
     // ---- workload: tight SLAs make each drain go one task at a time
     const JOBS: JobSpec[] = [
-      job('web', 6, { sla: { kind: 'count', count: 5, duration_seconds: 8 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
-      job('api', 6, { sla: { kind: 'percentage', percentage: 80, duration_seconds: 8 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
-      job('db', 4, { sla: { kind: 'percentage', percentage: 75, duration_seconds: 8 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
+      job('web', 6, { sla: { kind: 'count', count: 5, duration_seconds: 16 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
+      job('api', 6, { sla: { kind: 'percentage', percentage: 80, duration_seconds: 16 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
+      job('db', 4, { sla: { kind: 'percentage', percentage: 75, duration_seconds: 16 }, constraints: { host_unique: true }, kill_grace_period_seconds: 1 }),
       job('batch', 10, { resources: { cpus: 0.25, mem: 64, ports: 1 }, kill_grace_period_seconds: 1 }),
     ];
     for (const j of JOBS) expect((await api(leader.rep.url, 'POST', '/api/v1/jobs', j)).status).to.equal(201);
@@ -169,7 +169,7 @@ describe('HA: kill -9 of the leader at 10 random points of a rack drain, then SI
       const live = liveByInstance(sim, fw);
       return JOBS.every((j) => Array.from({ length: j.instances }, (_, i) => live.get(`${j.name}.${i}`) ?? []).every((ids) => ids.length === 1 && sim.groundTruth().find((t) => t.taskId === ids[0])?.state === 'TASK_RUNNING'));
     }, 60_000);
-    await realDelay(8200); // every task older than its SLA duration
+    await realDelay(16_200); // every task older than its SLA duration (long enough that most kills land mid-drain)
 
     const maint = new Set<string>();
     const sla = new SlaWatch(sim, fw, JOBS);
@@ -220,7 +220,7 @@ describe('HA: kill -9 of the leader at 10 random points of a rack drain, then SI
       await waitFor(`rack ${rack.join(',')} DOWN on the master ${ctx}`, async () => {
         const down = new Set((await masterStatus()).down_machines?.map((m) => m.hostname));
         return rack.every((h) => down.has(h));
-      }, 150_000, 250).catch(async (e: unknown) => {
+      }, 300_000, 250).catch(async (e: unknown) => {
         const l = await findLeader();
         const hosts = l ? (await api(l.rep.url, 'GET', '/api/v1/hosts')).body : 'no leader';
         throw new Error(`${(e as Error).message}\nleader ${l?.n}: ${JSON.stringify(hosts).slice(0, 3000)}\nmaster: ${JSON.stringify(await masterStatus()).slice(0, 2000)}`);
