@@ -172,7 +172,9 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
   const base = new Router();
   registerMetricsRoute(base, metrics);
   router.base = base;
-  reads = standbyReads(mirror, { secrets: [cfg.secret, ...cfg.masters, cfg.ha].filter((x): x is string => !!x), now: () => clock.now(), elsewhere });
+  // never in an answer: the framework's secret, the masters' and ZooKeeper's credentials
+  const secrets = [cfg.secret, ...cfg.masters, cfg.ha].filter((x): x is string => !!x);
+  reads = standbyReads(mirror, { secrets, now: () => clock.now(), elsewhere });
   router.reads = reads.router;
 
   let api: ApiServer;
@@ -182,7 +184,7 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
       token: cfg.apiToken,
       access: cfg.apiAccess,
       allowedHosts: cfg.apiAllowedHosts,
-      secrets: [cfg.secret, ...cfg.masters, cfg.ha],
+      secrets,
       router,
       logger: logger.child({ component: 'api' }),
     });
