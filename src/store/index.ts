@@ -4,7 +4,7 @@ import type { BatchOp, StoreReader } from './collections.js';
 export { SNAPSHOT_FILE, WAL_FILE } from './store.js';
 export { FileStore };
 export type { StoreOptions, StoreLogger, BatchOp, StoreStats } from './store.js';
-export { CollectionsReader, type Collections, type StoreReader } from './collections.js';
+export type { Collections, StoreReader } from './collections.js';
 export { StoreError, StoreCorruptError, StoreLockedError, StoreClosedError, StoreFencedError } from './errors.js';
 export { LOCK_FILE } from './lock.js';
 
