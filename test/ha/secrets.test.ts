@@ -12,6 +12,8 @@ import { startZooKeeper, type ZooKeeperStandalone } from '../helpers/zookeeper.j
 import { startSim, type Sim } from '../../src/sim/index.js';
 import { quietLogger } from '../e2e/workload-helpers.js';
 import { spawnSluice, waitFor, type Replica } from './replica-helpers.js';
+import { loadConfig } from '../../src/config.js';
+import { secretsOf } from '../../src/app/app.js';
 
 const TOKEN = 'ap1-T0ken-7c1e55a2b9';
 const SECRET = 'fr4mew0rk-S3cret-0d5e';
@@ -74,6 +76,17 @@ describe('secrets: never in logs, the printed configuration or answers (single p
     await sim?.close();
     await zk?.stop();
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('one list for both modes: passwords, user info and credential-bearing URLs; plain URLs are not secret', () => {
+    const ha = `zk://zkuser:${ZK_PASSWORD}@127.0.0.1:2181/sluice`;
+    const masters = [`http://alice:${MASTER_PASSWORD}@127.0.0.1:5050`, 'http://127.0.0.1:5051'];
+    const flags = { master: masters, secret: SECRET, principal: 'sluice', 'api-token': TOKEN, 'api-listen': '127.0.0.1:0' };
+    const single = secretsOf(loadConfig({ ...flags, store: os.tmpdir() }, {}));
+    expect(single).to.include.members([SECRET, TOKEN, MASTER_PASSWORD, `alice:${MASTER_PASSWORD}`, masters[0]!]);
+    expect(single).to.not.include(masters[1]);
+    const replica = secretsOf(loadConfig({ ...flags, ha }, {}));
+    expect(replica).to.include.members([...single, ZK_PASSWORD, `zkuser:${ZK_PASSWORD}`, ha]);
   });
 
   it('a single process', async () => {
