@@ -474,12 +474,13 @@ export function describeConfig(c: SluiceConfig): string[] {
 }
 
 /**
- * The secret values of a configuration (framework secret, API token, user info of master URLs):
- * what must never reach a hook's environment nor its recorded output.
+ * The secret values of a configuration (framework secret, API token, user info of the master URLs
+ * and of the ZooKeeper URL of --ha, whose digest credentials guard the HA state): what must never
+ * reach a hook's environment nor its recorded output.
  */
-export function configSecrets(c: Pick<SluiceConfig, 'secret' | 'apiToken' | 'masters'>): string[] {
+export function configSecrets(c: Pick<SluiceConfig, 'secret' | 'apiToken' | 'masters'> & Partial<Pick<SluiceConfig, 'ha'>>): string[] {
   const out = [c.secret, c.apiToken];
-  for (const m of c.masters) {
+  for (const m of c.ha ? [...c.masters, c.ha] : c.masters) {
     const at = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(m);
     if (!at) continue;
     const info = at[1]!;

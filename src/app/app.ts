@@ -6,19 +6,20 @@
 import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-routes.js';
 import { Router } from '../api/router.js';
 import { ApiConfigError, checkApiExposure } from '../util/api-address.js';
-import { startApiServer, type ApiServer } from '../api/server.js';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../api/server.js';
 import { ConfigError, DEFAULT_API_URL, configSecrets, type SluiceConfig } from '../config.js';
 import { SluiceMetrics } from '../metrics/metrics.js';
 import { startSim } from '../sim/index.js';
 import { Store, StoreCorruptError, StoreLockedError } from '../store/index.js';
 import { RealClock, type Clock } from '../util/clock.js';
 import { nullLogger, type Logger } from '../util/logger.js';
-import { redactUrl } from '../util/redact.js';
+import { hasUserInfo, redactUrl } from '../util/redact.js';
 import { DEMO_JOBS } from '../scheduler/demo.js';
 import { auditPlugin } from '../api/audit-routes.js';
 import { APP_PLUGINS, type AppPlugin, type PluginContext } from './plugins.js';
 import { SluiceRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import { zkMasterDetectorFor } from '../zk/master-detector.js';
+import type { LeaderDetector } from '../client/detector.js';
 import type { Journal } from '../audit/types.js';
 import { registerConsole } from '../console/routes.js';
 
@@ -118,34 +119,20 @@ export async function startSluice(cfg: SluiceConfig, opts: StartOptions = {}): P
       masters = [sim.url];
     }
 
-    // `--master zk://…`: ONE ZooKeeper session finds the leader for the scheduler client and the
-    // maintenance operator client alike (the runtime builds none when given this one)
-    const detector = opts.runtime?.client?.detector ?? zkMasterDetectorFor(masters, { scheme: opts.runtime?.client?.tls ? 'https' : 'http', logger: logger.child({ component: 'scheduler' }) });
+    const detector = masterDetector(masters, opts, logger);
     if (detector && !opts.runtime?.client?.detector) cleanups.push(() => detector.close());
 
-    const plugins = [...(opts.plugins ?? APP_PLUGINS), auditPlugin(cfg.auditRetention)];
+    const plugins = appPlugins(cfg, opts);
     const pctx = pluginContext(cfg, { store, clock, logger, metrics, masters, detector });
     const runtime = SluiceRuntime.start(runtimeOptions(cfg, opts, pctx, plugins));
     cleanups.push(() => runtime.stop());
 
     const router = new Router();
-    registerWorkloadRoutes(router, runtime, { now: () => clock.now(), version: opts.version });
-    registerMetricsRoute(router, metrics);
-    for (const p of plugins) p.routes?.(router, runtime, pctx);
-    registerConsole(router, runtime, { rackAttribute: cfg.rackAttribute });
+    registerApiRoutes(router, runtime, pctx, plugins, opts.version);
 
     let api: ApiServer;
     try {
-      api = await startApiServer({
-        listen: cfg.apiListen,
-        token: cfg.apiToken,
-        access: cfg.apiAccess,
-        allowedHosts: cfg.apiAllowedHosts,
-        // Never in an answer: the framework's secret and the masters' credentials.
-        secrets: [cfg.secret, ...cfg.masters],
-        router,
-        logger: logger.child({ component: 'api' }),
-      });
+      api = await startApiServer(apiServerOptions(cfg, router, logger));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new StartupError(`The operator API address ${cfg.apiListen} is in use (another Sluice?). Choose another with --api-listen.`);
@@ -222,16 +209,68 @@ export function banner(app: SluiceApp): string {
   return lines.join('\n');
 }
 
+// ---------------------------------------------------------------------------------------------
+// Built from the configuration in ONE place for both ways Sluice runs (a single process, and an HA
+// replica: its standby answers and, once it leads, the same runtime and routes as a single process).
+
 /**
- * What every plugin is handed, built from the configuration in ONE place for both ways Sluice runs
- * (a single process, and the leader of an HA group): secrets to keep from hooks, the post_drain
- * pass-through list, the master credentials, the rack attribute and the shared leader detector.
+ * Every secret of the configuration in one list, for every edge that masks: API answers and error
+ * messages, a standby's host views, post_drain hooks' environment and output. configSecrets (the
+ * framework secret, the API token, the user info and password of each master URL and of the
+ * ZooKeeper URL of --ha), the same settings given by environment, and each URL carrying credentials
+ * as a whole (the API server then masks its user info even when the password is too short to be
+ * masked by value). URLs without credentials are not secret: they stay readable.
+ */
+export function secretsOf(cfg: SluiceConfig): string[] {
+  const env = ['SLUICE_SECRET', 'SLUICE_API_TOKEN'].flatMap((n) => (process.env[n] ? [process.env[n]!] : []));
+  const urls = [...cfg.masters, ...(cfg.ha ? [cfg.ha] : [])].filter(hasUserInfo);
+  return [...new Set([...configSecrets(cfg), ...env, ...urls])];
+}
+
+/** The operator API server's options: address, tokens, allowed hosts and every secret to mask. */
+export function apiServerOptions(cfg: SluiceConfig, router: Router, logger: Logger): ApiServerOptions {
+  return {
+    listen: cfg.apiListen,
+    token: cfg.apiToken,
+    access: cfg.apiAccess,
+    allowedHosts: cfg.apiAllowedHosts,
+    secrets: secretsOf(cfg),
+    router,
+    logger: logger.child({ component: 'api' }),
+  };
+}
+
+/** The plugins of a process: the registered ones (or the test's) and the audit trail. */
+export function appPlugins(cfg: SluiceConfig, opts: StartOptions): AppPlugin[] {
+  return [...(opts.plugins ?? APP_PLUGINS), auditPlugin(cfg.auditRetention)];
+}
+
+/**
+ * `--master zk://…`: ONE ZooKeeper session finds the leader for the scheduler client and the
+ * maintenance operator client alike (the runtime builds none when given this one). The test's own
+ * detector when it passes one (the caller does not close that one).
+ */
+export function masterDetector(masters: readonly string[], opts: StartOptions, logger: Logger): LeaderDetector | undefined {
+  return opts.runtime?.client?.detector ?? zkMasterDetectorFor(masters, { scheme: opts.runtime?.client?.tls ? 'https' : 'http', logger: logger.child({ component: 'scheduler' }) });
+}
+
+/** Every route of a running runtime: workload, /metrics, the plugins' (maintenance, audit), the console. */
+export function registerApiRoutes(router: Router, runtime: SluiceRuntime, pctx: PluginContext, plugins: readonly AppPlugin[], version: string | undefined): void {
+  registerWorkloadRoutes(router, runtime, { now: () => pctx.clock.now(), version });
+  registerMetricsRoute(router, pctx.metrics);
+  for (const p of plugins) p.routes?.(router, runtime, pctx);
+  registerConsole(router, runtime, { rackAttribute: pctx.rackAttribute });
+}
+
+/**
+ * What every plugin is handed: secrets to keep from hooks, the post_drain pass-through list, the
+ * master credentials, the rack attribute and the shared leader detector.
  */
 export function pluginContext(
   cfg: SluiceConfig,
   base: Pick<PluginContext, 'store' | 'clock' | 'logger' | 'metrics' | 'masters' | 'detector'>,
 ): PluginContext {
-  const secrets = [...configSecrets(cfg), ...['SLUICE_SECRET', 'SLUICE_API_TOKEN'].flatMap((n) => (process.env[n] ? [process.env[n]!] : []))];
+  const secrets = secretsOf(cfg);
   const auth = cfg.principal && cfg.secret ? { principal: cfg.principal, secret: cfg.secret } : undefined;
   const others = { deadlineMs: cfg.othersDeadlineSeconds * 1000, atDeadline: cfg.othersAtDeadline };
   return { ...base, secrets, postDrainEnv: cfg.postDrainEnv, auth, rackAttribute: cfg.rackAttribute, others, ...(cfg.slaGuardrails ? { slaGuardrails: cfg.slaGuardrails } : {}), ...(cfg.maxDrainingHosts !== undefined ? { maxDrainingHosts: cfg.maxDrainingHosts } : {}) };

@@ -17,19 +17,15 @@ import { Agent, setGlobalDispatcher, type Dispatcher } from 'undici';
 import os from 'node:os';
 import { Router, type ApiRequest, type ApiResult, type RouteMatch } from '../api/router.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
-import { registerMetricsRoute, registerWorkloadRoutes } from '../api/workload-routes.js';
-import { registerConsole } from '../console/routes.js';
+import { registerMetricsRoute } from '../api/workload-routes.js';
 import type { SluiceConfig } from '../config.js';
 import { LeaderElection, type LeaderRole, type ReplicaInfo } from '../ha/election.js';
 import { ZkStore } from '../ha/zk-store.js';
 import { ZkStateMirror } from '../ha/zk-mirror.js';
 import { standbyReads, type StandbyReads } from './ha-standby.js';
 import { SluiceMetrics } from '../metrics/metrics.js';
-import { StartupError, pluginContext, runtimeOptions, type StartOptions } from './app.js';
-import { APP_PLUGINS } from './plugins.js';
-import { auditPlugin } from '../api/audit-routes.js';
+import { StartupError, apiServerOptions, appPlugins, masterDetector, pluginContext, registerApiRoutes, runtimeOptions, secretsOf, type StartOptions } from './app.js';
 import type { LeaderDetector } from '../client/detector.js';
-import { zkMasterDetectorFor } from '../zk/master-detector.js';
 import { SluiceRuntime } from '../runtime/runtime.js';
 import { RealClock } from '../util/clock.js';
 import { nullLogger } from '../util/logger.js';
@@ -172,22 +168,13 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
   const base = new Router();
   registerMetricsRoute(base, metrics);
   router.base = base;
-  // never in an answer: the framework's secret, the masters' and ZooKeeper's credentials
-  const secrets = [cfg.secret, ...cfg.masters, cfg.ha].filter((x): x is string => !!x);
-  reads = standbyReads(mirror, { secrets, now: () => clock.now(), elsewhere });
+  // never in an answer: the same secrets as a single process (and the API server's)
+  reads = standbyReads(mirror, { secrets: secretsOf(cfg), now: () => clock.now(), elsewhere });
   router.reads = reads.router;
 
   let api: ApiServer;
   try {
-    api = await startApiServer({
-      listen: cfg.apiListen,
-      token: cfg.apiToken,
-      access: cfg.apiAccess,
-      allowedHosts: cfg.apiAllowedHosts,
-      secrets,
-      router,
-      logger: logger.child({ component: 'api' }),
-    });
+    api = await startApiServer(apiServerOptions(cfg, router, logger));
   } catch (e) {
     await session.close();
     throw new StartupError(`operator API ${cfg.apiListen}: ${(e as Error).message}`);
@@ -214,18 +201,15 @@ export async function startHaReplica(cfg: SluiceConfig, opts: StartOptions = {})
       onWrite: (s) => metrics.observeStoreWrite(s),
     });
     if (!gate()) throw new Error('lost the leadership while loading the store');
-    const plugins = [...(opts.plugins ?? APP_PLUGINS), auditPlugin(cfg.auditRetention)];
     // the same wiring as a single process (secrets kept from hooks, master credentials, rack
     // attribute, one ZooKeeper master detector shared by the scheduler and maintenance clients)
-    detector ??= opts.runtime?.client?.detector ?? zkMasterDetectorFor(cfg.masters, { scheme: opts.runtime?.client?.tls ? 'https' : 'http', logger: logger.child({ component: 'scheduler' }) });
+    const plugins = appPlugins(cfg, opts);
+    detector ??= masterDetector(cfg.masters, opts, logger);
     const pctx = pluginContext(cfg, { store, clock, logger, metrics, masters: cfg.masters, detector });
     runtime = SluiceRuntime.start({ ...runtimeOptions(cfg, opts, pctx, plugins), gate });
     runtime.onFatal((e) => markLost(`runtime stopped: ${e.message}`));
     const full = new Router();
-    registerWorkloadRoutes(full, runtime, { now: () => clock.now(), version: opts.version });
-    registerMetricsRoute(full, metrics);
-    for (const p of plugins) p.routes?.(full, runtime, pctx);
-    registerConsole(full, runtime, { rackAttribute: cfg.rackAttribute });
+    registerApiRoutes(full, runtime, pctx, plugins, opts.version);
     router.target = full;
   };
 

@@ -18,51 +18,8 @@
 
 export const AUDIT_COLLECTION = 'audit';
 
-/** What happened. Extend by adding names; never reuse or rename one (they are stored). */
-export type AuditKind =
-  /** an operator request (start / complete / abort / pause / resume / edit / override / force) */
-  | 'request'
-  /** a host moved between maintenance states (from → to) */
-  | 'host_transition'
-  /** a task was killed (or surged, make-before-break) to drain a host */
-  | 'drain_kill'
-  | 'drain_surge'
-  /** an inverse offer was answered (detail.answer = ACCEPT | DECLINE, detail.reason) */
-  | 'inverse_offer'
-  /** machine down / up posted to the master */
-  | 'machine_down'
-  | 'machine_up'
-  /** post_drain hook finished (detail.exit_code, detail.outcome) */
-  | 'hook'
-  /** leadership gained / lost (HA) */
-  | 'leadership'
-  /** SLA override or force used (detail.override, reason required) */
-  | 'sla_override';
-
-export interface AuditInput {
-  kind: AuditKind;
-  /** epoch milliseconds (the decision's `now`) */
-  ts_ms: number;
-  /** who: an operator name from the tokens file, "token", "local", or "sluice" for its own decisions */
-  actor: string;
-  host?: string;
-  agent_id?: string;
-  request_id?: string;
-  reason?: string;
-  /** host_transition: states; request: the verb */
-  from?: string;
-  to?: string;
-  action?: string;
-  job?: string;
-  task_id?: string;
-  /** small, JSON-serialisable, never secrets */
-  detail?: Record<string, unknown>;
-}
-
-export interface AuditEntry extends AuditInput {
-  /** strictly increasing over the life of the store (also the SSE event id) */
-  seq: number;
-}
+export type { AuditEntry, AuditInput, AuditKind } from './entry.js';
+import type { AuditEntry, AuditKind } from './entry.js';
 
 /** Store key of an entry: zero-padded so that lexical order is seq order. */
 export function auditKey(seq: number): string {

@@ -9,6 +9,9 @@
  *   GET /api/v1/agents/:host   one agent: attributes and our tasks on it
  *   GET /api/v1/sla/jobs       per job: instances up / required / in flight (being killed or starting)
  *
+ * The data routes read through `runtime.read()`, like every other API read: the state exactly as the
+ * last durable write left it, never a change that may not be on disk yet.
+ *
  * The page and its files are the only routes served without the token (a browser cannot send a
  * bearer token when it navigates); they still pass the Host and Origin checks. They are sent with a
  * Content-Security-Policy that allows nothing but this origin (no inline script or style, no
@@ -18,7 +21,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EventFeed, registerEventRoutes, type ProgressHost } from '../api/events.js';
 import { ApiError, type ApiRequest, type Router } from '../api/router.js';
-import type { SluiceRuntime } from '../runtime/runtime.js';
+import { RuntimeStoppedError, type SluiceRuntime } from '../runtime/runtime.js';
 import { workloadRows } from '../scheduler/workload-rows.js';
 import type { SchedulerState } from '../scheduler/state.js';
 import { describeSla, isLive, rowsByJob, slaStatus } from '../sla/index.js';
@@ -107,8 +110,12 @@ function hostsFromRouter(router: Router): () => Promise<ProgressHost[] | undefin
  * Mounts the console, its data routes and the event feed on `router`. Call once the other routes
  * are registered (the progress view reads GET /api/v1/hosts through the router).
  */
-export function registerConsole(router: Router, runtime: Pick<SluiceRuntime, 'state' | 'journal' | 'clock'>, opts: ConsoleOptions = {}): EventFeed {
+export function registerConsole(router: Router, runtime: Pick<SluiceRuntime, 'journal' | 'read'>, opts: ConsoleOptions = {}): EventFeed {
   const rackAttr = opts.rackAttribute ?? 'rack';
+  const read: SluiceRuntime['read'] = (fn) =>
+    runtime.read(fn).catch((e: unknown) => {
+      throw e instanceof RuntimeStoppedError ? new ApiError(503, 'Sluice is stopping: no reads now', e.message) : e;
+    });
   const feed = new EventFeed({ journal: runtime.journal, progress: hostsFromRouter(router), ...opts.feed });
   registerEventRoutes(router, feed);
 
@@ -136,30 +143,30 @@ export function registerConsole(router: Router, runtime: Pick<SluiceRuntime, 'st
 
   router.get(
     '/api/v1/agents',
-    () => {
-      const s = runtime.state;
-      const tasks = tasksByHost(s);
-      const agents = [...s.agents.values()]
-        .map((a) => ({ hostname: a.host, agent_id: a.agent_id, rack: a.attributes[rackAttr] ?? null, tasks: tasks.get(a.host.toLowerCase()) ?? 0 }))
-        .sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
-      return { status: 200, body: { now_ms: runtime.clock.now(), rack_attribute: rackAttr, agents } };
+    async () => {
+      const body = await read(({ state: s, now }) => {
+        const tasks = tasksByHost(s);
+        const agents = [...s.agents.values()]
+          .map((a) => ({ hostname: a.host, agent_id: a.agent_id, rack: a.attributes[rackAttr] ?? null, tasks: tasks.get(a.host.toLowerCase()) ?? 0 }))
+          .sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+        return { now_ms: now, rack_attribute: rackAttr, agents };
+      });
+      return { status: 200, body };
     },
     { summary: 'Agents Sluice knows (from offers): host, rack, our tasks there', role: 'viewer' },
   );
 
   router.get(
     '/api/v1/agents/:host',
-    (req) => {
-      const s = runtime.state;
+    async (req) => {
       const name = (req.params['host'] ?? '').toLowerCase();
-      const agent = [...s.agents.values()].find((a) => a.host.toLowerCase() === name);
-      const tasks = [...s.tasks.values()]
-        .filter((t) => t.host?.toLowerCase() === name)
-        .map((t) => ({ task_id: t.task_id, job: t.job, index: t.index, state: t.state, ...(t.kill ? { killing: true } : {}), ...(t.surge ? { surge: true } : {}) }));
-      if (!agent && !tasks.length) throw new ApiError(404, `host ${JSON.stringify(name.slice(0, 80))} is not known to Sluice`);
-      return {
-        status: 200,
-        body: {
+      const body = await read(({ state: s }) => {
+        const agent = [...s.agents.values()].find((a) => a.host.toLowerCase() === name);
+        const tasks = [...s.tasks.values()]
+          .filter((t) => t.host?.toLowerCase() === name)
+          .map((t) => ({ task_id: t.task_id, job: t.job, index: t.index, state: t.state, ...(t.kill ? { killing: true } : {}), ...(t.surge ? { surge: true } : {}) }));
+        if (!agent && !tasks.length) return undefined;
+        return {
           hostname: agent?.host ?? name,
           agent_id: agent?.agent_id ?? null,
           rack: agent?.attributes[rackAttr] ?? null,
@@ -169,43 +176,45 @@ export function registerConsole(router: Router, runtime: Pick<SluiceRuntime, 'st
           tasks,
           // the master reports other frameworks' tasks to operators only; Sluice does not know them
           other_frameworks: null,
-        },
-      };
+        };
+      });
+      if (!body) throw new ApiError(404, `host ${JSON.stringify(name.slice(0, 80))} is not known to Sluice`);
+      return { status: 200, body };
     },
     { summary: 'One agent: attributes and our tasks on it', role: 'viewer' },
   );
 
   router.get(
     '/api/v1/sla/jobs',
-    () => {
-      const s = runtime.state;
-      const now = runtime.clock.now();
-      const rows = workloadRows(s);
-      const byJob = rowsByJob(rows);
-      const jobs = [...s.jobs.entries()]
-        .sort((a, b) => (a[0] < b[0] ? -1 : 1))
-        .map(([name, j]) => {
-          const st = slaStatus({ name, instances: j.spec.instances, ...(j.spec.sla ? { sla: j.spec.sla } : {}) }, byJob.get(name) ?? [], now);
-          const live = (byJob.get(name) ?? []).filter(isLive).length;
-          return {
-            job: name,
-            sla: describeSla(j.spec.sla),
-            instances: st.instances,
-            up: st.up,
-            required: st.required,
-            budget: st.budget,
-            margin: st.margin,
-            in_flight: st.killing + st.starting + st.aging,
-            killing: st.killing,
-            starting: st.starting,
-            aging: st.aging,
-            pending: st.pending,
-            live,
-          };
-        });
-      return { status: 200, body: { now_ms: now, jobs } };
-    },
+    async () => ({ status: 200, body: await read(({ state, now }) => slaJobs(state, now)) }),
     { summary: 'Per job SLA budget: up / required / in flight', role: 'viewer' },
   );
   return feed;
+}
+
+/** Per job: instances up / required / in flight, from the SLA module. */
+function slaJobs(s: SchedulerState, now: number): { now_ms: number; jobs: object[] } {
+  const byJob = rowsByJob(workloadRows(s));
+  const jobs = [...s.jobs.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([name, j]) => {
+      const st = slaStatus({ name, instances: j.spec.instances, ...(j.spec.sla ? { sla: j.spec.sla } : {}) }, byJob.get(name) ?? [], now);
+      const live = (byJob.get(name) ?? []).filter(isLive).length;
+      return {
+        job: name,
+        sla: describeSla(j.spec.sla),
+        instances: st.instances,
+        up: st.up,
+        required: st.required,
+        budget: st.budget,
+        margin: st.margin,
+        in_flight: st.killing + st.starting + st.aging,
+        killing: st.killing,
+        starting: st.starting,
+        aging: st.aging,
+        pending: st.pending,
+        live,
+      };
+    });
+  return { now_ms: now, jobs };
 }

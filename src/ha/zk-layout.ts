@@ -21,7 +21,7 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import { StoreCorruptError, StoreError } from '../store/errors.js';
-import { deepFreeze } from '../store/recover-wal.js';
+import { applyOp, deepFreeze, type Collections, type MemOp } from '../store/collections.js';
 import type { ZkSession } from '../zk/session.js';
 import { ZkOperationError } from '../zk/errors.js';
 
@@ -41,8 +41,7 @@ const CHUNK_RAW_BYTES = 4 * 1024 * 1024;
 /** Reads in flight while loading (pipelined on the one connection). */
 const READ_CONCURRENCY = 256;
 
-export type MemOp = ['p', string, string, unknown] | ['d', string, string];
-export type State = Map<string, Map<string, unknown>>;
+export type State = Collections;
 
 export interface Head {
   snapshot: string;
@@ -131,17 +130,6 @@ export async function pool<T, R>(items: readonly T[], n: number, f: (t: T, i: nu
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
   return out;
-}
-
-export function applyOp(data: State, op: MemOp): void {
-  let m = data.get(op[1]);
-  if (op[0] === 'p') {
-    if (!m) data.set(op[1], (m = new Map()));
-    m.set(op[2], op[3]);
-  } else if (m) {
-    m.delete(op[2]);
-    if (m.size === 0) data.delete(op[1]);
-  }
 }
 
 function parseOps(text: string, where: string): MemOp[] {

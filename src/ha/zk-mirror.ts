@@ -12,14 +12,8 @@ import { performance } from 'node:perf_hooks';
 import type { ZkSession } from '../zk/session.js';
 import type { Logger } from '../util/logger.js';
 import { nullLogger } from '../util/logger.js';
+import { CollectionsReader, type StoreReader } from '../store/collections.js';
 import { loadLiveState, type Loaded } from './zk-layout.js';
-
-/** The part of the store interface that reads (what runtime/persist's loadState needs). */
-export interface StoreReader {
-  get<T>(collection: string, key: string): T | undefined;
-  list<T>(collection: string): Array<[string, T]>;
-  collections(): string[];
-}
 
 export interface MirrorSnapshot {
   store: StoreReader;
@@ -55,16 +49,7 @@ export class ZkStateMirror {
     }
     const l = this.loaded;
     if (!l) return undefined;
-    const data = l.data;
-    return {
-      seq: l.seq,
-      readAtMs: this.readAtMs,
-      store: {
-        get: <T>(c: string, k: string) => data.get(c)?.get(k) as T | undefined,
-        list: <T>(c: string) => Array.from(data.get(c) ?? []) as Array<[string, T]>,
-        collections: () => Array.from(data.keys()),
-      },
-    };
+    return { seq: l.seq, readAtMs: this.readAtMs, store: new CollectionsReader(l.data) };
   }
 
   private refresh(): void {

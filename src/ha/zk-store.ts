@@ -29,9 +29,8 @@
  * (logged as zk_store_batch_split).
  */
 import { performance } from 'node:perf_hooks';
-import type { BatchOp } from '../store/store.js';
 import { StoreClosedError, StoreError, StoreFencedError } from '../store/errors.js';
-import { deepFreeze } from '../store/recover-wal.js';
+import { CollectionsReader, applyOp, prepareOp, type BatchOp, type MemOp } from '../store/collections.js';
 import type { KvStore } from '../store/index.js';
 import type { ZkOp, ZkSession } from '../zk/session.js';
 import { ZkOperationError } from '../zk/errors.js';
@@ -39,7 +38,6 @@ import { nullLogger, type Logger } from '../util/logger.js';
 import {
   MAX_MULTI_BYTES,
   MAX_VALUE_BYTES,
-  applyOp,
   captureRecords,
   encodeChunks,
   headData,
@@ -49,7 +47,6 @@ import {
   pool,
   readHead,
   type Head,
-  type MemOp,
   type State,
 } from './zk-layout.js';
 
@@ -92,9 +89,8 @@ export interface ZkStoreStats {
   compactions: number;
 }
 
-export class ZkStore implements KvStore {
+export class ZkStore extends CollectionsReader implements KvStore {
   readonly dir: string;
-  private data: State = new Map();
   private epochVersion = -1;
   private seq = 0;
   private snapshot: string | null = null;
@@ -119,6 +115,7 @@ export class ZkStore implements KvStore {
     readonly root: string,
     private readonly opts: ZkStoreOptions,
   ) {
+    super();
     this.dir = `zk://${session.url.connectString}${root}`;
     this.log = opts.logger ?? nullLogger();
     this.P = paths(root);
@@ -176,23 +173,7 @@ export class ZkStore implements KvStore {
     return s;
   }
 
-  // ---------------------------------------------------------------- reads (memory only)
-
-  get<T>(collection: string, key: string): T | undefined {
-    this.assertOpen();
-    return this.data.get(collection)?.get(key) as T | undefined;
-  }
-
-  list<T>(collection: string): Array<[string, T]> {
-    this.assertOpen();
-    const m = this.data.get(collection);
-    return m ? (Array.from(m) as Array<[string, T]>) : [];
-  }
-
-  collections(): string[] {
-    this.assertOpen();
-    return Array.from(this.data.keys());
-  }
+  // reads (memory only): get, list, collections — CollectionsReader (src/store/collections.ts)
 
   // ---------------------------------------------------------------- writes
 
@@ -432,7 +413,7 @@ export class ZkStore implements KvStore {
     this.closed = true;
   }
 
-  private assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.closed) throw new StoreClosedError('the store is closed', this.root);
   }
 
@@ -442,26 +423,11 @@ export class ZkStore implements KvStore {
   }
 }
 
-/** Checks one operation; returns it for memory (value as a replay would produce it) and its JSON. */
+/** Checks one operation (prepareOp) and the size of one record a ZooKeeper node can hold. */
 function prepare(o: BatchOp, i: number): [MemOp, string] {
-  const where = `batch op ${i}`;
-  if (o === null || typeof o !== 'object') throw new TypeError(`${where}: not an object`);
-  if (typeof o.collection !== 'string' || o.collection.length === 0) throw new TypeError(`${where}: collection must be a non-empty string`);
-  if (typeof o.key !== 'string') throw new TypeError(`${where}: key must be a string`);
-  const c = JSON.stringify(o.collection);
-  const k = JSON.stringify(o.key);
-  if (o.op === 'delete') return [['d', o.collection, o.key], `["d",${c},${k}]`];
-  if (o.op !== 'put') throw new TypeError(`${where}: op must be 'put' or 'delete'`);
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(o.value);
-  } catch (e) {
-    throw new TypeError(`${where}: value is not JSON-serialisable: ${(e as Error).message}`);
+  const [m, j] = prepareOp(o, i);
+  if (m[0] === 'p' && Buffer.byteLength(j) > MAX_VALUE_BYTES) {
+    throw new TypeError(`batch op ${i}: value of ${m[1]}/${m[2]} is ${Buffer.byteLength(JSON.stringify(m[3]))} bytes of JSON; the ZooKeeper store holds at most ${MAX_VALUE_BYTES} per record`);
   }
-  if (json === undefined) throw new TypeError(`${where}: value is not JSON-serialisable`);
-  const j = `["p",${c},${k},${json}]`;
-  if (Buffer.byteLength(j) > MAX_VALUE_BYTES) {
-    throw new TypeError(`${where}: value of ${o.collection}/${o.key} is ${Buffer.byteLength(json)} bytes of JSON; the ZooKeeper store holds at most ${MAX_VALUE_BYTES} per record`);
-  }
-  return [['p', o.collection, o.key, deepFreeze(JSON.parse(json))], j];
+  return [m, j];
 }

@@ -6,6 +6,13 @@
  * Counters are fed by events (observeClient, recordCall, ...). Gauges that describe state (tasks,
  * hosts, drain progress, SLA budget) are computed at scrape time from a StateSnapshot provider, so
  * they can never drift from the scheduler's state.
+ *
+ * Unlike the API's reads (runtime.read: answered once the batch they join is on disk), the provider
+ * reads the loop's state as it is at the scrape, on purpose: a scrape must never wait on the loop,
+ * which awaits the master's answers to offer calls (up to the client's call timeout while the master
+ * is unreachable) — exactly when the connection, heartbeat and drain gauges matter. A gauge is an
+ * observation, never a decision nor an acknowledgement: the most it can show ahead of the disk is
+ * the one batch being written (milliseconds), which a failed write turns into a stopped process.
  */
 import client from 'prom-client';
 

@@ -2,24 +2,18 @@
 import { jobTaskVersion, type JobSpec } from './job-spec.js';
 import type { Instance, SchedulerState } from './state.js';
 
-export interface InstanceView {
-  index: number;
-  state: string;
-  task_id?: string;
-  agent_id?: string;
-  host?: string;
-  rack?: string;
-  version: number;
-  running_since_ms?: number;
-  failures: number;
-  not_before_ms?: number;
-  killing?: boolean;
-  /** With a health check: true/false from the last TaskStatus.healthy, null while not checked yet. */
-  healthy?: boolean | null;
-  last_terminal?: Instance['last_terminal'];
-  /** Make-before-break replacement in progress. */
-  surge?: { task_id?: string; state: string; host?: string; for_task_id: string };
-}
+/** The instance's own fields a view shows as they are, when present (state.ts documents them). */
+const SHOWN = ['task_id', 'agent_id', 'host', 'rack', 'running_since_ms', 'not_before_ms'] as const satisfies ReadonlyArray<keyof Instance>;
+
+/** An instance as the API shows it: fields of the Instance record, and what its tasks tell. */
+export type InstanceView = Pick<Instance, 'index' | 'state' | 'version' | 'failures'> &
+  Partial<Pick<Instance, (typeof SHOWN)[number] | 'last_terminal'>> & {
+    killing?: boolean;
+    /** With a health check: true/false from the last TaskStatus.healthy, null while not checked yet. */
+    healthy?: boolean | null;
+    /** Make-before-break replacement in progress. */
+    surge?: { task_id?: string; state: string; host?: string; for_task_id: string };
+  };
 
 export interface JobView {
   name: string;
@@ -51,12 +45,10 @@ export function jobView(s: SchedulerState, name: string, _now: number): JobView 
     if (i.task_id && i.version < tv) outdated++;
     const t = i.task_id ? s.tasks.get(i.task_id) : undefined;
     const v: InstanceView = { index: i.index, state: i.state, version: i.version, failures: i.failures };
-    if (i.task_id) v.task_id = i.task_id;
-    if (i.agent_id) v.agent_id = i.agent_id;
-    if (i.host) v.host = i.host;
-    if (i.rack) v.rack = i.rack;
-    if (i.running_since_ms !== undefined) v.running_since_ms = i.running_since_ms;
-    if (i.not_before_ms !== undefined) v.not_before_ms = i.not_before_ms;
+    for (const k of SHOWN) {
+      const x = i[k];
+      if (x !== undefined && x !== '') (v as Record<string, unknown>)[k] = x;
+    }
     if (t?.kill) v.killing = true;
     if (t?.health_check) {
       v.healthy = t.healthy ?? null;

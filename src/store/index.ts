@@ -1,9 +1,10 @@
 import { Store as FileStore } from './store.js';
-import type { BatchOp } from './store.js';
+import type { BatchOp, StoreReader } from './collections.js';
 
 export { SNAPSHOT_FILE, WAL_FILE } from './store.js';
 export { FileStore };
 export type { StoreOptions, StoreLogger, BatchOp, StoreStats } from './store.js';
+export type { Collections, StoreReader } from './collections.js';
 export { StoreError, StoreCorruptError, StoreLockedError, StoreClosedError, StoreFencedError } from './errors.js';
 export { LOCK_FILE } from './lock.js';
 
@@ -12,13 +13,9 @@ export { LOCK_FILE } from './lock.js';
  * memory, changed by atomic, durable batches. Two implementations: the file store (`FileStore`,
  * `Store.open(dir)`, the default) and the ZooKeeper store of HA replicas (src/ha/zk-store.ts).
  */
-export interface KvStore {
+export interface KvStore extends StoreReader {
   /** Where the store lives, for logs (a directory, or a redacted zk:// URL). */
   readonly dir: string;
-  get<T>(collection: string, key: string): T | undefined;
-  /** [key, value] pairs in insertion order (an overwritten key keeps its place). */
-  list<T>(collection: string): Array<[string, T]>;
-  collections(): string[];
   put(collection: string, key: string, value: unknown): Promise<void>;
   delete(collection: string, key: string): Promise<void>;
   /** All-or-nothing, in order; resolves once durable. */

@@ -14,8 +14,7 @@
  *     corruption, damage at the end is a torn tail).
  */
 import { scanRecords, RECORD_HEADER_BYTES, type WalHeader } from './wal.js';
-
-export type MemOp = ['p', string, string, unknown] | ['d', string, string];
+import { deepFreeze, type MemOp } from './collections.js';
 
 export interface WalReplay {
   /** Operations of the records to keep, one array per batch, in order. */
@@ -149,10 +148,3 @@ export function parsePayload(payload: Buffer): { seq: number; ops: MemOp[] } {
   return { seq: d.s, ops };
 }
 
-export function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v as object)) deepFreeze(x);
-  }
-  return v;
-}

@@ -40,11 +40,12 @@ import {
   MAX_RECORD_BYTES,
   type CommitInfo,
 } from './wal.js';
-import { deepFreeze, isUint, replayWal, type MemOp, type WalReplay } from './recover-wal.js';
+import { isUint, replayWal, type WalReplay } from './recover-wal.js';
+import { CollectionsReader, applyOp, deepFreeze, prepareOp, type BatchOp, type MemOp } from './collections.js';
 import { createLogger } from '../util/logger.js';
 import type { StoreLogger } from './logger.js';
 
-export type { StoreLogger };
+export type { StoreLogger, BatchOp };
 
 export interface StoreOptions {
   /** fsync/fdatasync every commit, snapshot and directory change (default true). With false the
@@ -59,14 +60,6 @@ export interface StoreOptions {
   /** Called once per committed batch: seconds from the batch()/put()/delete() call until it was
    *  durable, and the bytes of its log record. Exceptions thrown by the hook are logged and ignored. */
   onWrite?: (seconds: number, bytes: number) => void;
-}
-
-export interface BatchOp {
-  op: 'put' | 'delete';
-  collection: string;
-  key: string;
-  /** Required for 'put': any JSON-serialisable value (not undefined, not bigint). */
-  value?: unknown;
 }
 
 export interface StoreStats {
@@ -107,8 +100,7 @@ interface PendingCompact {
 }
 type Pending = PendingBatch | PendingCompact;
 
-export class Store {
-  private readonly data = new Map<string, Map<string, unknown>>();
+export class Store extends CollectionsReader {
   private readonly fsyncEnabled: boolean;
   private readonly compactAfter: number;
   private readonly logger: StoreLogger;
@@ -141,6 +133,7 @@ export class Store {
     opts: StoreOptions,
     logger: StoreLogger,
   ) {
+    super();
     this.fsyncEnabled = opts.fsync ?? true;
     this.compactAfter = Math.max(1, opts.compactAfterBytes ?? DEFAULT_COMPACT_AFTER);
     this.compactAt = WAL_HEADER_BYTES + this.compactAfter;
@@ -170,32 +163,11 @@ export class Store {
     return store;
   }
 
-  // ---------------------------------------------------------------- reads (memory only)
-
-  /** The value stored under `key`, or undefined. Values are deeply frozen: treat them as read-only. */
-  get<T>(collection: string, key: string): T | undefined {
-    this.assertOpen();
-    return this.data.get(collection)?.get(key) as T | undefined;
-  }
-
-  /** All [key, value] pairs of a collection in insertion order: a key keeps its position when
-   *  overwritten and moves to the end when deleted and put again. The order survives reopen and
-   *  compaction. Unknown collections are empty. */
-  list<T>(collection: string): Array<[string, T]> {
-    this.assertOpen();
-    const m = this.data.get(collection);
-    return m ? (Array.from(m) as Array<[string, T]>) : [];
-  }
-
-  /** Names of the non-empty collections. */
-  collections(): string[] {
-    this.assertOpen();
-    return Array.from(this.data.keys());
-  }
+  // reads (memory only): get, list, collections — CollectionsReader (collections.ts); the order
+  // of list() survives reopen and compaction
 
   stats(): StoreStats {
-    const collections: Record<string, number> = {};
-    for (const [name, m] of this.data) collections[name] = m.size;
+    const collections = this.counts();
     return {
       generation: this.generation,
       seq: this.seq,
@@ -234,32 +206,8 @@ export class Store {
     const memOps: MemOp[] = [];
     let jsonBytes = 0;
     ops.forEach((o, i) => {
-      const where = `batch op ${i}`;
-      if (o === null || typeof o !== 'object') throw new TypeError(`${where}: not an object`);
-      if (typeof o.collection !== 'string' || o.collection.length === 0) {
-        throw new TypeError(`${where}: collection must be a non-empty string`);
-      }
-      if (typeof o.key !== 'string') throw new TypeError(`${where}: key must be a string`);
-      const c = JSON.stringify(o.collection);
-      const k = JSON.stringify(o.key);
-      let j: string;
-      if (o.op === 'put') {
-        let v: string | undefined;
-        try {
-          v = JSON.stringify(o.value);
-        } catch (err) {
-          throw new TypeError(`${where}: value for ${o.collection}/${o.key} is not JSON-serialisable: ${(err as Error).message}`);
-        }
-        if (v === undefined) throw new TypeError(`${where}: value for ${o.collection}/${o.key} is not JSON-serialisable (${typeof o.value})`);
-        j = `["p",${c},${k},${v}]`;
-        // Memory holds exactly what a replay would produce (Dates become strings, etc.).
-        memOps.push(['p', o.collection, o.key, deepFreeze(JSON.parse(v))]);
-      } else if (o.op === 'delete') {
-        j = `["d",${c},${k}]`;
-        memOps.push(['d', o.collection, o.key]);
-      } else {
-        throw new TypeError(`${where}: op must be 'put' or 'delete', got ${JSON.stringify((o as { op: unknown }).op)}`);
-      }
+      const [m, j] = prepareOp(o, i);
+      memOps.push(m);
       opsJson.push(j);
       jsonBytes += Buffer.byteLength(j, 'utf8') + 1;
     });
@@ -303,7 +251,7 @@ export class Store {
 
   // ---------------------------------------------------------------- writer
 
-  private assertOpen(): void {
+  protected override assertOpen(): void {
     if (this.closed) throw new StoreClosedError(`store ${this.dir} is closed`);
   }
 
@@ -435,7 +383,7 @@ export class Store {
     this.batches += group.length;
     const now = performance.now();
     group.forEach((b, i) => {
-      for (const op of b.ops) this.apply(op);
+      for (const op of b.ops) applyOp(this.data, op);
       if (this.onWrite) {
         try {
           this.onWrite((now - b.startedAt) / 1000, records[i]!.length);
@@ -456,20 +404,6 @@ export class Store {
     writeFullySync(this.wal.fd, encodeCommitBlock(this.generation, block), COMMIT_BLOCK_OFFSET);
     if (this.fsyncEnabled) await this.wal.datasync();
     this.commitBlock = block;
-  }
-
-  private apply(op: MemOp): void {
-    if (op[0] === 'p') {
-      let m = this.data.get(op[1]);
-      if (!m) {
-        m = new Map();
-        this.data.set(op[1], m);
-      }
-      m.set(op[2], op[3]);
-    } else {
-      const m = this.data.get(op[1]);
-      if (m && m.delete(op[2]) && m.size === 0) this.data.delete(op[1]);
-    }
   }
 
   // ---------------------------------------------------------------- compaction
@@ -679,7 +613,7 @@ export class Store {
       expectSeq: snapshotLost || needCompact ? undefined : snapSeq + 1,
       bootTag: bootTag(),
     });
-    for (const ops of r.batches) for (const op of ops) this.apply(op);
+    for (const ops of r.batches) for (const op of ops) applyOp(this.data, op);
     this.generation = walGen > snapGen || snapshotLost ? walGen : snapGen;
     this.seq = r.lastSeq;
     if (r.corrupt) {

@@ -8,6 +8,8 @@ import { MAX_NODE_BYTES, paths, readHead } from '../../src/ha/zk-layout.js';
 import { MAX_VALUE_BYTES, ZkStore } from '../../src/ha/zk-store.js';
 import { StoreFencedError } from '../../src/store/errors.js';
 import { ZkSession } from '../../src/zk/session.js';
+import { ZkStateMirror } from '../../src/ha/zk-mirror.js';
+import { emptyCollections, expectEmptied } from '../store-collections.js';
 import { parseZkUrl } from '../../src/zk/url.js';
 import { startZooKeeper, type ZooKeeperStandalone } from '../helpers/zookeeper.js';
 
@@ -166,6 +168,22 @@ describe('HA on a real ZooKeeper: fenced store, election', function () {
     }
     expect(order(b)).to.deep.equal(Array.from(expected));
     void this;
+  });
+
+  it('empty collections as in the file store: gone from memory, the log, a snapshot and a standby copy alike', async () => {
+    const a = await ZkStore.open(await open(), root, { owner: 'a' });
+    await emptyCollections(a);
+    const mirror = new ZkStateMirror(await open(), root);
+    expectEmptied((await mirror.read())!.store); // from the log
+    await a.close();
+    expectEmptied(await ZkStore.open(await open(), root, { owner: 'b' })); // replayed from the log
+    // compact (every entry triggers it), then read the snapshot
+    const c = await ZkStore.open(await open(), root, { owner: 'c', compactMaxEntries: 1, compactMinBytes: 1 });
+    await c.put('c', 'k', [1]);
+    await c.close();
+    expect(await readHead(await open(), root)).to.not.equal(undefined);
+    expectEmptied(await ZkStore.open(await open(), root, { owner: 'd' }));
+    expectEmptied((await new ZkStateMirror(await open(), root).read())!.store);
   });
 
   it('refuses a value over the per-record limit with a clear error, before writing anything', async () => {

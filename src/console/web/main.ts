@@ -9,22 +9,7 @@
  */
 import { call, errorText, followEvents, getToken, HttpError, setToken, type FeedState, type Frame } from './api.js';
 import { asState, RackView, SYMBOL, type HostModel, type HostState } from './racks.js';
-
-interface AuditEntry {
-  seq: number;
-  kind: string;
-  ts_ms: number;
-  actor?: string;
-  host?: string;
-  request_id?: string;
-  reason?: string;
-  from?: string;
-  to?: string;
-  action?: string;
-  job?: string;
-  task_id?: string;
-  detail?: Record<string, unknown>;
-}
+import type { AuditEntry } from '../../audit/entry.js';
 
 interface SlaJob {
   job: string;
