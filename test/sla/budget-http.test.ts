@@ -8,26 +8,11 @@
  * - `host query` (API JSON and the CLI's human output) shows, per blocking job, the budget
  *   explanation `sla probe` shows: the budget, what consumes it, when it refills.
  */
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { main } from '../../src/cli/main.js';
+import { cli } from '../ops/helpers.js';
 import { parseTaskId } from '../../src/scheduler/task-id.js';
 import { api, startEnv, type Env } from '../e2e/workload-helpers.js';
 import { allRunning, hostStates, job, SlaWatch } from '../e2e/maintenance-helpers.js';
-
-async function cli(env: Env, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
-  const code = await main([...argv, '--api', env.url], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {}, cwd: process.cwd() });
-  return { code, out, err };
-}
 
 interface Budget {
   job: string;
@@ -128,7 +113,7 @@ describe('SLA budgets and --override-sla over HTTP (issue 12)', function () {
     expect((probe.body.jobs as ProbeJob[]).find((j) => j.job === 'strict')!.budget.text).to.equal(b.budget.text);
 
     // the CLI's human output
-    const q = await cli(env, 'host', 'query');
+    const q = await cli(['host', 'query', '--api', env.url], {});
     expect(q.code, q.err).to.equal(0);
     const lines = q.out.split('\n');
     const at2 = lines.indexOf('SLA budgets of the blocking jobs:');

@@ -6,7 +6,7 @@ import type { AnySlaPolicy, SlaOverride, SlaStatus } from '../../sla/index.js';
 import { isLive, refillTime, upFrom } from '../../sla/index.js';
 import { hostKey } from './host-state.js';
 import type { DrainOptions, DrainView, JobView } from './drain-types.js';
-import { overriddenCtx, replacementOf, rowCost, takeRow, type JobCtx } from './drain-context.js';
+import { overriddenCtx, overrideGroups, replacementOf, rowCost, takeRow, type JobCtx } from './drain-context.js';
 
 /** A job's finish estimates on the hosts it has rows on: `at(key)` for one host, `max` over all. */
 export interface JobFinish {
@@ -27,17 +27,7 @@ export function jobFinishWithOverrides(
   mbbPossible: (job: JobView<AnySlaPolicy>) => boolean,
   overrides: ReadonlyMap<string, SlaOverride> | undefined,
 ): JobFinish {
-  const groups = new Map<string, { ov: SlaOverride; keys: Set<string> }>();
-  if (overrides?.size && ctx.job.sla && ctx.job.sla.kind !== 'coordinator') {
-    for (const k of ctx.maintKeys) {
-      const ov = overrides.get(k);
-      if (!ov || !onHosts(k)) continue;
-      const id = `${ov.text}\u0000${ov.reason}`;
-      let g = groups.get(id);
-      if (!g) groups.set(id, (g = { ov, keys: new Set() }));
-      g.keys.add(k);
-    }
-  }
+  const groups = overrideGroups(ctx, overrides, onHosts);
   if (!groups.size) {
     const f = jobFinishEstimate(ctx, onHosts, now, opts, mbbPossible).finish;
     return { at: () => f, max: f };

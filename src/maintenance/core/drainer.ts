@@ -32,7 +32,7 @@ import { isLive } from '../../sla/index.js';
 import { fmtClock, fmtDuration } from './format.js';
 import type { DrainOptions, DrainPlan, DrainView, HostProgress, PlannedTransition, TimeoutNotice } from './drain-types.js';
 import { DEFAULT_DRAIN_OPTIONS } from './drain-types.js';
-import { buildJobContexts, CapacityPool, indexRows, overriddenCtx, type JobCtx, type RowIndex } from './drain-context.js';
+import { buildJobContexts, CapacityPool, indexRows, overriddenCtx, overrideGroups, type JobCtx, type RowIndex } from './drain-context.js';
 import type { SlaOverride } from '../../sla/index.js';
 import { jobFinishWithOverrides, mbbPlausible, type JobFinish } from './drain-estimate.js';
 import { decideJob, PlanOutput } from './drain-jobs.js';
@@ -266,17 +266,7 @@ function progressOf(book: HostBook, out: PlanOutput, timeouts: TimeoutNotice[], 
  * too (the next plan counts them against the job's own policy as kills in flight).
  */
 function decideWithOverrides(c: JobCtx, env: Parameters<typeof decideJob>[1], overrides: ReadonlyMap<string, SlaOverride> | undefined): void {
-  const ovs = new Map<string, { ov: SlaOverride; keys: Set<string> }>();
-  if (overrides && c.job.sla && c.job.sla.kind !== 'coordinator') {
-    for (const k of c.maintKeys) {
-      const ov = overrides.get(k);
-      if (!ov || !env.draining(k)) continue;
-      const id = `${ov.text}\u0000${ov.reason}`;
-      let g = ovs.get(id);
-      if (!g) ovs.set(id, (g = { ov, keys: new Set() }));
-      g.keys.add(k);
-    }
-  }
+  const ovs = overrideGroups(c, overrides, env.draining);
   if (!ovs.size) return decideJob(c, env);
   const lowered = new Set([...ovs.values()].flatMap((g) => [...g.keys]));
   decideJob(c, { ...env, draining: (k) => env.draining(k) && !lowered.has(k) });
