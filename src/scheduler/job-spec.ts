@@ -16,10 +16,13 @@ export type { AnySlaPolicy, SlaPolicy };
  * defaults (delay 15, interval 10, timeout 20, grace 10, consecutive failures 3). The executor
  * reports each change as TASK_RUNNING with `healthy` and REASON_TASK_HEALTH_CHECK_STATUS_UPDATED,
  * and kills the task after `consecutive_failures` failures in a row (after the grace period).
+ * `http` / `tcp` name the port checked by exactly one of `port` (a fixed number) or `port_index`
+ * (the n-th port allocated to the task from the offer's "ports", `resources.ports`; 0 is the first,
+ * the task's $PORT0), resolved at placement into the TaskInfo's `http.port` / `tcp.port`.
  */
 export interface JobHealthCheck {
-  http?: { port: number; path?: string; scheme?: 'http' | 'https'; statuses?: number[] };
-  tcp?: { port: number };
+  http?: { port?: number; port_index?: number; path?: string; scheme?: 'http' | 'https'; statuses?: number[] };
+  tcp?: { port?: number; port_index?: number };
   command?: { value: string; shell?: boolean; arguments?: string[] };
   delay_seconds?: number;
   interval_seconds?: number;

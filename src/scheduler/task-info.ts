@@ -19,14 +19,27 @@ interface TaskTemplate {
   killPolicy: NonNullable<TaskInfo['kill_policy']>;
   /** spec.labels as TaskInfo labels (after Sluice's own). */
   extraLabels: ReadonlyArray<{ key: string; value: string }>;
+  /** The health check, when its port is fixed (or it has none); else built per task (`healthPorts`). */
   healthCheck: HealthCheck | undefined;
+  /** The health check names a port allocated to the task (`port_index`). */
+  healthPorts: boolean;
+}
+
+/** Whether a job's health check names a port allocated to the task (`port_index`). */
+function usesAllocatedPort(h: JobHealthCheck): boolean {
+  return h.http?.port_index !== undefined || h.tcp?.port_index !== undefined;
 }
 
 /**
  * The mesos.v1.HealthCheck of a job's health check: the type, the one check, and only the times the
- * job set (the executor applies the mesos.proto defaults to the others). Deeply frozen.
+ * job set (the executor applies the mesos.proto defaults to the others). Deeply frozen. `ports`: the
+ * ports allocated to the task, in the order of $PORT0, $PORT1… — a `port_index` is resolved into
+ * `http.port` / `tcp.port` from them. Undefined when the index has no port (a spec that bypassed
+ * validation, e.g. a damaged store): no check is sent, and the instance, never reported healthy,
+ * never counts as up — the safe side.
  */
-export function healthCheckInfo(h: JobHealthCheck): HealthCheck {
+export function healthCheckInfo(h: JobHealthCheck, ports: readonly number[] = []): HealthCheck | undefined {
+  const portOf = (c: { port?: number; port_index?: number }): number | undefined => (c.port_index !== undefined ? ports[c.port_index] : c.port);
   const hc: HealthCheck = {};
   if (h.delay_seconds !== undefined) hc.delay_seconds = h.delay_seconds;
   if (h.interval_seconds !== undefined) hc.interval_seconds = h.interval_seconds;
@@ -35,14 +48,18 @@ export function healthCheckInfo(h: JobHealthCheck): HealthCheck {
   if (h.grace_period_seconds !== undefined) hc.grace_period_seconds = h.grace_period_seconds;
   if (h.http) {
     hc.type = 'HTTP';
-    const http: NonNullable<HealthCheck['http']> = { port: h.http.port };
+    const port = portOf(h.http);
+    if (port === undefined) return undefined;
+    const http: NonNullable<HealthCheck['http']> = { port };
     if (h.http.scheme !== undefined) http.scheme = h.http.scheme;
     if (h.http.path !== undefined) http.path = h.http.path;
     if (h.http.statuses) http.statuses = Object.freeze(h.http.statuses.slice()) as number[];
     hc.http = Object.freeze(http);
   } else if (h.tcp) {
     hc.type = 'TCP';
-    hc.tcp = Object.freeze({ port: h.tcp.port });
+    const port = portOf(h.tcp);
+    if (port === undefined) return undefined;
+    hc.tcp = Object.freeze({ port });
   } else if (h.command) {
     hc.type = 'COMMAND';
     const cmd: NonNullable<HealthCheck['command']> = { value: h.command.value, shell: h.command.shell ?? true };
@@ -70,7 +87,8 @@ function taskTemplate(job: Job, graceMs: number): TaskTemplate {
     versionLabel: Object.freeze({ key: LABEL_VERSION, value: String(version) }),
     killPolicy: Object.freeze({ grace_period: Object.freeze({ nanoseconds: BigInt(graceMs) * 1_000_000n }) }),
     extraLabels: Object.entries(spec.labels ?? {}).map(([key, value]) => Object.freeze({ key, value })),
-    healthCheck: spec.health_check ? healthCheckInfo(spec.health_check) : undefined,
+    healthCheck: spec.health_check && !usesAllocatedPort(spec.health_check) ? healthCheckInfo(spec.health_check) : undefined,
+    healthPorts: spec.health_check !== undefined && usesAllocatedPort(spec.health_check),
   };
   templates.set(job, t);
   return t;
@@ -95,6 +113,7 @@ export function taskInfo(job: Job, index: number, taskId: string, offer: Offer, 
     labels: { labels: [tpl.jobLabel, { key: LABEL_INSTANCE, value: instance }, tpl.versionLabel, ...tpl.extraLabels] },
     kill_policy: tpl.killPolicy,
   };
-  if (tpl.healthCheck) info.health_check = tpl.healthCheck;
+  const hc = tpl.healthPorts ? healthCheckInfo(spec.health_check!, ports) : tpl.healthCheck;
+  if (hc) info.health_check = hc;
   return info;
 }

@@ -221,12 +221,15 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
   // resources
   const res = c.object(input, 'resources', '', true);
   let resources: JobSpec['resources'] | undefined;
+  /** Ports the task gets (resources.ports); undefined when that field is itself invalid. */
+  let portCount: number | undefined;
   if (res) {
     c.known(res, 'resources', ['cpus', 'mem', 'disk', 'ports']);
     const cpus = c.scalar(res, 'cpus', { required: true, max: LIMITS.maxCpus });
     const mem = c.scalar(res, 'mem', { required: true, max: LIMITS.maxMemMb });
     const disk = c.scalar(res, 'disk', { zeroOk: true, max: LIMITS.maxDiskMb });
     const ports = c.number(res, 'ports', 'resources', { min: 0, max: LIMITS.maxPorts, integer: true });
+    portCount = res['ports'] === undefined ? 0 : ports;
     if (cpus !== undefined && mem !== undefined) {
       resources = { cpus, mem };
       if (disk !== undefined) resources.disk = disk;
@@ -321,7 +324,7 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
     else for (const e of r.errors) c.err(e.path, e.message);
   }
 
-  const healthCheck = input['health_check'] !== undefined ? checkHealth(c, input['health_check']) : undefined;
+  const healthCheck = input['health_check'] !== undefined ? checkHealth(c, input['health_check'], portCount) : undefined;
   const labels = input['labels'] !== undefined ? checkLabels(c, input['labels']) : undefined;
 
   const horizon = c.number(input, 'unavailability_horizon_seconds', '', { min: 0, max: LIMITS.maxHorizonSeconds });
@@ -348,8 +351,31 @@ export function validateJobSpec(input: unknown, opts: ValidationOptions = {}): V
   return { ok: true, spec };
 }
 
-/** Checks `health_check` (see JobHealthCheck): exactly one of http, tcp, command; times bounded. */
-function checkHealth(c: Checker, raw: unknown): JobHealthCheck | undefined {
+/**
+ * The port an HTTP or TCP check looks at: exactly one of `port` (fixed, 1-65535) or `port_index`
+ * (whole, below `ports`, the number of ports the task gets: `resources.ports`; undefined when the
+ * resources are themselves invalid, so only the index's own form is checked).
+ */
+function checkPort(c: Checker, o: Obj, p: string, ports: number | undefined): { port: number } | { port_index: number } | undefined {
+  if ((o['port'] === undefined) === (o['port_index'] === undefined)) {
+    c.err(p, `must have exactly one of port (a fixed port) or port_index (a port allocated to the task from resources.ports); got ${o['port'] === undefined ? 'neither' : 'both'}`);
+    return undefined;
+  }
+  if (o['port'] !== undefined) {
+    const port = c.number(o, 'port', p, { min: 1, max: 65535, integer: true });
+    return port === undefined ? undefined : { port };
+  }
+  const index = c.number(o, 'port_index', p, { min: 0, max: LIMITS.maxPorts, integer: true });
+  if (index === undefined) return undefined;
+  if (ports !== undefined && index >= ports) {
+    c.err(`${p}.port_index`, ports === 0 ? `is ${index}, but the task gets no ports: set resources.ports (port_index 0 is the first port allocated)` : `is ${index}, but the task gets ${ports} port${ports === 1 ? '' : 's'} (resources.ports): port_index must be 0 to ${ports - 1}`);
+    return undefined;
+  }
+  return { port_index: index };
+}
+
+/** Checks `health_check` (see JobHealthCheck): exactly one of http, tcp, command; times bounded; ports (`ports`: resources.ports). */
+function checkHealth(c: Checker, raw: unknown, ports: number | undefined): JobHealthCheck | undefined {
   const P = 'health_check';
   if (!isObj(raw)) {
     c.err(P, `must be an object, got ${typeName(raw)}`);
@@ -372,8 +398,8 @@ function checkHealth(c: Checker, raw: unknown): JobHealthCheck | undefined {
   const http = c.object(raw, 'http', P);
   if (http) {
     const p = `${P}.http`;
-    c.known(http, p, ['port', 'path', 'scheme', 'statuses']);
-    const port = c.number(http, 'port', p, { required: true, min: 1, max: 65535, integer: true });
+    c.known(http, p, ['port', 'port_index', 'path', 'scheme', 'statuses']);
+    const port = checkPort(c, http, p, ports);
     const path = c.string(http, 'path', p, { nonEmpty: true, maxBytes: LIMITS.maxHealthPathBytes, noNul: true });
     if (path !== undefined && (!path.startsWith('/') || /[\s\u0000-\u001f\u007f]/.test(path))) c.err(`${p}.path`, 'must start with "/" and contain no spaces or control characters');
     const scheme = http['scheme'];
@@ -390,7 +416,7 @@ function checkHealth(c: Checker, raw: unknown): JobHealthCheck | undefined {
       }
     }
     if (port !== undefined) {
-      out.http = { port };
+      out.http = { ...port };
       if (path !== undefined) out.http.path = path;
       if (scheme === 'http' || scheme === 'https') out.http.scheme = scheme;
       if (statuses) out.http.statuses = statuses;
@@ -398,9 +424,9 @@ function checkHealth(c: Checker, raw: unknown): JobHealthCheck | undefined {
   }
   const tcp = c.object(raw, 'tcp', P);
   if (tcp) {
-    c.known(tcp, `${P}.tcp`, ['port']);
-    const port = c.number(tcp, 'port', `${P}.tcp`, { required: true, min: 1, max: 65535, integer: true });
-    if (port !== undefined) out.tcp = { port };
+    c.known(tcp, `${P}.tcp`, ['port', 'port_index']);
+    const port = checkPort(c, tcp, `${P}.tcp`, ports);
+    if (port !== undefined) out.tcp = { ...port };
   }
   const cmd = raw['command'];
   if (cmd !== undefined) {

@@ -15,6 +15,7 @@ import type {
   Attribute,
   Event,
   FrameworkInfo,
+  HealthCheck,
   MachineID,
   TaskState,
   TaskStatus,
@@ -89,6 +90,8 @@ export class Task {
   killGraceNs: bigint | undefined;
   /** TaskInfo.health_check and its checker (agent side), when the task has one. */
   health: HealthState | undefined;
+  /** TaskInfo.health_check as launched: the master's Task keeps it (protobuf::createTask) and shows it. */
+  healthCheck: HealthCheck | undefined;
   /** Master-side executor id (unset for command tasks, as in Mesos). */
   readonly masterExecutorId: string | undefined;
 

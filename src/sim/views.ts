@@ -99,6 +99,8 @@ function taskJson(task: Task, state: string, statuses: StatusLite[] | undefined)
     statuses: statusesJson(task, statuses),
   };
   if (task.labels) o['labels'] = labelsJson(task.labels);
+  // common/http.cpp json(Task): `health_check` as JSON::Protobuf (every field set or with a default)
+  if (task.healthCheck) o['health_check'] = new RawJson(encodeJsonText('mesos.v1.HealthCheck', task.healthCheck));
   return o;
 }
 
@@ -389,6 +391,7 @@ function taskView(task: Task, state: string, statuses: StatusLite[] | undefined)
   if (task.mSUState !== undefined && task.mEpoch >= 0) o['status_update_state'] = task.mSUState;
   if (task.mSUUuid !== undefined && task.mEpoch >= 0) o['status_update_uuid'] = task.mSUUuid;
   if (task.labels) o['labels'] = task.labels;
+  if (task.healthCheck) o['health_check'] = task.healthCheck; // Task.health_check (15), copied from the TaskInfo
   return o;
 }
 

@@ -158,8 +158,8 @@ export function explanationText(e: BudgetExplanation, now: number): string {
   if (r.at_ms !== undefined) s += r.at_ms <= now ? '' : `; refills at ${clock(r.at_ms)}`;
   else {
     const parts: string[] = [];
-    if (r.needs_healthy) parts.push(`${r.needs_healthy} instance${r.needs_healthy === 1 ? '' : 's'} turn healthy`);
-    if (r.needs_starts) parts.push(`${r.needs_starts} instance${r.needs_starts === 1 ? '' : 's'} start and age`);
+    if (r.needs_healthy) parts.push(r.needs_healthy === 1 ? '1 instance turns healthy' : `${r.needs_healthy} instances turn healthy`);
+    if (r.needs_starts) parts.push(r.needs_starts === 1 ? '1 instance starts and ages' : `${r.needs_starts} instances start and age`);
     if (parts.length) s += `; refills once ${parts.join(' and ')}`;
   }
   if (e.coordinator) s += '; each kill also needs the coordinator\'s yes';

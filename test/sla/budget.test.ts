@@ -86,7 +86,7 @@ describe('SLA: health counts', () => {
     ]);
     // back at the SLA needs 2 more up: one ages at T0+8min, the other must turn healthy (or start)
     expect(e.refill).to.deep.equal({ needs_starts: 0, needs_healthy: 1 });
-    expect(e.text).to.equal('job web: SLA 3 up over 600s: 1 up, 3 required, budget 0 (below its SLA); not up: 1 drain, 1 update, 1 unhealthy; refills once 1 instance turn healthy');
+    expect(e.text).to.equal('job web: SLA 3 up over 600s: 1 up, 3 required, budget 0 (below its SLA); not up: 1 drain, 1 update, 1 unhealthy; refills once 1 instance turns healthy');
     rs[0]!.healthy = true;
     const e2 = explainBudget(job, rs, T0);
     expect(e2.refill).to.deep.equal({ at_ms: T0 + 8 * MIN, needs_starts: 0, needs_healthy: 0 });

@@ -110,6 +110,8 @@ interface HostRow {
   timed_out: boolean;
   waiting?: string;
   sla_override?: { text: string; reason: string };
+  /** Per job blocking the host: its budget explained (src/sla/explain.ts). */
+  budgets?: Array<{ job: string; sla: string; override?: string; budget: { text: string } }>;
   other_frameworks?: { frameworks: Array<{ framework_id: string; name?: string; answer: string; task_count: number; tasks: Array<{ task_id: string }> }> };
   paused?: { actor: string; reason?: string };
 }
@@ -150,6 +152,20 @@ export function renderHosts(hosts: HostRow[]): string {
   if (lowered.length) {
     lines.push('', 'SLAs lowered (--override-sla) for this request\'s hosts:');
     for (const h of lowered) lines.push(`  ${h.hostname}: ${h.sla_override!.text} (reason: ${h.sla_override!.reason})`);
+  }
+  // each blocking job's budget once (per override): what consumes it and when it refills
+  const budgets = new Map<string, { text: string; hosts: string[] }>();
+  for (const h of hosts) {
+    for (const b of h.budgets ?? []) {
+      const id = `${b.job}\u0000${b.override ?? ''}`;
+      const e = budgets.get(id) ?? { text: b.override !== undefined ? `${b.budget.text} (under --override-sla ${b.override})` : b.budget.text, hosts: [] };
+      e.hosts.push(h.hostname);
+      budgets.set(id, e);
+    }
+  }
+  if (budgets.size) {
+    lines.push('', 'SLA budgets of the blocking jobs:');
+    for (const e of budgets.values()) lines.push(`  ${e.text}; blocks ${e.hosts.slice(0, 5).join(', ')}${e.hosts.length > 5 ? ` and ${e.hosts.length - 5} more` : ''}`);
   }
   const blocked = hosts.filter((h) => h.blockers.length);
   if (blocked.length) {

@@ -79,7 +79,8 @@ export function renderJob(v: JobView, now: number): string {
   if (s.sla) lines.push(`  sla:        ${describeSla(s.sla)}`);
   const h = s.health_check;
   if (h) {
-    const what = h.http ? `HTTP ${h.http.scheme ?? 'http'} :${h.http.port}${h.http.path ?? '/'}${h.http.statuses ? ` (${h.http.statuses.join(', ')})` : ''}` : h.tcp ? `TCP :${h.tcp.port}` : `command ${h.command?.value ?? ''}`;
+    const port = (c: { port?: number; port_index?: number }): string => (c.port_index !== undefined ? `$PORT${c.port_index}` : String(c.port));
+    const what = h.http ? `HTTP ${h.http.scheme ?? 'http'} :${port(h.http)}${h.http.path ?? '/'}${h.http.statuses ? ` (${h.http.statuses.join(', ')})` : ''}` : h.tcp ? `TCP :${port(h.tcp)}` : `command ${h.command?.value ?? ''}`;
     lines.push(`  health:     ${what}, every ${h.interval_seconds ?? 10} s, ${h.consecutive_failures ?? 3} failures kill${v.unhealthy ? `   (${v.unhealthy} not healthy: not counted up)` : ''}`);
   }
   lines.push('');

@@ -229,6 +229,24 @@ export function overriddenCtx(c: JobCtx, ov: SlaOverride, killed: ReadonlySet<st
   return c2;
 }
 
+/**
+ * The hosts of `c`'s job under an `--override-sla`, grouped by override (text and reason), among
+ * the keys for which `include` is true. A coordinator-only policy or no policy: nothing to lower.
+ */
+export function overrideGroups(c: JobCtx, overrides: ReadonlyMap<string, SlaOverride> | undefined, include: (key: string) => boolean): Map<string, { ov: SlaOverride; keys: Set<string> }> {
+  const groups = new Map<string, { ov: SlaOverride; keys: Set<string> }>();
+  if (!overrides?.size || !c.job.sla || c.job.sla.kind === 'coordinator') return groups;
+  for (const k of c.maintKeys) {
+    const ov = overrides.get(k);
+    if (!ov || !include(k)) continue;
+    const id = `${ov.text}\u0000${ov.reason}`;
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { ov, keys: new Set() }));
+    g.keys.add(k);
+  }
+  return groups;
+}
+
 export function hostsOf(rows: SlaInstance[]): string[] {
   return [...new Set(rows.map((r) => r.hostname!))].sort();
 }

@@ -2,10 +2,46 @@
  * Drain-time estimates (for admission lead times, job order, host progress and inverse-offer
  * answers). Pure.
  */
-import type { AnySlaPolicy, SlaStatus } from '../../sla/index.js';
-import { refillTime, upFrom } from '../../sla/index.js';
+import type { AnySlaPolicy, SlaOverride, SlaStatus } from '../../sla/index.js';
+import { isLive, refillTime, upFrom } from '../../sla/index.js';
+import { hostKey } from './host-state.js';
 import type { DrainOptions, DrainView, JobView } from './drain-types.js';
-import { replacementOf, rowCost, takeRow, type JobCtx } from './drain-context.js';
+import { overriddenCtx, overrideGroups, replacementOf, rowCost, takeRow, type JobCtx } from './drain-context.js';
+
+/** A job's finish estimates on the hosts it has rows on: `at(key)` for one host, `max` over all. */
+export interface JobFinish {
+  at(key: string): number;
+  max: number;
+}
+
+/**
+ * `jobFinishEstimate` with `--override-sla` applied as the planner applies it (drainer.ts
+ * decideWithOverrides): the job's own policy for its rows on hosts without an override, and per
+ * override, the lowered policy for the rows on that override's hosts.
+ */
+export function jobFinishWithOverrides(
+  ctx: JobCtx,
+  onHosts: (key: string) => boolean,
+  now: number,
+  opts: DrainOptions,
+  mbbPossible: (job: JobView<AnySlaPolicy>) => boolean,
+  overrides: ReadonlyMap<string, SlaOverride> | undefined,
+): JobFinish {
+  const groups = overrideGroups(ctx, overrides, onHosts);
+  if (!groups.size) {
+    const f = jobFinishEstimate(ctx, onHosts, now, opts, mbbPossible).finish;
+    return { at: () => f, max: f };
+  }
+  const byKey = new Map<string, number>();
+  let max = now;
+  for (const g of groups.values()) {
+    const f = jobFinishEstimate(overriddenCtx(ctx, g.ov, new Set(), now), (k) => g.keys.has(k), now, opts, mbbPossible).finish;
+    for (const k of g.keys) byKey.set(k, f);
+    max = Math.max(max, f);
+  }
+  const own = ctx.maintKeys.some((k) => onHosts(k) && !byKey.has(k)) ? jobFinishEstimate(ctx, (k) => onHosts(k) && !byKey.has(k), now, opts, mbbPossible).finish : now;
+  return { at: (k) => byKey.get(k) ?? own, max: Math.max(max, own) };
+}
 
 /**
  * Per-job estimate of when its tasks on the given hosts can all be gone (absolute ms), under the
@@ -100,18 +136,38 @@ function bbmFinish(st: SlaStatus, k: number, now: number, R: number): number {
 
 /**
  * Whether make-before-break is plausible for a job, for estimates: on, capacity known, and some
- * eligible agent has room for one of its tasks right now.
+ * eligible agent has room for one of its tasks right now — not one of the hosts being drained
+ * (`blocked`), and for a `host_unique` job not one that already runs one of its tasks.
  */
-export function mbbPlausible(view: DrainView, opts: DrainOptions): (job: JobView<AnySlaPolicy>) => boolean {
+export function mbbPlausible(view: DrainView, opts: DrainOptions, blocked: (key: string) => boolean = () => false): (job: JobView<AnySlaPolicy>) => boolean {
   const cap = view.capacity;
   if (!opts.make_before_break || !cap || cap.length === 0) return () => false;
   const memo = new Map<string, boolean>();
+  let onHosts: Map<string, Set<string>> | undefined; // host_unique job → host keys with a live row
+  const hostsOf = (job: string): Set<string> | undefined => {
+    if (!onHosts) {
+      onHosts = new Map();
+      const unique = new Set(view.jobs.filter((j) => j.host_unique).map((j) => j.name));
+      for (const r of view.instances) {
+        if (!unique.has(r.job) || r.hostname === undefined || !isLive(r)) continue;
+        let set = onHosts.get(r.job);
+        if (!set) onHosts.set(r.job, (set = new Set()));
+        set.add(hostKey(r.hostname));
+      }
+    }
+    return onHosts.get(job);
+  };
   return (job) => {
     let ok = memo.get(job.name);
     if (ok === undefined) {
       const cpus = job.resources?.cpus ?? 0;
       const mem = job.resources?.mem ?? 0;
-      ok = cap.some((a) => a.cpus + 1e-9 >= cpus && a.mem + 1e-9 >= mem);
+      const taken = job.host_unique ? hostsOf(job.name) : undefined;
+      ok = cap.some((a) => {
+        if (a.cpus + 1e-9 < cpus || a.mem + 1e-9 < mem) return false;
+        const k = hostKey(a.hostname);
+        return !blocked(k) && !taken?.has(k);
+      });
       memo.set(job.name, ok);
     }
     return ok;

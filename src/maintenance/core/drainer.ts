@@ -32,9 +32,9 @@ import { isLive } from '../../sla/index.js';
 import { fmtClock, fmtDuration } from './format.js';
 import type { DrainOptions, DrainPlan, DrainView, HostProgress, PlannedTransition, TimeoutNotice } from './drain-types.js';
 import { DEFAULT_DRAIN_OPTIONS } from './drain-types.js';
-import { buildJobContexts, CapacityPool, indexRows, overriddenCtx, type JobCtx, type RowIndex } from './drain-context.js';
+import { buildJobContexts, CapacityPool, indexRows, overriddenCtx, overrideGroups, type JobCtx, type RowIndex } from './drain-context.js';
 import type { SlaOverride } from '../../sla/index.js';
-import { jobFinishEstimate, mbbPlausible } from './drain-estimate.js';
+import { jobFinishWithOverrides, mbbPlausible, type JobFinish } from './drain-estimate.js';
 import { decideJob, PlanOutput } from './drain-jobs.js';
 
 export * from './drain-types.js';
@@ -56,16 +56,16 @@ export function estimateDrain(
   for (const h of extraHosts) considered.add(hostKey(h));
   const idx = indexRows(view, (k) => considered.has(k));
   const ctxs = buildJobContexts(view, idx, now, (k) => considered.has(k));
-  const mbb = mbbPlausible(view, opts);
-  const jobFinish = new Map<string, number>();
-  for (const c of ctxs.values()) jobFinish.set(c.job.name, jobFinishEstimate(c, (k) => considered.has(k), now, opts, mbb).finish);
+  const mbb = mbbPlausible(view, opts, (k) => considered.has(k));
+  const jobFinish = new Map<string, JobFinish>();
+  for (const c of ctxs.values()) jobFinish.set(c.job.name, jobFinishWithOverrides(c, (k) => considered.has(k), now, opts, mbb, view.overrides));
   const out = new Map<string, number>();
   for (const k of considered) out.set(k, now);
   for (let i = 0; i < idx.onHosts.length; i++) {
     const r = idx.onHosts[i]!;
     if (!isLive(r)) continue;
     const k = idx.onHostKeys[i]!;
-    const f = jobFinish.get(r.job) ?? now + opts.kill_estimate_ms;
+    const f = jobFinish.get(r.job)?.at(k) ?? now + opts.kill_estimate_ms;
     if (f > out.get(k)!) out.set(k, f);
   }
   return out;
@@ -125,15 +125,20 @@ function hostEstimates(
   now: number,
   opts: DrainOptions,
 ): { jobFinish: Map<string, number>; hostEstimate: Map<string, number>; lead: LeadOptions } {
-  const mbb = mbbPlausible(view, opts);
+  const mbb = mbbPlausible(view, opts, book.inMaint);
   const jobFinish = new Map<string, number>();
-  for (const c of ctxs.values()) jobFinish.set(c.job.name, jobFinishEstimate(c, book.inMaint, now, opts, mbb).finish);
+  const perHost = new Map<string, JobFinish>();
+  for (const c of ctxs.values()) {
+    const f = jobFinishWithOverrides(c, book.inMaint, now, opts, mbb, view.overrides);
+    perHost.set(c.job.name, f);
+    jobFinish.set(c.job.name, f.max);
+  }
   const hostEstimate = new Map<string, number>();
   for (const [k] of book.records) if (book.inMaint(k)) hostEstimate.set(k, now);
   for (const [k, rows] of book.liveByHost) {
     if (!book.inMaint(k)) continue;
     let e = now;
-    for (const r of rows) e = Math.max(e, jobFinish.get(r.job) ?? now);
+    for (const r of rows) e = Math.max(e, perHost.get(r.job)?.at(k) ?? now);
     hostEstimate.set(k, e);
   }
   const lead: LeadOptions = {
@@ -261,17 +266,7 @@ function progressOf(book: HostBook, out: PlanOutput, timeouts: TimeoutNotice[], 
  * too (the next plan counts them against the job's own policy as kills in flight).
  */
 function decideWithOverrides(c: JobCtx, env: Parameters<typeof decideJob>[1], overrides: ReadonlyMap<string, SlaOverride> | undefined): void {
-  const ovs = new Map<string, { ov: SlaOverride; keys: Set<string> }>();
-  if (overrides && c.job.sla && c.job.sla.kind !== 'coordinator') {
-    for (const k of c.maintKeys) {
-      const ov = overrides.get(k);
-      if (!ov || !env.draining(k)) continue;
-      const id = `${ov.text}\u0000${ov.reason}`;
-      let g = ovs.get(id);
-      if (!g) ovs.set(id, (g = { ov, keys: new Set() }));
-      g.keys.add(k);
-    }
-  }
+  const ovs = overrideGroups(c, overrides, env.draining);
   if (!ovs.size) return decideJob(c, env);
   const lowered = new Set([...ovs.values()].flatMap((g) => [...g.keys]));
   decideJob(c, { ...env, draining: (k) => env.draining(k) && !lowered.has(k) });

@@ -13,8 +13,9 @@ import { DEFAULT_LEAD_MS, hostKey, resolveHosts, startMaintenance } from './host
 import { MaintenanceRequestError, type HostProblem } from './errors.js';
 import type { DrainOptions, DrainView } from './drainer.js';
 import { DEFAULT_DRAIN_OPTIONS, estimateDrain } from './drainer.js';
-import type { BudgetExplanation, SlaGuardrails, SlaInstance } from '../../sla/index.js';
-import { describeSla, durationMs, explainBudget, isLive, isRowUp, killAllowed, killCost, refillTime, rowsByJob, slaStatus } from '../../sla/index.js';
+import type { AnySlaPolicy, BudgetExplanation, EffectiveSla, SlaGuardrails, SlaInstance, SlaOverride, SlaStatus } from '../../sla/index.js';
+import { applyOverride, describeSla, durationMs, explainBudget, isLive, isRowUp, killAllowed, killCost, refillTime, rowsByJob, slaStatus } from '../../sla/index.js';
+import type { JobView } from './drain-types.js';
 import { fmtClock, fmtDuration } from './format.js';
 import { effectiveJob } from './drain-context.js';
 
@@ -38,13 +39,45 @@ export interface ProbeHost {
 /** A job that blocks a probed host: the policy applied (and why), its budget and what consumes it. */
 export interface ProbeJob {
   job: string;
-  /** The policy applied: own / cluster default, capped by the cluster bound (src/sla/guardrails.ts). */
+  /** The policy applied: own / cluster default, capped by the cluster bound, lowered by an override (src/sla/guardrails.ts). */
   sla: string;
   source: 'job' | 'cluster-default' | 'none';
   capped: boolean;
+  /** Lowered by the `--override-sla` of the hosts' request (its text); absent: not lowered. */
+  override?: string;
   /** It blocks at least one probed host (now, or on its own). */
   blocking: boolean;
   budget: BudgetExplanation;
+}
+
+/** The policy a job's rows on some hosts answer to: guardrails, then those hosts' override. */
+export interface RuledJob {
+  job: JobView<AnySlaPolicy>;
+  effective: EffectiveSla;
+  override?: SlaOverride;
+}
+
+interface Rules extends RuledJob {
+  status: SlaStatus;
+  /** Rows up now per instance index, under these rules' duration. */
+  upRows: Map<number, number>;
+}
+
+/** `own` under the cluster guardrails and, when given, lowered by a request's override. */
+export function ruledJob(own: JobView<AnySlaPolicy>, g: SlaGuardrails | undefined, ov?: SlaOverride): RuledJob {
+  const e = effectiveJob(own, g);
+  if (!ov) return e;
+  const effective = applyOverride(e.effective, own.instances, ov);
+  const job: JobView<AnySlaPolicy> = { ...e.job };
+  if (effective.policy) job.sla = effective.policy;
+  return { job, effective, override: ov };
+}
+
+/** One job's budget as `sla probe` and `host query` show it (the policy applied, why, and the explanation). */
+export function budgetEntry(r: RuledJob, rows: readonly SlaInstance[], now: number, blocking: boolean, status?: SlaStatus): ProbeJob {
+  const e: ProbeJob = { job: r.job.name, sla: r.effective.explanation, source: r.effective.source, capped: r.effective.capped, blocking, budget: explainBudget(r.job, rows, now, status) };
+  if (r.override && r.effective.overridden) e.override = r.override.text;
+  return e;
 }
 
 export interface ProbeResult {
@@ -83,9 +116,8 @@ export function slaProbe(
   if (problems.length) throw new MaintenanceRequestError('sla probe', problems);
 
   const wanted = new Set(hosts.map((h) => hostKey(h.hostname)));
-  const effective = new Map(view.jobs.map((j) => [j.name, effectiveJob(j, view.guardrails)]));
-  const jobs = new Map([...effective].map(([n, e]) => [n, e.job]));
   const byJob = rowsByJob(view.instances);
+  const own = new Map(view.jobs.map((j) => [j.name, j]));
   const tasksOn = new Map<string, SlaInstance[]>();
   for (const r of view.instances) {
     if (r.hostname === undefined || !isLive(r)) continue;
@@ -95,32 +127,34 @@ export function slaProbe(
     if (!l) tasksOn.set(k, (l = []));
     l.push(r);
   }
-  const statuses = new Map<string, ReturnType<typeof slaStatus>>();
-  const statusOf = (job: string): ReturnType<typeof slaStatus> => {
-    let s = statuses.get(job);
-    if (!s) statuses.set(job, (s = slaStatus(jobs.get(job) ?? { name: job, instances: 0 }, byJob.get(job) ?? [], now)));
-    return s;
-  };
-  const upRows = new Map<string, Map<number, number>>();
-  const upRowsOf = (job: string): Map<number, number> => {
-    let m = upRows.get(job);
-    if (m) return m;
-    upRows.set(job, (m = new Map()));
-    const jv = jobs.get(job);
-    const D = jv ? durationMs(jv) : 0;
-    for (const o of byJob.get(job) ?? []) if (isRowUp(o, D, now)) m.set(o.index, (m.get(o.index) ?? 0) + 1);
-    return m;
+  // The rules a job's rows on a host answer to: its policy under the guardrails, lowered by the
+  // override of the host's request (`--override-sla`, also in a dry run) — one per (job, override).
+  const overrideOn = (k: string): SlaOverride | undefined => view.overrides?.get(k);
+  const rules = new Map<string, Rules>();
+  const rulesOf = (job: string, ov: SlaOverride | undefined): Rules => {
+    const id = ov ? `${job}\u0000${ov.text}\u0000${ov.reason}` : job;
+    let r = rules.get(id);
+    if (r) return r;
+    const ruled = ruledJob(own.get(job) ?? { name: job, instances: 0 }, view.guardrails, ov);
+    const rows = byJob.get(job) ?? [];
+    const D = durationMs(ruled.job);
+    const upRows = new Map<number, number>();
+    for (const o of rows) if (isRowUp(o, D, now)) upRows.set(o.index, (upRows.get(o.index) ?? 0) + 1);
+    r = { ...ruled, status: slaStatus(ruled.job, rows, now), upRows, ...(ov ? { override: ov } : {}) };
+    rules.set(id, r);
+    return r;
   };
   // Per host and job: what killing our tasks there costs (src/sla/kill.ts): up tasks spend budget,
   // serving tasks younger than the SLA duration may not go while the job is below its SLA.
   const costOn = (k: string): Map<string, { up: number; young: number }> => {
     const m = new Map<string, { up: number; young: number }>();
     for (const r of tasksOn.get(k) ?? []) {
-      const job = jobs.get(r.job);
-      if (!job || r.kill_requested_ms !== undefined) continue;
+      const rl = rulesOf(r.job, overrideOn(k));
+      const job = rl.job;
+      if (!own.has(r.job) || r.kill_requested_ms !== undefined) continue;
       const D = durationMs(job);
       const inJob = Number.isInteger(r.index) && r.index >= 0 && r.index < job.instances;
-      const others = (upRowsOf(r.job).get(r.index) ?? 0) - (isRowUp(r, D, now) ? 1 : 0);
+      const others = (rl.upRows.get(r.index) ?? 0) - (isRowUp(r, D, now) ? 1 : 0);
       const cost = killCost(r, D, now, others, inJob);
       if (cost === 'free') continue;
       let c = m.get(r.job);
@@ -131,29 +165,36 @@ export function slaProbe(
     return m;
   };
   const est = estimateDrain(view, now, opts, hosts.map((h) => h.hostname));
-  /** Per job, up − required after the kills of the drainable hosts before. */
-  const remaining = new Map<string, number>();
+  /** Per job, up instances the drainable hosts before this one take down. */
+  const taken = new Map<string, number>();
+  /** The rules that answered for each job on the probed hosts. */
+  const used = new Map<Rules, boolean>();
   const out: ProbeHost[] = [];
   for (const h of hosts) {
     const k = hostKey(h.hostname);
     const state = records.get(k)?.state ?? 'UP';
     const cost = costOn(k);
+    const ov = overrideOn(k);
     const reasons: string[] = [];
     let alone = true;
     let together = true;
     const blockedJobs: string[] = [];
     const blockedAlone: string[] = [];
     for (const [job, { up: n, young }] of [...cost].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      const st = statusOf(job);
-      const left = remaining.get(job) ?? st.margin;
-      const jv = jobs.get(job)!;
+      const rl = rulesOf(job, ov);
+      const st = rl.status;
+      const left = st.margin - (taken.get(job) ?? 0);
+      const jv = rl.job;
+      if (!used.has(rl)) used.set(rl, false);
       const youngOk = (margin: number): boolean => young === 0 || killAllowed('serving', st.required + margin - n, st.required);
       if (n > Math.max(0, st.margin) || !youngOk(st.margin)) {
         alone = false;
         blockedAlone.push(job);
       }
+      if (n > Math.max(0, st.margin) || !youngOk(st.margin)) used.set(rl, true);
       if (n <= Math.max(0, left) && youngOk(left)) continue;
       together = false;
+      used.set(rl, true);
       blockedJobs.push(job);
       if (young && !youngOk(left)) {
         const back = refillTime({ ...st, margin: left }, now, 0);
@@ -175,7 +216,7 @@ export function slaProbe(
     }
     if (state !== 'UP') reasons.unshift(`already in maintenance (${state})`);
     const drainable = together && state === 'UP';
-    if (drainable) for (const [job, c] of cost) remaining.set(job, (remaining.get(job) ?? statusOf(job).margin) - c.up);
+    if (drainable) for (const [job, c] of cost) taken.set(job, (taken.get(job) ?? 0) + c.up);
     const e = est.get(k) ?? now;
     const tasks = tasksOn.get(k) ?? [];
     out.push({
@@ -191,12 +232,15 @@ export function slaProbe(
       estimated_drain_ms: e - now,
     });
   }
-  const blocking = new Set(out.flatMap((h) => [...h.blocked_jobs, ...h.blocked_jobs_alone]));
-  const onHosts = [...new Set([...tasksOn.values()].flatMap((rs) => rs.map((r) => r.job)))].filter((n) => effective.get(n)?.job.sla !== undefined).sort();
-  const jobsOut: ProbeJob[] = onHosts.map((name) => {
-    const e = effective.get(name)!;
-    return { job: name, sla: e.effective.explanation, source: e.effective.source, capped: e.effective.capped, blocking: blocking.has(name), budget: explainBudget(e.job, byJob.get(name) ?? [], now, statusOf(name)) };
-  });
+  // every job with an SLA and tasks on the probed hosts, once per set of rules it answers to there
+  for (const [k, rs] of tasksOn) for (const r of rs) {
+    const rl = rulesOf(r.job, overrideOn(k));
+    if (!used.has(rl)) used.set(rl, false);
+  }
+  const jobsOut: ProbeJob[] = [...used]
+    .filter(([rl]) => rl.job.sla !== undefined)
+    .map(([rl, blocking]) => budgetEntry(rl, byJob.get(rl.job.name) ?? [], now, blocking))
+    .sort((a, b) => (a.job < b.job ? -1 : a.job > b.job ? 1 : (a.override ?? '') < (b.override ?? '') ? -1 : 1));
   const res: ProbeResult = {
     at_ms: now,
     hosts: out,
@@ -226,8 +270,8 @@ export function probeText(p: ProbeResult): string {
     for (const r of h.reasons) lines.push(`  - ${r}`);
   }
   for (const j of p.jobs ?? []) {
-    if (!j.blocking && j.source === 'job' && !j.capped) continue;
-    lines.push(`job ${j.job}: ${j.sla}`);
+    if (!j.blocking && j.source === 'job' && !j.capped && j.override === undefined) continue;
+    lines.push(`job ${j.job}${j.override !== undefined ? ` (--override-sla ${j.override})` : ''}: ${j.sla}`);
     if (j.blocking) lines.push(`  ${j.budget.text}`);
   }
   lines.push(guardrailsText(p.guardrails));
@@ -263,7 +307,11 @@ export function dryRunStart(
   const opts = { ...DEFAULT_DRAIN_OPTIONS, ...options };
   const lead: LeadOptions = { lead_ms: opts.lead_ms ?? DEFAULT_LEAD_MS };
   const res = startMaintenance(table, req, inventory, now, request_id, lead);
-  const probe = slaProbe(res.records.map((r) => r.hostname), { ...view, hosts: [...view.hosts].filter((h) => h.state !== 'UP') }, inventory, now, opts);
+  // `--override-sla` lowers the SLAs for the request's hosts: the probe and the estimates use it
+  const ov = req.override_sla;
+  const overrides = ov ? new Map([...(view.overrides ?? []), ...res.records.map((r) => [hostKey(r.hostname), ov] as const)]) : view.overrides;
+  const probeView = { ...view, hosts: [...view.hosts].filter((h) => h.state !== 'UP'), ...(overrides ? { overrides } : {}) };
+  const probe = slaProbe(res.records.map((r) => r.hostname), probeView, inventory, now, opts);
   const est = new Map(probe.hosts.map((h) => [hostKey(h.hostname), h]));
   let makespan = 0;
   const notes: string[] = [];

@@ -9,7 +9,9 @@ import { hostProgress } from './drainer.js';
 import type { HostProgress } from './drain-types.js';
 import { cleanText, hostView, tasksPerHost } from './host-view.js';
 import { listSafe, type SafeList } from './list-safe.js';
-import { probeText, slaProbe } from './probe.js';
+import { budgetEntry, probeText, ruledJob, slaProbe, type ProbeJob } from './probe.js';
+import type { DrainView } from './drain-types.js';
+import { rowsByJob, type SlaInstance } from '../../sla/index.js';
 import type { Selection } from './select.js';
 import { drainOptions, drainView, inventory } from './loop-drain.js';
 import { busy } from './loop-step.js';
@@ -39,7 +41,9 @@ export function hostsView(s: MaintenanceState, sched: SchedulerView, now: number
   const recs = [...s.records.values()].filter((r) => !states || states.includes(r.state));
   const active: HostRecord[] = withClusterPause([...s.records.values()].filter((r) => r.state !== 'UP'), s.pausedAll);
   const progress = new Map<string, HostProgress>();
-  if (active.length) for (const p of hostProgress(drainView(s, sched, active), now, drainOptions(s))) progress.set(hostKey(p.hostname), p);
+  const view = active.length ? drainView(s, sched, active) : undefined;
+  if (view) for (const p of hostProgress(view, now, drainOptions(s))) progress.set(hostKey(p.hostname), p);
+  const budgets = view ? blockingBudgets(view, progress, now, s.config.secrets) : new Map<string, ProbeJob[]>();
   const onHost = tasksPerHost(sched);
   const lead = { lead_ms: s.config.leadMs, ...(s.config.drain?.max_draining_hosts !== undefined ? { max_draining: s.config.drain.max_draining_hosts } : {}) };
   const hosts = recs
@@ -51,11 +55,48 @@ export function hostsView(s: MaintenanceState, sched: SchedulerView, now: number
       const others = s.others.get(k);
       const othersWaiting = others && r.state === 'DRAINED' && r.origin === 'sluice' && r.down_posted_ms === undefined ? othersGate(r, others, s.config.others, now) : undefined;
       const v = hostView(r, { progress: progress.get(k), tasks_left: onHost.get(k) ?? 0, busy: busy(s, k), waiting, secrets: s.config.secrets, ...(others ? { others } : {}), ...(othersWaiting && othersWaiting.verdict !== 'clear' ? { othersWaiting: othersWaiting.reason } : {}) });
+      const b = budgets.get(k);
+      if (b) v['budgets'] = b;
       const paused = pauseView(r.paused, s.config.secrets);
       if (paused) v['paused'] = paused;
       return v;
     });
   return { now_ms: now, ...controlView(s), hosts };
+}
+
+/**
+ * Per host with SLA blockers: the budget of each job blocking it (`explainBudget`: the budget, what
+ * consumes it — drain, update, failure, unhealthy… — and when it refills), under the policy its
+ * rows there answer to (guardrails, and the host's `--override-sla`). One explanation per job and
+ * override, shared by the hosts it blocks.
+ */
+function blockingBudgets(view: DrainView, progress: ReadonlyMap<string, HostProgress>, now: number, secrets: readonly string[]): Map<string, ProbeJob[]> {
+  const out = new Map<string, ProbeJob[]>();
+  let byJob: Map<string, SlaInstance[]> | undefined;
+  let own: Map<string, DrainView['jobs'][number]> | undefined;
+  const memo = new Map<string, ProbeJob>();
+  for (const [k, p] of progress) {
+    const names = [...new Set(p.blockers.map((b) => b.job).filter((j): j is string => j !== undefined))].sort();
+    if (!names.length) continue;
+    byJob ??= rowsByJob(view.instances);
+    own ??= new Map(view.jobs.map((j) => [j.name, j]));
+    const ov = view.overrides?.get(k);
+    const list: ProbeJob[] = [];
+    for (const name of names) {
+      const j = own.get(name);
+      if (!j) continue;
+      const id = ov ? `${name}\u0000${ov.text}\u0000${ov.reason}` : name;
+      let e = memo.get(id);
+      if (!e) {
+        e = budgetEntry(ruledJob(j, view.guardrails, ov), byJob.get(name) ?? [], now, true);
+        e.sla = cleanText(e.sla, secrets); // an override's reason is operator text
+        memo.set(id, e);
+      }
+      list.push(e);
+    }
+    if (list.length) out.set(k, list);
+  }
+  return out;
 }
 
 export interface RequestView {
@@ -105,6 +146,7 @@ export function requestsView(s: MaintenanceState): RequestView[] {
 /** POST /api/v1/sla/probe: could these hosts be drained now, and why not. */
 export function probeView(s: MaintenanceState, sched: SchedulerView, now: number, hosts: readonly string[], selection: Selection | undefined): Record<string, unknown> {
   const r = slaProbe(hosts, drainView(s, sched), inventory(s, sched), now, drainOptions(s));
+  for (const j of r.jobs) j.sla = cleanText(j.sla, s.config.secrets); // an override's reason is operator text
   return { ...r, text: probeText(r), ...(selection ? { selection } : {}) };
 }
 

@@ -40,6 +40,7 @@ export class Tasks {
     task.labels = t.labels;
     task.killGraceNs = t.kill_policy?.grace_period?.nanoseconds;
     task.health = healthState(t);
+    task.healthCheck = t.health_check;
     this.addTask(fw, task, 'TASK_STAGING');
     if (ex && groupExecutorId === undefined) {
       // LAUNCH with a custom executor: the master tracks the executor.
