@@ -29,6 +29,7 @@
  * - A host whose window is further away than the lead time stays SCHEDULED; it is admitted once
  *   `now ≥ window.start − max(lead, estimated drain time)`.
  */
+import type { AgentDrainedMark } from './drain-agent-types.js';
 import { MaintenanceError, IllegalTransitionError, MaintenanceRequestError, type HostProblem } from './errors.js';
 import { fmtClock, fmtDuration, suggest } from './format.js';
 import { parseOverride, type SlaOverride } from '../../sla/validate.js';
@@ -113,6 +114,8 @@ export interface HostRecord {
    * for this host until `resume`; kills already requested finish, answered inverse offers stand.
    */
   paused?: PauseMark;
+  /** others_at_deadline=drain_agent: the master accepted DRAIN_AGENT for the agent (REACTIVATE_AGENT once UP again; core/drain-agent.ts). */
+  agent_drained?: AgentDrainedMark;
   /** The last `complete` / `abort` of this host: who, why, when. */
   ended?: { verb: 'complete' | 'abort'; actor: string; reason?: string; at_ms: number };
   /** Most recent transitions, oldest first (capped at HISTORY_LIMIT). */
