@@ -5,6 +5,8 @@
 import type { MachineID } from '../../mesos/types.js';
 import type { MaintenanceWindow } from './host-state.js';
 
+export type { AgentDrainedMark } from './host-state.js';
+
 /**
  * The steps, in order. `window-out`: remove the machine from the maintenance schedule (the master
  * refuses DRAIN_AGENT for a machine in it); `drain`: DRAIN_AGENT; `watch`: read the agent's drain
@@ -37,16 +39,6 @@ export interface DrainAgentIntent {
   others: DrainAgentOther[];
   /** Why the flow gave up (the window is put back, the host then waits as with `wait`). */
   error?: string;
-}
-
-/** Marked on a host record once the master accepted DRAIN_AGENT (REACTIVATE_AGENT when the host is UP again). */
-export interface AgentDrainedMark {
-  agent_id: string;
-  at_ms: number;
-  /** The flow gave up (`error`): never started again for this maintenance. */
-  failed?: string;
-  /** The master never accepted DRAIN_AGENT (gave up before): no REACTIVATE_AGENT. */
-  never?: boolean;
 }
 
 /** What the master says of the agent (the `watch` step's read of /master/state). */

@@ -29,7 +29,6 @@
  * - A host whose window is further away than the lead time stays SCHEDULED; it is admitted once
  *   `now ≥ window.start − max(lead, estimated drain time)`.
  */
-import type { AgentDrainedMark } from './drain-agent-types.js';
 import { MaintenanceError, IllegalTransitionError, MaintenanceRequestError, type HostProblem } from './errors.js';
 import { fmtClock, fmtDuration, suggest } from './format.js';
 import { parseOverride, type SlaOverride } from '../../sla/validate.js';
@@ -123,6 +122,17 @@ export interface HostRecord {
 }
 
 export type HostTable = ReadonlyMap<string, HostRecord>;
+
+/** Marked on a host record once the master accepted DRAIN_AGENT (REACTIVATE_AGENT when the host is UP again). */
+export interface AgentDrainedMark {
+  agent_id: string;
+  at_ms: number;
+  /** The flow gave up (`error`): never started again for this maintenance. */
+  failed?: string;
+  /** The master never accepted DRAIN_AGENT (gave up before): no REACTIVATE_AGENT. */
+  never?: boolean;
+}
+
 
 /** Who paused (a host, or every drain: `maintenance pause --all`), why and when. */
 export interface PauseMark {
