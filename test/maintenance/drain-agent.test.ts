@@ -6,6 +6,10 @@
  * the step it was at. The master's refusals are those of Mesos 1.12 (src/master/http.cpp).
  */
 import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.js';
 import { onEvent } from '../../src/scheduler/reducer.js';
 import { createState, type SchedulerState } from '../../src/scheduler/state.js';
 import { reduce } from '../../src/maintenance/core/loop.js';
@@ -289,5 +293,21 @@ describe('maintenance reducer: others_at_deadline=drain_agent (pure)', () => {
       l.start(['h1']);
       for (let i = 0; i < 5; i++) expect(drainIo(l.tick())).to.deep.equal([]);
     }
+  });
+
+  it('settings: others_at_deadline=drain_agent and drain_agent_max_grace_period from flag, environment or file; bad values refused', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-drain-agent-cfg-'));
+    fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ others_at_deadline: 'drain_agent', drain_agent_max_grace_period: '2m' }));
+    const d = loadConfig({}, {}, dir);
+    expect([d.othersAtDeadline, d.drainAgentMaxGraceSeconds]).to.deep.equal(['wait', 300]);
+    const f = loadConfig({ config: 'c.json' }, {}, dir);
+    expect([f.othersAtDeadline, f.drainAgentMaxGraceSeconds, f.sources['drainAgentMaxGraceSeconds']]).to.deep.equal(['drain_agent', 120, 'file']);
+    const e = loadConfig({ config: 'c.json' }, { SLUICE_DRAIN_AGENT_MAX_GRACE_PERIOD: '45' }, dir);
+    expect([e.drainAgentMaxGraceSeconds, e.sources['drainAgentMaxGraceSeconds']]).to.deep.equal([45, 'env']);
+    expect(loadConfig({ config: 'c.json', 'drain-agent-max-grace-period': '1500ms' }, { SLUICE_DRAIN_AGENT_MAX_GRACE_PERIOD: '45' }, dir).drainAgentMaxGraceSeconds).to.equal(2);
+    expect(() => loadConfig({ 'drain-agent-max-grace-period': '0' }, {}, dir)).to.throw('--drain-agent-max-grace-period: DRAIN_AGENT\'s max grace period must be from 1s to 1d');
+    expect(() => loadConfig({ 'drain-agent-max-grace-period': '2d' }, {}, dir)).to.throw('from 1s to 1d');
+    expect(() => loadConfig({ 'drain-agent-max-grace-period': 'later' }, {}, dir)).to.throw('--drain-agent-max-grace-period');
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
