@@ -52,16 +52,8 @@ export interface AgentDrainSeen {
   tasks: number;
 }
 
-export interface DrainAgentRequest {
-  kind: 'drain-agent';
-  op: string;
-  host: string;
-  step: DrainAgentStep;
-  agent_id: string;
-  machine: MachineID;
-  window?: MaintenanceWindow;
-  max_grace_s: number;
-}
+/** One step to run (what of the intent the executor needs). */
+export type DrainAgentRequest = { kind: 'drain-agent'; op: string; host: string } & Pick<DrainAgentIntent, 'step' | 'agent_id' | 'machine' | 'window' | 'max_grace_s'>;
 
 export interface DrainAgentResult {
   kind: 'drain-agent';
