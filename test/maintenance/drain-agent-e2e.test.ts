@@ -141,7 +141,11 @@ describe('e2e: others_at_deadline=drain_agent', function () {
     expect(started).to.have.length(1);
     expect(started[0]!.level).to.equal('warn');
     expect((started[0]!['frameworks'] as Json[]).map((f) => [f['framework_id'], f['task_ids']])).to.deep.equal([[s.legacy, [legacyTask]]]);
-    expect(s.cap.events('drain_agent_draining').map((e) => e.level)).to.deep.equal(['warn']);
+    for (const ev of ['drain_agent_draining', 'drain_agent_window_out', 'drain_agent_drained', 'drain_agent_window_back']) {
+      const logged = s.cap.events(ev);
+      expect(logged.map((e) => e.level), ev).to.deep.equal(['warn']);
+      expect((logged[0]!['frameworks'] as Json[]).map((f) => f['framework_id']), ev).to.deep.equal([s.legacy]);
+    }
     const metrics = await fetch(env.url + '/metrics').then((r) => r.text());
     expect(metric(metrics, 'sluice_drain_agent_steps_total', { step: 'drain_sent' })).to.equal(1);
 

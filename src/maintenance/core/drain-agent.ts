@@ -215,7 +215,7 @@ export function onDrainAgentResult(st: StepBuilder, req: DrainAgentRequest, r: D
   switch (req.step) {
     case 'window-out': {
       audit(st, op, rec, 'window_out', 'machine removed from the maintenance schedule (the master refuses DRAIN_AGENT for a scheduled machine); every other window kept');
-      st.log('info', 'drain_agent_window_out', { ...at, reason: 'machine out of the schedule; DRAIN_AGENT next' });
+      st.log('warn', 'drain_agent_window_out', { ...at, frameworks: op.others, reason: 'machine out of the schedule; DRAIN_AGENT next' });
       run(st, rewrite(st, op, { step: 'drain' }));
       return;
     }
@@ -247,7 +247,7 @@ export function onDrainAgentResult(st: StepBuilder, req: DrainAgentRequest, r: D
         return;
       }
       const reason = a.registered ? `agent DRAINED (no task left on it)` : 'agent no longer registered with the master (removed or unreachable): its tasks are gone with it';
-      st.log('info', 'drain_agent_drained', { ...at, reason });
+      st.log('warn', 'drain_agent_drained', { ...at, frameworks: op.others, reason });
       audit(st, op, rec, 'drained', reason, { registered: a.registered, drain_state: a.drain_state ?? null });
       run(st, rewrite(st, op, { step: 'window-back' }));
       return;
@@ -258,7 +258,7 @@ export function onDrainAgentResult(st: StepBuilder, req: DrainAgentRequest, r: D
       m.warned.delete(op.id);
       const reason = op.error ? `window put back; agent drain gave up: ${op.error}` : 'window put back; machine down follows';
       audit(st, op, rec, 'window_back', reason, op.error ? { error: op.error } : {});
-      st.log(op.error ? 'warn' : 'info', 'drain_agent_window_back', { ...at, reason });
+      st.log('warn', 'drain_agent_window_back', { ...at, frameworks: op.others, reason });
       if (rec && op.error) st.put({ ...rec, agent_drained: { ...(rec.agent_drained ?? { agent_id: op.agent_id, at_ms: now, never: true }), failed: op.error } }, []);
       s.downChecked.delete(req.host);
       return;
@@ -268,7 +268,7 @@ export function onDrainAgentResult(st: StepBuilder, req: DrainAgentRequest, r: D
       m.last.delete(`reactivate:${req.host}`);
       const reason = r?.not_deactivated ? 'agent not deactivated any more (machine down removed it from the master); nothing to reactivate' : 'REACTIVATE_AGENT accepted: the agent is offered again';
       audit(st, op, rec, 'reactivated', reason, { not_deactivated: r?.not_deactivated === true });
-      st.log('info', 'drain_agent_reactivated', { ...at, reason });
+      st.log('warn', 'drain_agent_reactivated', { ...at, reason });
       if (rec?.agent_drained) {
         const { agent_drained: _, ...rest } = rec;
         st.put(rest, []);
