@@ -241,6 +241,29 @@ describe('maintenance reducer: others_at_deadline=drain_agent (pure)', () => {
     expect(l.rec('h1').agent_drained).to.equal(undefined);
   });
 
+  it('watch: DRAINING past max_grace_period + 60 s warns once; drain info gone sends DRAIN_AGENT again; an agent no longer registered counts as drained', () => {
+    const { l, first } = drainedWithLegacy();
+    l.result(done(drainIo(l.result(done(first)))[0]!));
+    const draining = { registered: true, drain_state: 'DRAINING', deactivated: true, tasks: 1 };
+    const slow: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      const w = drainIo(l.tick(6000))[0]!;
+      expect(w.step).to.equal('watch');
+      slow.push(...l.result(done(w, { agent: draining })).logs.filter((e) => e.event === 'drain_agent_slow').map((e) => e.level));
+    }
+    expect(slow, 'one warning, 70 s after the start').to.deep.equal(['warn']);
+    // someone reactivated the agent (no drain info): DRAIN_AGENT again
+    const lost = l.result(done(drainIo(l.tick(6000))[0]!, { agent: { registered: true, deactivated: false, tasks: 1 } }));
+    expect(lost.logs.find((e) => e.event === 'drain_agent_lost')).to.deep.include({ level: 'warn' });
+    const again = drainIo(l.tick(6000))[0]!;
+    expect(again.step).to.equal('drain');
+    l.result(done(again));
+    // the agent left the master (removed or unreachable): its tasks went with it, the window goes back
+    const gone = l.result(done(drainIo(l.tick(6000))[0]!, { agent: { registered: false, tasks: 0 } }));
+    expect(steps(gone)).to.deep.equal(['drained']);
+    expect(drainIo(gone).map((x) => x.step)).to.deep.equal(['window-back']);
+  });
+
   it('transient failures are retried after the check interval, without a new intent', () => {
     const { l, first } = drainedWithLegacy();
     const r = l.result({ kind: 'failed', request: first, failure: { outcome: 'unavailable', error: 'no Mesos master reachable' } });
