@@ -61,7 +61,7 @@ describe('e2e: kill -9 between the steps of an agent drain (drain_agent)', funct
   const down = async (): Promise<boolean> => ((await masterJson({ sim } as Env, '/master/maintenance/status')).down_machines ?? []).some((m: { hostname: string }) => m.hostname === HOST);
   const schedule = async (): Promise<string> => JSON.stringify(await masterJson({ sim } as Env, '/master/maintenance/schedule'));
 
-  it('killed right after DRAIN_AGENT and right after the window went back: each restart resumes at its step; machine down at the end', async () => {
+  it('killed right after the window went out, after DRAIN_AGENT and after the window went back: each restart resumes at its step; machine down at the end', async () => {
     const store = tmpDir('sluice-kill-drain-agent-');
     // another operator's window on another machine
     const a3 = sim.findAgent('agent-3');
@@ -70,10 +70,21 @@ describe('e2e: kill -9 between the steps of an agent drain (drain_agent)', funct
     const legacyTask = sim.groundTruth().find((t) => t.hostname === HOST)!.taskId;
 
     let c = await start(store);
-    const k1 = killOn((r) => r.method === 'POST' && r.path === '/api/v1' && r.body.includes('DRAIN_AGENT'), () => c);
+    // killed once the master took the window out (the first schedule POST without the host)
+    const k0 = killOn((q) => q.method === 'POST' && q.path === '/master/maintenance/schedule' && !q.body.includes(`"${HOST}"`), () => c);
     const r = await api(c.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: [HOST], window: { start: '+1s', duration: '1h' } });
     expect(r.status, JSON.stringify(r.body)).to.equal(202);
+    await waitFor('killed once the master took the window out', () => k0.fired(), 60_000);
+    proxy.onAnswer = undefined;
+    expect(await schedule()).to.not.contain(`"${HOST}"`);
+    expect((await slave())['drain_info'], 'no DRAIN_AGENT yet').to.equal(undefined);
+    expect(sim.groundTruth().find((t) => t.taskId === legacyTask)?.state, 'their task untouched so far').to.equal('TASK_RUNNING');
+
+    // restart: the intent says "window-out" -> out again (idempotent), DRAIN_AGENT; killed once the master took it
+    c = await start(store);
+    const k1 = killOn((q) => q.method === 'POST' && q.path === '/api/v1' && q.body.includes('DRAIN_AGENT'), () => c);
     await waitFor('killed once the master took DRAIN_AGENT', () => k1.fired(), 60_000);
+    expect(c.output()).to.contain('step window-out');
     proxy.onAnswer = undefined;
     expect((await slave())['drain_info']['state'], 'the master took it').to.match(/^DRAIN(ING|ED)$/);
     const out = await schedule();
