@@ -264,6 +264,31 @@ describe('maintenance reducer: others_at_deadline=drain_agent (pure)', () => {
     expect(drainIo(gone).map((x) => x.step)).to.deep.equal(['window-back']);
   });
 
+  it('DRAIN_AGENT 403 (not authorized) or 501 (a master before 1.9) gives up like a 400; REACTIVATE_AGENT 403 ends loudly, the mark cleared', () => {
+    for (const status of [403, 501]) {
+      const { l, first } = drainedWithLegacy();
+      const drain = drainIo(l.result(done(first)))[0]!;
+      const r = l.result({ kind: 'failed', request: drain, failure: { outcome: 'upstream_error', error: `the Mesos master refused: ${status}`, details: { status, body: '' } } });
+      expect(drainIo(r).map((x) => x.step), String(status)).to.deep.equal(['window-back']);
+    }
+    const { l, first } = drainedWithLegacy();
+    runFlow(l, first);
+    const down = l.tick(6000, masterState(false)).io.find((x) => x.kind === 'machine-down')!;
+    l.result({ kind: 'done', request: down as Extract<IoRequest, { kind: 'machine-down' }> });
+    const c = l.in({ kind: 'end', verb: 'complete', hosts: ['h1'], reply: 'r', actor: 'bob' } as In);
+    l.result({ kind: 'done', request: c.io[0] as Extract<IoRequest, { kind: 'schedule-end' }> });
+    const re = drainIo(l.tick(6000, masterState(false)))[0]!;
+    const transient = l.result({ kind: 'failed', request: re, failure: { outcome: 'unavailable', error: 'no Mesos master reachable' } });
+    expect(transient.logs.find((e) => e.event === 'drain_agent_step_failed')).to.not.equal(undefined);
+    const re2 = drainIo(l.tick(6000, masterState(false)))[0]!;
+    expect(re2.step).to.equal('reactivate');
+    const no = l.result({ kind: 'failed', request: re2, failure: { outcome: 'upstream_error', error: 'the Mesos master refused: 403', details: { status: 403, body: '' } } });
+    expect(no.logs.find((e) => e.event === 'drain_agent_reactivate_refused')).to.deep.include({ level: 'error' });
+    expect(steps(no)).to.deep.equal(['failed']);
+    expect(l.rec('h1').agent_drained).to.equal(undefined);
+    expect(drainIo(l.tick(60_000, masterState(false)))).to.deep.equal([]);
+  });
+
   it('transient failures are retried after the check interval, without a new intent', () => {
     const { l, first } = drainedWithLegacy();
     const r = l.result({ kind: 'failed', request: first, failure: { outcome: 'unavailable', error: 'no Mesos master reachable' } });

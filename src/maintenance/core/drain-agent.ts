@@ -195,9 +195,23 @@ export function drainAgentWork(st: StepBuilder): void {
   }
 }
 
+function statusOf(f: Failure): number | undefined {
+  const d = f.details as { status?: unknown } | undefined;
+  return typeof d === 'object' && d !== null && typeof d.status === 'number' ? d.status : undefined;
+}
+
 function is400(f: Failure): boolean {
-  const d = f.details as { status?: number } | undefined;
-  return typeof d === 'object' && d !== null && d.status === 400;
+  return statusOf(f) === 400;
+}
+
+/**
+ * The master's answer will not change by asking again: 400 (refused), 403 (not authorized for
+ * DRAIN_AGENT / REACTIVATE_AGENT), 404/405/501 (a master without the call, older than 1.9).
+ * Not 401 (credentials can be fixed), 409 (agent being marked gone), 429/5xx.
+ */
+function refusedForGood(f: Failure): boolean {
+  const st = statusOf(f);
+  return st === 400 || st === 403 || st === 404 || st === 405 || st === 501;
 }
 
 /** A step's result (or failure), on the state as it is now. */
@@ -287,9 +301,20 @@ function onFailed(st: StepBuilder, op: Intent, rec: HostRecord | undefined, f: F
     rewrite(st, op, { step: 'window-out' });
     return;
   }
-  const final = (op.step === 'drain' && is400(f)) || (op.step === 'window-back' && f.code === 'window-conflict') || (op.step === 'window-out' && f.code === 'machine-down');
+  const final =
+    ((op.step === 'drain' || op.step === 'reactivate') && refusedForGood(f)) || (op.step === 'window-back' && f.code === 'window-conflict') || (op.step === 'window-out' && f.code === 'machine-down');
   if (!final) {
     st.log('warn', 'drain_agent_step_failed', { ...at, reason: `retrying in ${Math.round(retryMs(s) / 1000)}s` });
+    return;
+  }
+  if (op.step === 'reactivate') {
+    st.dropOp(op.id);
+    st.log('error', 'drain_agent_reactivate_refused', { ...at, reason: 'the master refused REACTIVATE_AGENT: the agent stays deactivated (no offers) until an operator reactivates it' });
+    audit(st, op, rec, 'failed', `REACTIVATE_AGENT refused: ${f.error}`, { error: f.error });
+    if (rec?.agent_drained) {
+      const { agent_drained: _, ...rest } = rec;
+      st.put(rest, []);
+    }
     return;
   }
   if (op.step === 'window-back') {
