@@ -28,7 +28,8 @@
  * | Master codec             | --codec                 | SLUICE_CODEC              | codec               | json                 |
  * | Largest event record     | --max-record-bytes      | SLUICE_MAX_RECORD_BYTES   | max_record_bytes    | 16MiB                |
  * | Wait for other frameworks| --others-deadline       | SLUICE_OTHERS_DEADLINE    | others_deadline     | 0 (the window start) |
- * | ... then, at the deadline| --others-at-deadline    | SLUICE_OTHERS_AT_DEADLINE | others_at_deadline  | wait (or down)       |
+ * | ... then, at the deadline| --others-at-deadline    | SLUICE_OTHERS_AT_DEADLINE | others_at_deadline  | wait (or down, drain_agent) |
+ * | DRAIN_AGENT grace cap    | --drain-agent-max-grace-period | SLUICE_DRAIN_AGENT_MAX_GRACE_PERIOD | drain_agent_max_grace_period | 5m |
  * | Config file              | --config                | SLUICE_CONFIG             | -                   | none                 |
  * | Demo jobs (embedded sim) | --no-demo               | SLUICE_DEMO=0             | demo                | true                 |
  * | Simulated agents / racks | --sim-agents/--sim-racks| -                         | sim_agents/sim_racks| 12 / 3               |
@@ -92,7 +93,9 @@ export interface SluiceConfig {
    * down anyway, logged and audited).
    */
   othersDeadlineSeconds: number;
-  othersAtDeadline: 'wait' | 'down';
+  othersAtDeadline: 'wait' | 'down' | 'drain_agent';
+  /** others_at_deadline=drain_agent: DRAIN_AGENT's max_grace_period (seconds, whole; at least 1). */
+  drainAgentMaxGraceSeconds: number;
   /** Largest RecordIO record (one event) accepted on the subscription stream. */
   maxRecordBytes: number;
   demo: boolean;
@@ -245,6 +248,7 @@ const FILE_KEYS = [
   'rack_attribute',
   'others_deadline',
   'others_at_deadline',
+  'drain_agent_max_grace_period',
   'sla_guardrails',
   'demo',
   'sim_agents',
@@ -352,7 +356,12 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
   const othersDeadlineSeconds = od ? parseSeconds(od.v, od.where) : 0;
   if (othersDeadlineSeconds > 365 * 86400) throw new ConfigError(`${od!.where}: at most 365d after the window start`);
   const othersAtDeadline = str('othersAtDeadline', 'others-at-deadline', 'SLUICE_OTHERS_AT_DEADLINE', 'others_at_deadline') ?? 'wait';
-  if (othersAtDeadline !== 'wait' && othersAtDeadline !== 'down') throw new ConfigError(`others at deadline must be wait or down; got ${JSON.stringify(othersAtDeadline)}`);
+  if (othersAtDeadline !== 'wait' && othersAtDeadline !== 'down' && othersAtDeadline !== 'drain_agent') {
+    throw new ConfigError(`others at deadline must be wait, down or drain_agent; got ${JSON.stringify(othersAtDeadline)}`);
+  }
+  const dg = pick('drainAgentMaxGraceSeconds', 'drain-agent-max-grace-period', 'SLUICE_DRAIN_AGENT_MAX_GRACE_PERIOD', 'drain_agent_max_grace_period');
+  const drainAgentMaxGraceSeconds = dg ? Math.ceil(parseSeconds(dg.v, dg.where)) : 300;
+  if (drainAgentMaxGraceSeconds < 1 || drainAgentMaxGraceSeconds > 86400) throw new ConfigError(`${dg!.where}: DRAIN_AGENT's max grace period must be from 1s to 1d`);
   const mrb = pick('maxRecordBytes', 'max-record-bytes', 'SLUICE_MAX_RECORD_BYTES', 'max_record_bytes');
   const maxRecordBytes = mrb ? parseBytes(mrb.v, mrb.where, 1024, 1024 ** 3) : DEFAULT_MAX_RECORD_BYTES;
 
@@ -412,6 +421,7 @@ export function loadConfig(flags: FlagValues, env: NodeJS.ProcessEnv = process.e
     rackAttribute,
     othersDeadlineSeconds,
     othersAtDeadline,
+    drainAgentMaxGraceSeconds,
     ...(slaGuardrails ? { slaGuardrails } : {}),
     demo,
     ...(maxDrainingHosts !== undefined ? { maxDrainingHosts } : {}),

@@ -272,7 +272,7 @@ export function pluginContext(
 ): PluginContext {
   const secrets = secretsOf(cfg);
   const auth = cfg.principal && cfg.secret ? { principal: cfg.principal, secret: cfg.secret } : undefined;
-  const others = { deadlineMs: cfg.othersDeadlineSeconds * 1000, atDeadline: cfg.othersAtDeadline };
+  const others = { deadlineMs: cfg.othersDeadlineSeconds * 1000, atDeadline: cfg.othersAtDeadline, drainAgentMaxGraceS: cfg.drainAgentMaxGraceSeconds };
   return { ...base, secrets, postDrainEnv: cfg.postDrainEnv, auth, rackAttribute: cfg.rackAttribute, others, ...(cfg.slaGuardrails ? { slaGuardrails: cfg.slaGuardrails } : {}), ...(cfg.maxDrainingHosts !== undefined ? { maxDrainingHosts: cfg.maxDrainingHosts } : {}) };
 }
 

@@ -26,7 +26,7 @@ export interface PluginContext {
   /** Agent attribute naming the rack (--rack-attribute; default 'rack'). */
   rackAttribute?: string;
   /** Other frameworks on a host Sluice takes down (--others-deadline, --others-at-deadline). */
-  others?: { deadlineMs: number; atDeadline: 'wait' | 'down' };
+  others?: { deadlineMs: number; atDeadline: 'wait' | 'down' | 'drain_agent'; drainAgentMaxGraceS?: number };
   /** Cluster default SLA and upper bound (--sla-guardrails; default off). */
   slaGuardrails?: SlaGuardrails;
   /** Most hosts DRAINING at once cluster-wide (--max-draining-hosts; undefined: no cap). */

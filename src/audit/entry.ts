@@ -23,7 +23,9 @@ export type AuditKind =
   /** leadership gained / lost (HA) */
   | 'leadership'
   /** SLA override or force used (detail.override, reason required) */
-  | 'sla_override';
+  | 'sla_override'
+  /** a step of others_at_deadline=drain_agent (detail.step: started, window_out, drain_sent, drained, window_back, reactivated, failed) */
+  | 'drain_agent';
 
 export interface AuditInput {
   kind: AuditKind;

@@ -55,5 +55,6 @@ const KIND_SET: Record<AuditKind, true> = {
   hook: true,
   leadership: true,
   sla_override: true,
+  drain_agent: true,
 };
 export const AUDIT_KINDS = Object.keys(KIND_SET) as AuditKind[];

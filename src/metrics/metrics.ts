@@ -85,6 +85,7 @@ export class SluiceMetrics {
   readonly inverseOffersDeclined: client.Counter;
   readonly hostTransitions: client.Counter;
   readonly slaOverrides: client.Counter;
+  readonly drainAgentSteps: client.Counter;
   readonly storeWriteSeconds: client.Histogram;
   readonly leadershipChanges: client.Counter;
 
@@ -148,6 +149,7 @@ export class SluiceMetrics {
     this.inverseOffersDeclined = counter('sluice_inverse_offers_declined_total', 'Inverse offers declined.');
     this.hostTransitions = counter('sluice_host_transitions_total', 'Host maintenance state transitions.', ['from', 'to']);
     this.slaOverrides = counter('sluice_sla_overrides_total', 'Maintenance requests that lowered SLAs (--override-sla with a reason), counted once the request is durable.');
+    this.drainAgentSteps = counter('sluice_drain_agent_steps_total', 'Steps of others_at_deadline=drain_agent (Mesos DRAIN_AGENT for hosts whose other frameworks ignore inverse offers), by step, counted once durable.', ['step']);
     this.storeWriteSeconds = new client.Histogram({
       name: 'sluice_store_write_seconds',
       help: 'Latency of durable (fsynced) store writes.',

@@ -187,6 +187,8 @@ export class AgentM {
     | undefined;
   used: Res;
   reregisteredTime: number | undefined;
+  /** Master's Slave::estimatedDrainStartTime: set by DRAIN_AGENT, cleared by REACTIVATE_AGENT (ms). */
+  estimatedDrainStartMs: number | undefined;
   pingTimer: SimTimer | undefined;
 
   constructor(

@@ -176,6 +176,8 @@ function slaveJson(m: Master, a: Agent): Record<string, unknown> {
     const config: Record<string, unknown> = { mark_gone: d.markGone };
     if (d.maxGracePeriodNs !== undefined) config['max_grace_period'] = { nanoseconds: d.maxGracePeriodNs };
     o['drain_info'] = { state: d.state, config };
+    // readonly_handler.cpp: only with drain info, and once the master asked this agent to drain
+    if (am.estimatedDrainStartMs !== undefined) o['estimated_drain_start_time_seconds'] = dbl(am.estimatedDrainStartMs / 1000);
   }
   return o;
 }

@@ -172,7 +172,7 @@ describe('other frameworks on a host (pure)', () => {
     const e = loadConfig({ config: 'c.json' }, { SLUICE_OTHERS_DEADLINE: '10m', SLUICE_OTHERS_AT_DEADLINE: 'wait' }, dir);
     expect([e.othersDeadlineSeconds, e.othersAtDeadline]).to.deep.equal([600, 'wait']);
     expect(loadConfig({ 'others-deadline': '90s' }, {}, dir).othersDeadlineSeconds).to.equal(90);
-    expect(() => loadConfig({ 'others-at-deadline': 'kill' }, {}, dir)).to.throw('others at deadline must be wait or down; got "kill"');
+    expect(() => loadConfig({ 'others-at-deadline': 'kill' }, {}, dir)).to.throw('others at deadline must be wait, down or drain_agent; got "kill"');
     expect(() => loadConfig({ 'others-deadline': 'soon' }, {}, dir)).to.throw('--others-deadline');
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -63,6 +63,8 @@ export function describeEntry(e: AuditEntry): string {
       return `leadership ${clean(e.to ?? d['state'] ?? '?')}`;
     case 'sla_override':
       return `SLA override ${clean(d['override'] ?? '')}`.trim();
+    case 'drain_agent':
+      return `agent drain: ${clean(d['step'] ?? '?')}`;
     default: {
       const extra = [e.action, e.from && e.to ? `${e.from} → ${e.to}` : undefined, e.task_id, e.detail ? JSON.stringify(e.detail).slice(0, 80) : undefined].filter(Boolean);
       return clean(extra.join(' '));

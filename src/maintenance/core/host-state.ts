@@ -113,6 +113,8 @@ export interface HostRecord {
    * for this host until `resume`; kills already requested finish, answered inverse offers stand.
    */
   paused?: PauseMark;
+  /** others_at_deadline=drain_agent: the master accepted DRAIN_AGENT for the agent (REACTIVATE_AGENT once UP again; core/drain-agent.ts). */
+  agent_drained?: AgentDrainedMark;
   /** The last `complete` / `abort` of this host: who, why, when. */
   ended?: { verb: 'complete' | 'abort'; actor: string; reason?: string; at_ms: number };
   /** Most recent transitions, oldest first (capped at HISTORY_LIMIT). */
@@ -120,6 +122,17 @@ export interface HostRecord {
 }
 
 export type HostTable = ReadonlyMap<string, HostRecord>;
+
+/** Marked on a host record once the master accepted DRAIN_AGENT (REACTIVATE_AGENT when the host is UP again). */
+export interface AgentDrainedMark {
+  agent_id: string;
+  at_ms: number;
+  /** The flow gave up (`error`): never started again for this maintenance. */
+  failed?: string;
+  /** The master never accepted DRAIN_AGENT (gave up before): no REACTIVATE_AGENT. */
+  never?: boolean;
+}
+
 
 /** Who paused (a host, or every drain: `maintenance pause --all`), why and when. */
 export interface PauseMark {

@@ -12,6 +12,7 @@ import { interruptedPostDrain, resolvePending, type PendingOp } from './pending.
 import { cleanText, countBy } from './host-view.js';
 import { describeOthers, othersGate, othersOnHost, type OthersOnHost } from './others.js';
 import { inventory } from './loop-drain.js';
+import { startDrainAgent } from './drain-agent.js';
 import { busy, type StepBuilder } from './loop-step.js';
 import type { IoRequest, IoResult, SchedulerView } from './loop-state.js';
 import type { Failure } from './outcome.js';
@@ -136,6 +137,12 @@ export function onDownChecked(st: StepBuilder, r: Extract<IoResult, { kind: 'dow
     return;
   }
   const gate = othersGate(rec, others, s.config.others, now);
+  if (gate.verdict === 'drain_agent') {
+    // others_at_deadline=drain_agent: DRAIN_AGENT first, machine down once the agent is drained
+    startDrainAgent(st, rec, agent?.agent_id ?? rec.agent_id, gate);
+    s.downInflight.delete(key);
+    return;
+  }
   if (gate.verdict === 'wait') {
     st.log('debug', 'machine_down_decision', { host: rec.hostname, down: false, reason: gate.reason });
     if (now >= gate.deadline_ms && !s.othersWarned.has(key)) {

@@ -21,6 +21,7 @@ import type { HostRecord, InventoryHost, MaintenanceWindow, PauseMark, StartRequ
 import type { DrainOptions, HostProgress } from './drain-types.js';
 import type { InverseOfferOptions } from './inverse-offers.js';
 import type { PendingOp } from './pending.js';
+import type { DrainAgentRequest, DrainAgentResult } from './drain-agent-types.js';
 import { DEFAULT_OTHERS_POLICY, type OtherFramework, type OthersOnHost, type OthersPolicy } from './others.js';
 import type { HookHost, MasterAgent, MasterStateView, PostDrainResult } from './master.js';
 import type { HostSelector, Selection } from './select.js';
@@ -123,6 +124,8 @@ export interface MaintenanceState {
   nextId: number;
   /** Coordinator questions and answers (src/sla/approvals.ts; not persisted: asked again after a restart). */
   coordinatorBook: CoordinatorBook;
+  /** drain_agent steps in flight and when each intent's step last ran (core/drain-agent.ts; rebuilt after a restart). */
+  drainAgent?: { inflight: Set<string>; last: Map<string, number>; warned: Set<string> };
 }
 
 /** The scheduler's state as the maintenance loop may read it (never change it: use commands). */
@@ -192,7 +195,9 @@ export type IoRequest =
   /** Read the schedule, status and state, exclusive with the writer. */
   | { kind: 'reconcile-read' }
   /** Ask a service's coordinator whether a task may be killed now (src/coordinator). */
-  | { kind: 'coordinator-ask'; ref: CoordinatorRef; question: CoordinatorQuestion };
+  | { kind: 'coordinator-ask'; ref: CoordinatorRef; question: CoordinatorQuestion }
+  /** One step of the drain_agent flow (core/drain-agent.ts). */
+  | DrainAgentRequest;
 
 type Req<K extends IoRequest['kind']> = Extract<IoRequest, { kind: K }>;
 
@@ -203,7 +208,8 @@ export type IoResult =
   | { kind: 'down-check'; request: Req<'down-check'>; status: ClusterStatus; state: MasterStateView }
   | { kind: 'post-drain'; request: Req<'post-drain'>; result: PostDrainResult }
   | { kind: 'reconcile-read'; request: Req<'reconcile-read'>; schedule: Schedule; status: ClusterStatus; state: MasterStateView }
-  | { kind: 'coordinator-answer'; request: Req<'coordinator-ask'>; allow: boolean; reason?: string };
+  | { kind: 'coordinator-answer'; request: Req<'coordinator-ask'>; allow: boolean; reason?: string }
+  | DrainAgentResult;
 
 export interface MaintenanceStep {
   state: MaintenanceState;

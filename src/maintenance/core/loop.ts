@@ -17,6 +17,7 @@ import { machineWork, onDownChecked, onLoaded, onMachineDown, onPostDrain, onRec
 import { onAnswerFailed, onCoordinatorAnswer, onInverseOffer, onOffer, plan } from './loop-drain.js';
 import { onEdit, onEnd, onPause, onScheduleAdded, onScheduleEnded, onStart } from './loop-requests.js';
 import { StepBuilder } from './loop-step.js';
+import { drainAgentWork, onDrainAgentResult, resumeDrainAgents } from './drain-agent.js';
 import type { IoResult, MaintenanceInput, MaintenanceState, MaintenanceStep, SchedulerView } from './loop-state.js';
 import type { Failure } from './outcome.js';
 
@@ -25,6 +26,7 @@ export function reduce(state: MaintenanceState, input: MaintenanceInput, now: nu
   switch (input.kind) {
     case 'loaded':
       onLoaded(st, input.records, input.pending);
+      resumeDrainAgents(st);
       if (input.pausedAll) state.pausedAll = input.pausedAll;
       break;
     case 'event':
@@ -38,6 +40,7 @@ export function reduce(state: MaintenanceState, input: MaintenanceInput, now: nu
     case 'tick':
       plan(st, input.sched);
       machineWork(st);
+      drainAgentWork(st);
       break;
     case 'call_failed':
       onAnswerFailed(st, input.call, input.error);
@@ -111,6 +114,8 @@ function onIo(st: StepBuilder, r: IoResult, sched: SchedulerView): void {
         return onReconcileRead(st, r, undefined, sched);
       case 'coordinator-answer':
         return onCoordinatorAnswer(st, r.request, r, sched);
+      case 'drain-agent':
+        return onDrainAgentResult(st, r.request, r, undefined);
     }
   }
   const { request: req, failure } = r;
@@ -129,6 +134,8 @@ function onIo(st: StepBuilder, r: IoResult, sched: SchedulerView): void {
       return onReconcileRead(st, undefined, failure, sched);
     case 'coordinator-ask':
       return onCoordinatorAnswer(st, req, { allow: false, reason: `coordinator question failed: ${failure.error}` }, sched);
+    case 'drain-agent':
+      return onDrainAgentResult(st, req, undefined, failure);
   }
 }
 

@@ -19,6 +19,8 @@ export interface MasterStateView {
   frameworksOnAgent: Map<string, string[]>;
   /** agent id -> non-terminal tasks of every framework on it (bounded by the operator client). */
   tasksOnAgent?: Map<string, OtherTaskSeen[]>;
+  /** agent id -> its operator deactivation and drain state (Mesos 1.9+: `deactivated`, `drain_info.state`). */
+  drainOnAgent?: Map<string, { deactivated: boolean; state?: string }>;
 }
 
 /** One task as /master/state lists it (any framework): what Sluice shows of other frameworks. */

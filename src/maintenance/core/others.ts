@@ -8,7 +8,9 @@
  * deadline (window start + `others_deadline`). At the deadline:
  * - `wait` (default): keep waiting (the host stays DRAINED; `host query` says why);
  * - `down`: post machine down anyway, which ends their tasks (TASK_LOST) — logged at warn, naming
- *   every task of every framework it takes down, and recorded in the machine_down audit entry.
+ *   every task of every framework it takes down, and recorded in the machine_down audit entry;
+ * - `drain_agent`: Mesos agent draining (DRAIN_AGENT, core/drain-agent.ts) kills their tasks with
+ *   the kill-policy grace capped at `drainAgentMaxGraceS`, then machine down as usual.
  *
  * What the master answers is bounded here (hostile input): at most MAX_FRAMEWORKS frameworks and
  * MAX_TASKS_LISTED task ids per framework are kept (counts stay exact), every text is cut to MAX_TEXT.
@@ -21,13 +23,15 @@ export const MAX_FRAMEWORKS = 20;
 export const MAX_TASKS_LISTED = 10;
 export const MAX_TEXT = 200;
 
-export type OthersAtDeadline = 'wait' | 'down';
-export const OTHERS_AT_DEADLINE: readonly OthersAtDeadline[] = ['wait', 'down'];
+export type OthersAtDeadline = 'wait' | 'down' | 'drain_agent';
+export const OTHERS_AT_DEADLINE: readonly OthersAtDeadline[] = ['wait', 'down', 'drain_agent'];
 
 export interface OthersPolicy {
   /** Time after the window start up to which Sluice waits for other frameworks (default 0: the start). */
   deadlineMs: number;
   atDeadline: OthersAtDeadline;
+  /** `drain_agent`: DRAIN_AGENT's max_grace_period in seconds (default 300). */
+  drainAgentMaxGraceS?: number;
 }
 
 export const DEFAULT_OTHERS_POLICY: OthersPolicy = { deadlineMs: 0, atDeadline: 'wait' };
@@ -111,8 +115,11 @@ export function blockingOthers(o: OthersOnHost): OtherFramework[] {
 }
 
 export interface OthersGate {
-  /** clear: nothing of theirs in the way; wait: not yet; take: down anyway (deadline passed, policy `down`). */
-  verdict: 'clear' | 'wait' | 'take';
+  /**
+   * clear: nothing of theirs in the way; wait: not yet; take: down anyway (deadline passed, policy
+   * `down`); drain_agent: deadline passed, policy `drain_agent` (core/drain-agent.ts).
+   */
+  verdict: 'clear' | 'wait' | 'take' | 'drain_agent';
   reason: string;
   blocking: OtherFramework[];
   deadline_ms: number;
@@ -143,6 +150,9 @@ export function othersGate(rec: HostRecord, others: OthersOnHost, policy: Others
   }
   if (policy.atDeadline === 'down') {
     return { verdict: 'take', reason: `others deadline ${fmtClock(deadline_ms)} passed (others_at_deadline=down): machine down takes down ${what}`, blocking, deadline_ms };
+  }
+  if (policy.atDeadline === 'drain_agent') {
+    return { verdict: 'drain_agent', reason: `others deadline ${fmtClock(deadline_ms)} passed (others_at_deadline=drain_agent): draining the agent (DRAIN_AGENT) ends ${what}`, blocking, deadline_ms };
   }
   return { verdict: 'wait', reason: `others deadline ${fmtClock(deadline_ms)} passed; others_at_deadline=wait: not taking the machine down over ${what}`, blocking, deadline_ms };
 }

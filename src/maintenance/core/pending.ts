@@ -15,6 +15,8 @@
  * | machine-down    | before / after POST /machine/down  | machine DOWN → host DOWN "posted by Sluice" and its      |
  * |                 |                                    | post_drain runs once; not down → the down check retries  |
  * | post-drain      | while the hook runs                | NOT run again: `post_drain_result.interrupted` (at start)|
+ * | drain-agent     | between any two of its steps       | resumed at start (core/drain-agent.ts): its current step |
+ * |                 |                                    | is run again (every step is idempotent with the master)  |
  *
  * A running process keeps the ids of the intents it owns (they are "live"); only the others are
  * orphans of a previous process. Nothing here does I/O.
@@ -23,6 +25,7 @@ import type { ClusterStatus, MachineID, Schedule } from '../../mesos/types.js';
 import type { HostRecord, HostTable, HostTransition, MaintenanceWindow } from './host-state.js';
 import { canTransition, transition } from './host-state.js';
 import { findMachine, machineEquals, windowOf } from './schedule.js';
+import type { DrainAgentIntent } from './drain-agent-types.js';
 
 export const PENDING_COLLECTION = 'maintenance_pending';
 
@@ -40,7 +43,8 @@ export type PendingOp =
   | (PendingBase & { kind: 'schedule-add'; window: MaintenanceWindow })
   | (PendingBase & { kind: 'schedule-remove'; verb: 'complete' | 'abort' })
   | (PendingBase & { kind: 'machine-down' })
-  | (PendingBase & { kind: 'post-drain'; command: string });
+  | (PendingBase & { kind: 'post-drain'; command: string })
+  | (PendingBase & DrainAgentIntent);
 
 /** What the master holds, as read by one reconciliation. */
 export interface MasterView {
@@ -121,6 +125,9 @@ export function resolvePending(op: PendingOp, table: HostTable, master: MasterVi
       }
       case 'post-drain':
         // handled at start-up (interruptedPostDrain): it needs no answer from the master
+        break;
+      case 'drain-agent':
+        // never an orphan: resumed at start-up (core/drain-agent.ts resumeDrainAgents)
         break;
     }
   }

@@ -4,6 +4,7 @@
  * through the runtime's `read`, on the state exactly as the last durable write left it (never on a
  * decision not yet on disk).
  */
+import { drainAgentView } from './drain-agent.js';
 import { hostKey, scheduledReason, withClusterPause, type HostRecord, type HostState, type PauseMark } from './host-state.js';
 import { hostProgress } from './drainer.js';
 import type { HostProgress } from './drain-types.js';
@@ -59,6 +60,9 @@ export function hostsView(s: MaintenanceState, sched: SchedulerView, now: number
       if (b) v['budgets'] = b;
       const paused = pauseView(r.paused, s.config.secrets);
       if (paused) v['paused'] = paused;
+      const drain = drainAgentView(s, k, r);
+      if (drain) v['drain_agent'] = drain;
+      if (drain && drain['step'] !== 'done' && drain['step'] !== 'reactivate') v['waiting'] = `agent drain (others_at_deadline=drain_agent): step ${String(drain['step'])}`;
       return v;
     });
   return { now_ms: now, ...controlView(s), hosts };

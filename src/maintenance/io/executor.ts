@@ -10,14 +10,15 @@
 import type { Logger } from '../../util/logger.js';
 import type { IoRequest, IoResult } from '../core/loop-state.js';
 import { addWindow, removeMachines } from '../core/schedule.js';
-import type { MaintenanceOperatorClient } from './operator-client.js';
+import { MasterRequestError, type MaintenanceOperatorClient } from './operator-client.js';
+import type { DrainAgentRequest, DrainAgentResult } from '../core/drain-agent-types.js';
 import type { ScheduleWriter } from './schedule-writer.js';
 import { runPostDrain, type PostDrainConfig } from './post-drain.js';
 import { failureFromError } from './failure.js';
 import type { CoordinatorClient } from '../../coordinator/index.js';
 
 export interface ExecutorDeps {
-  client: Pick<MaintenanceOperatorClient, 'getSchedule' | 'getStatus' | 'getState' | 'machineDown' | 'machineUp'>;
+  client: Pick<MaintenanceOperatorClient, 'getSchedule' | 'getStatus' | 'getState' | 'machineDown' | 'machineUp' | 'drainAgent' | 'reactivateAgent'>;
   writer: ScheduleWriter;
   hook: PostDrainConfig;
   log: Logger;
@@ -89,12 +90,47 @@ export class MaintenanceExecutor {
         const result = await runPostDrain(req.command, req.target, this.d.hook, (stream, line) => log.info('post_drain_output', { event: 'post_drain_output', host: req.target.hostname, stream, line }));
         return { kind: 'post-drain', request: req, result };
       }
+      case 'drain-agent':
+        return this.drainAgentStep(req);
       case 'coordinator-ask': {
         // the client never rejects: timeouts, errors, non-2xx and garbage are a "no" with a reason
         if (!this.d.coordinator) return { kind: 'coordinator-answer', request: req, allow: false, reason: 'no coordinator client configured' };
         const a = await this.d.coordinator.ask(req.ref, req.question);
         return a.allow ? { kind: 'coordinator-answer', request: req, allow: true, ...(a.reason !== undefined ? { reason: a.reason } : {}) } : { kind: 'coordinator-answer', request: req, allow: false, reason: a.reason };
       }
+    }
+  }
+
+  /** One step of the drain_agent flow (core/drain-agent.ts); schedule edits and calls go through the one writer. */
+  private async drainAgentStep(req: DrainAgentRequest): Promise<DrainAgentResult> {
+    const { client, writer } = this.d;
+    switch (req.step) {
+      case 'window-out':
+        await writer.edit({ hosts: [req.host], apply: (s, status) => removeMachines(s, [req.machine], status.down_machines ?? []) });
+        return { kind: 'drain-agent', request: req };
+      case 'drain':
+        await writer.exclusive([req.host], () => client.drainAgent(req.agent_id, req.max_grace_s));
+        return { kind: 'drain-agent', request: req };
+      case 'watch': {
+        const state = await client.getState();
+        const registered = state.agents.some((a) => a.agent_id === req.agent_id);
+        const d = state.drainOnAgent?.get(req.agent_id);
+        const tasks = (state.tasksOnAgent?.get(req.agent_id) ?? []).length;
+        return { kind: 'drain-agent', request: req, agent: { registered, tasks, ...(d ? { deactivated: d.deactivated } : {}), ...(d?.state !== undefined ? { drain_state: d.state } : {}) } };
+      }
+      case 'window-back':
+        if (!req.window) throw new Error('drain_agent: no window to put back');
+        await writer.edit({ hosts: [req.host], apply: (s) => addWindow(s, [req.machine], req.window!, [req.machine]) });
+        return { kind: 'drain-agent', request: req };
+      case 'reactivate':
+        try {
+          await writer.exclusive([req.host], () => client.reactivateAgent(req.agent_id));
+          return { kind: 'drain-agent', request: req };
+        } catch (e) {
+          // machine down removed the agent from the master, which cleared its deactivation
+          if (e instanceof MasterRequestError && e.body.trim() === 'Agent is not deactivated') return { kind: 'drain-agent', request: req, not_deactivated: true };
+          throw e;
+        }
     }
   }
 }

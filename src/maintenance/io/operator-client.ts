@@ -4,7 +4,8 @@
  *   GET/POST /master/maintenance/schedule   mesos.v1.maintenance.Schedule (int64 ns as bigint)
  *   GET      /master/maintenance/status     mesos.v1.maintenance.ClusterStatus
  *   POST     /master/machine/down | up      JSON array of MachineID
- *   GET      /master/state                  inventory (agents: hostname, ip, rack) and frameworks per agent
+ *   GET      /master/state                  inventory (agents: hostname, ip, rack, drain state) and frameworks per agent
+ *   POST     /api/v1 DRAIN_AGENT | REACTIVATE_AGENT   agent draining (Mesos 1.9+; others_at_deadline=drain_agent)
  *
  * Leader following: a non-leading master answers 307 with a protocol-relative Location
  * (`//host:port/path`): the scheme of the master we asked is prepended and the redirect followed;
@@ -155,13 +156,35 @@ export class MaintenanceOperatorClient {
     await this.send('POST', '/master/machine/up', machinesJson(machines), 'POST machine up');
   }
 
+  /**
+   * DRAIN_AGENT (operator API v1, JSON): the master deactivates the agent and kills every task on
+   * it, each task's kill grace capped at `maxGraceSeconds`; never marks it gone. 200 with an empty body.
+   */
+  async drainAgent(agentId: string, maxGraceSeconds: number): Promise<void> {
+    const call = { type: 'DRAIN_AGENT', drain_agent: { agent_id: { value: agentId }, max_grace_period: { seconds: BigInt(Math.max(0, Math.round(maxGraceSeconds))) }, mark_gone: false } };
+    await this.send('POST', '/api/v1', encodeJsonText('mesos.v1.master.Call', call), 'DRAIN_AGENT');
+  }
+
+  /** REACTIVATE_AGENT (operator API v1, JSON). A 400 "Agent is not deactivated" is a MasterRequestError. */
+  async reactivateAgent(agentId: string): Promise<void> {
+    const call = { type: 'REACTIVATE_AGENT', reactivate_agent: { agent_id: { value: agentId } } };
+    await this.send('POST', '/api/v1', encodeJsonText('mesos.v1.master.Call', call), 'REACTIVATE_AGENT');
+  }
+
   async getState(): Promise<MasterStateView> {
     const text = await this.send('GET', '/master/state', undefined, 'GET master state');
     const doc = JSON.parse(text) as {
-      slaves?: Array<{ id: string; hostname: string; pid?: string; attributes?: Record<string, unknown> }>;
+      slaves?: Array<{ id: string; hostname: string; pid?: string; attributes?: Record<string, unknown>; deactivated?: unknown; drain_info?: { state?: unknown } }>;
       frameworks?: Array<{ id: string; name?: string; tasks?: Array<{ id?: string; slave_id?: string; state?: string }>; offers?: Array<{ slave_id?: string }> }>;
     };
     const rackAttr = this.opts.rackAttribute ?? 'rack';
+    const drainOnAgent = new Map<string, { deactivated: boolean; state?: string }>();
+    for (const s of doc.slaves ?? []) {
+      const d: { deactivated: boolean; state?: string } = { deactivated: s.deactivated === true };
+      const st = s.drain_info?.state;
+      if (typeof st === 'string') d.state = st.slice(0, 40);
+      drainOnAgent.set(String(s.id), d);
+    }
     const agents: MasterAgent[] = (doc.slaves ?? []).map((s) => {
       const a: MasterAgent = { agent_id: s.id, hostname: s.hostname };
       const m = /@([^:]+):\d+$/.exec(s.pid ?? '');
@@ -193,7 +216,7 @@ export class MaintenanceOperatorClient {
         frameworksOnAgent.set(a, l);
       }
     }
-    return { agents, frameworksOnAgent, tasksOnAgent };
+    return { agents, frameworksOnAgent, tasksOnAgent, drainOnAgent };
   }
 
   /**
@@ -261,6 +284,7 @@ export class MaintenanceOperatorClient {
         try {
           const headers: Record<string, string> = body !== undefined ? { 'content-type': 'application/json' } : {};
           if (this.authHeader) headers['authorization'] = this.authHeader;
+          if (path === '/api/v1') headers['accept'] = 'application/json';
           const res = await request(url, {
             method,
             body,

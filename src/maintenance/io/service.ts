@@ -221,10 +221,12 @@ export class MaintenanceService {
     const out: LoopStep = { calls: step.calls, commands: step.commands, storeOps: step.storeOps, logs: step.logs, audit: step.audit };
     const transitions = step.audit.filter((a) => a.kind === 'host_transition');
     const overrides = step.audit.filter((a) => a.kind === 'sla_override').length;
-    if (step.io.length || step.replies.length || transitions.length || overrides) {
+    const drains = step.audit.filter((a) => a.kind === 'drain_agent');
+    if (step.io.length || step.replies.length || transitions.length || overrides || drains.length) {
       out.afterDurable = () => {
         for (const t of transitions) this.metrics?.hostTransitions.inc({ from: t.from ?? '', to: t.to ?? '' });
         if (overrides) this.metrics?.slaOverrides.inc(overrides);
+        for (const d of drains) this.metrics?.drainAgentSteps.inc({ step: d.action ?? '' });
         for (const { to, reply } of step.replies) {
           const w = this.waiting.get(to);
           this.waiting.delete(to);

@@ -41,6 +41,7 @@ export class Drain {
     const a = this.s.agentsById.get(agentId);
     if (!a || !a.m) return { status: 409, body: 'Agent removed while processing the call' };
     a.draining = undefined;
+    a.m.estimatedDrainStartMs = undefined;
     if (a.m.connected) {
       a.m.active = true;
       this.agents.reactivated(a);
@@ -52,7 +53,8 @@ export class Drain {
   drain(agentId: string, maxGraceNs: bigint | undefined, markGone: boolean): CallResult {
     const s = this.s;
     const a = s.agentsById.get(agentId);
-    if (a) {
+    // (Master::Http::drainAgent: only a registered agent's MachineID is checked against the schedule)
+    if (a?.m) {
       for (const w of s.ctx.registry.schedule.windows ?? []) {
         for (const mid of w.machine_ids ?? []) {
           if (machineKey(mid) === machineKey(a.machineId)) {
@@ -67,6 +69,7 @@ export class Drain {
     if (a && a.m) {
       this.agents.deactivate(a);
       a.draining = { state: 'DRAINING', maxGracePeriodNs: maxGraceNs, markGone };
+      a.m.estimatedDrainStartMs = s.now;
       if (s.ctx.runtime.reachable(a)) {
         for (const task of [...a.tasks.values()]) {
           const fw = s.frameworks.get(task.fwId);
