@@ -447,6 +447,11 @@ function confirmAction(container: HTMLElement, verb: 'complete' | 'abort', list:
     refreshHostsSoon();
     renderPanels();
   }, verb === 'abort' ? 'danger confirm-yes' : 'confirm-yes');
+  showConfirm(container, box, go);
+}
+
+/** Shows a confirmation `box` at the end of `container`, with its Yes button `go` and a Cancel. */
+function showConfirm(container: HTMLElement, box: HTMLElement, go: HTMLButtonElement): void {
   box.append(el('div', 'actions', go, button('Cancel', () => {
     box.remove();
     renderPanels();
@@ -488,11 +493,7 @@ function confirmPause(container: HTMLElement, verb: 'pause' | 'resume', target: 
     refreshHostsSoon();
     renderPanels();
   }, verb === 'pause' ? 'danger confirm-yes' : 'confirm-yes');
-  box.append(el('div', 'actions', go, button('Cancel', () => {
-    box.remove();
-    renderPanels();
-  })));
-  container.append(box);
+  showConfirm(container, box, go);
   reason.focus();
 }
 
