@@ -11,7 +11,7 @@
  *                                            or machine down for those hosts; kills in flight finish (persisted)
  *   POST /api/v1/hosts/maintenance/resume    {request_id | hosts | all: true, reason?}
  *   POST /api/v1/maintenance/pause|resume    {all: true, reason?}   the cluster-wide pause
- *   POST /api/v1/hosts/maintenance/edit      {request_id, max_parallel?: n | null, timeout?: d | null, reason?}
+ *   POST /api/v1/hosts/maintenance/edit      {request_id, max_parallel?: n | null, timeout?: d | null, dry_run?, reason?}
  *   GET  /api/v1/hosts/requests                       the operator requests behind the hosts (who, why, progress,
  *                                                     paused, options), with paused_all and max_draining_hosts
  *   (start/complete/abort: role operator; `force` and `override_sla` ("80%/10m") need admin and a reason; require_reason may ask one — src/api/auth.ts)
@@ -61,7 +61,7 @@ export interface HostMaintenanceService {
   probe(hosts: readonly string[], select?: HostSelector): Promise<Reply>;
   listSafe(q: { racks?: string[]; group_by: 'host' | 'rack' }): Promise<Reply>;
   pause(verb: 'pause' | 'resume', target: PauseTarget, who: RequestMeta): Promise<Reply>;
-  edit(request_id: string, change: { max_parallel?: number | null; timeout_ms?: number | null }, who: RequestMeta): Promise<Reply>;
+  edit(request_id: string, change: { max_parallel?: number | null; timeout_ms?: number | null; dry_run?: boolean }, who: RequestMeta): Promise<Reply>;
 }
 
 /** The HTTP status of each domain outcome: the only place it is decided. */
@@ -169,7 +169,8 @@ export function registerHostRoutes(router: Router, svc: HostMaintenanceService):
     async (req) =>
       guarded(async () => {
         const { request_id, reason, ...change } = validateEditBody(await req.json(), 'host maintenance edit');
-        return svc.edit(request_id, change, attribution(req, 'edit', reason));
+        // a dry run changes nothing and writes no audit entry: no reason needed (require_reason does not apply)
+        return svc.edit(request_id, change, attribution(req, change.dry_run ? 'dry_run' : 'edit', reason));
       }),
     { summary: "Change a running request's max_parallel / timeout in flight", role: 'operator' },
   );

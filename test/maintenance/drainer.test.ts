@@ -191,7 +191,8 @@ describe('drainer: planDrain', () => {
     const rows = runningRows('batch', 1, ['h0']);
     const back = planDrain(view(after, [{ name: 'batch', instances: 1 }], rows), T0 + 2);
     expect(back.transitions.map((t) => `${t.hostname}:${t.from}>${t.to}`)).to.include('h0:DRAINED>DRAINING');
-    expect(back.transitions.find((t) => t.hostname === 'h0')!.reason).to.equal('1 task(s) of ours found on the drained host');
+    // re-entry goes through admission: h0 takes the request's one slot again (h1 still waits)
+    expect(back.transitions.find((t) => t.hostname === 'h0')!.reason).to.equal('1 task(s) of ours found on the drained host; slot 1 of 1');
     expect(back.kills).to.have.length(1);
   });
 

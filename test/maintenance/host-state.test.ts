@@ -35,7 +35,7 @@ describe('maintenance host state machine', () => {
       'UP>SCHEDULED', 'UP>DRAINING',
       'SCHEDULED>DRAINING', 'SCHEDULED>UP', 'SCHEDULED>DOWN',
       'DRAINING>DRAINED', 'DRAINING>UP', 'DRAINING>DOWN',
-      'DRAINED>DRAINING', 'DRAINED>DOWN', 'DRAINED>UP',
+      'DRAINED>DRAINING', 'DRAINED>SCHEDULED', 'DRAINED>DOWN', 'DRAINED>UP',
       'DOWN>UP',
     ]);
     for (const a of HOST_STATES) for (const b of HOST_STATES) expect(canTransition(a, b), `${a}>${b}`).to.equal(allowed.has(`${a}>${b}`));

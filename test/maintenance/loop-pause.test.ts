@@ -4,84 +4,12 @@
  * in, steps out. The scheduler state it reads is built by the real scheduler reducer.
  */
 import { expect } from 'chai';
-import type { Schedule } from '../../src/mesos/types.js';
-import { applyCommand, onEvent } from '../../src/scheduler/reducer.js';
-import { createState, type SchedulerState } from '../../src/scheduler/state.js';
-import { reduce } from '../../src/maintenance/core/loop.js';
-import { CONTROL_COLLECTION, HOSTS_COLLECTION, initialState, PAUSE_KEY, type IoRequest, type MaintenanceConfig, type MaintenanceInput, type MaintenanceState, type MaintenanceStep } from '../../src/maintenance/core/loop-state.js';
+import { onEvent } from '../../src/scheduler/reducer.js';
+import { CONTROL_COLLECTION, HOSTS_COLLECTION, initialState, PAUSE_KEY, type IoRequest } from '../../src/maintenance/core/loop-state.js';
 import { hostsView, requestsView } from '../../src/maintenance/core/views.js';
-import type { HostRecord, PauseMark } from '../../src/maintenance/core/host-state.js';
-import type { MasterAgent } from '../../src/maintenance/core/master.js';
-import { offer, offersEvent, spec, subscribed, update } from '../scheduler/helpers.js';
-
-const T0 = Date.UTC(2026, 0, 1);
-const AGENTS: MasterAgent[] = [1, 2, 3].map((i) => ({ agent_id: `a${i}`, hostname: `h${i}`, ip: `10.0.0.${i}` }));
-const EMPTY: Schedule = {};
-type In = MaintenanceInput extends infer I ? (I extends unknown ? Omit<I, 'sched'> : never) : never;
-
-class Loop {
-  m: MaintenanceState;
-  readonly s: SchedulerState = createState();
-  now = T0;
-  private n = 0;
-
-  constructor(config: Partial<MaintenanceConfig> = {}) {
-    this.m = initialState(config, 'op-p');
-    onEvent(this.s, subscribed(), this.now);
-    this.in({ kind: 'loaded', records: [], pending: [] });
-    this.in({ kind: 'event', event: subscribed() });
-  }
-
-  in(input: In): MaintenanceStep {
-    return reduce(this.m, { ...input, sched: this.s } as MaintenanceInput, this.now);
-  }
-
-  /** One task of job `name` per given agent, RUNNING for over an hour. */
-  tasks(name: string, agents: string[], sla = false): string[] {
-    applyCommand(this.s, { type: 'create_job', spec: spec(name, agents.length, sla ? { sla: { kind: 'count', count: agents.length, duration_seconds: 60 } } : {}) }, this.now);
-    const ids: string[] = [];
-    for (const a of agents) {
-      const before = new Set(this.s.tasks.keys());
-      onEvent(this.s, offersEvent([offer(a, `h${a.slice(1)}`, { cpus: 1, mem: 128 })]), this.now);
-      const id = [...this.s.tasks.keys()].find((k) => !before.has(k))!;
-      onEvent(this.s, update(id, 'TASK_RUNNING', { agent: a }), this.now);
-      ids.push(id);
-    }
-    this.now += 3_700_000;
-    return ids;
-  }
-
-  /** A start request whose window the master took. */
-  start(hosts: string[], request_id: string, extra: Record<string, unknown> = {}): MaintenanceStep {
-    const st = this.in({ kind: 'start', request: { hosts, ...extra }, request_id, agents: AGENTS, schedule: EMPTY, reply: `t${++this.n}`, actor: 'alice', reason: 'kernel' });
-    expect(st.io, JSON.stringify(st.replies)).to.have.length(1);
-    this.now += 10;
-    return this.in({ kind: 'io', result: { kind: 'done', request: st.io[0] as Extract<IoRequest, { kind: 'schedule-add' }> } });
-  }
-
-  op(input: Record<string, unknown>): MaintenanceStep {
-    return this.in({ reply: `t${++this.n}`, actor: 'bob', reason: 'incident', ...input } as In);
-  }
-
-  /** A tick; the master reads it asks for are answered at once (no other framework anywhere), their I/O added to its own. */
-  tick(ms = 2000): MaintenanceStep {
-    this.now += ms;
-    const st = this.in({ kind: 'tick' });
-    for (const r of [...st.io]) {
-      if (r.kind !== 'down-check') continue;
-      const res = this.in({ kind: 'io', result: { kind: 'down-check', request: r, status: {}, state: { agents: AGENTS, frameworksOnAgent: new Map() } } as never });
-      st.io.push(...res.io);
-      st.commands.push(...res.commands);
-    }
-    return st;
-  }
-
-  rec(h: string): HostRecord {
-    return this.m.records.get(h)!;
-  }
-}
-
-const kills = (st: MaintenanceStep): string[] => st.commands.flatMap((c) => (c.type === 'kill_tasks' ? c.task_ids : []));
+import type { PauseMark } from '../../src/maintenance/core/host-state.js';
+import { subscribed, update } from '../scheduler/helpers.js';
+import { kills, Loop } from './loop-harness.js';
 
 describe('maintenance reducer: pause, resume, edit, cluster cap (pure)', () => {
   it('pause a request: no new kill while paused (kills in flight stand), held before machine down; resume goes on to DOWN', () => {

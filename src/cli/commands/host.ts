@@ -4,7 +4,7 @@ import { flagHelp, parseFlags, type FlagSpecs } from '../args.js';
 import { CliError, write, type CliContext, type CommandModule } from '../command.js';
 import { json, table } from '../output.js';
 import { API_FLAGS } from './job.js';
-import { parseDuration, fmtDuration } from '../../maintenance/core/format.js';
+import { parseDuration, fmtDuration, fmtTime } from '../../maintenance/core/format.js';
 import { SELECT_FLAGS, SELECT_HELP, selectionBody } from '../host-select.js';
 import { auditParams, clean, describeEntry, readAll } from './audit.js';
 
@@ -45,7 +45,8 @@ const USAGE = `Usage:
   sluice host maintenance abort h1,h2 [--reason TEXT]      stop a drain: hosts back UP
   sluice host maintenance pause REQUEST_ID|h1,h2 [--reason TEXT]   no new kills (kills in flight finish)
   sluice host maintenance resume REQUEST_ID|h1,h2 [--reason TEXT]
-  sluice host maintenance edit REQUEST_ID [--max-parallel N|none] [--timeout D|none] [--reason TEXT]
+  sluice host maintenance edit REQUEST_ID [--max-parallel N|none] [--timeout D|none] [--dry-run] [--reason TEXT]
+                                      --dry-run: new deadlines and hosts that would start draining; changes nothing
   (cluster-wide: sluice maintenance pause|resume --all --reason TEXT)
   sluice host query [--states S1,S2] [--watch]
   sluice host history HOST [--since 7d|ISO] [--json]       the host's whole timeline from the audit
@@ -114,6 +115,18 @@ interface HostRow {
   budgets?: Array<{ job: string; sla: string; override?: string; budget: { text: string } }>;
   other_frameworks?: { frameworks: Array<{ framework_id: string; name?: string; answer: string; task_count: number; tasks: Array<{ task_id: string }> }> };
   paused?: { actor: string; reason?: string };
+  timeout_remaining_ms?: number;
+  paused_since_ms?: number;
+}
+
+/** The drain timeout and the pause as one note: "timeout 12m left (stopped while paused since …)". */
+function timeoutNote(h: HostRow): string {
+  const parts: string[] = [];
+  if (h.paused_since_ms !== undefined) parts.push(`paused since ${fmtTime(h.paused_since_ms)}`);
+  if (h.timeout_remaining_ms !== undefined && h.state === 'DRAINING' && !h.timed_out) {
+    parts.push(`timeout ${fmtDuration(h.timeout_remaining_ms)} left${h.paused_since_ms !== undefined ? ' (stopped while paused)' : ''}`);
+  }
+  return parts.join('; ');
 }
 
 /** The cluster-wide controls `GET /api/v1/hosts` reports beside the hosts. */
@@ -144,7 +157,7 @@ export function renderHosts(hosts: HostRow[]): string {
         h.replacing,
         h.window ? `${h.window.start.replace(/\.\d{3}Z$/, 'Z')}${h.window.duration_ms ? ` +${fmtDuration(h.window.duration_ms)}` : ''}` : '-',
         h.origin,
-        h.paused ? `paused by ${h.paused.actor}${h.paused.reason ? `: ${h.paused.reason}` : ''}` : (h.waiting ?? ''),
+        [h.paused ? `paused by ${h.paused.actor}${h.paused.reason ? `: ${h.paused.reason}` : ''}` : (h.waiting ?? ''), timeoutNote(h)].filter((x) => x).join('; '),
       ]),
     ),
   ];
@@ -182,6 +195,41 @@ export function renderHosts(hosts: HostRow[]): string {
   }
   const done = hosts.filter((h) => h.state === 'DRAINED' || h.state === 'DOWN').length;
   lines.push('', `${done}/${hosts.length} drained or down`);
+  return lines.join('\n');
+}
+
+/** What `host maintenance edit --dry-run` answers (core/loop-requests.ts editDryRun). */
+interface EditDryRun {
+  request_id: string;
+  before: { max_parallel: number | null; timeout_ms: number | null };
+  after: { max_parallel: number | null; timeout_ms: number | null };
+  max_draining_hosts: number | null;
+  would_start_draining: Array<{ hostname: string; reason: string }>;
+  held_by_cluster_cap: string[];
+  hosts: Array<{ hostname: string; state: string; deadline_before_ms: number | null; deadline_ms: number | null; timeout_remaining_ms: number | null; paused?: boolean; times_out_now: boolean }>;
+  notes: string[];
+}
+
+function renderEditDryRun(d: EditDryRun): string {
+  const opt = (o: EditDryRun['before']) => `max parallel ${o.max_parallel ?? 'unlimited'}, timeout ${o.timeout_ms !== null ? fmtDuration(o.timeout_ms) : 'none'}`;
+  const when = (ms: number | null) => (ms === null ? '-' : fmtTime(ms));
+  const lines = [
+    `DRY RUN (nothing changed) ${d.request_id}: ${opt(d.before)} → ${opt(d.after)}`,
+    table(
+      ['HOST', 'STATE', 'DEADLINE NOW', 'DEADLINE AFTER', 'TIMEOUT LEFT', 'NOTE'],
+      d.hosts.map((h) => [
+        h.hostname,
+        h.state,
+        when(h.deadline_before_ms),
+        when(h.deadline_ms),
+        h.timeout_remaining_ms === null ? '-' : fmtDuration(h.timeout_remaining_ms),
+        [h.paused ? 'paused: the timeout stands still' : '', h.times_out_now ? 'would time out at once' : ''].filter((x) => x).join('; '),
+      ]),
+    ),
+    d.would_start_draining.length ? `would start draining now: ${d.would_start_draining.map((a) => a.hostname).join(', ')}` : 'would start draining now: (none)',
+  ];
+  if (d.held_by_cluster_cap.length) lines.push(`held back by the cluster cap (max_draining_hosts ${d.max_draining_hosts ?? '-'}): ${d.held_by_cluster_cap.join(', ')}`);
+  for (const n of d.notes) lines.push(`note: ${n}`);
   return lines.join('\n');
 }
 
@@ -307,6 +355,12 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
       if (mp === undefined && t === undefined) throw new CliError(`nothing to change: ${usage}`, 2);
       const reason = reasonFlag(flags['reason']);
       if (reason !== undefined) body['reason'] = reason;
+      if (flags['dry-run']) {
+        body['dry_run'] = true;
+        const d = await api.post<EditDryRun>('/api/v1/hosts/maintenance/edit', body);
+        write(ctx.stdout, asJson ? json(d.body) : renderEditDryRun(d.body));
+        return 0;
+      }
       const r = await api.post<{ request_id: string; options: { max_parallel?: number; timeout_ms?: number } }>('/api/v1/hosts/maintenance/edit', body);
       if (asJson) write(ctx.stdout, json(r.body));
       else {

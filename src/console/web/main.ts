@@ -1,7 +1,8 @@
 /**
  * The maintenance console (issue #14): racks of hosts moving live, the requests in progress with
  * their blockers in plain words, per-job SLA budgets, the event timeline, a host's detail, and the
- * verbs (start with a dry-run preview first, complete, abort).
+ * verbs (start with a dry-run preview first, complete, abort, pause / resume a request, pause all;
+ * each after a confirmation, pause and resume with a reason field).
  *
  * Data: GET /api/v1/agents, /api/v1/hosts, /api/v1/sla/jobs, /api/v1/agents/:host, and the live
  * feed GET /api/v1/events (audit entries by seq, `progress` views, `resync` → reload everything).
@@ -108,8 +109,8 @@ function hostOf(name: string, rack?: unknown): HostModel {
   return h;
 }
 
-/** Applies one host of GET /api/v1/hosts or of a `progress` view. */
-function applyRecord(r: Record<string, unknown>): boolean {
+/** Applies one host of GET /api/v1/hosts (`full`: a pause mark it lacks is gone) or of a `progress` view. */
+function applyRecord(r: Record<string, unknown>, full = false): boolean {
   const name = String(r['hostname'] ?? '');
   if (!name) return false;
   const isNew = !hosts.has(name);
@@ -118,6 +119,7 @@ function applyRecord(r: Record<string, unknown>): boolean {
   if (h.state === 'UP' && state !== 'UP') h.peak = 0;
   h.state = state;
   h.m = { ...h.m, ...r };
+  if (full && !('paused' in r)) delete h.m['paused'];
   if (typeof r['tasks_left'] === 'number') h.tasks = r['tasks_left'];
   h.peak = Math.max(h.peak, h.tasks);
   if (state === 'UP') h.m = undefined;
@@ -137,10 +139,11 @@ async function loadAll(): Promise<void> {
   const r = await guarded(() =>
     Promise.all([
       call<{ now_ms: number; agents: Array<{ hostname: string; rack: string | null; tasks: number }> }>('GET', '/api/v1/agents'),
-      call<{ now_ms: number; hosts: Array<Record<string, unknown>> }>('GET', '/api/v1/hosts'),
+      call<{ now_ms: number; hosts: Array<Record<string, unknown>>; paused_all?: PauseMark | null }>('GET', '/api/v1/hosts'),
     ]),
   );
   if (!r) return;
+  pausedAll = r[1].paused_all ?? undefined;
   consoleStats.dataAtMs ??= performance.now();
   authorized = true;
   const [agents, maint] = r;
@@ -153,7 +156,7 @@ async function loadAll(): Promise<void> {
     h.tasks = a.tasks;
     h.peak = before.get(a.hostname)?.peak ?? 0;
   }
-  for (const rec of maint.hosts) applyRecord(rec);
+  for (const rec of maint.hosts) applyRecord(rec, true);
   const sameHosts = before.size === hosts.size && [...hosts.values()].every((h) => before.get(h.hostname)?.rack === h.rack);
   if (!sameHosts || !rendered) view.rebuild();
   else for (const k of hosts.keys()) view.touch(k);
@@ -174,14 +177,15 @@ function refreshHostsSoon(): void {
   if (hostsTimer) return;
   hostsTimer = window.setTimeout(async () => {
     hostsTimer = 0;
-    const r = await guarded(() => call<{ now_ms: number; hosts: Array<Record<string, unknown>> }>('GET', '/api/v1/hosts'));
+    const r = await guarded(() => call<{ now_ms: number; hosts: Array<Record<string, unknown>>; paused_all?: PauseMark | null }>('GET', '/api/v1/hosts'));
     if (!r) return;
     clockSkew = r.now_ms - Date.now();
+    pausedAll = r.paused_all ?? undefined;
     const seen = new Set<string>();
     let added = false;
     for (const rec of r.hosts) {
       seen.add(String(rec['hostname']));
-      added = applyRecord(rec) || added;
+      added = applyRecord(rec, true) || added;
     }
     for (const h of hosts.values()) if (h.state !== 'UP' && !seen.has(h.hostname)) backUp(h.hostname);
     if (added) view.rebuild();
@@ -318,6 +322,7 @@ function schedulePanels(): void {
 
 function renderPanels(): void {
   renderSummary();
+  renderClusterControls();
   renderRequests();
   renderTimeline();
   if (selected) renderDetail();
@@ -377,7 +382,10 @@ function renderRequests(): void {
     const names = (states: HostState[]) => list.filter((h) => states.includes(h.state)).map((h) => h.hostname);
     const completable = names(['DRAINED', 'DOWN']);
     const abortable = names(['SCHEDULED', 'DRAINING', 'DRAINED']);
-    const sig = JSON.stringify([who, n, left, peak, etaText.replace(/about \S+ /, ''), [...blockers], completable, abortable]);
+    // pause / resume a request of Sluice's (not an external window): paused when all its hosts in maintenance are
+    const isRequest = list.some((h) => h.m?.['request_id'] === id);
+    const paused = abortable.length > 0 && list.filter((h) => abortable.includes(h.hostname)).every((h) => h.m?.['paused'] !== undefined);
+    const sig = JSON.stringify([who, n, left, peak, etaText.replace(/about \S+ /, ''), [...blockers], completable, abortable, isRequest, paused]);
     const old = cards.get(id);
     if (old && old.sig === sig) {
       out.push(old.el);
@@ -399,6 +407,12 @@ function renderRequests(): void {
       card.append(el('div', 'muted', 'Holding it up:'), ul);
     }
     const actions = el('div', 'actions');
+    if (isRequest && abortable.length) {
+      if (paused) card.append(el('div', 'paused-note', 'Paused: no new kills; the drain timeout stands still.'));
+      actions.append(paused
+        ? button('Resume', () => confirmPause(card, 'resume', { request_id: id }, `Resume ${id}? Its drain goes on (kills within the SLAs).`), 'resume')
+        : button('Pause', () => confirmPause(card, 'pause', { request_id: id }, `Pause ${id}? No new kills on its ${abortable.length} host(s); kills in flight finish.`), 'pause'));
+    }
     if (completable.length) actions.append(button(`Complete (${completable.length})`, () => confirmAction(card, 'complete', completable), 'complete'));
     if (abortable.length) actions.append(button(`Abort (${abortable.length})`, () => confirmAction(card, 'abort', abortable), 'danger abort'));
     card.append(actions);
@@ -433,11 +447,72 @@ function confirmAction(container: HTMLElement, verb: 'complete' | 'abort', list:
     refreshHostsSoon();
     renderPanels();
   }, verb === 'abort' ? 'danger confirm-yes' : 'confirm-yes');
+  showConfirm(container, box, go);
+}
+
+/** Shows a confirmation `box` at the end of `container`, with its Yes button `go` and a Cancel. */
+function showConfirm(container: HTMLElement, box: HTMLElement, go: HTMLButtonElement): void {
   box.append(el('div', 'actions', go, button('Cancel', () => {
     box.remove();
     renderPanels();
   })));
   container.append(box);
+}
+
+/** Who paused (a pause mark as the API shows it). */
+interface PauseMark {
+  actor: string;
+  reason?: string;
+  at_ms: number;
+}
+
+/** `maintenance pause --all` as GET /api/v1/hosts last said. */
+let pausedAll: PauseMark | undefined;
+
+/**
+ * A confirmation box with a reason field (kept in the audit trail) for pause / resume: of a request
+ * (`target` {request_id}) or of every drain ({all: true}, POST /api/v1/maintenance/…).
+ */
+function confirmPause(container: HTMLElement, verb: 'pause' | 'resume', target: { request_id: string } | { all: true }, text: string): void {
+  container.querySelector('.confirm')?.remove();
+  const reason = el('input', 'pause-reason') as HTMLInputElement;
+  reason.placeholder = 'reason (kept in the audit trail)';
+  reason.setAttribute('aria-label', 'reason');
+  const box = el('div', 'confirm', el('div', undefined, text), el('label', undefined, 'Reason ', reason));
+  const all = 'all' in target;
+  const go = button(verb === 'pause' ? 'Yes, pause' : 'Yes, resume', async () => {
+    go.disabled = true;
+    const why = reason.value.trim();
+    const path = all ? `/api/v1/maintenance/${verb}` : `/api/v1/hosts/maintenance/${verb}`;
+    const r = await guarded(() => call<Record<string, unknown>>('POST', path, { ...target, ...(why ? { reason: why } : {}) }));
+    box.remove();
+    if (r) {
+      if (all) pausedAll = (r['paused_all'] as PauseMark | null) ?? undefined;
+      alertBox(`${all ? 'All drains' : (target as { request_id: string }).request_id} ${verb === 'pause' ? 'paused: no new kills; kills in flight finish' : 'resumed'}.`, true);
+    }
+    refreshHostsSoon();
+    renderPanels();
+  }, verb === 'pause' ? 'danger confirm-yes' : 'confirm-yes');
+  showConfirm(container, box, go);
+  reason.focus();
+}
+
+/** The cluster-wide brake above the requests: "Pause all" (or who paused all, and "Resume all"). */
+function renderClusterControls(): void {
+  let box = document.getElementById('cluster-controls');
+  if (!box) {
+    box = el('div', 'cluster-controls');
+    box.id = 'cluster-controls';
+    $('requests').before(box);
+  }
+  const sig = JSON.stringify(pausedAll ?? null);
+  if (box.dataset['sig'] === sig || box.querySelector('.confirm')) return;
+  box.dataset['sig'] = sig;
+  const target = box;
+  box.replaceChildren(pausedAll
+    ? el('div', 'actions', el('span', 'paused-note', `ALL DRAINS PAUSED by ${pausedAll.actor}${pausedAll.reason ? ` — ${pausedAll.reason}` : ''}`),
+      button('Resume all', () => confirmPause(target, 'resume', { all: true }, 'Resume every drain in the cluster?'), 'resume-all'))
+    : el('div', 'actions', button('Pause all drains', () => confirmPause(target, 'pause', { all: true }, 'Pause every drain in the cluster? No new kills, admissions or machine downs anywhere until resumed.'), 'danger pause-all')));
 }
 
 /** The newest 200 events, newest first: only new ones are added (the list is not rebuilt). */

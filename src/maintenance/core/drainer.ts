@@ -26,7 +26,7 @@
  * agents) and the job's resources fit there, after reserving room for pending replacements.
  */
 import type { HostRecord, HostState, LeadOptions } from './host-state.js';
-import { admissions, hostKey, isBlocked, scheduledReason } from './host-state.js';
+import { admit, drainDeadline, hostKey, isBlocked, scheduledReason } from './host-state.js';
 import type { SlaInstance } from '../../sla/index.js';
 import { isLive } from '../../sla/index.js';
 import { fmtClock, fmtDuration } from './format.js';
@@ -150,19 +150,22 @@ function hostEstimates(
 }
 
 /**
- * Empty DRAINING hosts → DRAINED (their slots free up); DRAINED hosts with tasks again → DRAINING;
- * then admit SCHEDULED hosts, repeatedly, as admitted hosts that are already empty free their slot.
+ * Empty DRAINING hosts → DRAINED (their slots free up); DRAINED hosts with tasks again go back to
+ * DRAINING or are queued SCHEDULED; then admit SCHEDULED hosts, repeatedly, as admitted hosts that
+ * are already empty free their slot. Every way into DRAINING is decided by admit() (host-state.ts).
  */
 function advanceHosts(book: HostBook, now: number, lead: LeadOptions): void {
+  const reentry = new Map<string, string>();
   for (const [k, s] of [...book.state]) {
     if (s === 'DRAINING' && book.empty(k)) book.move(k, 'DRAINED', 'no task of ours left on the host');
-    else if (s === 'DRAINED' && !book.empty(k)) book.move(k, 'DRAINING', `${book.liveByHost.get(k)!.length} task(s) of ours found on the drained host`);
+    else if (s === 'DRAINED' && !book.empty(k)) reentry.set(k, `${book.liveByHost.get(k)!.length} task(s) of ours found on the drained host`);
   }
-  for (;;) {
-    const adm = admissions(book.effective(), now, lead);
-    if (adm.length === 0) break;
+  for (let first = true; ; first = false) {
+    const d = admit(book.effective(), now, lead, first ? reentry : undefined);
+    for (const q of d.queue) book.move(hostKey(q.hostname), 'SCHEDULED', q.reason);
+    if (d.admit.length === 0) break;
     let freed = false;
-    for (const a of adm) {
+    for (const a of d.admit) {
       const k = hostKey(a.hostname);
       book.move(k, 'DRAINING', a.reason);
       if (book.empty(k)) {
@@ -180,8 +183,10 @@ function checkTimeouts(book: HostBook, now: number, out: PlanOutput): { timeouts
   const forced = new Set<string>();
   for (const [k, rec] of book.records) {
     if (!book.draining(k) || rec.options.timeout_ms === undefined) continue;
-    const deadline = (rec.drain_started_ms ?? now) + rec.options.timeout_ms;
+    // paused time does not count: a paused host's deadline moves on with the clock (no wake-up for it)
+    const deadline = drainDeadline(rec, now) ?? now + rec.options.timeout_ms;
     const left = book.liveByHost.get(k)?.length ?? 0;
+    if (rec.paused !== undefined || rec.paused_from_ms !== undefined) continue;
     if (now >= deadline) {
       if (left > 0) {
         timeouts.push({ hostname: rec.hostname, deadline_ms: deadline, forced: rec.options.force, tasks_left: left });

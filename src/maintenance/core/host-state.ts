@@ -5,7 +5,7 @@
  *   UP ──start (window now, slot free)──────────────────────────────────────────▶ DRAINING
  *   DRAINING ──no task of ours left──▶ DRAINED ──machine down posted──▶ DOWN ──complete──▶ UP
  *   SCHEDULED | DRAINING | DRAINED ──abort / window removed──▶ UP
- *   DRAINED ──a task of ours shows up again──▶ DRAINING
+ *   DRAINED ──a task of ours shows up again──▶ DRAINING (a slot free) | SCHEDULED (queued: see admit)
  *   SCHEDULED | DRAINING ──machine observed DOWN (someone else posted /machine/down)──▶ DOWN
  *
  * Everything else (UP→DOWN, UP→DRAINED, DOWN→DRAINING, X→X, ...) raises IllegalTransitionError.
@@ -115,6 +115,19 @@ export interface HostRecord {
   paused?: PauseMark;
   /** others_at_deadline=drain_agent: the master accepted DRAIN_AGENT for the agent (REACTIVATE_AGENT once UP again; core/drain-agent.ts). */
   agent_drained?: AgentDrainedMark;
+  /**
+   * The drain timeout does not count while the host is paused (its own pause or `pause --all`):
+   * `paused_from_ms` is the start of the pause in force now, `paused_ms` the paused time already
+   * over since the drain started. Both persisted; see drainDeadline.
+   */
+  paused_from_ms?: number;
+  paused_ms?: number;
+  /**
+   * Other frameworks on the host as last seen (their answers and when Sluice first held machine
+   * down back for them), persisted so a restart neither audits their answers again nor loses when
+   * the wait began (core/others.ts; the deadline itself is window start + others_deadline).
+   */
+  others_seen?: OthersSeen;
   /** The last `complete` / `abort` of this host: who, why, when. */
   ended?: { verb: 'complete' | 'abort'; actor: string; reason?: string; at_ms: number };
   /** Most recent transitions, oldest first (capped at HISTORY_LIMIT). */
@@ -133,6 +146,16 @@ export interface AgentDrainedMark {
   never?: boolean;
 }
 
+
+/** What Sluice keeps across restarts of the other frameworks on a host (bounded like OthersOnHost). */
+export interface OthersSeen {
+  /** framework id → its last inverse-offer answer recorded in the audit trail. */
+  answers: Record<string, string>;
+  /** When machine down was first held back for them (DRAINED, window posted). */
+  waiting_since_ms?: number;
+  /** When the others deadline was seen passed while waiting (warned once). */
+  warned_ms?: number;
+}
 
 /** Who paused (a host, or every drain: `maintenance pause --all`), why and when. */
 export interface PauseMark {
@@ -158,7 +181,7 @@ const ALLOWED: Readonly<Record<HostState, readonly HostState[]>> = {
   UP: ['SCHEDULED', 'DRAINING'],
   SCHEDULED: ['DRAINING', 'UP', 'DOWN'],
   DRAINING: ['DRAINED', 'UP', 'DOWN'],
-  DRAINED: ['DRAINING', 'DOWN', 'UP'],
+  DRAINED: ['DRAINING', 'SCHEDULED', 'DOWN', 'UP'],
   DOWN: ['UP'],
 };
 
@@ -186,10 +209,47 @@ export function transition(rec: HostRecord, to: HostState, at_ms: number, reason
   const next: HostRecord = { ...rec, state: to, since_ms: at_ms, history };
   if (to === 'DRAINING' && rec.drain_started_ms === undefined) next.drain_started_ms = at_ms;
   if (to === 'UP') {
+    delete next.paused_ms;
+    delete next.paused_from_ms;
+    delete next.others_seen;
     delete next.drain_started_ms;
     delete next.timed_out_ms;
     delete next.schedule_posted_ms;
     delete next.down_posted_ms;
+  }
+  return next;
+}
+
+/** Paused time counted against the drain timeout up to `now` (only time since the drain started counts). */
+export function pausedTime(rec: HostRecord, now: number): number {
+  // a damaged store entry (not a finite number) counts as no pause
+  const fin = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  let t = fin(rec.paused_ms) && rec.paused_ms > 0 ? rec.paused_ms : 0;
+  if (fin(rec.paused_from_ms) && fin(rec.drain_started_ms)) t += Math.max(0, now - Math.max(rec.paused_from_ms, rec.drain_started_ms));
+  return t;
+}
+
+/**
+ * When the drain timeout of the host passes: drain start + timeout + time paused since (a paused
+ * host's deadline moves on with the clock). undefined: no timeout, or not draining yet.
+ */
+export function drainDeadline(rec: HostRecord, now: number): number | undefined {
+  if (rec.options.timeout_ms === undefined || rec.drain_started_ms === undefined) return undefined;
+  return rec.drain_started_ms + rec.options.timeout_ms + pausedTime(rec, now);
+}
+
+/**
+ * The record with its pause clock started (`paused` true) or stopped at `now`; paused means its own
+ * pause mark or `pause --all`. The same record when nothing changes.
+ */
+export function withPauseClock(rec: HostRecord, paused: boolean, now: number): HostRecord {
+  if (paused === (rec.paused_from_ms !== undefined)) return rec;
+  const next: HostRecord = { ...rec };
+  if (paused) next.paused_from_ms = now;
+  else {
+    const t = pausedTime(rec, now);
+    if (t > 0) next.paused_ms = t;
+    delete next.paused_from_ms;
   }
   return next;
 }
@@ -260,6 +320,8 @@ export interface LeadOptions {
    * counted but never held back (their owner scheduled them).
    */
   max_draining?: number;
+  /** `maintenance pause --all` in force: no host of Sluice's is admitted. */
+  paused_all?: boolean;
 }
 
 export const DEFAULT_LEAD_MS = 3_600_000;
@@ -396,7 +458,7 @@ export function startMaintenance(
   const byKey = new Map(records.map((r) => [hostKey(r.hostname), r]));
   // other requests' DRAINING hosts count against the cluster cap (max_draining)
   const others = lead.max_draining === undefined ? [] : [...table.values()].filter((r) => r.state === 'DRAINING' && !byKey.has(hostKey(r.hostname)));
-  for (const a of admissions([...records, ...others], now, lead)) {
+  for (const a of admit([...records, ...others], now, lead).admit) {
     const key = hostKey(a.hostname);
     if (!byKey.has(key)) continue;
     const next = transition(byKey.get(key)!, 'DRAINING', now, a.reason);
@@ -610,6 +672,8 @@ function endMaintenance(
 export interface Admission {
   hostname: string;
   reason: string;
+  /** DRAINED: a drained host going back to draining (tasks of ours showed up again); else SCHEDULED. */
+  from?: HostState;
 }
 
 /** Time from which the host may be admitted (window start minus the lead / drain estimate). */
@@ -624,15 +688,41 @@ export function admissionTime(rec: HostRecord, lead: LeadOptions): number {
  * max_parallel policy). External hosts are not rate-limited: their owner scheduled them.
  */
 export function admissions(records: Iterable<HostRecord>, now: number, lead: LeadOptions): Admission[] {
+  return admit(records, now, lead).admit;
+}
+
+export interface AdmissionDecision {
+  /** Hosts that go DRAINING now (from SCHEDULED, or from DRAINED when re-entering). */
+  admit: Admission[];
+  /** Re-entering DRAINED hosts with no slot free (or paused): they go SCHEDULED, queued. */
+  queue: Admission[];
+}
+
+/**
+ * THE admission decision: every way a host of Sluice's goes DRAINING passes here, so the request's
+ * `max_parallel`, the cluster cap `max_draining_hosts` and pauses (a host's own, `pause --all`)
+ * hold on all of them — the first admission of a start request (startMaintenance), the planner's
+ * admissions on every plan (so after a resume, an edit raising max_parallel, a restart), and a
+ * DRAINED host on which tasks of ours show up again (`reentry`: hostKey → why). A re-entering host
+ * goes first within its request (it was admitted before); with no slot free it is queued SCHEDULED
+ * (blocked for placement, nothing killed, no machine down) until one is. External hosts are counted
+ * but never held back (their owner scheduled them; Mesos takes them down at their window).
+ */
+export function admit(records: Iterable<HostRecord>, now: number, lead: LeadOptions, reentry: ReadonlyMap<string, string> = new Map()): AdmissionDecision {
   const byRequest = new Map<string, HostRecord[]>();
   const out: Admission[] = [];
+  const queue: Admission[] = [];
   const cap = lead.max_draining ?? Infinity;
+  const paused = (r: HostRecord): boolean => r.paused !== undefined || lead.paused_all === true;
+  const back = (r: HostRecord): string | undefined => (r.state === 'DRAINED' ? reentry.get(hostKey(r.hostname)) : undefined);
   let draining = 0;
   for (const r of records) {
     if (r.state === 'DRAINING') draining++;
-    if (r.state !== 'SCHEDULED' && r.state !== 'DRAINING') continue;
+    const again = back(r);
+    if (r.state !== 'SCHEDULED' && r.state !== 'DRAINING' && again === undefined) continue;
     if (r.request_id === undefined || r.origin === 'external') {
-      if (r.state === 'SCHEDULED' && r.paused === undefined && admissionTime(r, lead) <= now) {
+      if (again !== undefined) out.push({ hostname: r.hostname, reason: again, from: 'DRAINED' });
+      else if (r.state === 'SCHEDULED' && r.paused === undefined && admissionTime(r, lead) <= now) {
         out.push({ hostname: r.hostname, reason: windowReason(r) });
       }
       continue;
@@ -648,14 +738,20 @@ export function admissions(records: Iterable<HostRecord>, now: number, lead: Lea
     const options = list[0]!.options;
     const limit = options.max_parallel ?? Infinity;
     let active = list.filter((r) => r.state === 'DRAINING').length;
-    const waiting = list
-      .filter((r) => r.state === 'SCHEDULED' && r.paused === undefined && admissionTime(r, lead) <= now)
-      .sort((a, b) => a.group_order - b.group_order || a.order - b.order);
-    const admit = (r: HostRecord, why: string): void => {
+    const order = (a: HostRecord, b: HostRecord) => a.group_order - b.group_order || a.order - b.order;
+    const take = (r: HostRecord, why: string, from?: HostState): void => {
       active++;
       draining++;
-      out.push({ hostname: r.hostname, reason: `${why}${slotText(active, limit)}${capText(draining, cap)}` });
+      out.push({ hostname: r.hostname, reason: `${why}${slotText(active, limit)}${capText(draining, cap)}`, ...(from ? { from } : {}) });
     };
+    for (const r of list.filter((x) => back(x) !== undefined).sort(order)) {
+      const why = back(r)!;
+      if (paused(r)) queue.push({ hostname: r.hostname, reason: `${why}; queued: paused` });
+      else if (active >= limit) queue.push({ hostname: r.hostname, reason: `${why}; queued: ${active} of max ${limit} hosts of the request draining` });
+      else if (draining >= cap) queue.push({ hostname: r.hostname, reason: `${why}; queued: ${draining} of max ${cap} hosts draining cluster-wide (max_draining_hosts)` });
+      else take(r, why, 'DRAINED');
+    }
+    const waiting = list.filter((r) => r.state === 'SCHEDULED' && !paused(r) && admissionTime(r, lead) <= now).sort(order);
     if (options.group_by === 'rack') {
       const groups: HostRecord[][] = [];
       for (const r of waiting) {
@@ -668,17 +764,17 @@ export function admissions(records: Iterable<HostRecord>, now: number, lead: Lea
         if (limit - active < need) break;
         // the cluster cap may split a rack (it never lets the cluster exceed it)
         const fit = Math.min(need, Math.max(0, cap - draining));
-        for (const r of g.slice(0, fit)) admit(r, `${windowReason(r)}; group ${r.group}`);
+        for (const r of g.slice(0, fit)) take(r, `${windowReason(r)}; group ${r.group}`);
         if (fit < need) break;
       }
     } else {
       for (const r of waiting) {
         if (active >= limit || draining >= cap) break;
-        admit(r, windowReason(r));
+        take(r, windowReason(r));
       }
     }
   }
-  return out;
+  return { admit: out, queue };
 }
 
 /** When a request was made (its hosts' first transition). */

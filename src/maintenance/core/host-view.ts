@@ -7,7 +7,7 @@ import { maskSecrets, redactText } from '../../util/redact.js';
 import type { HostProgress } from './drainer.js';
 import type { SchedulerState } from '../../scheduler/state.js';
 import type { HostRecord, MaintenanceOptions } from './host-state.js';
-import { hostKey } from './host-state.js';
+import { drainDeadline, hostKey, pausedTime } from './host-state.js';
 import type { OthersOnHost } from './others.js';
 
 export interface HostViewContext {
@@ -22,6 +22,8 @@ export interface HostViewContext {
   others?: OthersOnHost;
   /** Why a machine down waits for them (DRAINED hosts of Sluice's). */
   othersWaiting?: string;
+  /** The time of the read (drain deadline and remaining timeout); without it they are left out. */
+  now?: number;
 }
 
 export function cleanText(text: string, secrets: readonly string[]): string {
@@ -75,12 +77,31 @@ export function hostView(r: HostRecord, c: HostViewContext): Record<string, unkn
     reason: r.reason !== undefined ? cleanText(r.reason, c.secrets) : undefined,
     ended: r.ended && { ...r.ended, ...(r.ended.reason !== undefined ? { reason: cleanText(r.ended.reason, c.secrets) } : {}) },
   };
+  if (c.now !== undefined && r.state !== 'UP' && r.state !== 'DOWN') Object.assign(out, timeoutView(r, c.now));
   if (c.others) out['other_frameworks'] = { read_ms: c.others.read_ms, truncated: c.others.truncated, frameworks: c.others.frameworks };
+  if (r.others_seen?.waiting_since_ms !== undefined) out['others_waiting_since_ms'] = r.others_seen.waiting_since_ms;
   if (c.waiting !== undefined) out['waiting'] = c.waiting;
   else if (c.othersWaiting !== undefined) out['waiting'] = c.othersWaiting;
   if (r.origin === 'sluice' && r.schedule_posted_ms === undefined && r.state !== 'UP') {
     out['waiting'] = c.busy ? 'window being posted to the master (or confirmed with it after a restart)' : 'window not posted to the master yet';
   }
+  return out;
+}
+
+/**
+ * The drain timeout as of `now`: its deadline and what is left of it (paused time does not count:
+ * while paused the remainder stands still), and since when the host is paused (its own pause or pause --all).
+ */
+export function timeoutView(r: HostRecord, now: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const deadline = drainDeadline(r, now);
+  if (deadline !== undefined) {
+    out['drain_deadline_ms'] = deadline;
+    out['timeout_remaining_ms'] = Math.max(0, deadline - now);
+  }
+  if (r.paused_from_ms !== undefined) out['paused_since_ms'] = r.paused_from_ms;
+  const t = pausedTime(r, now);
+  if (t > 0) out['paused_ms'] = t;
   return out;
 }
 

@@ -5,7 +5,7 @@
  * intents a previous process left (resolvePending), and the start-up restore. Every write is
  * announced by a durable intent (core/pending.ts) in the step that asks for it.
  */
-import { hostKey, type HostRecord } from './host-state.js';
+import { hostKey, type HostRecord, type OthersSeen } from './host-state.js';
 import { downDecision } from './inverse-offers.js';
 import { machineEquals, machineIdOf, reconcileSchedule } from './schedule.js';
 import { interruptedPostDrain, resolvePending, type PendingOp } from './pending.js';
@@ -71,8 +71,6 @@ export function machineWork(st: StepBuilder): void {
     const r = s.records.get(key);
     if (!r || !watchOthers(r)) {
       s.others.delete(key);
-      s.othersAudited.delete(key);
-      s.othersWarned.delete(key);
     }
   }
   if (now >= s.nextReconcileMs && s.reconcileFrom === undefined) {
@@ -92,14 +90,31 @@ function watchOthers(r: HostRecord): boolean {
   return (r.state === 'DRAINING' || r.state === 'DRAINED') && r.down_posted_ms === undefined;
 }
 
-/** Keeps what the master says of the other frameworks on the host; audits each new answer of theirs. */
+/** At most this many other frameworks' answers are kept on a host record (the oldest go first). */
+const MAX_ANSWERS_KEPT = 50;
+
+/** The record's persisted view of other frameworks, changed by `patch` and written in this step. */
+function putOthersSeen(st: StepBuilder, key: string, patch: Partial<OthersSeen>): void {
+  const cur = st.s.records.get(key);
+  if (!cur) return;
+  st.put({ ...cur, others_seen: { ...(cur.others_seen ?? { answers: {} }), ...patch } }, []);
+}
+
+/**
+ * Keeps what the master says of the other frameworks on the host; audits each new answer of
+ * theirs. The answers audited are kept on the host record (persisted): a restart does not audit
+ * them again.
+ */
 function noteOthers(st: StepBuilder, rec: HostRecord, key: string, others: OthersOnHost): void {
   const { s, now } = st;
   s.others.set(key, others);
-  const seen = s.othersAudited.get(key) ?? new Map<string, string>();
+  const seen = new Map(Object.entries(rec.others_seen?.answers ?? {}));
+  let changed = false;
   for (const f of others.frameworks) {
     if (f.answer === 'NONE' || seen.get(f.framework_id) === f.answer) continue;
+    seen.delete(f.framework_id);
     seen.set(f.framework_id, f.answer);
+    changed = true;
     const reason = `other framework ${f.framework_id}${f.name ? ` (${f.name})` : ''} answered ${f.answer}; ${describeOthers([f]).replace(/^.*?: /, '')} on the host`;
     st.log('info', 'other_framework_answer', { host: rec.hostname, framework_id: f.framework_id, framework_name: f.name, answer: f.answer, tasks: f.task_count });
     st.audit.push({
@@ -113,14 +128,14 @@ function noteOthers(st: StepBuilder, rec: HostRecord, key: string, others: Other
       detail: { framework_id: f.framework_id, framework_name: f.name, answer: f.answer, other_framework: true, task_count: f.task_count, tasks: f.tasks },
     });
   }
-  s.othersAudited.set(key, seen);
+  if (changed) putOthersSeen(st, key, { answers: Object.fromEntries([...seen].slice(-MAX_ANSWERS_KEPT)) });
 }
 
 export function onDownChecked(st: StepBuilder, r: Extract<IoResult, { kind: 'down-check' }>, sched: SchedulerView): void {
   const { s, now } = st;
   const key = r.request.host;
   for (const a of r.state.agents) st.learnAgent(a);
-  const rec = s.records.get(key);
+  let rec = s.records.get(key);
   if (!rec || busy(s, key)) {
     s.downInflight.delete(key);
     return;
@@ -130,7 +145,10 @@ export function onDownChecked(st: StepBuilder, r: Extract<IoResult, { kind: 'dow
   const agent = r.state.agents.find((a) => hostKey(a.hostname) === key);
   const frameworks = agent ? (r.state.frameworksOnAgent.get(agent.agent_id) ?? []) : [];
   const others = othersOnHost(agent ? (r.state.tasksOnAgent?.get(agent.agent_id) ?? []) : [], statuses ?? [], sched.frameworkId, now);
-  if (watchOthers(rec)) noteOthers(st, rec, key, others);
+  if (watchOthers(rec)) {
+    noteOthers(st, rec, key, others);
+    rec = s.records.get(key)!;
+  }
   // paused (host maintenance pause / pause --all): no machine down until resume
   if (!downDue(rec) || rec.paused !== undefined || s.pausedAll !== undefined) {
     s.downInflight.delete(key);
@@ -145,8 +163,13 @@ export function onDownChecked(st: StepBuilder, r: Extract<IoResult, { kind: 'dow
   }
   if (gate.verdict === 'wait') {
     st.log('debug', 'machine_down_decision', { host: rec.hostname, down: false, reason: gate.reason });
-    if (now >= gate.deadline_ms && !s.othersWarned.has(key)) {
-      s.othersWarned.add(key);
+    // when the wait began and that it was warned of are persisted: a restart keeps both
+    const seen = rec.others_seen;
+    const passed = now >= gate.deadline_ms;
+    if (seen?.waiting_since_ms === undefined || (passed && seen.warned_ms === undefined)) {
+      putOthersSeen(st, key, { waiting_since_ms: seen?.waiting_since_ms ?? now, ...(passed ? { warned_ms: now } : {}) });
+    }
+    if (passed && seen?.warned_ms === undefined) {
       st.log('warn', 'machine_down_waits_for_other_frameworks', { host: rec.hostname, agent_id: rec.agent_id, reason: gate.reason, frameworks: gate.blocking.map((f) => f.framework_id) });
     }
     s.downInflight.delete(key);

@@ -5,7 +5,7 @@
  * comes back (records marked posted, or rolled back) — always from the state as it is then.
  */
 import type { MachineID } from '../../mesos/types.js';
-import { abortMaintenance, completeMaintenance, hostKey, type HostRecord, type MaintenanceOptions, type PauseMark, type StartRequest } from './host-state.js';
+import { abortMaintenance, admit, completeMaintenance, drainDeadline, hostKey, withClusterPause, withPauseClock, type HostRecord, type LeadOptions, type MaintenanceOptions, type PauseMark, type StartRequest } from './host-state.js';
 import { MaintenanceError, MaintenanceRequestError, type HostProblem } from './errors.js';
 import { hasSelector, selectHosts, type Selection } from './select.js';
 import { addWindow, machineIdOf } from './schedule.js';
@@ -77,7 +77,8 @@ export function onStart(st: StepBuilder, input: StartInput, sched: SchedulerView
       return;
     }
     const cap = s.config.drain?.max_draining_hosts;
-    const r = startMaintenance(s.records, req, inventory(s, sched), now, input.request_id, { lead_ms: s.config.leadMs, ...(cap !== undefined ? { max_draining: cap } : {}) });
+    // under `pause --all` nothing is admitted: the hosts wait SCHEDULED until resume --all
+    const r = startMaintenance(s.records, req, inventory(s, sched), now, input.request_id, { lead_ms: s.config.leadMs, ...(cap !== undefined ? { max_draining: cap } : {}), ...(s.pausedAll ? { paused_all: true } : {}) });
     // someone else's window on one of these machines: refuse before writing anything
     const machines = r.records.map(machineIdOf);
     addWindow(input.schedule, machines, r.window);
@@ -254,6 +255,12 @@ export function onPause(st: StepBuilder, input: PauseInput): void {
         delete s.pausedAll;
         st.storeOps.push({ op: 'delete', collection: CONTROL_COLLECTION, key: PAUSE_KEY });
       }
+      // the drain timeout stops (or goes on) for every host not paused on its own, in the same batch
+      for (const rec of [...s.records.values()]) {
+        if (!active(rec) || rec.paused !== undefined) continue;
+        const next = withPauseClock(rec, pause, now);
+        if (next !== rec) st.put(next, []);
+      }
       st.log('warn', pause ? 'maintenance_paused_all' : 'maintenance_resumed_all', { actor: who.actor, operator_reason: who.reason, reason: pause ? 'no new kill, admission or machine down anywhere until resume --all' : 'drains continue' });
       st.audit.push({ kind: 'request', ts_ms: now, actor: who.actor, action: verb, reason: who.reason, detail: { all: true, was_paused: was !== undefined } });
       st.reply(input.reply, { outcome: 'ok', body: { all: true, paused_all: s.pausedAll ?? null } });
@@ -265,9 +272,11 @@ export function onPause(st: StepBuilder, input: PauseInput): void {
     for (const rec of recs) {
       const changed = pause ? rec.paused === undefined : rec.paused !== undefined;
       if (changed) {
-        const next: HostRecord = { ...rec };
+        let next: HostRecord = { ...rec };
         if (pause) next.paused = { ...who, at_ms: now };
         else delete next.paused;
+        // the drain timeout does not count while paused (by this mark or by pause --all)
+        next = withPauseClock(next, pause || s.pausedAll !== undefined, now);
         st.put(next, []);
         st.audit.push({ kind: 'request', ts_ms: now, actor: who.actor, action: verb, host: rec.hostname, agent_id: rec.agent_id, request_id: rec.request_id, reason: who.reason, detail: { state: rec.state, ...(byRequest !== undefined ? { by_request: byRequest } : {}) } });
       }
@@ -293,15 +302,72 @@ export function onEdit(st: StepBuilder, input: EditInput): void {
     if (after.force && after.timeout_ms === undefined) {
       throw new MaintenanceRequestError(verb, [{ hostname: '', code: 'invalid-option', path: 'timeout', message: 'this request was started with --force, which needs a timeout: it cannot be removed' }]);
     }
+    const pick = (o: MaintenanceOptions) => ({ max_parallel: o.max_parallel ?? null, timeout_ms: o.timeout_ms ?? null });
+    if (input.dry_run) {
+      // nothing written, nothing audited: what the edit would do, from the state as it is now
+      st.reply(input.reply, { outcome: 'ok', body: editDryRun(st, input.request_id, recs, before, after) });
+      return;
+    }
     for (const rec of recs) {
       const next: HostRecord = { ...rec, options: { ...after } };
       // a longer timeout re-arms the notice (and --force) once the new deadline passes
-      if (rec.timed_out_ms !== undefined && (after.timeout_ms === undefined || (rec.drain_started_ms ?? now) + after.timeout_ms > now)) delete next.timed_out_ms;
+      const deadline = drainDeadline(next, now);
+      if (rec.timed_out_ms !== undefined && (deadline === undefined || deadline > now)) delete next.timed_out_ms;
       st.put(next, []);
     }
-    const pick = (o: MaintenanceOptions) => ({ max_parallel: o.max_parallel ?? null, timeout_ms: o.timeout_ms ?? null });
     st.log('info', 'maintenance_edited', { request_id: input.request_id, actor: who.actor, operator_reason: who.reason, before: pick(before), after: pick(after), reason: 'options changed in flight' });
     st.audit.push({ kind: 'request', ts_ms: now, actor: who.actor, action: 'edit', request_id: input.request_id, reason: who.reason, detail: { hosts: recs.map((r) => r.hostname), before: pick(before), after: pick(after) } });
     st.reply(input.reply, { outcome: 'ok', body: { request_id: input.request_id, options: after, hosts: recs.map((r) => ({ hostname: r.hostname, state: r.state })) } });
   });
+}
+
+/**
+ * `host maintenance edit --dry-run`: per host the drain deadline before and after (paused time not
+ * counted), which hosts the next plan would start draining under the new max_parallel and the
+ * cluster cap (through the same admit() the planner uses), and which the cap alone holds back.
+ */
+function editDryRun(st: StepBuilder, requestId: string, recs: readonly HostRecord[], before: MaintenanceOptions, after: MaintenanceOptions): Record<string, unknown> {
+  const { s, now } = st;
+  const cap = s.config.drain?.max_draining_hosts;
+  const lead: LeadOptions = { lead_ms: s.config.leadMs, ...(cap !== undefined ? { max_draining: cap } : {}), ...(s.pausedAll ? { paused_all: true } : {}) };
+  const mine = new Set(recs.map((r) => hostKey(r.hostname)));
+  // what the planner sees: hosts in maintenance whose window the master took (a DRAINING one still counts against the cap)
+  const seen = withClusterPause([...s.records.values()].filter((r) => r.state !== 'UP' && (r.origin !== 'sluice' || r.schedule_posted_ms !== undefined || r.state === 'DRAINING')), s.pausedAll)
+    .map((r) => (mine.has(hostKey(r.hostname)) ? { ...r, options: { ...after } } : r));
+  const ofMine = (xs: Array<{ hostname: string; reason: string }>) => xs.filter((a) => mine.has(hostKey(a.hostname)));
+  const starts = ofMine(admit(seen, now, lead).admit);
+  const uncapped = cap === undefined ? starts : ofMine(admit(seen, now, { ...lead, max_draining: undefined } as LeadOptions).admit);
+  const startKeys = new Set(starts.map((a) => hostKey(a.hostname)));
+  const draining = recs.filter((r) => r.state === 'DRAINING').length;
+  const notes: string[] = [];
+  if (after.max_parallel !== undefined && draining > after.max_parallel) {
+    notes.push(`${draining} hosts of ${requestId} are draining now: they go on; no new host starts until fewer than ${after.max_parallel} drain`);
+  }
+  if (s.pausedAll) notes.push('all drains are paused (pause --all): nothing starts until resume --all');
+  const hosts = recs.map((r) => {
+    const was = drainDeadline(r, now);
+    const will = drainDeadline({ ...r, options: { ...after } }, now);
+    const paused = r.paused !== undefined || s.pausedAll !== undefined;
+    return {
+      hostname: r.hostname,
+      state: r.state,
+      deadline_before_ms: was ?? null,
+      deadline_ms: will ?? null,
+      timeout_remaining_ms: will === undefined ? null : Math.max(0, will - now),
+      ...(paused ? { paused: true } : {}),
+      // a shorter timeout already past: the notice (and --force kills) at the next plan
+      times_out_now: will !== undefined && will <= now && r.state === 'DRAINING' && !paused && r.timed_out_ms === undefined,
+    };
+  });
+  return {
+    dry_run: true,
+    request_id: requestId,
+    before: { max_parallel: before.max_parallel ?? null, timeout_ms: before.timeout_ms ?? null },
+    after: { max_parallel: after.max_parallel ?? null, timeout_ms: after.timeout_ms ?? null },
+    max_draining_hosts: cap ?? null,
+    would_start_draining: starts,
+    held_by_cluster_cap: uncapped.filter((a) => !startKeys.has(hostKey(a.hostname))).map((a) => a.hostname),
+    hosts,
+    notes,
+  };
 }

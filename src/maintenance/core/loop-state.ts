@@ -111,12 +111,12 @@ export interface MaintenanceState {
   /** Machine-down checks: last one per host, and those in flight. */
   downChecked: Map<string, number>;
   downInflight: Set<string>;
-  /** Other frameworks on hosts in maintenance, as last read from the master (not persisted: re-read). */
+  /**
+   * Other frameworks on hosts in maintenance, as last read from the master (re-read after a restart;
+   * what must survive one — their answers already audited, when the wait for them began, the
+   * warning at the deadline — is on the host record, HostRecord.others_seen).
+   */
   others: Map<string, OthersOnHost>;
-  /** Per host, the answers of other frameworks last recorded in the audit trail (framework id -> answer). */
-  othersAudited: Map<string, Map<string, string>>;
-  /** Hosts whose others deadline passed while waiting (warned once). */
-  othersWarned: Set<string>;
   /** `maintenance pause --all`: no new kill, admission or machine down anywhere (persisted, CONTROL_COLLECTION). */
   pausedAll?: PauseMark;
   /** Ids of new intents: a process-unique prefix and a counter. */
@@ -163,6 +163,8 @@ export interface EditInput extends OperatorMeta {
   request_id: string;
   max_parallel?: number | null;
   timeout_ms?: number | null;
+  /** Say what would change (deadlines, hosts starting to drain) without changing or auditing anything. */
+  dry_run?: boolean;
   reply: string;
 }
 
@@ -252,8 +254,6 @@ export function initialState(config: Partial<MaintenanceConfig> = {}, idPrefix =
     downChecked: new Map(),
     downInflight: new Set(),
     others: new Map(),
-    othersAudited: new Map(),
-    othersWarned: new Set(),
     idPrefix,
     nextId: 1,
     coordinatorBook: EMPTY_BOOK,

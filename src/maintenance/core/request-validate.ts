@@ -503,15 +503,20 @@ export function validatePauseBody(input: unknown, verb: string, onlyAll = false)
 }
 
 /** Checks an in-flight edit: `{request_id, max_parallel?: n | null, timeout?: duration | null, reason?}`. */
-export function validateEditBody(input: unknown, verb: string): { request_id: string; max_parallel?: number | null; timeout_ms?: number | null; reason?: string } {
+export function validateEditBody(input: unknown, verb: string): { request_id: string; max_parallel?: number | null; timeout_ms?: number | null; dry_run?: boolean; reason?: string } {
   const p = new Problems();
   const L = MAINTENANCE_LIMITS;
-  const b = body(input, p, '{request_id, max_parallel?, timeout?, reason?}');
+  const b = body(input, p, '{request_id, max_parallel?, timeout?, dry_run?, reason?}');
   if (!b) return p.throwIfAny(verb) as never;
-  p.known(b, '', ['request_id', 'max_parallel', 'timeout', 'reason']);
+  p.known(b, '', ['request_id', 'max_parallel', 'timeout', 'dry_run', 'reason']);
   const id = requestId(b, p);
   if (own(b, 'request_id') === undefined) p.bad('request_id', 'is required (see GET /api/v1/hosts/requests)');
-  const out: { request_id: string; max_parallel?: number | null; timeout_ms?: number | null; reason?: string } = { request_id: id ?? '' };
+  const out: { request_id: string; max_parallel?: number | null; timeout_ms?: number | null; dry_run?: boolean; reason?: string } = { request_id: id ?? '' };
+  const dry = own(b, 'dry_run');
+  if (dry !== undefined) {
+    if (typeof dry !== 'boolean') p.bad('dry_run', `must be true or false, got ${typeName(dry)}`);
+    else if (dry) out.dry_run = true;
+  }
   const mp = own(b, 'max_parallel');
   if (mp === null) out.max_parallel = null;
   else if (mp !== undefined) {

@@ -55,7 +55,7 @@ export function hostsView(s: MaintenanceState, sched: SchedulerView, now: number
       const waiting = r.state === 'SCHEDULED' ? scheduledReason(eff, s.records.values(), now, lead) : undefined;
       const others = s.others.get(k);
       const othersWaiting = others && r.state === 'DRAINED' && r.origin === 'sluice' && r.down_posted_ms === undefined ? othersGate(r, others, s.config.others, now) : undefined;
-      const v = hostView(r, { progress: progress.get(k), tasks_left: onHost.get(k) ?? 0, busy: busy(s, k), waiting, secrets: s.config.secrets, ...(others ? { others } : {}), ...(othersWaiting && othersWaiting.verdict !== 'clear' ? { othersWaiting: othersWaiting.reason } : {}) });
+      const v = hostView(r, { progress: progress.get(k), tasks_left: onHost.get(k) ?? 0, busy: busy(s, k), waiting, secrets: s.config.secrets, now, ...(others ? { others } : {}), ...(othersWaiting && othersWaiting.verdict !== 'clear' ? { othersWaiting: othersWaiting.reason } : {}) });
       const b = budgets.get(k);
       if (b) v['budgets'] = b;
       const paused = pauseView(r.paused, s.config.secrets);

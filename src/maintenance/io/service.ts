@@ -290,7 +290,7 @@ export class MaintenanceService {
   }
 
   /** Change a running request's max_parallel / timeout (null removes it). */
-  async edit(request_id: string, change: { max_parallel?: number | null; timeout_ms?: number | null }, who: OperatorMeta = { actor: 'local' }): Promise<Reply> {
+  async edit(request_id: string, change: { max_parallel?: number | null; timeout_ms?: number | null; dry_run?: boolean }, who: OperatorMeta = { actor: 'local' }): Promise<Reply> {
     return this.request((reply) => ({ kind: 'edit', request_id, ...change, reply, ...who }));
   }
 
