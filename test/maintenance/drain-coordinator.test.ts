@@ -25,7 +25,7 @@ function view(records: HostRecord[], jobs: JobView<AnySlaPolicy>[], rows: SlaIns
 }
 
 function cv(approved: string[] = [], refused: Array<[string, string, number]> = []): CoordinatorView {
-  return { approved: new Set(approved), refused: new Map(refused.map(([t, reason, retry_ms]) => [t, { reason, retry_ms }])), asking: new Set() };
+  return { approved: new Set(approved), refused: new Map(refused.map(([t, reason, retry_ms]) => [t, { reason, at_ms: retry_ms - 15_000, retry_ms }])), asking: new Set(), asked_ms: new Map() };
 }
 
 describe('drainer: coordinator policies', () => {

@@ -358,7 +358,7 @@ function decideCoordinatorJob(c: JobCtx, env: JobDecisionEnv): void {
   }
   if (!open.length) return;
   const rows = open.map((i) => c.maint[i]!);
-  const d = decideKills(c.job, c.rows, rows, env.now, { approved });
+  const d = decideKills(c.job, c.rows, rows, env.now, { approved, asking: cv?.asking ?? new Set<string>() });
   const keyOf = new Map(open.map((i) => [c.maint[i]!, c.maintKeys[i]!]));
   for (const r of d.kill) {
     if (r.task_id !== undefined && approved.has(r.task_id)) env.out.kill(r, 'sla-budget', `its coordinator said yes (${text})`);
@@ -370,7 +370,7 @@ function decideCoordinatorJob(c: JobCtx, env: JobDecisionEnv): void {
     let reason: string;
     let until: number | undefined;
     if (no && no.retry_ms > env.now) {
-      reason = `job ${c.job.name}: its coordinator said no to instance ${r.index} (${no.reason}); asking again at ${fmtClock(no.retry_ms)}`;
+      reason = `job ${c.job.name}: its coordinator said no to instance ${r.index} at ${fmtClock(no.at_ms)} (${no.reason}); asking again at ${fmtClock(no.retry_ms)}`;
       until = no.retry_ms;
       env.out.wakeAt(no.retry_ms);
     } else {

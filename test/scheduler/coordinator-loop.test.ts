@@ -1,30 +1,25 @@
 /**
- * Coordinator policies, runtime side: the maintenance loop's reducer in a closed loop with the real
- * scheduler reducer, its coordinator questions run by the real I/O executor (src/maintenance/io/
- * executor.ts) with the real CoordinatorClient against a real loopback HTTP coordinator, and the
- * answers fed back into the loop as inputs — as the runtime does. The coordinator says yes, no,
- * times out or answers garbage; nothing of the job is killed without a yes.
- *
- * The job's coordinator policy is set on the scheduler's state directly: accepting
- * `{"kind": "coordinator"}` in job specs is the scheduler's part of issue 12 (src/scheduler/validate.ts).
+ * Coordinator policies, loop side: the real scheduler reducer (one approval book for drains and
+ * rolling updates) and the maintenance loop's reducer in a closed loop; the scheduler steps'
+ * coordinator I/O requests run by the real I/O edge (src/coordinator/edge.ts, the real
+ * CoordinatorClient) against a real loopback HTTP coordinator, and the answers fed back as the
+ * `coordinator_answer` command — as the runtime and src/app/coordinator.ts do. The coordinator says
+ * yes, no, times out or answers garbage; nothing of the job is killed without a yes, by a drain or
+ * by a rolling update. (Over Sluice's HTTP API and the simulator: test/e2e/coordinator.test.ts.)
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { Call, Event } from '../../src/mesos/types.js';
-import { applyCommand, onEvent, onTick, type SchedulerCommand } from '../../src/scheduler/reducer.js';
+import { applyCommand, onEvent, onTick, type SchedulerCommand, type StepResult } from '../../src/scheduler/reducer.js';
 import { createState, type SchedulerState } from '../../src/scheduler/state.js';
 import { workloadRows } from '../../src/scheduler/workload-rows.js';
 import { startMaintenance } from '../../src/maintenance/core/host-state.js';
 import { reduce } from '../../src/maintenance/core/loop.js';
-import { initialState, type IoResult, type MaintenanceState, type MaintenanceStep } from '../../src/maintenance/core/loop-state.js';
-import { MaintenanceExecutor } from '../../src/maintenance/io/executor.js';
-import { MaintenanceOperatorClient } from '../../src/maintenance/io/operator-client.js';
-import { ScheduleWriter } from '../../src/maintenance/io/schedule-writer.js';
-import { CoordinatorClient } from '../../src/coordinator/index.js';
-import { nullLogger } from '../../src/util/logger.js';
+import { initialState, type MaintenanceState, type MaintenanceStep } from '../../src/maintenance/core/loop-state.js';
+import { CoordinatorEdge, type CoordinatorFeedback } from '../../src/coordinator/index.js';
 import type { AnySlaPolicy } from '../../src/sla/index.js';
-import { offer, offersEvent, spec, subscribed, update } from '../scheduler/helpers.js';
+import { offer, offersEvent, spec, subscribed, update } from './helpers.js';
 
 type Mode = 'yes' | 'no' | 'timeout' | 'garbage';
 
@@ -63,38 +58,35 @@ class Loop {
   killed: string[] = [];
   /** Fewest instances of the job RUNNING without a kill requested, seen after each step. */
   minRunning = Infinity;
-  private readonly inbox: IoResult[] = [];
-  readonly executor: MaintenanceExecutor;
-  readonly client = new CoordinatorClient();
+  /** Kills requested by the scheduler (KILL calls), in order. */
+  kills: string[] = [];
+  private readonly inbox: CoordinatorFeedback[] = [];
+  readonly edge = new CoordinatorEdge();
 
   constructor(readonly hosts: string[]) {
-    this.apply(onEvent(this.s, subscribed(), this.now).calls);
-    const op = new MaintenanceOperatorClient({ masters: ['http://127.0.0.1:9'] });
-    this.executor = new MaintenanceExecutor({
-      client: op,
-      writer: new ScheduleWriter(op),
-      hook: { passEnv: [], secrets: [], timeoutMs: 1000 },
-      log: nullLogger(),
-      coordinator: this.client,
-      feed: async (r) => void this.inbox.push(r),
-      lost: () => undefined,
-    });
+    this.edge.attach(async (a) => void this.inbox.push(a));
+    this.apply(onEvent(this.s, subscribed(), this.now));
   }
 
-  private apply(calls: Call[]): void {
-    for (const c of calls) {
+  /** A scheduler step's calls (launches run at once) and I/O (the edge asks the coordinator). */
+  private apply(r: StepResult): void {
+    for (const c of r.calls as Call[]) {
       if (c.type === 'ACCEPT') for (const op of c.accept!.operations ?? []) for (const t of op.launch?.task_infos ?? []) this.ev(update(t.task_id.value, 'TASK_RUNNING', { agent: t.agent_id.value }));
+      if (c.type === 'KILL') this.kills.push(c.kill!.task_id.value);
     }
+    if (r.io) this.edge.run(r.io);
+    const running = new Set(workloadRows(this.s).filter((x) => x.state === 'TASK_RUNNING' && x.kill_requested_ms === undefined).map((x) => x.index));
+    this.minRunning = Math.min(this.minRunning, running.size);
   }
   cmd(c: SchedulerCommand): void {
-    this.apply(applyCommand(this.s, c, this.now).calls);
+    this.apply(applyCommand(this.s, c, this.now));
   }
   ev(e: Event): void {
-    this.apply(onEvent(this.s, e, this.now).calls);
+    this.apply(onEvent(this.s, e, this.now));
   }
   step(ms: number): void {
     this.now += ms;
-    this.apply(onTick(this.s, this.now).calls);
+    this.apply(onTick(this.s, this.now));
     this.ev(offersEvent(this.hosts.map((h) => offer(`agent-${h}`, h, { cpus: 8, mem: 8192 }))));
   }
   private take(step: MaintenanceStep): void {
@@ -102,15 +94,21 @@ class Loop {
       if (c.type === 'kill_tasks') this.killed.push(...c.task_ids);
       this.cmd(c);
     }
-    const running = new Set(workloadRows(this.s).filter((r) => r.state === 'TASK_RUNNING' && r.kill_requested_ms === undefined).map((r) => r.index));
-    this.minRunning = Math.min(this.minRunning, running.size);
-    this.executor.run(step.io);
   }
-  /** A maintenance tick, then every coordinator answer fed back (as the runtime does). */
+  /** Every coordinator answer so far fed back into the scheduler (as the runtime does). */
+  async answers(): Promise<void> {
+    await this.edge.settled();
+    for (const a of this.inbox.splice(0)) this.cmd({ type: 'coordinator_answer', question: a.question, allow: a.allow, ...(a.reason !== undefined ? { reason: a.reason } : {}) });
+  }
+  /** A maintenance tick (its questions go through the scheduler), the answers, and a tick that uses them. */
   async tick(): Promise<void> {
     this.take(reduce(this.m, { kind: 'tick', sched: this.s }, this.now));
-    await this.executor.settled();
-    for (const r of this.inbox.splice(0)) this.take(reduce(this.m, { kind: 'io', result: r, sched: this.s }, this.now));
+    await this.answers();
+    this.take(reduce(this.m, { kind: 'tick', sched: this.s }, this.now));
+  }
+  /** Kill reports: every task with a kill requested ends KILLED. */
+  killedDone(): void {
+    for (const t of [...this.s.tasks.values()]) if (t.kill) this.ev(update(t.task_id, 'TASK_KILLED', { agent: t.agent_id }));
   }
 }
 
@@ -130,6 +128,7 @@ describe('coordinator policies through the maintenance loop and a real loopback 
     const recs = startMaintenance(new Map(), { hosts: ['h0', 'h1'] }, inv, L.now, 'req').records.map((r) => ({ ...r, schedule_posted_ms: L.now }));
     for (const c of reduce(L.m, { kind: 'loaded', records: recs, pending: [], sched: L.s }, L.now).commands) L.cmd(c);
     coord.questions.length = 0;
+    L.minRunning = Infinity;
     return L;
   }
 
@@ -158,7 +157,7 @@ describe('coordinator policies through the maintenance loop and a real loopback 
       await L.tick();
       L.step(5_000);
       // the scheduler reports the kill as done at the next step
-      for (const id of L.killed) if (L.s.tasks.get(id)) L.ev(update(id, 'TASK_KILLED', { agent: L.s.tasks.get(id)!.agent_id }));
+      L.killedDone();
     }
     expect([...L.m.records.values()].map((r) => r.state)).to.deep.equal(['DRAINED', 'DRAINED']);
     expect(L.killed).to.have.length(2);
