@@ -61,16 +61,3 @@ export function pruneCoordinator(st: Step): void {
   if (!s.coordinator.asked.size && !s.coordinator.answers.size) return;
   s.coordinator = pruneBook(s.coordinator, (id) => s.tasks.has(id), st.now);
 }
-
-/** Why a kill the coordinator is asked about waits (a sentence for logs, job get and blockers). */
-export function coordinatorWait(job: string, index: number, task_id: string, v: CoordinatorView): { reason: string; until_ms?: number } {
-  const no = v.refused.get(task_id);
-  if (no) return { reason: `job ${job}: coordinator said no to instance ${index} at ${fmtTime(no.at_ms)} (${no.reason}); asking again at ${fmtTime(no.retry_ms)}`, until_ms: no.retry_ms };
-  const at = v.asked_ms.get(task_id);
-  return { reason: `job ${job}: asking its coordinator about instance ${index}${at !== undefined ? ` (since ${fmtTime(at)})` : ''}` };
-}
-
-/** "12:34:56Z" (UTC clock time, as the drain's blockers show it). */
-function fmtTime(ms: number): string {
-  return Number.isFinite(ms) ? `${new Date(ms).toISOString().slice(11, 19)}Z` : 'never';
-}

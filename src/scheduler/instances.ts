@@ -4,8 +4,8 @@
  * the touched jobs, then SUPPRESS or REVIVE offers).
  */
 import { calls as C } from '../mesos/calls.js';
-import { coordinatorOf, coordinatorQuestion, decideKills, type KillDecisions } from '../sla/index.js';
-import { askCoordinator, coordinatorNow, coordinatorWait, type CoordinatorAsk } from './coordinator.js';
+import { coordinatorOf, coordinatorQuestion, coordinatorWait, decideKills, type KillDecisions } from '../sla/index.js';
+import { askCoordinator, coordinatorNow, type CoordinatorAsk } from './coordinator.js';
 import { jobTaskVersion, type Job } from './job-spec.js';
 import { killTask } from './kills.js';
 import { addUsage, indexAdd, indexDelete, pendingAdd, pendingDelete, removeUsage, type Instance, type SchedulerState, type TaskRecord } from './state.js';

@@ -18,6 +18,7 @@
  * Each function returns a new book; nothing is mutated.
  */
 import type { CoordinatorQuestion } from './coordinator.js';
+import { clock } from './explain.js';
 
 export interface CoordinatorAnswerRecord {
   allow: boolean;
@@ -106,4 +107,16 @@ export function coordinatorView(book: CoordinatorBook, now: number, t: BookTimes
   const asked_ms = new Map<string, number>();
   for (const [id, at] of book.asked) if (now - at < t.lost_ms) asked_ms.set(id, at);
   return { approved: approvedTasks(book, now, t), refused, asking: new Set(asked_ms.keys()), asked_ms };
+}
+
+/**
+ * Why a kill the coordinator is asked about waits, in one sentence (logs, `job get`, `sla probe`,
+ * blockers): "job kafka: coordinator said no to instance 2 at 12:00:05Z (…); asking again at
+ * 12:00:20Z", or "job kafka: asking its coordinator about instance 2 (since 12:00:05Z)".
+ */
+export function coordinatorWait(job: string, index: number, task_id: string, v: CoordinatorView): { reason: string; until_ms?: number } {
+  const no = v.refused.get(task_id);
+  if (no) return { reason: `job ${job}: coordinator said no to instance ${index} at ${clock(no.at_ms)} (${no.reason}); asking again at ${clock(no.retry_ms)}`, until_ms: no.retry_ms };
+  const at = v.asked_ms.get(task_id);
+  return { reason: `job ${job}: asking its coordinator about instance ${index}${at !== undefined ? ` (since ${clock(at)})` : ''}` };
 }

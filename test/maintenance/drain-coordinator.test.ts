@@ -41,7 +41,7 @@ describe('drainer: coordinator policies', () => {
     expect(q.ref).to.deep.equal(COORD);
     expect(q.question).to.deep.equal({ job: 'kafka', instance: 0, host: 'h0', task_id: 'kafka-0', reason: 'drain' });
     const h0 = plan.progress.find((p) => p.hostname === 'h0')!;
-    expect(h0.blockers.map((b) => b.reason)).to.deep.equal(["job kafka: waiting for its coordinator's answer about instance 0"]);
+    expect(h0.blockers.map((b) => b.reason)).to.deep.equal(['job kafka: asking its coordinator about instance 0']);
     const h1 = plan.progress.find((p) => p.hostname === 'h1')!;
     expect(h1.blockers[0]!.reason).to.match(/one instance at a time/);
   });

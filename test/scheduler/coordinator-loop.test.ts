@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { Call, Event } from '../../src/mesos/types.js';
-import { applyCommand, onEvent, onTick, type SchedulerCommand, type StepResult } from '../../src/scheduler/reducer.js';
+import { applyCommand, jobView, onEvent, onTick, type SchedulerCommand, type StepResult } from '../../src/scheduler/reducer.js';
 import { createState, type SchedulerState } from '../../src/scheduler/state.js';
 import { workloadRows } from '../../src/scheduler/workload-rows.js';
 import { startMaintenance } from '../../src/maintenance/core/host-state.js';
@@ -27,17 +27,23 @@ type Mode = 'yes' | 'no' | 'timeout' | 'garbage';
 class Coordinator {
   mode: Mode = 'no';
   readonly questions: Array<Record<string, unknown>> = [];
+  /** Questions being answered now, and the most at once. */
+  open = 0;
+  maxOpen = 0;
   private readonly server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
       this.questions.push(JSON.parse(body) as Record<string, unknown>);
+      this.maxOpen = Math.max(this.maxOpen, ++this.open);
+      res.on('close', () => this.open--);
       if (this.mode === 'timeout') return; // never answers
       if (this.mode === 'garbage') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"allow": tru');
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.mode === 'yes' ? { allow: true, reason: 'replicas in sync' } : { allow: false, reason: 'under-replicated' }));
+      // a little later, so that a drain and an update deciding meanwhile could ask at once
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.mode === 'yes' ? { allow: true, reason: 'replicas in sync' } : { allow: false, reason: 'under-replicated' })), 30);
     });
   });
   url = '';
@@ -89,7 +95,7 @@ class Loop {
     this.apply(onTick(this.s, this.now));
     this.ev(offersEvent(this.hosts.map((h) => offer(`agent-${h}`, h, { cpus: 8, mem: 8192 }))));
   }
-  private take(step: MaintenanceStep): void {
+  take(step: MaintenanceStep): void {
     for (const c of step.commands) {
       if (c.type === 'kill_tasks') this.killed.push(...c.task_ids);
       this.cmd(c);
@@ -165,5 +171,88 @@ describe('coordinator policies through the maintenance loop and a real loopback 
     expect(L.minRunning).to.be.at.least(3);
     const asked = coord.questions.map((q) => q['task_id']);
     for (const id of L.killed) expect(asked).to.include(id);
+  });
+
+  /** kafka, 4 instances one per host, RUNNING; then its command changes (a rolling update, batch 4). */
+  async function rolling(policy: (url: string) => AnySlaPolicy, hosts = ['h0', 'h1', 'h2', 'h3'], before?: (L: Loop) => void): Promise<Loop> {
+    const L = new Loop(hosts);
+    const sla = policy(coord.url);
+    L.cmd({ type: 'create_job', spec: spec('kafka', 4, { constraints: { host_unique: true }, sla: sla as never, update_batch_size: 4 }) });
+    for (let i = 0; i < 5; i++) L.step(10_000);
+    expect(workloadRows(L.s).filter((r) => r.state === 'TASK_RUNNING')).to.have.length(4);
+    expect(L.kills).to.deep.equal([]);
+    coord.questions.length = 0;
+    coord.maxOpen = 0;
+    L.minRunning = Infinity;
+    before?.(L);
+    L.cmd({ type: 'update_job', spec: spec('kafka', 4, { constraints: { host_unique: true }, sla: sla as never, update_batch_size: 4, command: { value: 'sleep 2000', shell: true } }) });
+    return L;
+  }
+
+  for (const mode of ['no', 'timeout', 'garbage'] as const) {
+    it(`rolling update: coordinator ${mode === 'no' ? 'says no' : mode === 'timeout' ? 'times out' : 'answers garbage'} → no instance is replaced, and job get says why`, async () => {
+      coord.mode = mode;
+      const L = await rolling((url) => ({ kind: 'coordinator', url, timeout_seconds: 0.3 }));
+      for (let i = 0; i < 4; i++) {
+        await L.answers();
+        L.step(20_000);
+      }
+      await L.answers();
+      expect(L.kills).to.deep.equal([]);
+      expect(coord.questions.length).to.be.at.least(2);
+      expect(Object.keys(coord.questions[0]!).sort()).to.deep.equal(['host', 'instance', 'job', 'reason', 'task_id']);
+      expect(coord.questions[0]).to.include({ job: 'kafka', instance: 0, reason: 'update' });
+      const v = jobView(L.s, 'kafka', L.now)!;
+      expect(v.outdated).to.equal(4);
+      expect(v.update_wait).to.match(/job kafka: (coordinator (said no|did not answer|answer is not valid JSON)|asking its coordinator)/);
+      const noted = v.instances.filter((i) => i.coordinator);
+      expect(noted).to.have.length(1); // one instance asked about at a time
+    });
+  }
+
+  it('rolling update: coordinator says yes → instances are replaced one at a time, each asked about first, though the batch is 4', async () => {
+    coord.mode = 'yes';
+    const L = await rolling((url) => ({ kind: 'coordinator', url, timeout_seconds: 2 }), ['h0', 'h1', 'h2', 'h3']);
+    for (let i = 0; i < 30 && jobView(L.s, 'kafka', L.now)!.outdated > 0; i++) {
+      await L.answers();
+      L.killedDone();
+      L.step(5_000);
+    }
+    const v = jobView(L.s, 'kafka', L.now)!;
+    expect(v.outdated).to.equal(0);
+    expect(v.counts).to.deep.equal({ TASK_RUNNING: 4 });
+    expect(L.kills).to.have.length(4);
+    expect(L.minRunning).to.equal(3);
+    const asked = coord.questions.map((q) => q['task_id']);
+    for (const id of L.kills) expect(asked).to.include(id);
+    expect(coord.questions.every((q) => q['reason'] === 'update')).to.equal(true);
+    expect(coord.maxOpen).to.equal(1);
+  });
+
+  it('a drain and a rolling update of the same job at once: one question at a time for both, never two instances down', async () => {
+    coord.mode = 'yes';
+    // the drain of h2 and h3 starts first and asks about instance 2; the update (instances 0 to 3 in
+    // order) wants instance 0 at once: it must wait for the drain's question, and the other way round
+    const L = await rolling((url) => ({ kind: 'coordinator', url, timeout_seconds: 2 }), ['h0', 'h1', 'h2', 'h3', 'h4', 'h5'], (L) => {
+      const inv = L.hosts.map((h, i) => ({ hostname: h, ip: `10.0.0.${i}`, agent_id: `agent-${h}`, rack: 'r0' }));
+      const recs = startMaintenance(new Map(), { hosts: ['h2', 'h3'] }, inv, L.now, 'req').records.map((r) => ({ ...r, schedule_posted_ms: L.now }));
+      for (const c of reduce(L.m, { kind: 'loaded', records: recs, pending: [], sched: L.s }, L.now).commands) L.cmd(c);
+      L.take(reduce(L.m, { kind: 'tick', sched: L.s }, L.now));
+      expect([...L.s.coordinator.asked.keys()]).to.deep.equal([L.s.instances.get('kafka')!.get(2)!.task_id]); // the drain's question is out
+    });
+    for (let i = 0; i < 40 && (jobView(L.s, 'kafka', L.now)!.outdated > 0 || [...L.m.records.values()].some((r) => r.state !== 'DRAINED')); i++) {
+      await L.tick();
+      await L.answers();
+      L.killedDone();
+      L.step(5_000);
+    }
+    expect(jobView(L.s, 'kafka', L.now)!.outdated).to.equal(0);
+    expect([...L.m.records.values()].map((r) => r.state)).to.deep.equal(['DRAINED', 'DRAINED']);
+    expect(L.minRunning).to.equal(3);
+    expect(coord.maxOpen).to.equal(1);
+    const causes = new Set(coord.questions.map((q) => q['reason']));
+    expect(causes).to.deep.equal(new Set(['drain', 'update']));
+    const asked = coord.questions.map((q) => q['task_id']);
+    for (const id of L.kills) expect(asked).to.include(id);
   });
 });

@@ -149,7 +149,7 @@ export function requestsView(s: MaintenanceState): RequestView[] {
 
 /** POST /api/v1/sla/probe: could these hosts be drained now, and why not. */
 export function probeView(s: MaintenanceState, sched: SchedulerView, now: number, hosts: readonly string[], selection: Selection | undefined): Record<string, unknown> {
-  const r = slaProbe(hosts, drainView(s, sched), inventory(s, sched), now, drainOptions(s));
+  const r = slaProbe(hosts, drainView(s, sched, undefined, now), inventory(s, sched), now, drainOptions(s));
   for (const j of r.jobs) j.sla = cleanText(j.sla, s.config.secrets); // an override's reason is operator text
   return { ...r, text: probeText(r), ...(selection ? { selection } : {}) };
 }
