@@ -92,7 +92,7 @@ export function converge(st: Step, name: string): boolean {
   }
   if (retiring.length) {
     const ids = new Set(retiring.map((t) => t.task_id));
-    const rows = jobRows(s, name);
+    const rows = jobRows(s, name, true);
     const d = decideKills({ name, instances: want, sla: job.spec.sla }, rows, rows.filter((r) => r.task_id !== undefined && ids.has(r.task_id)), st.now, coordinatorOptions(s, st.now));
     for (const r of d.kill) killTask(st, s.tasks.get(r.task_id!)!, 'remove');
     waitOrAsk(st, name, d, 'update');

@@ -35,13 +35,14 @@
  * (beyond the job size on a scale-down, or a make-before-break replacement up): the coordinator, not
  * Sluice, knows what its service can lose. Only rows not running at all go without a question. At
  * most one question per job at a time over every cause (`asking`: questions out, from the one
- * approval book), none while another instance's yes is still unused, and none while a voluntary
- * kill of the job is in flight, so the coordinator always answers about a settled service.
+ * approval book), none while another instance's yes is still unused, none while a voluntary kill
+ * of the job is in flight, and none while the replacement of an instance a voluntary kill took
+ * (drain, update) is not serving yet — so the coordinator always answers about a settled service.
  */
 import { coordinatorOf, describeSla, domainRule, durationMs } from './policy.js';
 import type { AnySlaJob } from './policy.js';
 import type { SlaInstance } from './rows.js';
-import { isLive, isRowUp } from './rows.js';
+import { isLive, isRowUp, isServing, isTerminalRow, isUnhealthy } from './rows.js';
 import { killDomains } from './domains.js';
 import type { SlaStatus } from './status.js';
 import { meetsSla, slaStatus } from './status.js';
@@ -203,8 +204,11 @@ export function decideKills(job: AnySlaJob, rows: readonly SlaInstance[], candid
   const coord = coordinatorOf(job.sla);
   // a question out, or a yes not used yet, about one instance holds every other instance of the job
   let open: SlaInstance | undefined;
+  // the replacement of an instance a voluntary kill took is not serving yet: the service is not settled
+  let settling = false;
   if (coord) {
     for (const r of rows) {
+      if ((r.launch_cause === 'drain' || r.launch_cause === 'update') && r.index >= 0 && r.index < n && !r.surge && !(isServing(r) && !isUnhealthy(r)) && !isTerminalRow(r)) settling = true;
       if (r.task_id === undefined || !isLive(r) || r.kill_requested_ms !== undefined) continue;
       if (opts.asking?.has(r.task_id) || opts.approved?.has(r.task_id)) {
         open = r;
@@ -240,8 +244,8 @@ export function decideKills(job: AnySlaJob, rows: readonly SlaInstance[], candid
       if (open && open !== r && open.task_id !== r.task_id) {
         const what = opts.asking?.has(open.task_id!) ? `waiting for its coordinator's answer about instance ${open.index}` : `its coordinator's yes to instance ${open.index} is used first`;
         out.refused.push({ row: r, cost, reason: `job ${job.name}: ${what}; one instance at a time` });
-      } else if (inFlight || out.ask.length > 0 || taken > 0) {
-        out.refused.push({ row: r, cost, reason: `job ${job.name}: the coordinator is asked about one instance at a time, once no kill is in flight` });
+      } else if (inFlight || settling || out.ask.length > 0 || taken > 0) {
+        out.refused.push({ row: r, cost, reason: `job ${job.name}: the coordinator is asked about one instance at a time, once no kill is in flight and every replacement serves` });
       } else out.ask.push(r);
       continue;
     }

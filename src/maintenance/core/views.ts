@@ -42,7 +42,7 @@ export function hostsView(s: MaintenanceState, sched: SchedulerView, now: number
   const recs = [...s.records.values()].filter((r) => !states || states.includes(r.state));
   const active: HostRecord[] = withClusterPause([...s.records.values()].filter((r) => r.state !== 'UP'), s.pausedAll);
   const progress = new Map<string, HostProgress>();
-  const view = active.length ? drainView(s, sched, active) : undefined;
+  const view = active.length ? drainView(s, sched, active, now) : undefined;
   if (view) for (const p of hostProgress(view, now, drainOptions(s))) progress.set(hostKey(p.hostname), p);
   const budgets = view ? blockingBudgets(view, progress, now, s.config.secrets) : new Map<string, ProbeJob[]>();
   const onHost = tasksPerHost(sched);
