@@ -6,63 +6,16 @@
  * scale-down. Ground truth comes from the simulator: every kill of one of its tasks is checked, at
  * the instant the agent sees it, against the yeses the coordinator has given by then.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { parseTaskId } from '../../src/scheduler/task-id.js';
 import type { JobSpec } from '../../src/scheduler/job-spec.js';
+import { renderJob } from '../../src/cli/commands/job.js';
 import { api, startEnv, type Env } from './workload-helpers.js';
 import { allRunning, hostStates, job } from './maintenance-helpers.js';
+import { LoopbackCoordinator, type CoordinatorMode, type CoordinatorQuestionSeen } from '../helpers/coordinator-server.js';
 
-type Mode = 'yes' | 'no' | 'timeout' | 'garbage';
-
-interface Question {
-  body: Record<string, unknown>;
-  contentType: string | undefined;
-  method: string | undefined;
-}
-
-/** The service's coordinator: answers per `mode`, records every question and every yes given. */
-class Coordinator {
-  mode: Mode = 'no';
-  readonly questions: Question[] = [];
-  /** Task ids it has said yes to (at the time the answer left). */
-  readonly yes = new Set<string>();
-  url = '';
-  private readonly server = http.createServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => (text += c.toString('utf8')));
-    req.on('end', () => {
-      const body = JSON.parse(text) as Record<string, unknown>;
-      this.questions.push({ body, contentType: req.headers['content-type'], method: req.method });
-      switch (this.mode) {
-        case 'timeout':
-          return; // never answers
-        case 'garbage':
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{"allow": tru');
-          return;
-        case 'no':
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ allow: false, reason: 'under-replicated partitions' }));
-          return;
-        case 'yes':
-          this.yes.add(String(body['task_id']));
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ allow: true, reason: 'replicas in sync' }));
-      }
-    });
-  });
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/may-i`;
-  }
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-  /** Questions since the last call. */
-  take(): Question[] {
-    return this.questions.splice(0);
-  }
-}
+type Mode = CoordinatorMode;
+type Question = CoordinatorQuestionSeen;
 
 /** Kills of the job's tasks as the agents see them, each checked against the yeses given by then. */
 class KillWatch {
@@ -75,7 +28,7 @@ class KillWatch {
   constructor(
     private readonly env: Env,
     private readonly name: string,
-    private readonly coord: Coordinator,
+    private readonly coord: LoopbackCoordinator,
   ) {
     const fw = env.frameworkId();
     this.off = env.sim.onTaskTransition((t) => {
@@ -102,7 +55,7 @@ class KillWatch {
 
 describe('e2e: coordinator policies through the API and the simulator (issue 12)', function () {
   this.timeout(240_000);
-  const coord = new Coordinator();
+  const coord = new LoopbackCoordinator();
   let env: Env | undefined;
   let watch: KillWatch | undefined;
   before(() => coord.start());
@@ -180,6 +133,8 @@ describe('e2e: coordinator policies through the API and the simulator (issue 12)
     const got = (await api(e.url, 'GET', '/api/v1/jobs/kafka')).body;
     const inst = got.instances.find((i: { task_id: string }) => i.task_id === taskId);
     expect(inst.coordinator).to.include({ state: 'no', reason: 'coordinator said no: under-replicated partitions' });
+    const row = renderJob(got, e.clock.now()).split('\n').find((l) => l.includes(taskId))!;
+    expect(row).to.match(/coordinator said no: under-replicated partitions \(\d+s ago\); asking again in \d+s/);
     await expectHeld('timeout', /coordinator did not answer within 0\.5s/);
     await expectHeld('garbage', /coordinator answer is not valid JSON/);
 
@@ -210,6 +165,7 @@ describe('e2e: coordinator policies through the API and the simulator (issue 12)
     let view = (await api(e.url, 'GET', '/api/v1/jobs/kafka')).body;
     expect(view.outdated).to.equal(4);
     expect(view.update_wait).to.match(/job kafka: coordinator said no to instance \d+ at .*under-replicated partitions/);
+    expect(renderJob(view, e.clock.now())).to.contain(`  waiting:    ${view.update_wait}`);
 
     coord.mode = 'timeout';
     await e.advance(40_000, 500);

@@ -7,8 +7,6 @@
  * yes, no, times out or answers garbage; nothing of the job is killed without a yes, by a drain or
  * by a rolling update. (Over Sluice's HTTP API and the simulator: test/e2e/coordinator.test.ts.)
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { Call, Event } from '../../src/mesos/types.js';
 import { applyCommand, jobView, onEvent, onTick, type SchedulerCommand, type StepResult } from '../../src/scheduler/reducer.js';
@@ -20,42 +18,7 @@ import { initialState, type MaintenanceState, type MaintenanceStep } from '../..
 import { CoordinatorEdge, type CoordinatorFeedback } from '../../src/coordinator/index.js';
 import type { AnySlaPolicy } from '../../src/sla/index.js';
 import { offer, offersEvent, spec, subscribed, update } from './helpers.js';
-
-type Mode = 'yes' | 'no' | 'timeout' | 'garbage';
-
-/** A loopback coordinator: answers per `mode`, records every question. */
-class Coordinator {
-  mode: Mode = 'no';
-  readonly questions: Array<Record<string, unknown>> = [];
-  /** Questions being answered now, and the most at once. */
-  open = 0;
-  maxOpen = 0;
-  private readonly server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      this.questions.push(JSON.parse(body) as Record<string, unknown>);
-      this.maxOpen = Math.max(this.maxOpen, ++this.open);
-      res.on('close', () => this.open--);
-      if (this.mode === 'timeout') return; // never answers
-      if (this.mode === 'garbage') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"allow": tru');
-        return;
-      }
-      // a little later, so that a drain and an update deciding meanwhile could ask at once
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.mode === 'yes' ? { allow: true, reason: 'replicas in sync' } : { allow: false, reason: 'under-replicated' })), 30);
-    });
-  });
-  url = '';
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/may-i`;
-  }
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
+import { LoopbackCoordinator } from '../helpers/coordinator-server.js';
 
 class Loop {
   s: SchedulerState = createState();
@@ -120,7 +83,7 @@ class Loop {
 
 describe('coordinator policies through the maintenance loop and a real loopback coordinator', function () {
   this.timeout(30_000);
-  const coord = new Coordinator();
+  const coord = new LoopbackCoordinator(30);
   before(() => coord.start());
   after(() => coord.stop());
 
@@ -148,7 +111,7 @@ describe('coordinator policies through the maintenance loop and a real loopback 
       }
       expect(L.killed).to.deep.equal([]);
       expect(coord.questions.length).to.be.at.least(2); // asked again after the retry time
-      expect(coord.questions[0]).to.include({ job: 'kafka', host: 'h0', reason: 'drain' });
+      expect(coord.questions[0]!.body).to.include({ job: 'kafka', host: 'h0', reason: 'drain' });
       const blockers = L.m.lastProgress.find((p) => p.hostname === 'h0')!.blockers.map((b) => b.reason).join(' | ');
       expect(blockers).to.match(/coordinator (said no|did not answer|answer is not valid JSON)/);
       expect(workloadRows(L.s).filter((r) => r.state === 'TASK_RUNNING')).to.have.length(4);
@@ -169,7 +132,7 @@ describe('coordinator policies through the maintenance loop and a real loopback 
     expect(L.killed).to.have.length(2);
     // never two of them down at once: the second was asked about once the first one's replacement ran
     expect(L.minRunning).to.be.at.least(3);
-    const asked = coord.questions.map((q) => q['task_id']);
+    const asked = coord.questions.map((q) => q.body['task_id']);
     for (const id of L.killed) expect(asked).to.include(id);
   });
 
@@ -200,8 +163,8 @@ describe('coordinator policies through the maintenance loop and a real loopback 
       await L.answers();
       expect(L.kills).to.deep.equal([]);
       expect(coord.questions.length).to.be.at.least(2);
-      expect(Object.keys(coord.questions[0]!).sort()).to.deep.equal(['host', 'instance', 'job', 'reason', 'task_id']);
-      expect(coord.questions[0]).to.include({ job: 'kafka', instance: 0, reason: 'update' });
+      expect(Object.keys(coord.questions[0]!.body).sort()).to.deep.equal(['host', 'instance', 'job', 'reason', 'task_id']);
+      expect(coord.questions[0]!.body).to.include({ job: 'kafka', instance: 0, reason: 'update' });
       const v = jobView(L.s, 'kafka', L.now)!;
       expect(v.outdated).to.equal(4);
       expect(v.update_wait).to.match(/job kafka: (coordinator (said no|did not answer|answer is not valid JSON)|asking its coordinator)/);
@@ -223,9 +186,9 @@ describe('coordinator policies through the maintenance loop and a real loopback 
     expect(v.counts).to.deep.equal({ TASK_RUNNING: 4 });
     expect(L.kills).to.have.length(4);
     expect(L.minRunning).to.equal(3);
-    const asked = coord.questions.map((q) => q['task_id']);
+    const asked = coord.questions.map((q) => q.body['task_id']);
     for (const id of L.kills) expect(asked).to.include(id);
-    expect(coord.questions.every((q) => q['reason'] === 'update')).to.equal(true);
+    expect(coord.questions.every((q) => q.body['reason'] === 'update')).to.equal(true);
     expect(coord.maxOpen).to.equal(1);
   });
 
@@ -250,9 +213,9 @@ describe('coordinator policies through the maintenance loop and a real loopback 
     expect([...L.m.records.values()].map((r) => r.state)).to.deep.equal(['DRAINED', 'DRAINED']);
     expect(L.minRunning).to.equal(3);
     expect(coord.maxOpen).to.equal(1);
-    const causes = new Set(coord.questions.map((q) => q['reason']));
+    const causes = new Set(coord.questions.map((q) => q.body['reason']));
     expect(causes).to.deep.equal(new Set(['drain', 'update']));
-    const asked = coord.questions.map((q) => q['task_id']);
+    const asked = coord.questions.map((q) => q.body['task_id']);
     for (const id of L.kills) expect(asked).to.include(id);
   });
 });
