@@ -209,11 +209,8 @@ export function decideKills(job: AnySlaJob, rows: readonly SlaInstance[], candid
   if (coord) {
     for (const r of rows) {
       if ((r.launch_cause === 'drain' || r.launch_cause === 'update') && r.index >= 0 && r.index < n && !r.surge && !(isServing(r) && !isUnhealthy(r)) && !isTerminalRow(r)) settling = true;
-      if (r.task_id === undefined || !isLive(r) || r.kill_requested_ms !== undefined) continue;
-      if (opts.asking?.has(r.task_id) || opts.approved?.has(r.task_id)) {
-        open = r;
-        break;
-      }
+      if (open || r.task_id === undefined || !isLive(r) || r.kill_requested_ms !== undefined) continue;
+      if (opts.asking?.has(r.task_id) || opts.approved?.has(r.task_id)) open = r;
     }
   }
   const out: KillDecisions = { kill: [], ask: [], refused: [], status };

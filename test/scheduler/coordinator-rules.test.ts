@@ -59,6 +59,9 @@ describe('coordinator rules of decideKills and the approval book', () => {
     expect(d.refused[0]!.reason).to.contain('every replacement serves');
     const pending = [{ job: 'kafka', index: 0, state: 'PENDING', launch_cause: 'drain' as const }, ...rs.slice(1)];
     expect(decideKills(job, pending, [pending[1]!], T0).ask).to.deep.equal([]);
+    // also when the replacement comes after the row asked about in the rows' order
+    const later = [...rs.slice(1), { job: 'kafka', index: 0, state: 'PENDING', launch_cause: 'update' as const }];
+    expect(decideKills(job, later, [later[0]!], T0, { asking: new Set(['kafka-1']) }).ask).to.deep.equal([]);
     // once it runs, or when it was lost to a failure (not a voluntary kill), the next one is asked about
     const running = [{ ...rs[0]!, task_id: 'kafka-0b', launch_cause: 'update' as const }, ...rs.slice(1)];
     expect(decideKills(job, running, [running[1]!], T0).ask).to.deep.equal([running[1]]);
