@@ -214,7 +214,7 @@ export function slaProbe(
         );
       }
     }
-    for (const w of coordinatorWaits(tasksOn.get(k) ?? [], jobs, view.coordinator)) {
+    for (const w of coordinatorWaits(tasksOn.get(k) ?? [], own, view.coordinator)) {
       reasons.push(w.reason);
       if (!w.blocking) continue;
       together = alone = false;
