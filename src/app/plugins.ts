@@ -7,8 +7,9 @@
  */
 import type { AppPlugin } from './plugin.js';
 import { maintenancePlugin } from './maintenance.js';
+import { coordinatorPlugin } from './coordinator.js';
 
 export type { AppPlugin, PluginContext } from './plugin.js';
 
 /** The plugins of a running Sluice, in the order their extensions see each input. */
-export const APP_PLUGINS: AppPlugin[] = [maintenancePlugin()];
+export const APP_PLUGINS: AppPlugin[] = [maintenancePlugin(), coordinatorPlugin()];

@@ -36,6 +36,7 @@ import {
   type CommandResult,
   type Effect,
   type SchedulerCommand,
+  type SchedulerIo,
   type StepResult,
 } from '../scheduler/reducer.js';
 import type { SchedulerConfig, SchedulerState } from '../scheduler/state.js';
@@ -121,6 +122,11 @@ export interface RuntimeExtension {
   onCallFailed?(call: Call, error: string, ctx: ExtensionContext): ExtensionStep | void;
   /** Host gauges for /metrics (sluice_hosts, sluice_drain_*), read at scrape time. */
   metricsHosts?(ctx: ExtensionContext): HostSnapshot[];
+  /**
+   * The scheduler's I/O requests of a batch (coordinator questions), handed over once the batch is
+   * durable: the extension performs them and feeds each result back as a command (`submit`).
+   */
+  onSchedulerIo?(io: readonly SchedulerIo[]): void;
 }
 
 export interface RuntimeOptions {
@@ -467,11 +473,13 @@ export class SluiceRuntime {
     const audit: AuditEntry[] = [];
     const settle: Array<() => void> = [];
     const reads: Array<Extract<Input, { kind: 'read' }>> = [];
+    const io: SchedulerIo[] = [];
     const now = this.clock.now();
 
     const take = (r: StepResult) => {
       mergeChanges(changes, r.changes);
       for (const c of r.calls) calls.push(c);
+      if (r.io) io.push(...r.io);
       this.logEffects(r.effects);
     };
     const takeExt = (step: ExtensionStep | void, issuer?: RuntimeExtension) => {
@@ -559,6 +567,7 @@ export class SluiceRuntime {
     }
     if (audit.length) this.journal.publish(audit);
     for (const f of settle) f();
+    if (io.length) for (const ext of this.extensions) if (ext.onSchedulerIo) this.safeExt(ext, () => void ext.onSchedulerIo!(io));
     // the state is now exactly what is on disk: answer the reads from it
     for (const r of reads) {
       try {

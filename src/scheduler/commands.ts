@@ -5,6 +5,8 @@
 import { calls as C } from '../mesos/calls.js';
 import type { JobSpec, Job } from './job-spec.js';
 import { hasEligiblePending } from './instances.js';
+import { askCoordinator, coordinatorAnswered, type CoordinatorAsk } from './coordinator.js';
+import type { CoordinatorQuestion } from '../sla/index.js';
 import { killTask, sendKill } from './kills.js';
 import { getInstance, indexAdd, isWanted } from './state.js';
 import type { Step, StepResult } from './step.js';
@@ -21,7 +23,11 @@ export type SchedulerCommand =
   /** Make-before-break: launch one extra task per instance while `task_id` keeps running. */
   | { type: 'surge_instances'; orders: Array<{ job: string; instance: number; task_id: string }> }
   /** Replace the set of hosts where nothing new may be placed (maintenance seam). */
-  | { type: 'set_blocked_hosts'; hosts: Iterable<string> };
+  | { type: 'set_blocked_hosts'; hosts: Iterable<string> }
+  /** Ask services' coordinators before kills (the drain planner's questions; src/scheduler/coordinator.ts). */
+  | { type: 'coordinator_ask'; asks: CoordinatorAsk[] }
+  /** A coordinator's answer, fed back by the scheduler's I/O edge (anything but allow: true is a no). */
+  | { type: 'coordinator_answer'; question: CoordinatorQuestion; allow: boolean; reason?: string };
 
 /**
  * What became of a command. Done: `created` (a new job), `updated` (a changed job or host set),
@@ -56,6 +62,12 @@ export function runCommand(st: Step, cmd: SchedulerCommand): CommandResult {
       return surgeInstances(st, cmd.orders);
     case 'set_blocked_hosts':
       return setBlocked(st, cmd.hosts);
+    case 'coordinator_ask':
+      askCoordinator(st, Array.isArray(cmd.asks) ? cmd.asks : []);
+      return { ok: true, outcome: 'accepted', body: {} };
+    case 'coordinator_answer':
+      coordinatorAnswered(st, cmd.question, cmd.reason !== undefined ? { allow: cmd.allow, reason: cmd.reason } : { allow: cmd.allow });
+      return { ok: true, outcome: 'accepted', body: {} };
     default:
       return { ok: false, outcome: 'invalid', error: `unknown command ${(cmd as { type: string }).type}` };
   }

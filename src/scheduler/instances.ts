@@ -4,7 +4,8 @@
  * the touched jobs, then SUPPRESS or REVIVE offers).
  */
 import { calls as C } from '../mesos/calls.js';
-import { decideKills } from '../sla/index.js';
+import { coordinatorOf, coordinatorQuestion, coordinatorWait, decideKills, type KillDecisions } from '../sla/index.js';
+import { askCoordinator, coordinatorNow, type CoordinatorAsk } from './coordinator.js';
 import { jobTaskVersion, type Job } from './job-spec.js';
 import { killTask } from './kills.js';
 import { addUsage, indexAdd, indexDelete, pendingAdd, pendingDelete, removeUsage, type Instance, type SchedulerState, type TaskRecord } from './state.js';
@@ -65,7 +66,10 @@ export function converge(st: Step, name: string): boolean {
   let insts = s.instances.get(name);
   const want = job.status === 'deleting' ? 0 : job.spec.instances;
   let settled = true;
-  // retire unwanted instances
+  // retire unwanted instances (a scale-down of a job with a coordinator asks it first, RUNNING task
+  // by task; deleting the job is the operator's explicit decision and does not)
+  const ask = job.status !== 'deleting' && coordinatorOf(job.spec.sla) !== undefined;
+  const retiring: TaskRecord[] = [];
   if (insts) {
     for (const inst of insts.values()) {
       if (inst.index < want) continue;
@@ -81,9 +85,17 @@ export function converge(st: Step, name: string): boolean {
       if (inst.task_id === undefined) deleteInstance(st, inst);
       else {
         const t = s.tasks.get(inst.task_id);
-        if (t) killTask(st, t, 'remove');
+        if (t && ask && t.state === 'TASK_RUNNING' && !t.kill) retiring.push(t);
+        else if (t) killTask(st, t, 'remove');
       }
     }
+  }
+  if (retiring.length) {
+    const ids = new Set(retiring.map((t) => t.task_id));
+    const rows = jobRows(s, name, true);
+    const d = decideKills({ name, instances: want, sla: job.spec.sla }, rows, rows.filter((r) => r.task_id !== undefined && ids.has(r.task_id)), st.now, coordinatorOptions(s, st.now));
+    for (const r of d.kill) killTask(st, s.tasks.get(r.task_id!)!, 'remove');
+    waitOrAsk(st, name, d, 'update');
   }
   if (job.status === 'deleting') {
     // Done when no instance is left — including a job that never had one (instances: 0).
@@ -141,16 +153,18 @@ function rollingReplace(st: Step, job: Job, insts: Map<number, Instance>, want: 
   const cands = rows.filter((r) => r.task_id !== undefined && outdated.has(r.task_id)).sort((a, b) => a.index - b.index);
   const withSurge = cands.filter((r) => insts.get(r.index)?.surge);
   const rest = cands.filter((r) => !insts.get(r.index)?.surge);
-  const d = decideKills({ name, instances: want, sla: job.spec.sla }, rows, [...withSurge, ...rest], st.now, { max: Math.max(0, batch - busy) });
+  const coordinated = coordinatorOf(job.spec.sla) !== undefined;
+  const d = decideKills({ name, instances: want, sla: job.spec.sla }, rows, [...withSurge, ...rest], st.now, { ...coordinatorOptions(s, st.now), max: Math.max(0, batch - busy) });
   for (const r of d.kill) {
     const t = s.tasks.get(r.task_id!)!;
     const inst = insts.get(r.index)!;
     st.log('info', 'rolling_replace', { job: name, instance: r.index, task_id: t.task_id, host: t.host, state_from: `v${inst.version}`, state_to: `v${tv}`, reason: inst.surge ? 'replacement up' : 'budget' });
     killTask(st, t, 'replace');
   }
-  // make-before-break where the budget says no: a replacement first, within the batch
-  let room = Math.max(0, batch - busy - d.kill.length);
-  if (room > 0 && d.refused.length && hasRoom(s, job)) {
+  // make-before-break where the budget says no: a replacement first, within the batch (not for a
+  // job with a coordinator: it alone says when its service can lose an instance, as in drains)
+  let room = Math.max(0, batch - busy - d.kill.length - d.ask.length);
+  if (room > 0 && d.refused.length && !coordinated && hasRoom(s, job)) {
     for (const ref of d.refused) {
       if (room <= 0) break;
       const inst = insts.get(ref.row.index);
@@ -162,14 +176,44 @@ function rollingReplace(st: Step, job: Job, insts: Map<number, Instance>, want: 
       room--;
     }
   }
-  if (d.kill.length === 0 && d.refused.length) {
-    const why = d.refused[0]!.reason;
-    if (s.updateWaits.get(name) !== why) {
-      s.updateWaits.set(name, why);
-      st.log('info', 'rolling_update_waits', { job: name, reason: why });
-    }
-  } else s.updateWaits.delete(name);
+  waitOrAsk(st, name, d, 'update');
   return true;
+}
+
+/** The coordinator answers a kill decision may use now (the one book). */
+function coordinatorOptions(s: SchedulerState, now: number): { approved: ReadonlySet<string>; asking: ReadonlySet<string> } {
+  const v = coordinatorNow(s, now);
+  return { approved: v.approved, asking: v.asking };
+}
+
+/**
+ * After an update's kill decision: ask the coordinator what `decideKills` says to ask (unless it
+ * said no lately), and record why the update waits (`update_wait` in job get; logged once per reason).
+ */
+function waitOrAsk(st: Step, name: string, d: KillDecisions, cause: 'update'): void {
+  const s = st.s;
+  let why: string | undefined;
+  if (d.ask.length) {
+    const v = coordinatorNow(s, st.now);
+    const ref = coordinatorOf(s.jobs.get(name)?.spec.sla);
+    const asks: CoordinatorAsk[] = [];
+    for (const r of d.ask) {
+      const w = coordinatorWait(name, r.index, r.task_id!, v);
+      why ??= w.reason;
+      const q = coordinatorQuestion(r, cause);
+      if (ref && q && !v.refused.has(q.task_id)) asks.push({ ref, question: q });
+    }
+    askCoordinator(st, asks);
+    if (asks.length) why = coordinatorWait(name, d.ask[0]!.index, d.ask[0]!.task_id!, coordinatorNow(s, st.now)).reason;
+  } else if (d.kill.length === 0 && d.refused.length) why = d.refused[0]!.reason;
+  if (why === undefined) {
+    s.updateWaits.delete(name);
+    return;
+  }
+  if (s.updateWaits.get(name) !== why) {
+    s.updateWaits.set(name, why);
+    st.log('info', 'rolling_update_waits', { job: name, reason: why });
+  }
 }
 
 /** Some agent's latest offer has room for one more task of the job (a rough make-before-break check). */

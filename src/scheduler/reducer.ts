@@ -16,6 +16,7 @@
 import type { Call, Event } from '../mesos/types.js';
 import { runCommand, type CommandStepResult, type SchedulerCommand } from './commands.js';
 import { finish } from './instances.js';
+import { pruneCoordinator } from './coordinator.js';
 import { killRetries } from './kills.js';
 import { handleOffers } from './offers.js';
 import { explicitReconcileRetry, handleFailure, handleSubscribed, implicitReconcile, launchTimeouts, markDisconnected, sendExplicit } from './reconcile.js';
@@ -24,7 +25,8 @@ import { Step, type StepResult } from './step.js';
 import { clearLostDomains, handleUpdate } from './updates.js';
 import { jobView } from './views.js';
 
-export { emptyChanges, hasChanges, mergeChanges, type Changes, type Effect, type LogEffect, type LogFields, type StepResult } from './step.js';
+export { emptyChanges, hasChanges, mergeChanges, type Changes, type Effect, type LogEffect, type LogFields, type SchedulerIo, type StepResult } from './step.js';
+export { coordinatorNow, type CoordinatorAsk } from './coordinator.js';
 export type { CommandOutcome, CommandResult, CommandStepResult, SchedulerCommand } from './commands.js';
 export { jobView, listJobs, statusView, tasksByState, type InstanceView, type JobSummary, type JobView, type StatusView } from './views.js';
 
@@ -77,6 +79,7 @@ export function onTick(s: SchedulerState, now: number): StepResult {
     killRetries(st);
   }
   clearLostDomains(st);
+  pruneCoordinator(st);
   for (const j of s.converging) st.touched.add(j);
   finish(st);
   return st.done();

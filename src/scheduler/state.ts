@@ -12,6 +12,7 @@
 import type { TaskState } from '../mesos/types.js';
 import type { Job } from './job-spec.js';
 import { instanceKey } from './task-id.js';
+import { EMPTY_BOOK, type CoordinatorBook } from '../sla/index.js';
 
 /** Instance states: PENDING (no task; waiting for an offer or for its backoff), else its task's. */
 export type InstanceState = 'PENDING' | TaskLifecycleState;
@@ -206,6 +207,11 @@ export interface SchedulerState {
   placementBlockedHosts: ReadonlySet<string>;
   /** Jobs whose rolling update waits for the SLA budget, with the last reason logged (not persisted). */
   updateWaits: Map<string, string>;
+  /**
+   * The one coordinator approval book (src/sla/approvals.ts) for every voluntary kill — drains,
+   * rolling updates, scale-downs (not persisted: asked again after a restart). src/scheduler/coordinator.ts.
+   */
+  coordinator: CoordinatorBook;
   /** Instances carrying a `lost_domain` (`job#index`), cleared once they are up again. */
   lostDomains: Set<string>;
   reconcile: ReconcileState;
@@ -236,6 +242,7 @@ export function createState(config: Partial<SchedulerConfig> = {}): SchedulerSta
     agents: new Map(),
     placementBlockedHosts: new Set(),
     updateWaits: new Map(),
+    coordinator: EMPTY_BOOK,
     lostDomains: new Set(),
     reconcile: { awaiting: new Map(), attempt: 0 },
     pending: new Map(),

@@ -3,6 +3,7 @@
  * log effects, and `changes` (the persisted records it touched, written before the calls leave).
  */
 import type { Call } from '../mesos/types.js';
+import type { CoordinatorQuestion, CoordinatorRef } from '../sla/index.js';
 import type { Instance, SchedulerState } from './state.js';
 import { instanceKey } from './task-id.js';
 
@@ -57,17 +58,26 @@ export interface LogEffect {
 }
 export type Effect = LogEffect;
 
+/**
+ * I/O a step asks for, performed by the scheduler's I/O edge once the step is durable; its result
+ * comes back as a command (`coordinator-ask` → `coordinator_answer`).
+ */
+export type SchedulerIo = { kind: 'coordinator-ask'; ref: CoordinatorRef; question: CoordinatorQuestion };
+
 export interface StepResult {
   state: SchedulerState;
   calls: Call[];
   effects: Effect[];
   changes: Changes;
+  /** I/O requests (absent or empty: none). */
+  io?: SchedulerIo[];
 }
 
 /** One step of a reducer: its state, its time, and what it produced so far. */
 export class Step {
   readonly calls: Call[] = [];
   readonly effects: Effect[] = [];
+  readonly io: SchedulerIo[] = [];
   readonly changes = emptyChanges();
   /** Jobs whose desired state may need converging after this step. */
   readonly touched = new Set<string>();
@@ -90,6 +100,8 @@ export class Step {
     this.changes.jobs.add(name);
   }
   done(): StepResult {
-    return { state: this.s, calls: this.calls, effects: this.effects, changes: this.changes };
+    const r: StepResult = { state: this.s, calls: this.calls, effects: this.effects, changes: this.changes };
+    if (this.io.length) r.io = this.io;
+    return r;
   }
 }

@@ -1,6 +1,18 @@
 /** Read-only views of the scheduler state (API, CLI, metrics). */
 import { jobTaskVersion, type JobSpec } from './job-spec.js';
 import type { Instance, SchedulerState } from './state.js';
+import { coordinatorNow } from './coordinator.js';
+
+/** What the service's coordinator has been asked about an instance's task, and what still stands. */
+export interface InstanceCoordinatorView {
+  /** asking: the question is out; yes: a yes that still stands (the kill follows); no: a recent no. */
+  state: 'asking' | 'yes' | 'no';
+  /** When asked (asking) or answered (yes, no). */
+  at_ms: number;
+  reason?: string;
+  /** A no: when it is asked again. */
+  retry_ms?: number;
+}
 
 /** The instance's own fields a view shows as they are, when present (state.ts documents them). */
 const SHOWN = ['task_id', 'agent_id', 'host', 'rack', 'running_since_ms', 'not_before_ms'] as const satisfies ReadonlyArray<keyof Instance>;
@@ -13,6 +25,8 @@ export type InstanceView = Pick<Instance, 'index' | 'state' | 'version' | 'failu
     healthy?: boolean | null;
     /** Make-before-break replacement in progress. */
     surge?: { task_id?: string; state: string; host?: string; for_task_id: string };
+    /** Coordinator policies: the question about this task (drain or update), if any. */
+    coordinator?: InstanceCoordinatorView;
   };
 
 export interface JobView {
@@ -28,12 +42,15 @@ export interface JobView {
   unhealthy: number;
   /** Instances still running an older task definition (rolling update in progress). */
   outdated: number;
+  /** Why the rolling update or scale-down waits (SLA budget, coordinator); absent when it does not. */
+  update_wait?: string;
   instances: InstanceView[];
 }
 
-export function jobView(s: SchedulerState, name: string, _now: number): JobView | undefined {
+export function jobView(s: SchedulerState, name: string, now: number): JobView | undefined {
   const job = s.jobs.get(name);
   if (!job) return undefined;
+  const cv = s.coordinator.asked.size || s.coordinator.answers.size ? coordinatorNow(s, now) : undefined;
   const tv = jobTaskVersion(job);
   const counts: Record<string, number> = {};
   let outdated = 0;
@@ -55,6 +72,15 @@ export function jobView(s: SchedulerState, name: string, _now: number): JobView 
       if (i.state === 'TASK_RUNNING' && t.healthy !== true) unhealthy++;
     }
     if (i.last_terminal) v.last_terminal = i.last_terminal;
+    if (cv && i.task_id) {
+      const id = i.task_id;
+      const no = cv.refused.get(id);
+      const yes = cv.approved.has(id) ? s.coordinator.answers.get(id) : undefined;
+      const asked = cv.asked_ms.get(id);
+      if (asked !== undefined) v.coordinator = { state: 'asking', at_ms: asked };
+      else if (yes) v.coordinator = { state: 'yes', at_ms: yes.at_ms, ...(yes.reason !== undefined ? { reason: yes.reason } : {}) };
+      else if (no) v.coordinator = { state: 'no', at_ms: no.at_ms, reason: no.reason, retry_ms: no.retry_ms };
+    }
     if (i.surge) {
       const sur = i.surge.task_id ? s.tasks.get(i.surge.task_id) : undefined;
       v.surge = { for_task_id: i.surge.for_task_id, state: sur?.state ?? 'PENDING' };
@@ -65,7 +91,7 @@ export function jobView(s: SchedulerState, name: string, _now: number): JobView 
     }
     instances.push(v);
   }
-  return {
+  const out: JobView = {
     name,
     status: job.status ?? 'active',
     version: job.version,
@@ -78,6 +104,9 @@ export function jobView(s: SchedulerState, name: string, _now: number): JobView 
     outdated,
     instances,
   };
+  const wait = s.updateWaits.get(name);
+  if (wait !== undefined) out.update_wait = wait;
+  return out;
 }
 
 export interface JobSummary {

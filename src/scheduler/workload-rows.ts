@@ -60,18 +60,18 @@ export function workloadRows(s: SchedulerState): WorkloadRow[] {
   return rows;
 }
 
-/** The rows of one job. */
-export function jobRows(s: SchedulerState, job: string): WorkloadRow[] {
-  return jobRowsInto(s, job, []);
+/** The rows of one job (`retiring`: also the instances beyond its size, being scaled down). */
+export function jobRows(s: SchedulerState, job: string, retiring = false): WorkloadRow[] {
+  return jobRowsInto(s, job, [], retiring);
 }
 
-function jobRowsInto(s: SchedulerState, job: string, rows: WorkloadRow[]): WorkloadRow[] {
+function jobRowsInto(s: SchedulerState, job: string, rows: WorkloadRow[], retiring = false): WorkloadRow[] {
   const insts = s.instances.get(job);
   const j = s.jobs.get(job);
   if (!j || !insts) return rows;
   const attr = domainAttribute(s, job);
   for (const inst of insts.values()) {
-    if (inst.index >= j.spec.instances) continue;
+    if (inst.index >= j.spec.instances && !retiring) continue;
     const row: WorkloadRow = { job, index: inst.index, state: inst.state };
     if (inst.launch_cause) row.launch_cause = inst.launch_cause;
     if (inst.lost_domain !== undefined) row.lost_domain = inst.lost_domain;

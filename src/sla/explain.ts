@@ -143,8 +143,9 @@ export function explainBudget(job: AnySlaJob, rows: readonly SlaInstance[], now:
   return e;
 }
 
-function clock(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 19) + 'Z';
+/** "12:34:56Z": a UTC clock time as SLA texts show it. */
+export function clock(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString().slice(11, 19) + 'Z' : 'never';
 }
 
 /** One line: `job web: SLA 95% over 1800s: 95 up, 95 required, budget 0; not up: 3 drain, 2 unhealthy; refills at 12:30:00Z`. */

@@ -30,14 +30,19 @@
  * in the ledger so that what follows in the same plan sees the real state.
  *
  * A coordinator policy (policy.ts) adds a question per kill: `decideKills` puts a kill the counting
- * rules allow into `ask` instead of `kill` until the coordinator has said yes to that task; at most
- * one question per job at a time, and none while a voluntary kill of the job is in flight, so the
- * coordinator always answers about a settled service.
+ * rules allow into `ask` instead of `kill` until the coordinator has said yes to that task. For such
+ * a job every kill of a RUNNING row needs that yes — also the ones that would be free by the count
+ * (beyond the job size on a scale-down, or a make-before-break replacement up): the coordinator, not
+ * Sluice, knows what its service can lose. Only rows not running at all go without a question. At
+ * most one question per job at a time over every cause (`asking`: questions out, from the one
+ * approval book), none while another instance's yes is still unused, none while a voluntary kill
+ * of the job is in flight, and none while the replacement of an instance a voluntary kill took
+ * (drain, update) is not serving yet — so the coordinator always answers about a settled service.
  */
 import { coordinatorOf, describeSla, domainRule, durationMs } from './policy.js';
 import type { AnySlaJob } from './policy.js';
 import type { SlaInstance } from './rows.js';
-import { isLive, isRowUp } from './rows.js';
+import { isLive, isRowUp, isServing, isTerminalRow, isUnhealthy } from './rows.js';
 import { killDomains } from './domains.js';
 import type { SlaStatus } from './status.js';
 import { meetsSla, slaStatus } from './status.js';
@@ -166,6 +171,8 @@ export interface KillDecisions {
 export interface DecideOptions {
   /** Tasks the coordinator has said yes to (and the answer is still fresh). */
   approved?: ReadonlySet<string>;
+  /** Tasks whose coordinator question is out, whoever asked (drain, update): one per job at a time. */
+  asking?: ReadonlySet<string>;
   /** At most this many kills (after free ones): e.g. an update's batch size. */
   max?: number;
 }
@@ -195,6 +202,17 @@ export function decideKills(job: AnySlaJob, rows: readonly SlaInstance[], candid
     l.push(r);
   }
   const coord = coordinatorOf(job.sla);
+  // a question out, or a yes not used yet, about one instance holds every other instance of the job
+  let open: SlaInstance | undefined;
+  // the replacement of an instance a voluntary kill took is not serving yet: the service is not settled
+  let settling = false;
+  if (coord) {
+    for (const r of rows) {
+      if ((r.launch_cause === 'drain' || r.launch_cause === 'update') && r.index >= 0 && r.index < n && !r.surge && !(isServing(r) && !isUnhealthy(r)) && !isTerminalRow(r)) settling = true;
+      if (open || r.task_id === undefined || !isLive(r) || r.kill_requested_ms !== undefined) continue;
+      if (opts.asking?.has(r.task_id) || opts.approved?.has(r.task_id)) open = r;
+    }
+  }
   const out: KillDecisions = { kill: [], ask: [], refused: [], status };
   const text = describeSla(job.sla);
   let taken = 0;
@@ -204,7 +222,8 @@ export function decideKills(job: AnySlaJob, rows: readonly SlaInstance[], candid
     const up = inJob && isRowUp(r, D, now);
     const others = inJob ? (upRows.get(r.index) ?? 0) - (up ? 1 : 0) : 0;
     const cost = killCost(r, D, now, others, inJob);
-    if (cost === 'free') {
+    const needsYes = coord !== undefined && r.state === 'TASK_RUNNING' && r.kill_requested_ms === undefined;
+    if (cost === 'free' && !needsYes) {
       if (r.kill_requested_ms === undefined) out.kill.push(r);
       if (up) upRows.set(r.index, others);
       continue;
@@ -218,9 +237,12 @@ export function decideKills(job: AnySlaJob, rows: readonly SlaInstance[], candid
       out.refused.push({ row: r, cost, reason: refusalText(job, ledger, cost, text) });
       continue;
     }
-    if (coord && !(r.task_id !== undefined && opts.approved?.has(r.task_id))) {
-      if (inFlight || out.ask.length > 0 || taken > 0) {
-        out.refused.push({ row: r, cost, reason: `job ${job.name}: the coordinator is asked about one instance at a time, once no kill is in flight` });
+    if (coord && !opts.approved?.has(r.task_id)) {
+      if (open && open !== r && open.task_id !== r.task_id) {
+        const what = opts.asking?.has(open.task_id!) ? `waiting for its coordinator's answer about instance ${open.index}` : `its coordinator's yes to instance ${open.index} is used first`;
+        out.refused.push({ row: r, cost, reason: `job ${job.name}: ${what}; one instance at a time` });
+      } else if (inFlight || settling || out.ask.length > 0 || taken > 0) {
+        out.refused.push({ row: r, cost, reason: `job ${job.name}: the coordinator is asked about one instance at a time, once no kill is in flight and every replacement serves` });
       } else out.ask.push(r);
       continue;
     }

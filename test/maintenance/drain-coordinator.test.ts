@@ -25,7 +25,7 @@ function view(records: HostRecord[], jobs: JobView<AnySlaPolicy>[], rows: SlaIns
 }
 
 function cv(approved: string[] = [], refused: Array<[string, string, number]> = []): CoordinatorView {
-  return { approved: new Set(approved), refused: new Map(refused.map(([t, reason, retry_ms]) => [t, { reason, retry_ms }])), asking: new Set() };
+  return { approved: new Set(approved), refused: new Map(refused.map(([t, reason, retry_ms]) => [t, { reason, at_ms: retry_ms - 15_000, retry_ms }])), asking: new Set(), asked_ms: new Map() };
 }
 
 describe('drainer: coordinator policies', () => {
@@ -41,7 +41,7 @@ describe('drainer: coordinator policies', () => {
     expect(q.ref).to.deep.equal(COORD);
     expect(q.question).to.deep.equal({ job: 'kafka', instance: 0, host: 'h0', task_id: 'kafka-0', reason: 'drain' });
     const h0 = plan.progress.find((p) => p.hostname === 'h0')!;
-    expect(h0.blockers.map((b) => b.reason)).to.deep.equal(["job kafka: waiting for its coordinator's answer about instance 0"]);
+    expect(h0.blockers.map((b) => b.reason)).to.deep.equal(['job kafka: asking its coordinator about instance 0']);
     const h1 = plan.progress.find((p) => p.hostname === 'h1')!;
     expect(h1.blockers[0]!.reason).to.match(/one instance at a time/);
   });

@@ -223,7 +223,7 @@ describe('SLA: coordinator gating', () => {
     const first = decideKills(job, rs, [rs[0]!, rs[1]!], T0);
     expect(first.kill).to.deep.equal([]);
     expect(first.ask).to.deep.equal([rs[0]]);
-    expect(first.refused.map((r) => r.reason)).to.deep.equal(['job kafka: the coordinator is asked about one instance at a time, once no kill is in flight']);
+    expect(first.refused.map((r) => r.reason)).to.deep.equal(['job kafka: the coordinator is asked about one instance at a time, once no kill is in flight and every replacement serves']);
     const yes = decideKills(job, rs, [rs[0]!, rs[1]!], T0, { approved: new Set(['kafka-0']) });
     expect(yes.kill).to.deep.equal([rs[0]]);
     expect(yes.ask).to.deep.equal([]);

@@ -62,6 +62,13 @@ function nameArg(pos: string[], sub: string): string {
   return name;
 }
 
+/** The NOTE of an instance the service's coordinator is asked about. */
+function coordinatorNote(c: NonNullable<JobView['instances'][number]['coordinator']>, now: number): string {
+  if (c.state === 'asking') return `asking its coordinator (for ${ago(c.at_ms, now)})`;
+  if (c.state === 'yes') return `coordinator said yes ${ago(c.at_ms, now)} ago${c.reason ? `: ${c.reason}` : ''}`;
+  return `${c.reason ?? 'coordinator said no'} (${ago(c.at_ms, now)} ago); asking again in ${Math.max(0, Math.ceil(((c.retry_ms ?? now) - now) / 1000))}s`;
+}
+
 export function renderJob(v: JobView, now: number): string {
   const s = v.spec;
   const lines = [
@@ -77,6 +84,7 @@ export function renderJob(v: JobView, now: number): string {
     lines.push(`  placement:  ${[c.host_unique ? 'one per host' : '', c.rack_spread ? `spread over ${c.rack_attribute ?? 'rack'}` : ''].filter(Boolean).join(', ')}`);
   }
   if (s.sla) lines.push(`  sla:        ${describeSla(s.sla)}`);
+  if (v.update_wait) lines.push(`  waiting:    ${v.update_wait}`);
   const h = s.health_check;
   if (h) {
     const port = (c: { port?: number; port_index?: number }): string => (c.port_index !== undefined ? `$PORT${c.port_index}` : String(c.port));
@@ -97,7 +105,9 @@ export function renderJob(v: JobView, now: number): string {
           ? `backoff ${Math.ceil((i.not_before_ms - now) / 1000)}s after ${i.failures} failure(s)`
           : i.state === 'PENDING' && i.last_terminal
             ? `last: ${i.last_terminal.state.replace('TASK_', '')}${i.last_terminal.reason ? ` ${i.last_terminal.reason}` : ''}`
-            : '',
+            : i.coordinator
+              ? coordinatorNote(i.coordinator, now)
+              : '',
       ]),
     ),
   );

@@ -16,7 +16,7 @@
  * 4. with --force, once a host's drain timeout has passed, everything left on it is killed.
  */
 import type { SlaInstance, SlaStatus } from '../../sla/index.js';
-import { coordinatorOf, coordinatorQuestion, decideKills, describeSla, isServing, JobKillLedger, killDomains, refillTime, upFrom } from '../../sla/index.js';
+import { coordinatorOf, coordinatorQuestion, coordinatorWait, decideKills, describeSla, isServing, JobKillLedger, killDomains, refillTime, upFrom } from '../../sla/index.js';
 import { fmtClock, slaBlockerText } from './format.js';
 import type { CapacityPool, JobCtx, RowCost } from './drain-context.js';
 import { hostsOf, replacementOf, rowCost, takeRow, type HostKeys } from './drain-context.js';
@@ -336,6 +336,8 @@ function waitForSla(js: JobStep, waiting: number[]): void {
  * regardless (the coordinator is not asked). No make-before-break for such jobs: the coordinator
  * decides when its service can lose an instance.
  */
+const NO_ANSWERS: CoordinatorView = { approved: new Set(), refused: new Map(), asking: new Set(), asked_ms: new Map() };
+
 function decideCoordinatorJob(c: JobCtx, env: JobDecisionEnv): void {
   const coord = coordinatorOf(c.job.sla)!;
   const cv = env.coordinator;
@@ -358,7 +360,7 @@ function decideCoordinatorJob(c: JobCtx, env: JobDecisionEnv): void {
   }
   if (!open.length) return;
   const rows = open.map((i) => c.maint[i]!);
-  const d = decideKills(c.job, c.rows, rows, env.now, { approved });
+  const d = decideKills(c.job, c.rows, rows, env.now, { approved, asking: cv?.asking ?? new Set<string>() });
   const keyOf = new Map(open.map((i) => [c.maint[i]!, c.maintKeys[i]!]));
   for (const r of d.kill) {
     if (r.task_id !== undefined && approved.has(r.task_id)) env.out.kill(r, 'sla-budget', `its coordinator said yes (${text})`);
@@ -367,17 +369,12 @@ function decideCoordinatorJob(c: JobCtx, env: JobDecisionEnv): void {
   for (const r of d.ask) {
     const tid = r.task_id!;
     const no = cv?.refused.get(tid);
-    let reason: string;
-    let until: number | undefined;
-    if (no && no.retry_ms > env.now) {
-      reason = `job ${c.job.name}: its coordinator said no to instance ${r.index} (${no.reason}); asking again at ${fmtClock(no.retry_ms)}`;
-      until = no.retry_ms;
-      env.out.wakeAt(no.retry_ms);
-    } else {
+    if (no && no.retry_ms > env.now) env.out.wakeAt(no.retry_ms);
+    else {
       const q = coordinatorQuestion(r, 'drain');
       if (q) env.out.questions.push({ ref: coord, question: q });
-      reason = `job ${c.job.name}: waiting for its coordinator's answer about instance ${r.index}`;
     }
+    const { reason, until_ms: until } = coordinatorWait(c.job.name, r.index, tid, cv ?? NO_ANSWERS);
     const w: WaitItem = { job: c.job.name, tasks: 1, hosts: hostsOf([r]), reason };
     if (until !== undefined) w.until_ms = until;
     env.out.addWait(w, [keyOf.get(r)!]);

@@ -4,7 +4,7 @@
  */
 import type { HostRecord, HostState } from './host-state.js';
 import { DEFAULT_LEAD_MS } from './host-state.js';
-import type { AnySlaPolicy, CoordinatorQuestion, CoordinatorRef, SlaGuardrails, SlaInstance, SlaJob, SlaOverride, SlaPolicy } from '../../sla/index.js';
+import type { AnySlaPolicy, CoordinatorQuestion, CoordinatorView, CoordinatorRef, SlaGuardrails, SlaInstance, SlaJob, SlaOverride, SlaPolicy } from '../../sla/index.js';
 
 /** A job as the planner sees it (`P`: the policies it may have; the drainer takes any). */
 export interface JobView<P extends AnySlaPolicy = SlaPolicy> extends SlaJob<P> {
@@ -35,15 +35,8 @@ export interface DrainView {
   coordinator?: CoordinatorView;
 }
 
-/** The coordinator answers the plan may use (built by the loop from its CoordinatorBook). */
-export interface CoordinatorView {
-  /** Tasks whose coordinator's yes still stands. */
-  approved: ReadonlySet<string>;
-  /** Tasks whose coordinator said no lately: why, and when they are asked again. */
-  refused: ReadonlyMap<string, { reason: string; retry_ms: number }>;
-  /** Tasks whose question is out (no answer yet). */
-  asking: ReadonlySet<string>;
-}
+/** The coordinator answers the plan may use (src/sla/approvals.ts; the scheduler's one approval book). */
+export type { CoordinatorView };
 
 /** A question the runtime must ask a coordinator before the kill can be planned. */
 export interface CoordinatorAsk {

@@ -6,13 +6,11 @@
  */
 import type { Call, InverseOffer, Offer } from '../../mesos/types.js';
 import { attributeText } from '../../mesos/types.js';
-import { agentCapacity, workloadJobs, workloadRows } from '../../scheduler/index.js';
-import type { CoordinatorBook } from '../../sla/index.js';
-import { answered, approvedTasks, DEFAULT_BOOK_TIMES, isLive, pruneBook, toAsk } from '../../sla/index.js';
+import { agentCapacity, coordinatorNow, workloadJobs, workloadRows } from '../../scheduler/index.js';
 import { parseOverride, type SlaOverride } from '../../sla/validate.js';
 import { hostKey, withClusterPause, type HostRecord, type InventoryHost, type MaintenanceWindow } from './host-state.js';
 import { planDrain } from './drainer.js';
-import type { CoordinatorView, DrainOptions, DrainPlan, DrainView } from './drain-types.js';
+import type { DrainOptions, DrainPlan, DrainView } from './drain-types.js';
 import { decideInverseOffer, enterFromUnavailability, windowFromUnavailability } from './inverse-offers.js';
 import { tasksOnAgent } from './host-view.js';
 import { busy, type StepBuilder } from './loop-step.js';
@@ -36,7 +34,7 @@ function capOptions(s: MaintenanceState, hosts: readonly HostRecord[]): Partial<
 export function drainView(s: MaintenanceState, sched: SchedulerView, hosts: HostRecord[] = [...s.records.values()], now?: number): DrainView {
   const v: DrainView = { hosts, jobs: workloadJobs(sched), instances: workloadRows(sched), capacity: agentCapacity(sched) };
   if (s.config.slaGuardrails) v.guardrails = s.config.slaGuardrails;
-  if (now !== undefined) v.coordinator = coordinatorView(s.coordinatorBook, now);
+  if (now !== undefined) v.coordinator = coordinatorNow(sched, now);
   const overrides = slaOverrides(hosts);
   if (overrides.size) v.overrides = overrides;
   return v;
@@ -57,40 +55,13 @@ export function slaOverrides(hosts: Iterable<HostRecord>): Map<string, SlaOverri
   return out;
 }
 
-/** What the planner may use of the coordinators' answers at `now`. */
-export function coordinatorView(book: CoordinatorBook, now: number): CoordinatorView {
-  const refused = new Map<string, { reason: string; retry_ms: number }>();
-  for (const [id, a] of book.answers) if (!a.allow) refused.set(id, { reason: a.reason ?? 'coordinator said no', retry_ms: a.at_ms + DEFAULT_BOOK_TIMES.retry_ms });
-  return { approved: approvedTasks(book, now), refused, asking: new Set(book.asked.keys()) };
-}
-
-/** Send the plan's coordinator questions that are not out already (or answered lately). */
-function askCoordinators(st: StepBuilder, p: DrainPlan, view: DrainView): void {
-  const { s, now } = st;
-  const live = new Set<string>();
-  for (const r of view.instances) if (r.task_id !== undefined && isLive(r)) live.add(r.task_id);
-  let book = pruneBook(s.coordinatorBook, (id) => live.has(id), now);
-  if (p.questions.length) {
-    const refs = new Map(p.questions.map((q) => [q.question.task_id, q.ref]));
-    const r = toAsk(book, p.questions.map((q) => q.question), now);
-    book = r.book;
-    for (const q of r.send) {
-      const req: IoRequest = { kind: 'coordinator-ask', ref: refs.get(q.task_id)!, question: q };
-      st.io.push(req);
-      st.log('info', 'coordinator_ask', { host: q.host, job: q.job, instance: q.instance, task_id: q.task_id, reason: 'the SLA allows the kill; asking the service\'s coordinator first' });
-    }
-  }
-  s.coordinatorBook = book;
-}
-
-/** A coordinator's answer (or the failure of the question, as a no): recorded, then re-plan. */
-export function onCoordinatorAnswer(st: StepBuilder, req: Extract<IoRequest, { kind: 'coordinator-ask' }>, a: { allow: boolean; reason?: string }, sched: SchedulerView): void {
-  const { s, now } = st;
-  const q = req.question;
-  s.coordinatorBook = answered(s.coordinatorBook, q.task_id, a, now);
-  const fields = { host: q.host, job: q.job, instance: q.instance, task_id: q.task_id, allow: a.allow, reason: a.allow ? `coordinator said yes${a.reason ? `: ${a.reason}` : ''}` : (a.reason ?? 'coordinator said no') };
-  st.log(a.allow ? 'info' : 'warn', 'coordinator_answer', fields);
-  plan(st, sched);
+/**
+ * Hand the plan's coordinator questions to the scheduler, which keeps the one approval book shared
+ * with rolling updates (src/scheduler/coordinator.ts): it sends those not out already nor answered
+ * lately, and each answer comes back into that book; the next plan reads it (`drainView`).
+ */
+function askCoordinators(st: StepBuilder, p: DrainPlan): void {
+  if (p.questions.length) st.commands.push({ type: 'coordinator_ask', asks: p.questions.map((q) => ({ ref: q.ref, question: q.question })) });
 }
 
 /** Hosts the planner works on: not UP, and (Sluice-origin) with the window accepted by the master. */
@@ -127,7 +98,7 @@ export function plan(st: StepBuilder, sched: SchedulerView): void {
   const view = drainView(s, sched, hosts, now);
   const p = planDrain(view, now, capOptions(s, hosts));
   s.lastProgress = p.progress;
-  askCoordinators(st, p, view);
+  askCoordinators(st, p);
   for (const t of p.transitions) {
     const rec = s.records.get(hostKey(t.hostname));
     if (!rec || rec.state !== t.from) continue;

@@ -26,8 +26,7 @@ import { DEFAULT_OTHERS_POLICY, type OtherFramework, type OthersOnHost, type Oth
 import type { HookHost, MasterAgent, MasterStateView, PostDrainResult } from './master.js';
 import type { HostSelector, Selection } from './select.js';
 import type { Failure, Reply } from './outcome.js';
-import type { CoordinatorBook, CoordinatorQuestion, CoordinatorRef, SlaGuardrails } from '../../sla/index.js';
-import { EMPTY_BOOK } from '../../sla/index.js';
+import type { SlaGuardrails } from '../../sla/index.js';
 
 export const HOSTS_COLLECTION = 'hosts';
 /** Cluster-wide maintenance controls (key `pause`: the `maintenance pause --all` mark). */
@@ -122,8 +121,6 @@ export interface MaintenanceState {
   /** Ids of new intents: a process-unique prefix and a counter. */
   idPrefix: string;
   nextId: number;
-  /** Coordinator questions and answers (src/sla/approvals.ts; not persisted: asked again after a restart). */
-  coordinatorBook: CoordinatorBook;
   /** drain_agent steps in flight and when each intent's step last ran (core/drain-agent.ts; rebuilt after a restart). */
   drainAgent?: { inflight: Set<string>; last: Map<string, number>; warned: Set<string> };
 }
@@ -196,8 +193,6 @@ export type IoRequest =
   | { kind: 'post-drain'; op: string; host: string; command: string; target: HookHost }
   /** Read the schedule, status and state, exclusive with the writer. */
   | { kind: 'reconcile-read' }
-  /** Ask a service's coordinator whether a task may be killed now (src/coordinator). */
-  | { kind: 'coordinator-ask'; ref: CoordinatorRef; question: CoordinatorQuestion }
   /** One step of the drain_agent flow (core/drain-agent.ts). */
   | DrainAgentRequest;
 
@@ -210,7 +205,6 @@ export type IoResult =
   | { kind: 'down-check'; request: Req<'down-check'>; status: ClusterStatus; state: MasterStateView }
   | { kind: 'post-drain'; request: Req<'post-drain'>; result: PostDrainResult }
   | { kind: 'reconcile-read'; request: Req<'reconcile-read'>; schedule: Schedule; status: ClusterStatus; state: MasterStateView }
-  | { kind: 'coordinator-answer'; request: Req<'coordinator-ask'>; allow: boolean; reason?: string }
   | DrainAgentResult;
 
 export interface MaintenanceStep {
@@ -256,6 +250,5 @@ export function initialState(config: Partial<MaintenanceConfig> = {}, idPrefix =
     others: new Map(),
     idPrefix,
     nextId: 1,
-    coordinatorBook: EMPTY_BOOK,
   };
 }

@@ -14,7 +14,7 @@
  * step is written), loop-state.ts (types), views.ts (what the API reads).
  */
 import { machineWork, onDownChecked, onLoaded, onMachineDown, onPostDrain, onReconcileRead } from './loop-master.js';
-import { onAnswerFailed, onCoordinatorAnswer, onInverseOffer, onOffer, plan } from './loop-drain.js';
+import { onAnswerFailed, onInverseOffer, onOffer, plan } from './loop-drain.js';
 import { onEdit, onEnd, onPause, onScheduleAdded, onScheduleEnded, onStart } from './loop-requests.js';
 import { StepBuilder } from './loop-step.js';
 import { drainAgentWork, onDrainAgentResult, resumeDrainAgents } from './drain-agent.js';
@@ -112,8 +112,6 @@ function onIo(st: StepBuilder, r: IoResult, sched: SchedulerView): void {
         return onPostDrain(st, r.request, r.result, undefined);
       case 'reconcile-read':
         return onReconcileRead(st, r, undefined, sched);
-      case 'coordinator-answer':
-        return onCoordinatorAnswer(st, r.request, r, sched);
       case 'drain-agent':
         return onDrainAgentResult(st, r.request, r, undefined);
     }
@@ -132,8 +130,6 @@ function onIo(st: StepBuilder, r: IoResult, sched: SchedulerView): void {
       return onPostDrain(st, req, undefined, failure);
     case 'reconcile-read':
       return onReconcileRead(st, undefined, failure, sched);
-    case 'coordinator-ask':
-      return onCoordinatorAnswer(st, req, { allow: false, reason: `coordinator question failed: ${failure.error}` }, sched);
     case 'drain-agent':
       return onDrainAgentResult(st, req, undefined, failure);
   }

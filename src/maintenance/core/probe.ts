@@ -13,8 +13,8 @@ import { DEFAULT_LEAD_MS, hostKey, resolveHosts, startMaintenance } from './host
 import { MaintenanceRequestError, type HostProblem } from './errors.js';
 import type { DrainOptions, DrainView } from './drainer.js';
 import { DEFAULT_DRAIN_OPTIONS, estimateDrain } from './drainer.js';
-import type { AnySlaPolicy, BudgetExplanation, EffectiveSla, SlaGuardrails, SlaInstance, SlaOverride, SlaStatus } from '../../sla/index.js';
-import { applyOverride, describeSla, durationMs, explainBudget, isLive, isRowUp, killAllowed, killCost, refillTime, rowsByJob, slaStatus } from '../../sla/index.js';
+import type { AnySlaPolicy, BudgetExplanation, CoordinatorView, EffectiveSla, SlaGuardrails, SlaInstance, SlaOverride, SlaStatus } from '../../sla/index.js';
+import { applyOverride, coordinatorOf, coordinatorWait, describeSla, durationMs, explainBudget, isLive, isRowUp, killAllowed, killCost, refillTime, rowsByJob, slaStatus } from '../../sla/index.js';
 import type { JobView } from './drain-types.js';
 import { fmtClock, fmtDuration } from './format.js';
 import { effectiveJob } from './drain-context.js';
@@ -214,6 +214,13 @@ export function slaProbe(
         );
       }
     }
+    for (const w of coordinatorWaits(tasksOn.get(k) ?? [], own, view.coordinator)) {
+      reasons.push(w.reason);
+      if (!w.blocking) continue;
+      together = alone = false;
+      if (!blockedJobs.includes(w.job)) blockedJobs.push(w.job);
+      if (!blockedAlone.includes(w.job)) blockedAlone.push(w.job);
+    }
     if (state !== 'UP') reasons.unshift(`already in maintenance (${state})`);
     const drainable = together && state === 'UP';
     if (drainable) for (const [job, c] of cost) taken.set(job, (taken.get(job) ?? 0) + c.up);
@@ -250,6 +257,23 @@ export function slaProbe(
   };
   if (view.guardrails) res.guardrails = view.guardrails;
   return res;
+}
+
+/**
+ * Jobs with a coordinator among the tasks on a host: what their coordinators said (one approval
+ * book, src/sla/approvals.ts). A recent no blocks the host now; a question out, or none yet, is
+ * shown (each kill there waits for a yes).
+ */
+function coordinatorWaits(tasks: readonly SlaInstance[], jobs: ReadonlyMap<string, { sla?: AnySlaPolicy }>, cv: CoordinatorView | undefined): Array<{ job: string; reason: string; blocking: boolean }> {
+  const out: Array<{ job: string; reason: string; blocking: boolean }> = [];
+  const quiet = new Map<string, number>();
+  for (const r of tasks) {
+    if (r.task_id === undefined || r.state !== 'TASK_RUNNING' || r.kill_requested_ms !== undefined || !coordinatorOf(jobs.get(r.job)?.sla)) continue;
+    if (cv && (cv.refused.has(r.task_id) || cv.asking.has(r.task_id))) out.push({ job: r.job, reason: coordinatorWait(r.job, r.index, r.task_id, cv).reason, blocking: cv.refused.has(r.task_id) });
+    else quiet.set(r.job, (quiet.get(r.job) ?? 0) + 1);
+  }
+  for (const [job, n] of quiet) out.push({ job, reason: `job ${job}: ${n} instance(s) here; each kill needs its coordinator's yes, asked one instance at a time`, blocking: false });
+  return out;
 }
 
 /** The guardrails in one line (for `sla probe`). */

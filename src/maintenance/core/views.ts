@@ -42,7 +42,7 @@ export function hostsView(s: MaintenanceState, sched: SchedulerView, now: number
   const recs = [...s.records.values()].filter((r) => !states || states.includes(r.state));
   const active: HostRecord[] = withClusterPause([...s.records.values()].filter((r) => r.state !== 'UP'), s.pausedAll);
   const progress = new Map<string, HostProgress>();
-  const view = active.length ? drainView(s, sched, active) : undefined;
+  const view = active.length ? drainView(s, sched, active, now) : undefined;
   if (view) for (const p of hostProgress(view, now, drainOptions(s))) progress.set(hostKey(p.hostname), p);
   const budgets = view ? blockingBudgets(view, progress, now, s.config.secrets) : new Map<string, ProbeJob[]>();
   const onHost = tasksPerHost(sched);
@@ -149,7 +149,7 @@ export function requestsView(s: MaintenanceState): RequestView[] {
 
 /** POST /api/v1/sla/probe: could these hosts be drained now, and why not. */
 export function probeView(s: MaintenanceState, sched: SchedulerView, now: number, hosts: readonly string[], selection: Selection | undefined): Record<string, unknown> {
-  const r = slaProbe(hosts, drainView(s, sched), inventory(s, sched), now, drainOptions(s));
+  const r = slaProbe(hosts, drainView(s, sched, undefined, now), inventory(s, sched), now, drainOptions(s));
   for (const j of r.jobs) j.sla = cleanText(j.sla, s.config.secrets); // an override's reason is operator text
   return { ...r, text: probeText(r), ...(selection ? { selection } : {}) };
 }

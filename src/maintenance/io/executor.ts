@@ -15,15 +15,12 @@ import type { DrainAgentRequest, DrainAgentResult } from '../core/drain-agent-ty
 import type { ScheduleWriter } from './schedule-writer.js';
 import { runPostDrain, type PostDrainConfig } from './post-drain.js';
 import { failureFromError } from './failure.js';
-import type { CoordinatorClient } from '../../coordinator/index.js';
 
 export interface ExecutorDeps {
   client: Pick<MaintenanceOperatorClient, 'getSchedule' | 'getStatus' | 'getState' | 'machineDown' | 'machineUp' | 'drainAgent' | 'reactivateAgent'>;
   writer: ScheduleWriter;
   hook: PostDrainConfig;
   log: Logger;
-  /** Asks services' coordinators before voluntary kills (src/coordinator; absent: every answer is no). */
-  coordinator?: Pick<CoordinatorClient, 'ask'>;
   /** Hands a result to the loop; rejects when the loop cannot take it any more (stopped). */
   feed(result: IoResult): Promise<void>;
   /** A result the loop will never see (it stopped): whoever waits on the request is told. */
@@ -92,12 +89,6 @@ export class MaintenanceExecutor {
       }
       case 'drain-agent':
         return this.drainAgentStep(req);
-      case 'coordinator-ask': {
-        // the client never rejects: timeouts, errors, non-2xx and garbage are a "no" with a reason
-        if (!this.d.coordinator) return { kind: 'coordinator-answer', request: req, allow: false, reason: 'no coordinator client configured' };
-        const a = await this.d.coordinator.ask(req.ref, req.question);
-        return a.allow ? { kind: 'coordinator-answer', request: req, allow: true, ...(a.reason !== undefined ? { reason: a.reason } : {}) } : { kind: 'coordinator-answer', request: req, allow: false, reason: a.reason };
-      }
     }
   }
 

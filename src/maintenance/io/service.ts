@@ -38,7 +38,6 @@ import { MaintenanceOperatorClient } from './operator-client.js';
 import { ScheduleWriter } from './schedule-writer.js';
 import { MaintenanceExecutor } from './executor.js';
 import { failureFromError } from './failure.js';
-import { CoordinatorClient } from '../../coordinator/index.js';
 import type { SlaGuardrails } from '../../sla/index.js';
 
 export { HOSTS_COLLECTION };
@@ -116,8 +115,6 @@ export class MaintenanceService {
   /** The one writer of the master's maintenance state (serialized, coalescing). */
   readonly writer: ScheduleWriter;
   readonly executor: MaintenanceExecutor;
-  /** Asks services' coordinators before voluntary kills (questions are io requests of the loop). */
-  readonly coordinator: CoordinatorClient;
   /** The loop's state: changed only by `reduce`, inside the runtime's loop. */
   readonly state: MaintenanceState;
   private loop: LoopHandle | undefined;
@@ -154,13 +151,11 @@ export class MaintenanceService {
       onAuthRefused: (call) => d.metrics?.masterAuthFailures.inc({ call }),
     });
     this.writer = new ScheduleWriter(this.client, d.logger);
-    this.coordinator = new CoordinatorClient({ log: d.logger });
     this.executor = new MaintenanceExecutor({
       client: this.client,
       writer: this.writer,
       hook: { passEnv: options.postDrainEnv ?? d.postDrainEnv ?? [], secrets, timeoutMs: options.postDrainTimeoutMs ?? 10 * 60_000 },
       log: d.logger,
-      coordinator: this.coordinator,
       feed: (result) => this.submit({ kind: 'io', result }),
       lost: (req, e) => this.lost(req, e),
     });
