@@ -157,6 +157,36 @@ describe('security: surfaces added since the first hardening, as an attacker wou
     await unchanged();
   });
 
+  it('Host names that are not this server (rebinding tricks) are refused; spellings of loopback are not a way around it', async () => {
+    const port = new URL(env.url).port;
+    for (const host of [`evil.example:${port}`, `localhost.evil.example:${port}`, `127.0.0.1.nip.io:${port}`, `localhost:${port}@evil.example`, `0x7f.0.0.1:${port}`, `2130706433:${port}`, `[::ffff:127.0.0.1]:${port}`, `localhost:${Number(port) + 1}`, 'localhost', `127.0.0.1:${port} evil`]) {
+      const r = await request(env.url, { path: '/api/v1/hosts', headers: auth('viewer', { host }) });
+      expect([400, 421], `Host ${host} → ${r.status}`).to.include(r.status);
+    }
+    for (const host of [`LOCALHOST:${port}`, `localhost.:${port}`, `127.0.0.1:${port}`]) {
+      const r = await request(env.url, { path: '/api/v1/hosts', headers: auth('viewer', { host }) });
+      expect(r.status, `Host ${host}`).to.equal(200);
+    }
+  });
+
+  it('a FIFO in place of the tokens file does not block the server: the reload fails, the last good tokens stay', async () => {
+    const file = path.join(dir, 'tokens');
+    const before = await request(env.url, { path: '/api/v1/jobs', headers: auth('viewer') });
+    expect(before.status).to.equal(200);
+    fs.renameSync(file, file + '.good');
+    expect(spawnSync('mkfifo', ['-m', '600', file]).status).to.equal(0);
+    try {
+      await sleep(1100); // the file is looked at, at most once a second, on a request
+      const r = await request(env.url, { path: '/api/v1/jobs', headers: auth('viewer') });
+      expect(r.status, 'served with the last good tokens').to.equal(200);
+      await sleep(50);
+      expect(logs.some((l) => l.includes('api_tokens_reload_failed') && l.includes('not a regular file'))).to.equal(true);
+    } finally {
+      fs.rmSync(file);
+      fs.renameSync(file + '.good', file);
+    }
+  });
+
   it('event streams are capped per identity (429) without locking out the others', async () => {
     const port = Number(new URL(env.url).port);
     const open: http.ClientRequest[] = [];
