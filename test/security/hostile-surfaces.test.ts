@@ -187,6 +187,29 @@ describe('security: surfaces added since the first hardening, as an attacker wou
     }
   });
 
+  it('every read route with hostile query parameters: a clear 4xx or an answer, never a 500, nothing echoed at length', async () => {
+    const index = await request(env.url, { path: '/api/v1', headers: auth('viewer') });
+    const reads = (index.body.routes as Array<{ method: string; path: string }>).filter((r) => r.method === 'GET');
+    const long = 'x'.repeat(3000);
+    const queries = [
+      `limit=99999999999999999999&after=-1&before=1e400&since=%00&until=tomorrow`,
+      `kind=${'host_transition,'.repeat(200)}&host=${long}&actor=%E2%80%AE${long}`,
+      `states=__proto__&states=constructor&rack=%3Cscript%3E&group_by=constructor&tail=999999999999999&follow=false`,
+      `__proto__[polluted]=1&constructor[prototype][polluted]=1&limit=NaN&since=Infinity`,
+      `since=${'9'.repeat(40)}&tail=-5&follow=maybe&limit=0`,
+    ];
+    for (const r of reads) {
+      const p = r.path.replace(/:name/g, 'web').replace(/:host/g, 'agent-1').replace(/:[a-z_]+/g, 'x');
+      for (const q of queries) {
+        // (the feed: never follow, so each answer ends)
+        const res = await request(env.url, { path: `${p}?${q}${p.endsWith('/events') ? '&follow=false' : ''}`, headers: auth('viewer') });
+        expect(res.status, `${p}?${q.slice(0, 60)}: ${res.text.slice(0, 200)}`).to.be.below(500);
+        if (res.status >= 400) expect(res.text.length, `${p}: a short error`).to.be.below(4000);
+      }
+    }
+    expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
+  });
+
   it('event streams are capped per identity (429) without locking out the others', async () => {
     const port = Number(new URL(env.url).port);
     const open: http.ClientRequest[] = [];
