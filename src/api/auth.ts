@@ -23,6 +23,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { nullLogger, type Logger } from '../util/logger.js';
+import { CONTROL_CHARS } from '../util/text.js';
 import { readTokensFile, sha256, TokensFileError, type FileStamp } from '../util/tokens-file.js';
 import { ApiError, roleAllows, type ApiRequest, type Principal, type Role } from './router.js';
 
@@ -184,7 +185,7 @@ export function checkReason(v: unknown, path = 'reason'): string | undefined {
   if (!t) return bad('must not be empty');
   if ([...t].length > MAX_REASON_CHARS) return bad(`must be at most ${MAX_REASON_CHARS} characters`);
   // C0, DEL, C1, and the Unicode line/paragraph separators and bidi overrides (they reorder terminal text)
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(t)) return bad('must be one line of text without control characters');
+  if (CONTROL_CHARS.test(t)) return bad('must be one line of text without control characters');
   return t;
 }
 

@@ -21,7 +21,8 @@
  * Memory per subscriber is bounded: entries are never queued per subscriber. When a write finds the
  * socket's buffer full, the subscriber is paused and later catches up from the journal itself; one
  * whose buffer stays full for `slowMs` (or whose backlog fell out of the journal meanwhile, then it
- * gets `resync`) is disconnected. Auth and origin checks are the API's (src/api/guard.ts), as for
+ * gets `resync`) is disconnected. Following streams are capped in total (503) and per identity (429).
+ * Auth and origin checks are the API's (src/api/guard.ts), as for
  * every route; no CORS header is sent.
  */
 import type { AuditEntry, Journal } from '../audit/types.js';
@@ -40,6 +41,11 @@ export interface EventFeedOptions {
   maxBufferedBytes?: number;
   /** Subscribers at most (default 128; the API server's connection cap is 256): 503 beyond. */
   maxSubscribers?: number;
+  /**
+   * Following subscribers per identity (token name, or "local") at most (default 32): 429 beyond, so
+   * one leaked or looping viewer token cannot take every stream from the other operators.
+   */
+  maxPerIdentity?: number;
   /** Hosts in maintenance with their progress (the `progress` view); none when absent. */
   progress?: () => Promise<readonly ProgressHost[] | undefined>;
   /** How often the progress view is recomputed while someone listens (default 2 s). */
@@ -65,6 +71,8 @@ interface Subscriber {
   follow: boolean;
   /** needs the full progress list when it next goes live */
   needsFull: boolean;
+  /** the principal's name (per-identity cap) */
+  who: string;
 }
 
 const KIND_RE = /^[a-z][a-z0-9_]{0,39}$/;
@@ -94,7 +102,7 @@ export class EventFeed {
   private readonly counters = { dropped_slow: 0, max_buffered: 0, resyncs: 0 };
 
   constructor(opts: EventFeedOptions) {
-    this.opts = { heartbeatMs: 15_000, slowMs: 30_000, maxBufferedBytes: 1024 * 1024, maxSubscribers: 128, progressMs: 2000, ...opts };
+    this.opts = { heartbeatMs: 15_000, slowMs: 30_000, maxBufferedBytes: 1024 * 1024, maxSubscribers: 128, maxPerIdentity: 32, progressMs: 2000, ...opts };
   }
 
   get journal(): EventFeedOptions['journal'] {
@@ -118,10 +126,18 @@ export class EventFeed {
     if (follow && this.subs.size >= this.opts.maxSubscribers) {
       throw new ApiError(503, 'too many event subscribers', { max: this.opts.maxSubscribers }, { 'retry-after': '10' });
     }
+    const who = req.principal.name;
+    if (follow) {
+      let mine = 0;
+      for (const s of this.subs) if (s.who === who) mine++;
+      if (mine >= this.opts.maxPerIdentity) {
+        throw new ApiError(429, 'too many event streams for this identity', { actor: who, max: this.opts.maxPerIdentity, message: 'close a stream (console tab, sluice events --follow) first' }, { 'retry-after': '10' });
+      }
+    }
     return {
       status: 200,
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
-      stream: (out) => this.attach(out, after, follow),
+      stream: (out) => this.attach(out, after, follow, who),
     };
   }
 
@@ -157,8 +173,8 @@ export class EventFeed {
     return j.lastSeq;
   }
 
-  private attach(out: ResponseStream, after: number, follow: boolean): void {
-    const sub: Subscriber = { out, sent: after, mode: 'catchup', pausedAt: 0, follow, needsFull: true };
+  private attach(out: ResponseStream, after: number, follow: boolean, who: string): void {
+    const sub: Subscriber = { out, sent: after, mode: 'catchup', pausedAt: 0, follow, needsFull: true, who };
     const j = this.opts.journal;
     out.write(`retry: 3000\n\n`);
     this.write(sub, viewFrame('hello', { last_seq: j.lastSeq, first_seq: j.firstSeq ?? null, from: after }));

@@ -84,7 +84,10 @@ const DEFAULT_LIMITS: Required<ApiServerLimits> = {
   maxHeaderBytes: 16 * 1024,
 };
 
-/** Builds the function that removes configured secrets (and, in errors, any credential) from an answer. */
+/**
+ * Builds the function that removes configured secrets and URL user info (and, in errors, any
+ * credential-looking text) from an answer, streamed or not.
+ */
 function scrubber(secrets: ReadonlyArray<string | undefined>): (text: string, error: boolean) => string {
   const values: string[] = [];
   const urls: Array<[string, string]> = [];
@@ -105,7 +108,8 @@ function scrubber(secrets: ReadonlyArray<string | undefined>): (text: string, er
   return (text, error) => {
     let out = text;
     for (const [from, to] of urls) out = out.split(from).join(to);
-    if (error) out = redactText(out);
+    // URL user info is never shown, whoever stored it (a job's coordinator URL, a hook command...)
+    out = error ? redactText(out) : redactUrl(out);
     return maskSecrets(out, values);
   };
 }
@@ -203,16 +207,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     } catch (e) {
       if (e instanceof ApiError) {
         if (e.status === 413) res.setHeader('connection', 'close');
-        if (e.status === 403 && actor !== undefined) log.warn('api_forbidden', { event: 'api_forbidden', method: req.method, path: req.url, actor, request_id: id, error: e.error });
+        if (e.status === 403 && actor !== undefined) log.warn('api_forbidden', { event: 'api_forbidden', method: req.method, path: loggedPath(req.url), actor, request_id: id, error: e.error });
         send({ status: e.status, body: e.details === undefined ? { error: e.error } : { error: e.error, details: e.details }, headers: e.headers });
       } else {
         const message = scrub((e as Error)?.message ?? String(e), true);
-        log.error('api_error', { event: 'api_error', method: req.method, path: req.url, error: message });
+        log.error('api_error', { event: 'api_error', method: req.method, path: loggedPath(req.url), error: message });
         if (!res.headersSent) send({ status: 500, body: { error: 'internal error', details: message } });
         else res.destroy();
       }
     } finally {
-      log.debug('api_request', { event: 'api_request', method: req.method, path: req.url, status, actor, request_id: id, ms: Date.now() - started });
+      log.debug('api_request', { event: 'api_request', method: req.method, path: loggedPath(req.url), status, actor, request_id: id, ms: Date.now() - started });
     }
   }
 
@@ -266,6 +270,26 @@ function responseStream(res: http.ServerResponse, scrub: (text: string) => strin
     },
     onDrain: (fn) => void res.once('drain', fn),
   };
+}
+
+/**
+ * A request target as logged: the values of query parameters that look like credentials
+ * (`?access_token=`, `?token=`, `?api_key=`, `?bearer=`… — never accepted, but a client may still send one) are
+ * masked, and so is anything else redactText recognises. Logs must not collect tokens from URLs.
+ */
+export function loggedPath(target: string | undefined): string {
+  let u: URL;
+  try {
+    u = new URL(target ?? '/', 'http://sluice');
+  } catch {
+    return '(unparsable target)';
+  }
+  // `//host/path` parses as a host: log the target's own path, not the parser's idea of it
+  const raw = target ?? '/';
+  const q = raw.indexOf('?');
+  const pathPart = q < 0 ? raw : raw.slice(0, q);
+  for (const k of new Set(u.searchParams.keys())) if (/token|secret|passw|auth|bearer|jwt|key|sig|cred|session/i.test(k)) u.searchParams.set(k, '***');
+  return redactText(pathPart + u.search).slice(0, 2048);
 }
 
 function parseJsonObject(t: string): Record<string, unknown> | undefined {

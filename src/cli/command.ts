@@ -5,6 +5,7 @@
  * file under src/cli/commands/.
  */
 import type { Writable } from 'node:stream';
+import { escapeControlsKeepLines } from '../util/text.js';
 
 export interface CliContext {
   stdout: Writable;
@@ -46,6 +47,12 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * Writes a line (or lines) of output. Control characters other than newline and tab (terminal
+ * escape sequences from host names the master reported, ...) become `\uXXXX`: inert on a terminal,
+ * and the same value inside JSON output.
+ */
 export function write(stream: Writable, text: string): void {
-  stream.write(text.endsWith('\n') ? text : text + '\n');
+  const safe = escapeControlsKeepLines(text);
+  stream.write(safe.endsWith('\n') ? safe : safe + '\n');
 }

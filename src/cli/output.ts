@@ -1,9 +1,13 @@
 /** Human output helpers for the CLI. */
 import { redactText } from '../util/redact.js';
+import { escapeControls } from '../util/text.js';
 
-/** Aligned columns; `rows` are arrays of cells. */
+/**
+ * Aligned columns; `rows` are arrays of cells. A cell is one line of inert text: control characters
+ * (newlines, terminal escape sequences from a hostile host or job name...) are shown as `\uXXXX`.
+ */
 export function table(header: string[], rows: Array<Array<string | number | undefined>>): string {
-  const cells = [header, ...rows.map((r) => r.map((c) => (c === undefined ? '-' : String(c))))];
+  const cells = [header, ...rows.map((r) => r.map((c) => (c === undefined ? '-' : escapeControls(String(c)))))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }

@@ -531,7 +531,7 @@ export class Store extends CollectionsReader {
     const toSetAside: string[] = [];
     if (fs.existsSync(snapFile)) {
       try {
-        const s = this.loadSnapshot(await fsp.readFile(snapFile));
+        const s = this.loadSnapshot(await readRegularFile(snapFile));
         haveSnapshot = true;
         snapGen = s.generation;
         snapSeq = s.seq;
@@ -567,7 +567,7 @@ export class Store extends CollectionsReader {
       return;
     }
 
-    const buf = await fsp.readFile(walFile);
+    const buf = await readRegularFile(walFile);
     const header = decodeWalHeader(buf);
     if ('error' in header) {
       this.corrupt(repair, new StoreCorruptError(`${walFile}: ${header.error}`, walFile, 0));
@@ -729,4 +729,14 @@ function writeFullySync(fd: number, buf: Buffer, position: number): void {
     if (n <= 0) throw new Error(`write returned ${n}`);
     off += n;
   }
+}
+
+/**
+ * Reads a store file that must be a regular file: a FIFO, device or directory put in its place is a
+ * clear StoreError instead of a read that never ends (a FIFO blocks its reader forever).
+ */
+async function readRegularFile(file: string): Promise<Buffer> {
+  const st = await fsp.stat(file);
+  if (!st.isFile()) throw new StoreError(`${file} is not a regular file (${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'a special file'}): move it away`, file);
+  return fsp.readFile(file);
 }

@@ -3,6 +3,7 @@
  * README ("Log events"): event, host, agent_id, task_id, job, state_from, state_to, reason, ...
  */
 import winston from 'winston';
+import { CONTROL_CHARS, escapeControls, quoteText } from './text.js';
 
 export type Logger = winston.Logger;
 
@@ -51,7 +52,9 @@ const QUIET_KEYS = new Set(['service', 'component']);
 /**
  * One readable line: `HH:MM:SS level event message key=value ...`. The message is left out when it
  * only repeats the event; values without spaces or quotes are bare, others JSON-quoted; objects are
- * JSON. `colour` wraps the level in an ANSI colour.
+ * JSON. `colour` wraps the level in an ANSI colour. Nothing from a field can act on the terminal or
+ * start a line of its own: control characters (newlines, ESC sequences, C1, bidi overrides) in the
+ * event, message, keys and values are written as `\uXXXX` (src/util/text.ts); JSON does the same.
  */
 export function formatPretty(info: Record<string | symbol, unknown>, o: { colour: boolean; now: Date }): string {
   const { level, message, event, timestamp: _ts, ...rest } = info as Record<string, unknown>;
@@ -62,27 +65,27 @@ export function formatPretty(info: Record<string | symbol, unknown>, o: { colour
   const padded = lvl.padEnd(5);
   const parts = [time, o.colour ? `\x1b[${LEVEL_COLOUR[lvl] ?? '0'}m${padded}\x1b[0m` : padded];
   const msg = message === undefined ? '' : String(message);
-  if (event !== undefined) parts.push(String(event));
-  if (msg && msg !== event) parts.push(msg);
+  if (event !== undefined) parts.push(escapeControls(String(event)));
+  if (msg && msg !== event) parts.push(escapeControls(msg));
   const keys = Object.keys(rest);
   const ordered = [...keys.filter((k) => !QUIET_KEYS.has(k)), ...keys.filter((k) => QUIET_KEYS.has(k))];
   for (const k of ordered) {
     const v = rest[k];
     if (v === undefined) continue;
-    parts.push(`${k}=${prettyValue(v)}`);
+    parts.push(`${escapeControls(k)}=${prettyValue(v)}`);
   }
   return parts.join(' ');
 }
 
 function prettyValue(v: unknown): string {
-  if (typeof v === 'string') return v !== '' && /^[^\s"'=\\]+$/.test(v) ? v : JSON.stringify(v);
+  if (typeof v === 'string') return v !== '' && /^[^\s"'=\\]+$/.test(v) && !CONTROL_CHARS.test(v) ? v : quoteText(v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
-  return safeStringify(v) ?? String(v);
+  return escapeControls(safeStringify(v) ?? String(v));
 }
 
 /** JSON format that survives bigint and Buffer values in metadata. */
 function jsonLine(): winston.Logform.Format {
-  return winston.format.printf((info) => safeStringify(info));
+  return winston.format.printf((info) => escapeControls(safeStringify(info)));
 }
 
 export function safeStringify(value: unknown): string {

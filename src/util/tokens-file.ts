@@ -121,7 +121,8 @@ export function readTokensFile(file: string, warn: (msg: string) => void): { ent
   let fd: number | undefined;
   try {
     try {
-      fd = fs.openSync(file, 'r');
+      // O_NONBLOCK: a FIFO (or device) put in its place must not block the process on open; it is refused below
+      fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       throw new TokensFileError(`api tokens file ${file}: ${code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);

@@ -265,7 +265,7 @@ describe('events feed: 100 slow subscribers', function () {
   it('disconnects subscribers that stop reading, keeps memory per subscriber bounded, and a fast one gets everything', async () => {
     const journal = new MemoryJournal(50_000);
     const MAX_BUFFERED = 256 * 1024;
-    const { server, feed } = await feedServer(journal, undefined, { slowMs: 500, maxBufferedBytes: MAX_BUFFERED, maxSubscribers: 200 });
+    const { server, feed } = await feedServer(journal, undefined, { slowMs: 500, maxBufferedBytes: MAX_BUFFERED, maxSubscribers: 200, maxPerIdentity: 200 });
     const slow: net.Socket[] = [];
     const closed = new Set<net.Socket>();
     try {

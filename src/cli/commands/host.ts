@@ -7,6 +7,7 @@ import { API_FLAGS } from './job.js';
 import { parseDuration, fmtDuration, fmtTime } from '../../maintenance/core/format.js';
 import { SELECT_FLAGS, SELECT_HELP, selectionBody } from '../host-select.js';
 import { auditParams, clean, describeEntry, readAll } from './audit.js';
+import { escapeControlsKeepLines } from '../../util/text.js';
 
 /** `--reason TEXT`, checked as the API will (one line, 1..500 characters). */
 export function reasonFlag(v: unknown): string | undefined {
@@ -393,7 +394,8 @@ async function runHost(verb: string, flags: Record<string, unknown>, pos: string
         timer = undefined;
         drawing = drawing.then(async () => {
           const text = await once(true); // --json: one line per draw
-          ctx.stdout.write(asJson ? `${text}\n` : `\x1b[2J\x1b[H${new Date().toISOString()}  (Ctrl-C to stop)\n${text}\n`);
+          // our own clear-screen sequence, then the text with any control character from the data made inert
+          ctx.stdout.write(asJson ? `${escapeControlsKeepLines(text)}\n` : `\x1b[2J\x1b[H${new Date().toISOString()}  (Ctrl-C to stop)\n${escapeControlsKeepLines(text)}\n`);
         }).catch((e: unknown) => write(ctx.stderr, (e as Error).message));
       };
       try {

@@ -11,7 +11,7 @@
  * per agent, and not where the job already runs).
  */
 import type { InventoryHost } from './host-state.js';
-import { hostKey } from './host-state.js';
+import { HOSTNAME_RE, hostKey } from './host-state.js';
 import type { DrainOptions, DrainView } from './drainer.js';
 import { DEFAULT_DRAIN_OPTIONS } from './drainer.js';
 import { slaProbe, type ProbeHost } from './probe.js';
@@ -100,9 +100,15 @@ export function listSafe(
   const racks = sel.racks?.length ? new Set(sel.racks) : undefined;
   const hosts = [...inventory].filter((h) => !racks || (h.rack !== undefined && racks.has(h.rack))).sort((a, b) => (hostKey(a.hostname) < hostKey(b.hostname) ? -1 : 1));
   const entries: SafeEntry[] = [];
+  // A name the master reports that is no valid host name (a hostile or broken agent) cannot be
+  // drained through Sluice: it is listed as not safe instead of failing the whole list.
+  const invalid = new Set(hosts.filter((h) => !HOSTNAME_RE.test(h.hostname)).map((h) => h.hostname));
+  const unusable = (name: string): string => `${JSON.stringify(name.slice(0, 100))} is not a valid host name: Sluice cannot drain it`;
   if (group_by === 'host') {
-    for (let i = 0; i < hosts.length; i += 5000) {
-      const chunk = hosts.slice(i, i + 5000);
+    for (const name of invalid) entries.push({ name, hosts: [name], safe: false, tasks: 0, make_before_break: [], reasons: [unusable(name)] });
+    const valid = hosts.filter((h) => !invalid.has(h.hostname));
+    for (let i = 0; i < valid.length; i += 5000) {
+      const chunk = valid.slice(i, i + 5000);
       const p = slaProbe(chunk.map((h) => h.hostname), view, inventory, now, opts);
       for (const h of p.hosts) entries.push(judge(h.hostname, [h], view, true));
     }
@@ -115,8 +121,10 @@ export function listSafe(
       byRack.set(r, l);
     }
     for (const [rack, list] of [...byRack].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      const p = slaProbe(list.map((h) => h.hostname), view, inventory, now, opts);
-      entries.push(judge(rack, p.hosts, view, false));
+      const bad = list.filter((h) => invalid.has(h.hostname));
+      const good = list.filter((h) => !invalid.has(h.hostname)).map((h) => h.hostname);
+      const e = judge(rack, good.length ? slaProbe(good, view, inventory, now, opts).hosts : [], view, false);
+      entries.push(bad.length ? { ...e, hosts: [...e.hosts, ...bad.map((h) => h.hostname)], safe: false, reasons: [...e.reasons, ...bad.map((h) => unusable(h.hostname))] } : e);
     }
   }
   const claim = group_by === 'host'
