@@ -137,6 +137,25 @@ describe('compiled writers (src/mesos/stout-writer.ts) agree with the interpreti
     }
   });
 
+  it('bytes handed out by jsonCodec.encode are never rewritten by the encodes that follow (shared slab)', () => {
+    const r = prng(7);
+    const kept: Array<[Buffer, string]> = [];
+    for (let i = 0; i < 3000; i++) {
+      const obj = randomMessage(planFor(CALL), r, 0, 0);
+      let text: string;
+      try {
+        text = toJsonTextInterpreted(CALL, obj);
+      } catch {
+        continue;
+      }
+      kept.push([jsonCodec.encode(MESSAGE.Call, obj), text]);
+      // a large one now and then: a buffer of its own, then a fresh slab
+      if (i % 500 === 0) kept.push([jsonCodec.encode(MESSAGE.Call, { type: 'TEARDOWN', framework_id: { value: 'x'.repeat(400_000) } }), `{"framework_id":{"value":"${'x'.repeat(400_000)}"},"type":"TEARDOWN"}`]);
+    }
+    expect(kept.length).to.be.greaterThan(500);
+    for (const [b, text] of kept) expect(b.toString('utf8')).to.equal(text);
+  });
+
   it('reuses the bytes of deeply frozen objects only: a mutable child, a getter or a prototype is written afresh', () => {
     const label = (v: string) => ({ type: 'KILL', kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds: 5n } } }, framework_id: { value: v } });
     // deeply frozen: same bytes every time, equal to the reference
