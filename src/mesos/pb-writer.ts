@@ -16,11 +16,11 @@
  */
 import { protobuf } from './proto.js';
 import { FILLED_DEFAULTS, planFor, type FieldPlan } from './stout.js';
-import { protobufConverter } from './stout-writer.js';
+import { deeplyFrozen, protobufConverter } from './stout-writer.js';
 
 type BodyWriter = (o: unknown) => void;
 
-const SLAB = 256 * 1024;
+const SLAB = 64 * 1024;
 /** The document being written is P.buf[P.start, P.pos); positions kept across calls are relative. */
 const P = { buf: Buffer.allocUnsafeSlow(SLAB), start: 0, pos: 0, depth: 0 };
 
@@ -239,20 +239,6 @@ const R = {
     R.raw(type.encode(conv(o) as protobuf.Message).finish());
   },
 };
-
-/** Is every object reachable from `v` frozen (plain objects and arrays only)? Its bytes can be kept. */
-function deeplyFrozen(v: object, depth: number): boolean {
-  if (!Object.isFrozen(v) || depth > 32) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return false;
-  for (const k of Object.getOwnPropertyNames(v)) {
-    const d = Object.getOwnPropertyDescriptor(v, k)!;
-    if (!('value' in d)) return false;
-    const x = d.value as unknown;
-    if (typeof x === 'object' && x !== null && !deeplyFrozen(x, depth + 1)) return false;
-  }
-  return true;
-}
 
 const cache = new Map<protobuf.Type, BodyWriter>();
 

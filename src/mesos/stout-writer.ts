@@ -20,12 +20,13 @@ type PbConv = (v: unknown) => unknown;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Size of the slabs the JSON bytes of calls are written into (see toJsonBytes). */
-const SLAB = 256 * 1024;
+const SLAB = 64 * 1024;
 /**
  * The output of the JSON writer (one encode at a time: writers never call back out). The document
  * being written is B.buf[B.start, B.pos). toJsonBytes writes each document after the previous one
  * in a shared slab and hands out views of it, never rewriting a byte already handed out: no copy
- * and no allocation per call (a slab lives as long as any view of it).
+ * and no allocation per call. A slab lives as long as any view of it: a call kept (queued) pins at most
+ * one 64 KiB slab, as Node's own 8 KiB Buffer pool does for small buffers.
  */
 const B = { buf: Buffer.allocUnsafeSlow(SLAB), start: 0, pos: 0 };
 
@@ -52,7 +53,7 @@ function utf8(s: string): Uint8Array {
  * Is every object reachable from `v` frozen? Such a value cannot change any more, so its JSON bytes
  * can be kept and reused (the scheduler freezes the parts of TaskInfos shared by a job's tasks).
  */
-function deeplyFrozen(v: object, depth: number): boolean {
+export function deeplyFrozen(v: object, depth: number): boolean {
   if (!Object.isFrozen(v) || depth > 32) return false;
   // plain objects and arrays only: a prototype's properties or a getter could still change
   const proto = Object.getPrototypeOf(v) as unknown;
