@@ -131,6 +131,7 @@ interface Result {
   accepted: number;
   declined: number;
   launched: number;
+  answerMB: number;
 }
 
 /**
@@ -149,6 +150,7 @@ function run(scenario: 'placing' | 'steady', rounds: Buffer[][]): Result {
   let accepted = 0;
   let declined = 0;
   let launched = 0;
+  let answerBytes = 0;
   for (const events of rounds) {
     const s = freshState(scenario === 'placing');
     gc();
@@ -161,7 +163,7 @@ function run(scenario: 'placing' | 'steady', rounds: Buffer[][]): Result {
       const r = onEvent(s, ev, NOW);
       const t2 = performance.now();
       const c2 = cpuMs();
-      for (const c of r.calls) codec.encode(CALL, { ...c, framework_id: { value: `${MASTER}-0000` } });
+      for (const c of r.calls) answerBytes += codec.encode(CALL, { ...c, framework_id: { value: `${MASTER}-0000` } }).length;
       const t3 = performance.now();
       const c3 = cpuMs();
       cDecode += c1 - c0;
@@ -199,6 +201,7 @@ function run(scenario: 'placing' | 'steady', rounds: Buffer[][]): Result {
     accepted: accepted / rounds.length,
     declined: declined / rounds.length,
     launched: launched / rounds.length,
+    answerMB: answerBytes / rounds.length / 1e6,
   };
 }
 
@@ -228,7 +231,7 @@ function main(): void {
     console.log(
       `    per round of ${fmt(AGENTS)} offers: decode ${r.decodeMs.toFixed(0)} ms, decide ${r.decideMs.toFixed(0)} ms ` +
         `(${fmt(r.decidePerSec)} offers/s), encode answers ${r.encodeMs.toFixed(0)} ms; ` +
-        `${fmt(r.launched)} tasks in ${fmt(r.accepted)} ACCEPTs, ${fmt(r.declined)} offers declined`,
+        `${fmt(r.launched)} tasks in ${fmt(r.accepted)} ACCEPTs (${r.answerMB.toFixed(2)} MB of calls), ${fmt(r.declined)} offers declined`,
     );
     console.log(
       `    latency per OFFERS event of ${BATCH}: decide p99 ${r.decideP99Ms.toFixed(2)} ms; decode+decide+answer p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`,

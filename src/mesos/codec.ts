@@ -5,6 +5,7 @@
 import { lookupType, protobuf } from './proto.js';
 import { fromJsonText, fromProtobufMessage } from './stout.js';
 import { toJsonBytes, toJsonText, toProtobufObject } from './stout-writer.js';
+import { toProtobufBytes } from './pb-writer.js';
 import { CodecError } from './errors.js';
 
 export type MediaType = 'application/json' | 'application/x-protobuf';
@@ -63,9 +64,12 @@ export const protobufCodec: Codec = {
   mediaType: 'application/x-protobuf',
   encode(type, obj) {
     const t = typeOf(type);
-    const plain = toProtobufObject(t, obj);
-    const w = t.encode(plain as unknown as protobuf.Message);
-    return Buffer.from(w.finish());
+    try {
+      return toProtobufBytes(t, obj);
+    } catch {
+      // not accepted by the compiled writer: the generic path gives the same bytes or the CodecError
+    }
+    return protobufEncodeGeneric(t, obj);
   },
   decode<T>(type: MessageName, bytes: Uint8Array): T {
     const t = typeOf(type);
@@ -78,6 +82,17 @@ export const protobufCodec: Codec = {
     return fromProtobufMessage(t, msg) as T;
   },
 };
+
+/**
+ * The generic protobuf encoding: toProtobufObject (its CodecErrors) + protobufjs's Type.encode. The
+ * reference for src/mesos/pb-writer.ts (test/mesos/pb-writer.test.ts).
+ */
+export function protobufEncodeGeneric(t: protobuf.Type, obj: unknown): Buffer {
+  const plain = toProtobufObject(t, obj);
+  const u = t.encode(plain as unknown as protobuf.Message).finish();
+  // protobufjs's writer hands out a buffer of its own (a Buffer on Node): no copy
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
 
 /** Parses a Mesos JSON document (e.g. a schedule body) given as text. */
 export function decodeJsonText<T = Record<string, unknown>>(type: MessageName, text: string): T {

@@ -19,14 +19,25 @@ type PbConv = (v: unknown) => unknown;
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-const INITIAL = 64 * 1024;
-/** The output buffer of the JSON writer (one encode at a time: writers never call back out). */
-const B = { buf: Buffer.allocUnsafeSlow(INITIAL), pos: 0 };
+/** Size of the slabs the JSON bytes of calls are written into (see toJsonBytes). */
+const SLAB = 64 * 1024;
+/**
+ * The output of the JSON writer (one encode at a time: writers never call back out). The document
+ * being written is B.buf[B.start, B.pos). toJsonBytes writes each document after the previous one
+ * in a shared slab and hands out views of it, never rewriting a byte already handed out: no copy
+ * and no allocation per call. A slab lives as long as any view of it: a call kept (queued) pins at most
+ * one 64 KiB slab, as Node's own 8 KiB Buffer pool does for small buffers.
+ */
+const B = { buf: Buffer.allocUnsafeSlow(SLAB), start: 0, pos: 0 };
 
+/** Room for n more bytes: the document so far moves to the start of a new buffer. */
 function grow(n: number): void {
-  const nb = Buffer.allocUnsafeSlow(Math.max(B.buf.length * 2, B.pos + n));
-  B.buf.copy(nb, 0, 0, B.pos);
+  const len = B.pos - B.start;
+  const nb = Buffer.allocUnsafeSlow(Math.max(SLAB, 2 * len + n));
+  B.buf.copy(nb, 0, B.start, B.pos);
   B.buf = nb;
+  B.start = 0;
+  B.pos = len;
 }
 
 function ascii(s: string): Uint8Array {
@@ -42,7 +53,7 @@ function utf8(s: string): Uint8Array {
  * Is every object reachable from `v` frozen? Such a value cannot change any more, so its JSON bytes
  * can be kept and reused (the scheduler freezes the parts of TaskInfos shared by a job's tasks).
  */
-function deeplyFrozen(v: object, depth: number): boolean {
+export function deeplyFrozen(v: object, depth: number): boolean {
   if (!Object.isFrozen(v) || depth > 32) return false;
   // plain objects and arrays only: a prototype's properties or a getter could still change
   const proto = Object.getPrototypeOf(v) as unknown;
@@ -67,8 +78,9 @@ const W = {
   notObject(v: unknown): boolean {
     return typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array;
   },
+  /** Position in the current document (stable when the buffer grows). */
   pos(): number {
-    return B.pos;
+    return B.pos - B.start;
   },
   byte(c: number): void {
     if (B.pos >= B.buf.length) grow(1);
@@ -147,7 +159,7 @@ const W = {
     return m.get(o);
   },
   memoEnd(m: WeakMap<object, Uint8Array | null>, o: object, start: number): void {
-    m.set(o, deeplyFrozen(o, 0) ? new Uint8Array(B.buf.subarray(start, B.pos)) : null); // a copy
+    m.set(o, deeplyFrozen(o, 0) ? new Uint8Array(B.buf.subarray(B.start + start, B.pos)) : null); // a copy
   },
   badEnum(prefix: string, v: unknown): never {
     throw new PathError(prefix + shown(v), '');
@@ -217,6 +229,11 @@ function jsonWriter(type: protobuf.Type): Writer {
 
 function pbConverter(type: protobuf.Type): PbConv {
   return compiled(type, 'pb', generatePbConverter);
+}
+
+/** The converter of one type to protobufjs's plain object (throws PathError: see toCodecError). */
+export function protobufConverter(type: protobuf.Type): (o: unknown) => unknown {
+  return pbConverter(type);
 }
 
 interface Gen {
@@ -376,37 +393,47 @@ function generatePbConverter(type: protobuf.Type): PbConv {
   return factory(W, g.deps);
 }
 
-/** Runs the JSON writer of `type` over `obj`; the text is in B.buf[0, B.pos). */
+/** Runs the JSON writer of `type` over `obj`; the text is in B.buf[B.start, B.pos). */
 function writeJson(type: protobuf.Type, obj: unknown): void {
-  B.pos = 0;
+  B.start = B.pos;
   try {
     jsonWriter(type)(obj);
   } catch (e) {
+    B.pos = B.start;
     throw toCodecError(e);
   }
 }
 
-/** Keeps the shared buffer small after an unusually large document. */
-function release(): void {
-  if (B.buf.length > 16 * INITIAL) B.buf = Buffer.allocUnsafeSlow(INITIAL);
-  B.pos = 0;
-}
-
-/** Mesos object form -> Mesos JSON text as UTF-8 bytes (byte-compatible with a Mesos master's writer). */
+/**
+ * Mesos object form -> Mesos JSON text as UTF-8 bytes (byte-compatible with a Mesos master's writer).
+ * The bytes are a view of the writer's current slab, never written again.
+ */
 export function toJsonBytes(type: protobuf.Type, obj: unknown): Buffer {
   writeJson(type, obj);
-  const out = Buffer.allocUnsafe(B.pos);
-  B.buf.copy(out, 0, 0, B.pos);
-  release();
+  const out = B.buf.subarray(B.start, B.pos);
+  B.start = B.pos;
+  nextDocument();
   return out;
 }
 
 /** Mesos object form -> Mesos JSON text. */
 export function toJsonText(type: protobuf.Type, obj: unknown): string {
   writeJson(type, obj);
-  const s = B.buf.toString('utf8', 0, B.pos);
-  release();
+  const s = B.buf.toString('utf8', B.start, B.pos);
+  B.pos = B.start; // nothing was handed out: the space is written again
+  nextDocument();
   return s;
+}
+
+/**
+ * A slab nearly full, or grown for an unusually large document, is left to the views of it (the
+ * garbage collector frees it with the last one): the next document starts a fresh slab.
+ */
+function nextDocument(): void {
+  if (B.pos > B.buf.length - 1024 || B.buf.length > 4 * SLAB) {
+    B.buf = Buffer.allocUnsafeSlow(SLAB);
+    B.pos = B.start = 0;
+  }
 }
 
 /** Mesos object form -> plain object for protobufjs Type.encode (proto2 presence kept, see FILLED_DEFAULTS). */
