@@ -20,7 +20,10 @@ export function coordinatorPlugin(): AppPlugin {
       return { name: 'coordinator', onSchedulerIo: (io) => e.run(io) };
     },
     routes(_router, runtime: SluiceRuntime, ctx: PluginContext): void {
-      (edge ??= make(ctx)).attach((a) => runtime.submit({ type: 'coordinator_answer', question: a.question, allow: a.allow, ...(a.reason !== undefined ? { reason: a.reason } : {}) }));
+      (edge ??= make(ctx)).attach((a) => {
+        ctx.metrics.coordinatorAnswers.inc({ answer: a.allow ? 'yes' : 'no' });
+        return runtime.submit({ type: 'coordinator_answer', question: a.question, allow: a.allow, ...(a.reason !== undefined ? { reason: a.reason } : {}) });
+      });
     },
   };
 }

@@ -86,6 +86,7 @@ export class SluiceMetrics {
   readonly hostTransitions: client.Counter;
   readonly slaOverrides: client.Counter;
   readonly drainAgentSteps: client.Counter;
+  readonly coordinatorAnswers: client.Counter;
   readonly storeWriteSeconds: client.Histogram;
   readonly leadershipChanges: client.Counter;
 
@@ -150,6 +151,7 @@ export class SluiceMetrics {
     this.hostTransitions = counter('sluice_host_transitions_total', 'Host maintenance state transitions.', ['from', 'to']);
     this.slaOverrides = counter('sluice_sla_overrides_total', 'Maintenance requests that lowered SLAs (--override-sla with a reason), counted once the request is durable.');
     this.drainAgentSteps = counter('sluice_drain_agent_steps_total', 'Steps of others_at_deadline=drain_agent (Mesos DRAIN_AGENT for hosts whose other frameworks ignore inverse offers), by step, counted once durable.', ['step']);
+    this.coordinatorAnswers = counter('sluice_coordinator_answers_total', 'Answers of coordinator-policy services to kill questions (drains, rolling updates, scale-downs): yes, or no (a refusal, timeout, error or unreadable answer).', ['answer']);
     this.storeWriteSeconds = new client.Histogram({
       name: 'sluice_store_write_seconds',
       help: 'Latency of durable (fsynced) store writes.',

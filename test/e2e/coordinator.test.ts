@@ -145,6 +145,11 @@ describe('e2e: coordinator policies through the API and the simulator (issue 12)
     expect(watch!.unapproved).to.deep.equal([]);
     await e.until('kafka RUNNING elsewhere', () => allRunning(e, 'kafka', 4), 120_000, 1000);
     expect([...running(e, fw).values()]).to.not.include(host);
+    // every answer counted: the no, timeout and garbage phases (at least two questions each) and the yes
+    const metrics = await fetch(e.url + '/metrics').then((r) => r.text());
+    const count = (answer: string) => Number(new RegExp(`^sluice_coordinator_answers_total\\{answer="${answer}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(count('no'), metrics.split('\n').filter((l) => l.includes('coordinator')).join('\n')).to.be.at.least(6);
+    expect(count('yes')).to.be.at.least(1);
   });
 
   it('rolling update and scale-down: proceed only per yes, one instance at a time', async () => {

@@ -9,6 +9,7 @@ import { parseJsonLossless, quoteLongNumbers, quoteUnsafeTokens } from '../../sr
 import { jsonCodec } from '../../src/mesos/codec.js';
 import type { Event } from '../../src/mesos/types.js';
 import { generateEvents } from '../../scripts/bench/decode.js';
+import { prng } from '../../src/util/prng.js';
 
 function outcome(f: () => unknown): { ok: unknown } | { error: string } {
   try {
@@ -27,16 +28,6 @@ function exact(text: string): unknown {
   }
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LONG = ['1795422430565157511', '18446744073709551615', '1234567890123456', '9007199254740993', '00000000000000000001'];
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

@@ -4,17 +4,8 @@
  */
 import { planFor, type FieldPlan } from '../../src/mesos/stout.js';
 
-/** Seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../src/util/prng.js';
+import { prng } from '../../src/util/prng.js';
 
 export const ODD_STRINGS = ['', 'plain', 'a"b', 'back\\slash', 'tab\there', '\u0000\u001f', 'é ü 雪', '\ud83d\ude00', '\ud800 lone', 'x\udc00', '</script>', '\u2028\u2029', 'é'.repeat(45), '\ud800'.repeat(41) + 'x', 'long ascii '.repeat(20)];
 
