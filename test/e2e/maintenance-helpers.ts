@@ -142,6 +142,12 @@ export async function masterJson(env: Env, path: string): Promise<any> { // esli
   return text ? JSON.parse(text) : {};
 }
 
+/** Ground truth of machine down: HOST is in the master's `/master/maintenance/status` down machines. */
+export async function machineDown(env: Pick<Env, 'sim'>, host: string): Promise<boolean> {
+  const status = (await masterJson(env as Env, '/master/maintenance/status')) as { down_machines?: Array<{ hostname?: string }> };
+  return (status.down_machines ?? []).some((m) => m.hostname === host);
+}
+
 /**
  * 12 agents in 3 racks running `web` (8 instances, one per host, SLA 75% over 300 s), aged past
  * its SLA duration so every instance counts as up: the starting point of the maintenance flows.

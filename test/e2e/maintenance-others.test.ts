@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { api, startEnv, type Env } from './workload-helpers.js';
-import { hostStates } from './maintenance-helpers.js';
+import { hostStates, machineDown } from './maintenance-helpers.js';
 import { captureLogger } from '../client/helpers.js';
 import type { FlagValues } from '../../src/config.js';
 import { renderHosts } from '../../src/cli/commands/host.js';
@@ -53,12 +53,6 @@ async function host(env: Env): Promise<Record<string, any>> { // eslint-disable-
   return h!;
 }
 
-/** The master's machine mode for HOST (ground truth of machine down). */
-async function isDown(env: Env): Promise<boolean> {
-  const status = (await api(env.sim.url, 'GET', '/master/maintenance/status')).body as { down_machines?: Array<{ hostname?: string }> };
-  return (status.down_machines ?? []).some((m) => m.hostname === HOST);
-}
-
 describe('e2e: other frameworks on a host in maintenance', function () {
   this.timeout(120_000);
   let env: Env | undefined;
@@ -93,7 +87,7 @@ describe('e2e: other frameworks on a host in maintenance', function () {
 
     // before the deadline: never down, their task still RUNNING (simulator ground truth)
     await env.until('just before the deadline', async () => {
-      expect(await isDown(env!), 'machine down before the others deadline').to.equal(false);
+      expect(await machineDown(env!, HOST), 'machine down before the others deadline').to.equal(false);
       expect(env!.sim.groundTruth().some((t) => t.taskId === legacyTask && t.state === 'TASK_RUNNING'), 'legacy task still running').to.equal(true);
       return env!.clock.now() >= deadline - 2000;
     }, 10 * 60_000, 1000);
@@ -101,7 +95,7 @@ describe('e2e: other frameworks on a host in maintenance', function () {
 
     // after it: down, their tasks end TASK_LOST, never earlier than the deadline
     await env.until('host DOWN', async () => (await host(env!)).state === 'DOWN', 5 * 60_000, 1000);
-    expect(await isDown(env)).to.equal(true);
+    expect(await machineDown(env, HOST)).to.equal(true);
     // the agent's side: the task ended no earlier than the deadline; the framework's side (what the
     // master told it): TASK_LOST
     const end = s.ended.get(legacyTask);
@@ -137,7 +131,7 @@ describe('e2e: other frameworks on a host in maintenance', function () {
 
     // well past the window start (the deadline): still not down, their task running, a warning once
     await env.until('3 minutes past the window start', async () => {
-      if (!s.ended.has(legacyTask)) expect(await isDown(env!), 'machine down while their task runs').to.equal(false);
+      if (!s.ended.has(legacyTask)) expect(await machineDown(env!, HOST), 'machine down while their task runs').to.equal(false);
       return env!.clock.now() >= startMs + 180_000;
     }, 10 * 60_000, 1000);
     expect(env.sim.groundTruth().some((t) => t.taskId === legacyTask && t.state === 'TASK_RUNNING')).to.equal(true);

@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import { api, startEnv, type Env } from '../e2e/workload-helpers.js';
-import { hostStates, metric } from '../e2e/maintenance-helpers.js';
+import { hostStates, metric, machineDown } from '../e2e/maintenance-helpers.js';
 import { captureLogger } from '../client/helpers.js';
 
 const HOST = 'agent-1';
@@ -30,10 +30,6 @@ async function masterGet(env: Env, p: string): Promise<Json> {
 async function otherOperatorWindow(env: Env): Promise<Json | undefined> {
   const s = await masterGet(env, '/master/maintenance/schedule');
   return (s['windows'] ?? []).find((w: Json) => (w['machine_ids'] ?? []).some((m: Json) => m['hostname'] === OTHER_OPERATOR_HOST));
-}
-
-async function isDown(env: Env): Promise<boolean> {
-  return ((await masterGet(env, '/master/maintenance/status'))['down_machines'] ?? []).some((m: Json) => m['hostname'] === HOST);
 }
 
 async function drainSteps(env: Env): Promise<string[]> {
@@ -98,7 +94,7 @@ describe('e2e: others_at_deadline=drain_agent', function () {
     // before the deadline: nothing of theirs ends, no drain, the machine stays up
     await env.until('just before the deadline', async () => {
       expect(s.ended.has(legacyTask), 'legacy task ended before the deadline').to.equal(false);
-      expect(await isDown(env!), 'machine down before the deadline').to.equal(false);
+      expect(await machineDown(env!, HOST), 'machine down before the deadline').to.equal(false);
       expect(await drainSteps(env!), 'agent drain before the deadline').to.deep.equal([]);
       return env!.clock.now() >= deadline - 2000;
     }, 10 * 60_000, 1000);
@@ -119,7 +115,7 @@ describe('e2e: others_at_deadline=drain_agent', function () {
       return h['state'] === 'DOWN';
     }, 5 * 60_000, 500);
     expect(sawWatch, 'host query showed the drain under way').to.equal(true);
-    expect(await isDown(env)).to.equal(true);
+    expect(await machineDown(env, HOST)).to.equal(true);
     expect(await drainSteps(env)).to.deep.equal(['started', 'window_out', 'drain_sent', 'drained', 'window_back']);
 
     // their tasks on the host were killed by the drain (TASK_KILLED), after the deadline and within
@@ -169,7 +165,7 @@ describe('e2e: others_at_deadline=drain_agent', function () {
     expect(paused.status, JSON.stringify(paused.body)).to.equal(200);
     await env.until('window back', async () => (await drainSteps(env!)).includes('window_back'), 5 * 60_000, 500);
     await env.advance(30_000, 1000);
-    expect(await isDown(env), 'machine down while paused').to.equal(false);
+    expect(await machineDown(env, HOST), 'machine down while paused').to.equal(false);
     expect((await host(env)).state).to.equal('DRAINED');
     const agentId = env.sim.findAgent(HOST).id;
     const slave = async () => ((await masterGet(env!, '/master/state'))['slaves'] as Json[]).find((a) => a['id'] === agentId)!;

@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import { api, startEnv, type Env } from '../e2e/workload-helpers.js';
-import { hostStates } from '../e2e/maintenance-helpers.js';
+import { hostStates, machineDown } from '../e2e/maintenance-helpers.js';
 import { captureLogger } from '../client/helpers.js';
 import type { FlagValues } from '../../src/config.js';
 
@@ -33,11 +33,6 @@ async function host(env: Env): Promise<Record<string, any>> { // eslint-disable-
   const h = (await hostStates(env)).get(HOST);
   expect(h, 'host record').to.not.equal(undefined);
   return h!;
-}
-
-async function isDown(env: Env): Promise<boolean> {
-  const status = (await api(env.sim.url, 'GET', '/master/maintenance/status')).body as { down_machines?: Array<{ hostname?: string }> };
-  return (status.down_machines ?? []).some((m) => m.hostname === HOST);
 }
 
 /** The other frameworks' answers in the audit trail of HOST: [framework id, answer]. */
@@ -73,13 +68,13 @@ describe('e2e: other frameworks across a restart of Sluice (same store)', functi
 
     await e.restartSluice();
     await e.until('the deadline', async () => {
-      expect(await isDown(e), 'machine down before the others deadline').to.equal(false);
+      expect(await machineDown(e, HOST), 'machine down before the others deadline').to.equal(false);
       expect(e.sim.groundTruth().some((t) => t.taskId === s.legacyTask && t.state === 'TASK_RUNNING'), 'their task still running').to.equal(true);
       return e.clock.now() >= deadline - 1000;
     }, 10 * 60_000, 1000);
     expect((await host(e))['others_waiting_since_ms'], 'the wait began before the restart').to.equal(since);
     await e.until('host DOWN', async () => (await host(e)).state === 'DOWN', 5 * 60_000, 1000);
-    expect(await isDown(e)).to.equal(true);
+    expect(await machineDown(e, HOST)).to.equal(true);
     expect(await answersAudited(e), 'no answer audited twice').to.deep.equal(audited);
     expect(s.cap.events('machine_down_takes_other_tasks')).to.have.length(1);
   });
@@ -94,7 +89,7 @@ describe('e2e: other frameworks across a restart of Sluice (same store)', functi
     await e.restartSluice();
     await e.advance(3 * 60_000, 1000);
     expect(s.cap.events('machine_down_waits_for_other_frameworks'), 'warned once across the restart').to.have.length(1);
-    expect(await isDown(e)).to.equal(false);
+    expect(await machineDown(e, HOST)).to.equal(false);
     expect((await host(e)).state).to.equal('DRAINED');
     expect(e.sim.groundTruth().some((t) => t.taskId === s.legacyTask && t.state === 'TASK_RUNNING')).to.equal(true);
   });
