@@ -142,6 +142,26 @@ export async function masterJson(env: Env, path: string): Promise<any> { // esli
   return text ? JSON.parse(text) : {};
 }
 
+/**
+ * `strict`: 4 instances one per host under an SLA of 4 of 4 over 600 s, aged past it so every
+ * instance counts as up. `hostOf(index)` and `running(host)` read the simulator's ground truth;
+ * `fw` is Sluice's framework id.
+ */
+export async function deployStrictJob(env: Env): Promise<{ strict: JobSpec; fw: string; hostOf(index: number): string; running(host: string): number }> {
+  const strict = job('strict', 4, { sla: { kind: 'count', count: 4, duration_seconds: 600 }, constraints: { host_unique: true } });
+  expect((await api(env.url, 'POST', '/api/v1/jobs', strict)).status).to.equal(201);
+  await env.until('strict RUNNING', () => allRunning(env, 'strict', 4), 120_000, 1000);
+  await env.advance(11 * 60_000, 5000); // every instance counts as up
+  const fw = env.frameworkId();
+  return {
+    strict,
+    fw,
+    hostOf: (index) =>
+      env.sim.groundTruth().find((t) => t.frameworkId === fw && t.state === 'TASK_RUNNING' && parseTaskId(t.taskId)?.job === 'strict' && parseTaskId(t.taskId)?.index === index)!.hostname,
+    running: (host) => env.sim.groundTruth().filter((t) => t.frameworkId === fw && t.hostname === host && t.state === 'TASK_RUNNING').length,
+  };
+}
+
 /** Ground truth of machine down: HOST is in the master's `/master/maintenance/status` down machines. */
 export async function machineDown(env: Pick<Env, 'sim'>, host: string): Promise<boolean> {
   const status = (await masterJson(env as Env, '/master/maintenance/status')) as { down_machines?: Array<{ hostname?: string }> };

@@ -10,9 +10,8 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import winston from 'winston';
-import { parseTaskId } from '../../src/scheduler/task-id.js';
 import { api, startEnv, type Env } from './workload-helpers.js';
-import { allRunning, hostStates, job, metric, SlaWatch } from './maintenance-helpers.js';
+import { deployStrictJob, hostStates, metric, SlaWatch } from './maintenance-helpers.js';
 
 /** A logger that keeps the warn lines (JSON) for the test to read. */
 function capturingLogger(lines: Array<Record<string, unknown>>): winston.Logger {
@@ -34,15 +33,8 @@ describe('e2e: --override-sla (issue 12)', function () {
     const logs: Array<Record<string, unknown>> = [];
     // 5 agents, 4 instances one per host: one free agent takes the replacement, no room for a second
     env = await startEnv({ sim: { agents: 5, racks: 1 }, logger: capturingLogger(logs) });
-    const strict = job('strict', 4, { sla: { kind: 'count', count: 4, duration_seconds: 600 }, constraints: { host_unique: true } });
-    expect((await api(env.url, 'POST', '/api/v1/jobs', strict)).status).to.equal(201);
-    await env.until('strict RUNNING', () => allRunning(env, 'strict', 4), 120_000, 1000);
-    await env.advance(11 * 60_000, 5000); // every instance counts as up
-    const fw = env.frameworkId();
-    const hostOf = (index: number): string =>
-      env.sim.groundTruth().find((t) => t.frameworkId === fw && t.state === 'TASK_RUNNING' && parseTaskId(t.taskId)?.job === 'strict' && parseTaskId(t.taskId)?.index === index)!.hostname;
+    const { strict, fw, hostOf, running } = await deployStrictJob(env);
     const [lowered, plain] = [hostOf(0), hostOf(1)];
-    const running = (host: string) => env.sim.groundTruth().filter((t) => t.frameworkId === fw && t.hostname === host && t.state === 'TASK_RUNNING').length;
 
     // without the override the SLA (4 of 4 up) blocks the drain
     const p = await api(env.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: [plain] });

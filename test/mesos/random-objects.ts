@@ -5,7 +5,6 @@
 import { planFor, type FieldPlan } from '../../src/mesos/stout.js';
 
 export { prng } from '../../src/util/prng.js';
-import { prng } from '../../src/util/prng.js';
 
 export const ODD_STRINGS = ['', 'plain', 'a"b', 'back\\slash', 'tab\there', '\u0000\u001f', 'é ü 雪', '\ud83d\ude00', '\ud800 lone', 'x\udc00', '</script>', '\u2028\u2029', 'é'.repeat(45), '\ud800'.repeat(41) + 'x', 'long ascii '.repeat(20)];
 
@@ -57,3 +56,23 @@ export function randomMessage(plan: ReturnType<typeof planFor>, r: () => number,
   return o;
 }
 
+/** Calls of the wrong shape (top level and nested) that every writer must refuse with the generic path's message. */
+export const MALFORMED_CALLS: readonly unknown[] = [
+  null,
+  [],
+  'x',
+  new Uint8Array(2),
+  { type: 'NOPE' },
+  { type: 3 },
+  { type: 'ACCEPT', framework_id: 'x' },
+  { type: 'ACCEPT', accept: { offer_ids: {} } },
+  { type: 'ACCEPT', accept: { offer_ids: [{ value: 'a' }, { value: 3 }] } },
+  { type: 'ACCEPT', accept: { offer_ids: [{ value: 'a' }, {}] } },
+  { type: 'ACCEPT', accept: { offer_ids: [], filters: { refuse_seconds: '5' } } },
+  { type: 'KILL', kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds: 1.5 } } } },
+  { type: 'KILL', kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds: 2 ** 60 } } } },
+  { type: 'KILL', kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds: 'x' } } }, framework_id: {} },
+  { type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'u', name: 'n', offer_filters: { web: { min_allocatable_resources: 7 } } } } },
+  { type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'u', name: 'n', capabilities: [{ type: 'MULTI_ROLE' }, { type: 5 }] } } },
+  { type: 'ACKNOWLEDGE', acknowledge: { agent_id: { value: 'a' }, task_id: { value: 't' }, uuid: 'not bytes' } },
+];

@@ -17,7 +17,7 @@ import { generateEvents } from '../../scripts/bench/decode.js';
 import { applyCommand, onEvent } from '../../src/scheduler/reducer.js';
 import { createState } from '../../src/scheduler/state.js';
 import { readFixture } from '../helpers/fixtures.js';
-import { prng, randomMessage } from './random-objects.js';
+import { MALFORMED_CALLS, prng, randomMessage } from './random-objects.js';
 
 const EVENT = lookupType(MESSAGE.Event);
 const CALL = lookupType(MESSAGE.Call);
@@ -103,26 +103,7 @@ describe('compiled writers (src/mesos/stout-writer.ts) agree with the interpreti
   });
 
   it('top-level and nested shape errors give the same messages and paths', () => {
-    const cases: unknown[] = [
-      null,
-      [],
-      'x',
-      new Uint8Array(2),
-      { type: 'NOPE' },
-      { type: 3 },
-      { type: 'ACCEPT', framework_id: 'x' },
-      { type: 'ACCEPT', accept: { offer_ids: {} } },
-      { type: 'ACCEPT', accept: { offer_ids: [{ value: 'a' }, { value: 3 }] } },
-      { type: 'ACCEPT', accept: { offer_ids: [{ value: 'a' }, {}] } },
-      { type: 'ACCEPT', accept: { offer_ids: [], filters: { refuse_seconds: '5' } } },
-      { type: 'KILL', kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds: 1.5 } } } },
-      { type: 'KILL', kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds: 2 ** 60 } } } },
-      { type: 'KILL', kill: { task_id: { value: 't' }, kill_policy: { grace_period: { nanoseconds: 'x' } } }, framework_id: {} },
-      { type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'u', name: 'n', offer_filters: { web: { min_allocatable_resources: 7 } } } } },
-      { type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'u', name: 'n', capabilities: [{ type: 'MULTI_ROLE' }, { type: 5 }] } } },
-      { type: 'ACKNOWLEDGE', acknowledge: { agent_id: { value: 'a' }, task_id: { value: 't' }, uuid: 'not bytes' } },
-    ];
-    for (const c of cases) {
+    for (const c of MALFORMED_CALLS) {
       const text = same(CALL, c, JSON.stringify(c));
       expect(text, JSON.stringify(c)).to.equal(undefined);
     }

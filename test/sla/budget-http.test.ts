@@ -10,9 +10,8 @@
  */
 import { expect } from 'chai';
 import { cli } from '../ops/helpers.js';
-import { parseTaskId } from '../../src/scheduler/task-id.js';
 import { api, startEnv, type Env } from '../e2e/workload-helpers.js';
-import { allRunning, hostStates, job, SlaWatch } from '../e2e/maintenance-helpers.js';
+import { deployStrictJob, hostStates, SlaWatch } from '../e2e/maintenance-helpers.js';
 
 interface Budget {
   job: string;
@@ -35,15 +34,8 @@ describe('SLA budgets and --override-sla over HTTP (issue 12)', function () {
 
   it('the dry run probes and estimates under the override; the real run does what it said; host query explains the blocking budget', async () => {
     env = await startEnv({ sim: { agents: 4, racks: 1 } });
-    const strict = job('strict', 4, { sla: { kind: 'count', count: 4, duration_seconds: 600 }, constraints: { host_unique: true } });
-    expect((await api(env.url, 'POST', '/api/v1/jobs', strict)).status).to.equal(201);
-    await env.until('strict RUNNING', () => allRunning(env, 'strict', 4), 120_000, 1000);
-    await env.advance(11 * 60_000, 5000); // every instance counts as up
-    const fw = env.frameworkId();
-    const hostOf = (index: number): string =>
-      env.sim.groundTruth().find((t) => t.frameworkId === fw && t.state === 'TASK_RUNNING' && parseTaskId(t.taskId)?.job === 'strict' && parseTaskId(t.taskId)?.index === index)!.hostname;
+    const { strict, fw, hostOf, running } = await deployStrictJob(env);
     const [first, second] = [hostOf(0), hostOf(1)];
-    const running = (host: string) => env.sim.groundTruth().filter((t) => t.frameworkId === fw && t.hostname === host && t.state === 'TASK_RUNNING').length;
 
     // dry run, no override: blocked, and no finite estimate (no room for make-before-break, no budget)
     const plain = await api(env.url, 'POST', '/api/v1/hosts/maintenance/start', { hosts: [first], dry_run: true });
