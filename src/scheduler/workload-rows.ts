@@ -1,34 +1,14 @@
 /**
- * The workload as rows for SLA accounting (src/maintenance/sla.ts `SlaInstance` has this shape):
+ * The workload as rows for SLA accounting (the SLA core's `SlaInstance`, src/sla/rows.ts):
  * one row per instance's current task, one PENDING row per instance without a task. Orphans being
  * killed are not instances and are left out. Pure, read-only.
  */
-import type { KillCause, LaunchCause } from '../sla/index.js';
+import type { KillCause, SlaInstance } from '../sla/index.js';
 import type { AnySlaPolicy } from './job-spec.js';
 import { domainAttribute, type KillState, type SchedulerState, type TaskRecord } from './state.js';
 
-export interface WorkloadRow {
-  job: string;
-  index: number;
-  task_id?: string;
-  agent_id?: string;
-  hostname?: string;
-  state: string;
-  running_since_ms?: number;
-  /** When Sluice requested the kill of this task (it counts as down from then on). */
-  kill_requested_ms?: number;
-  /** A make-before-break replacement (the instance's other row is the task it replaces). */
-  surge?: boolean;
-  /** The task has a health check; `healthy` is its last TaskStatus.healthy (absent: not checked yet). */
-  has_health_check?: boolean;
-  healthy?: boolean;
-  kill_cause?: KillCause;
-  launch_cause?: LaunchCause;
-  /** The agent's value of the job's failure-domain attribute (the SLA's `domain`, else the rack attribute). */
-  domain?: string;
-  /** Where the instance's previous task was lost while serving (until the instance is up again). */
-  lost_domain?: string;
-}
+/** One row of the workload: exactly the SLA core's instance row (src/sla/rows.ts), built from the scheduler's state. */
+export type WorkloadRow = SlaInstance;
 
 /** What consumes the budget when Sluice kills a task (orphans are not instances: none). */
 export function killCause(reason: KillState['reason']): KillCause | undefined {
